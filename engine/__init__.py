@@ -1,0 +1,1 @@
+"""Loom: forms, approval workflows, alerts and reports defined in YAML."""

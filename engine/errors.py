@@ -1,0 +1,138 @@
+"""Loom's error types: one root, translated by the API and CLI and nothing else."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One mistake in a definition file, as `path:line:col: message [code]`."""
+
+    file: str
+    line: int
+    col: int
+    message: str
+    code: str = "LOOM-E000"
+    severity: str = "error"  # "error" | "warning"
+
+    def __str__(self) -> str:
+        prefix = "" if self.severity == "error" else "warning: "
+        return f"{self.file}:{self.line}:{self.col}: {prefix}{self.message} [{self.code}]"
+
+    def as_json(self) -> dict:
+        return {
+            "file": self.file, "line": self.line, "col": self.col,
+            "message": self.message, "code": self.code, "severity": self.severity,
+        }
+
+
+class LoomError(Exception):
+    """Root of every error Loom raises on purpose."""
+
+    status = 400
+    code = "error"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class DefinitionError(LoomError):
+    """Definitions that cannot be loaded; carries every problem found."""
+
+    code = "definition_error"
+
+    def __init__(self, problems: list[Problem] | Problem | str):
+        if isinstance(problems, str):
+            problems = [Problem("<definitions>", 1, 1, problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ValidationFailed(LoomError):
+    """Input that breaks the form's rules; `fields` maps field path to message."""
+
+    status = 422
+    code = "validation_failed"
+
+    def __init__(self, fields: dict[str, str], message: str = "Some fields need attention"):
+        super().__init__(message)
+        self.fields = dict(fields)
+
+    def __str__(self) -> str:
+        details = "; ".join(f"{k}: {v}" for k, v in self.fields.items())
+        return f"{self.message}: {details}" if details else self.message
+
+
+class PermissionDenied(LoomError):
+    status = 403
+    code = "permission_denied"
+
+
+class NotAuthenticated(LoomError):
+    status = 401
+    code = "not_authenticated"
+
+
+class NotFound(LoomError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(LoomError):
+    """A stale write: someone else changed the record first."""
+
+    status = 409
+    code = "conflict"
+
+    def __init__(self, message: str, current_version: int | None = None):
+        super().__init__(message)
+        self.current_version = current_version
+
+
+class ActionRefused(LoomError):
+    """An action that is not available now; `reason` says which rule refused it."""
+
+    status = 409
+    code = "action_refused"
+
+    def __init__(self, message: str, reason: str = "not_available"):
+        super().__init__(message)
+        self.reason = reason
+
+
+class Locked(LoomError):
+    status = 429
+    code = "locked"
+
+
+class BadParameter(LoomError):
+    status = 400
+    code = "bad_parameter"
+
+    def __init__(self, message: str, name: str | None = None):
+        super().__init__(message)
+        self.name = name
+
+
+@dataclass
+class ExpressionError(LoomError):
+    """An expression that does not parse, type-check or evaluate.
+
+    `offset` is the column inside the expression text (0-based) so definition
+    checks can point at the exact spot inside the YAML string.
+    """
+
+    message: str
+    offset: int = 0
+    code_: str = field(default="LOOM-E100")
+    status = 400
+    code = "expression_error"
+
+    def __post_init__(self):
+        Exception.__init__(self, self.message)
+
+    def __str__(self) -> str:
+        return self.message

@@ -1,0 +1,1 @@
+"""The expression language: one safe subset of Python expressions everywhere."""
