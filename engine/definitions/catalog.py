@@ -1,0 +1,131 @@
+"""The loaded set of definitions of one app, and how to load a directory."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
+
+from ..errors import DefinitionError, Problem
+from . import model as m
+from .build import BUILDERS, Builder
+from .yaml_source import SourceDoc, YamlProblem, load_file
+
+DEFAULT_APP = m.AppSpec(name="app", title=m.Label.of("Loom"), roles=())
+
+
+@dataclass(frozen=True)
+class Definitions:
+    """Every definition of an app, by kind and id. Frozen once loaded."""
+
+    app: m.AppSpec
+    forms: Mapping[str, m.FormSpec]
+    workflows: Mapping[str, m.WorkflowSpec]
+    alerts: Mapping[str, m.AlertSpec]
+    reports: Mapping[str, m.ReportSpec]
+    root: str = ""
+    warnings: tuple[Problem, ...] = ()
+    docs: Mapping[str, SourceDoc] = field(default_factory=dict, compare=False, repr=False)
+
+    def form(self, form_id: str) -> m.FormSpec:
+        from ..errors import NotFound
+
+        try:
+            return self.forms[form_id]
+        except KeyError:
+            raise NotFound(f"there is no form {form_id!r}") from None
+
+    def workflow_for(self, form_id: str) -> m.WorkflowSpec | None:
+        for wf in self.workflows.values():
+            if wf.form == form_id:
+                return wf
+        return None
+
+    def alerts_for(self, form_id: str) -> tuple[m.AlertSpec, ...]:
+        return tuple(a for a in self.alerts.values() if a.form == form_id)
+
+
+def definition_files(root: str) -> list[str]:
+    """Every .yaml/.yml file under root, in a stable order."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if name.endswith((".yaml", ".yml")) and not name.startswith("."):
+                out.append(os.path.join(dirpath, name))
+    return out
+
+
+def check_tree(root: str, registries=None, progress: Callable[[int, int], None] | None = None
+               ) -> tuple[Definitions | None, list[Problem]]:
+    """Load and check every file under `root`; return what loaded and every problem."""
+    from .schema_check import check_schema, kind_of
+    from .semantics import check_semantics
+
+    problems: list[Problem] = []
+    built: dict[str, dict] = {k: {} for k in BUILDERS}
+    docs: dict[str, SourceDoc] = {}
+    files = definition_files(root)
+    if not files:
+        problems.append(Problem(root, 1, 1, "no definition files (*.yaml) found here", "LOOM-E020"))
+    for i, path in enumerate(files):
+        if progress:
+            progress(i + 1, len(files))
+        display = os.path.relpath(path)
+        try:
+            doc = load_file(path, display)
+        except YamlProblem as exc:
+            problems.append(exc.problem)
+            continue
+        except OSError as exc:
+            problems.append(Problem(display, 1, 1, f"cannot read the file: {exc.strerror}", "LOOM-E001"))
+            continue
+        kind = kind_of(doc)
+        schema_problems = check_schema(kind, doc) if kind else check_schema(None, doc)
+        if schema_problems:
+            problems.extend(schema_problems)
+            continue
+        b = Builder(doc)
+        spec = BUILDERS[kind](b)
+        problems.extend(b.problems)
+        ident = doc.data[kind]
+        if ident in built[kind]:
+            first = built[kind][ident][1]
+            problems.append(doc.problem((kind,), f"{kind} {ident!r} is already defined in "
+                                        f"{first.file}; ids are unique per kind", "LOOM-E021"))
+            continue
+        built[kind][ident] = (spec, doc)
+        docs[display] = doc
+    apps = list(built["app"].values())
+    for spec, doc in apps[1:]:
+        problems.append(doc.problem(("app",), "only one app definition is allowed per tree",
+                                    "LOOM-E021"))
+    defs = Definitions(
+        app=apps[0][0] if apps else DEFAULT_APP,
+        forms={k: v[0] for k, v in built["form"].items()},
+        workflows={k: v[0] for k, v in built["workflow"].items()},
+        alerts={k: v[0] for k, v in built["alert"].items()},
+        reports={k: v[0] for k, v in built["report"].items()},
+        root=root, docs=docs,
+    )
+    semantic = check_semantics(defs, {kind: {k: v[1] for k, v in built[kind].items()}
+                                      for kind in built}, registries)
+    problems.extend(semantic)
+    errors = [p for p in problems if p.severity == "error"]
+    warnings = tuple(p for p in problems if p.severity != "error")
+    if warnings:
+        defs = Definitions(defs.app, defs.forms, defs.workflows, defs.alerts, defs.reports,
+                           root, warnings, docs)
+    return defs, _file_order(problems) if errors or warnings else []
+
+
+def _file_order(problems: Iterable[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.file, p.line, p.col, p.message))
+
+
+def load_definitions(root: str, registries=None) -> Definitions:
+    """Load a tree; raise DefinitionError listing every error if there is any."""
+    defs, problems = check_tree(root, registries)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise DefinitionError(errors)
+    return defs

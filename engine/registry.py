@@ -1,0 +1,84 @@
+"""Registries owned by an Engine: field types, functions, actions, channels.
+
+Built-ins register exactly the way plugins do (entry-point group
+`loom.plugins`: a callable receiving the Registries).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Generic, Iterator, TypeVar
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Name → item, per instance (never a class-global)."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._items: dict[str, T] = {}
+
+    def register(self, name: str, item: T | None = None):
+        """Register `item` under `name`; usable as a decorator when item is omitted."""
+        if item is None:
+            def deco(obj):
+                self._items[name] = obj
+                return obj
+            return deco
+        self._items[name] = item
+        return item
+
+    def get(self, name: str) -> T | None:
+        return self._items.get(name)
+
+    def __getitem__(self, name: str) -> T:
+        try:
+            return self._items[name]
+        except KeyError:
+            from .errors import LoomError
+
+            raise LoomError(f"unknown {self.kind} {name!r}") from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def names(self) -> list[str]:
+        return sorted(self._items)
+
+
+@dataclass
+class Registries:
+    field_types: Registry = field(default_factory=lambda: Registry("field type"))
+    functions: object = None  # engine.expr.Functions
+    actions: Registry = field(default_factory=lambda: Registry("action"))
+    channels: Registry = field(default_factory=lambda: Registry("channel"))
+
+
+def default_registries(load_plugins: bool = True) -> Registries:
+    """A fresh set of registries with the built-ins and any installed plugins."""
+    from .expr import default_functions
+    from .forms.field_types import register_builtin_field_types
+
+    regs = Registries(functions=default_functions())
+    register_builtin_field_types(regs.field_types)
+    try:
+        from .workflow.step_actions import register_builtin_actions
+
+        register_builtin_actions(regs.actions)
+    except ImportError:  # the workflow package is optional at this layer
+        pass
+    try:
+        from .alerts.channels import register_builtin_channels
+
+        register_builtin_channels(regs.channels)
+    except ImportError:
+        pass
+    if load_plugins:
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group="loom.plugins"):
+            ep.load()(regs)
+    return regs
