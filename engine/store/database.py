@@ -1,0 +1,78 @@
+"""Connections: SQLite in WAL with synchronous=FULL, or PostgreSQL.
+
+Writes on SQLite start with BEGIN IMMEDIATE so two writers queue on the
+database lock instead of failing half-way with "database is locked" when a
+deferred transaction tries to upgrade; readers use plain deferred BEGIN and,
+in WAL mode, never block writers.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+class Database:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10):
+        self.url = sa.engine.make_url(url)
+        self.dialect = self.url.get_backend_name()
+        if self.dialect == "sqlite":
+            # One connection per thread; the SQLite file serializes writers itself.
+            self.engine = sa.create_engine(
+                self.url, echo=echo, future=True,
+                connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False,
+                              "isolation_level": None},
+                poolclass=sa.pool.QueuePool if self.url.database not in (None, "", ":memory:")
+                else sa.pool.StaticPool,
+                pool_size=pool_size, max_overflow=20,
+            ) if self.url.database not in (None, "", ":memory:") else sa.create_engine(
+                self.url, echo=echo, poolclass=sa.pool.StaticPool,
+                connect_args={"check_same_thread": False, "isolation_level": None})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        else:
+            self.engine = sa.create_engine(self.url, echo=echo, pool_size=pool_size,
+                                           max_overflow=20, pool_pre_ping=True)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        """One write transaction: everything in it commits, or nothing does."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(loom_write=True)
+            with conn.begin():
+                yield conn
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    # FULL: an acknowledged approval survives power loss, not only a crash.
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cur.close()
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    # pysqlite runs in autocommit (isolation_level=None); we issue BEGIN ourselves.
+    if conn.get_execution_options().get("loom_write"):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")

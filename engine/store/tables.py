@@ -1,0 +1,203 @@
+"""The fixed schema every Loom app shares (managed by Alembic).
+
+Per-form typed tables (`t_<form>`, `t_<form>__<table>`) are not here: the
+engine creates them from the definitions, see typed.py.
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+# JSONB on PostgreSQL, JSON text on SQLite.
+Json = sa.JSON().with_variant(JSONB(), "postgresql")
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # INTEGER PRIMARY KEY = rowid on SQLite
+Stamp = sa.DateTime()  # naive UTC everywhere
+
+records = sa.Table(
+    "records", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("form", sa.String(64), nullable=False),
+    sa.Column("number", sa.String(128)),
+    sa.Column("state", sa.String(64)),
+    sa.Column("data", Json, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("updated_at", Stamp, nullable=False),
+    sa.Column("definition_version", sa.String(64)),
+    sa.UniqueConstraint("form", "number"),
+    sa.Index("ix_records_form_id", "form", "id"),
+)
+
+# Append-only: nothing in the engine updates or deletes these rows.
+events = sa.Table(
+    "events", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("record_id", sa.BigInteger, nullable=False),
+    sa.Column("form", sa.String(64), nullable=False),
+    sa.Column("at", Stamp, nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("from_state", sa.String(64)),
+    sa.Column("to_state", sa.String(64)),
+    sa.Column("comment", sa.Text),
+    sa.Column("task_id", sa.BigInteger),
+    sa.Column("version", sa.Integer),
+    sa.Column("diff", Json),
+    sa.Column("detail", Json),
+    sa.Index("ix_events_record", "record_id", "id"),
+)
+
+counters = sa.Table(
+    "counters", metadata,
+    sa.Column("form", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    sa.Column("full_name", sa.String(256)),
+    sa.Column("password_hash", sa.String(256)),
+    sa.Column("email", sa.String(256)),
+    sa.Column("language", sa.String(16), nullable=False, server_default="en"),
+    sa.Column("manager", sa.String(128)),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("is_admin", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", Stamp),
+    sa.Column("away_from", sa.Date),
+    sa.Column("away_until", sa.Date),
+    sa.Column("delegate", sa.String(128)),
+    sa.Column("session_epoch", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", Stamp, nullable=False),
+)
+
+user_roles = sa.Table(
+    "user_roles", metadata,
+    sa.Column("user_name", sa.String(128), primary_key=True),
+    sa.Column("role", sa.String(64), primary_key=True),
+    sa.Index("ix_user_roles_role", "role"),
+)
+
+tokens = sa.Table(
+    "tokens", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("user_name", sa.String(128), nullable=False),
+    sa.Column("token_hash", sa.String(128), nullable=False, unique=True),
+    sa.Column("kind", sa.String(16), nullable=False, server_default="api"),  # api | session
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("expires_at", Stamp),
+    sa.Column("last_used_at", Stamp),
+    sa.Column("revoked_at", Stamp),
+)
+
+login_failures = sa.Table(
+    "login_failures", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("user_name", sa.String(128)),
+    sa.Column("address", sa.String(64)),
+    sa.Column("at", Stamp, nullable=False),
+    sa.Index("ix_login_failures_user", "user_name", "at"),
+    sa.Index("ix_login_failures_address", "address", "at"),
+)
+
+tasks = sa.Table(
+    "tasks", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("record_id", sa.BigInteger, nullable=False),
+    sa.Column("form", sa.String(64), nullable=False),
+    sa.Column("step", sa.String(64), nullable=False),
+    sa.Column("visit", sa.Integer, nullable=False, server_default="1"),  # nth entry into the step
+    sa.Column("kind", sa.String(16), nullable=False, server_default="approve"),  # approve | cc
+    sa.Column("assignee", sa.String(128), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # open | waiting | done | cancelled | transferred
+    sa.Column("decision", sa.String(64)),
+    sa.Column("comment", sa.Text),
+    sa.Column("position", sa.Integer, nullable=False, server_default="0"),  # add_signer order
+    sa.Column("delegated_from", sa.String(128)),
+    sa.Column("transferred_from", sa.String(128)),
+    sa.Column("escalated", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("due_at", Stamp),
+    sa.Column("reminded_at", Stamp),
+    sa.Column("decided_at", Stamp),
+    sa.Index("ix_tasks_inbox", "assignee", "status", "id"),
+    sa.Index("ix_tasks_record", "record_id", "status"),
+    sa.Index("ix_tasks_due", "status", "due_at"),
+)
+
+notifications = sa.Table(
+    "notifications", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("user_name", sa.String(128), nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("body", sa.Text),
+    sa.Column("form", sa.String(64)),
+    sa.Column("record_id", sa.BigInteger),
+    sa.Column("source", sa.String(128)),  # alert id, workflow step, ...
+    sa.Column("read_at", Stamp),
+    sa.Index("ix_notifications_inbox", "user_name", "read_at", "id"),
+)
+
+outbox = sa.Table(
+    "outbox", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("payload", Json, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),  # pending | sent | dead
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", Stamp, nullable=False),
+    sa.Column("lease_owner", sa.String(64)),
+    sa.Column("lease_until", Stamp),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("sent_at", Stamp),
+    sa.Index("ix_outbox_due", "status", "next_attempt_at"),
+)
+
+alert_state = sa.Table(
+    "alert_state", metadata,
+    sa.Column("alert", sa.String(64), primary_key=True),
+    sa.Column("record_id", sa.BigInteger, primary_key=True),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("last_fired_at", Stamp),
+    sa.Column("last_tick", Stamp),
+)
+
+alert_traces = sa.Table(
+    "alert_traces", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("alert", sa.String(64), nullable=False),
+    sa.Column("record_id", sa.BigInteger),
+    sa.Column("at", Stamp, nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False),  # fired | condition_false | suppressed | no_recipients | error
+    sa.Column("detail", Json),
+    sa.Index("ix_alert_traces_alert", "alert", "id"),
+    sa.Index("ix_alert_traces_record", "record_id", "id"),
+)
+
+leases = sa.Table(
+    "leases", metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("owner", sa.String(64)),
+    sa.Column("until", Stamp),
+    sa.Column("last_tick", Stamp),
+)
+
+typed_tables = sa.Table(
+    "typed_tables", metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("signature", sa.String(64), nullable=False),
+    sa.Column("indexes", sa.Text),
+)
