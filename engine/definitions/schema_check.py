@@ -15,7 +15,7 @@ import re
 from collections import defaultdict
 from functools import cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
@@ -53,6 +53,7 @@ _DURATION_UNITS = {
     "h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
     "d": "d", "day": "d", "days": "d",
     "w": "w", "wk": "w", "wks": "w", "week": "w", "weeks": "w",
+    "s": "s", "sec": "s", "secs": "s", "second": "s", "seconds": "s",
 }
 
 
@@ -122,8 +123,14 @@ def check_document(doc: SourceDoc) -> tuple[str | None, list[Problem]]:
 # --- checking ---------------------------------------------------------------
 
 
-def check_schema(kind: str, doc: SourceDoc) -> list[Problem]:
-    """Every schema problem in `doc`, in file order, each located at the offending node."""
+def check_schema(kind: str | None, doc: SourceDoc) -> list[Problem]:
+    """Every schema problem in `doc`, in file order, each located at the offending node.
+
+    With no kind (or one that is not in KINDS) the one problem is that the first
+    key does not name a kind (LOOM-E009).
+    """
+    if kind not in KINDS:
+        return [kind_problem(doc)]
     found: set[Problem] = set()
     for error in _validator(kind).iter_errors(doc.data):
         found.update(_Translator(doc, kind).translate(error))
@@ -190,6 +197,10 @@ class _Translator:
     def on_required(self, error, schema, path, code, at_key):
         noun = self.noun(schema, path)
         missing = [k for k in error.validator_value if k not in error.instance]
+        # a misspelt required key is reported once, as an unknown key with its fix
+        allowed = list(schema.get("properties", {}))
+        meant = {did_you_mean(k, allowed) for k in error.instance if k not in allowed}
+        missing = [k for k in missing if k not in meant]
         return [self.problem(path, f"{noun} is missing the required key '{k}'", code)
                 for k in missing]
 
@@ -199,8 +210,14 @@ class _Translator:
         message = f"expected {expected}, got {got}"
         types = error.validator_value if isinstance(error.validator_value, list) else [
             error.validator_value]
-        if "string" in types and isinstance(error.instance, (bool, int, float, dict)):
+        value = error.instance
+        if "string" in types and isinstance(value, (bool, int, float, dict)):
             message += "; put the value in quotes"
+        elif types == ["boolean"] and isinstance(value, str):
+            message += f"; write true or false, not '{value}'"
+        elif types == ["array"] and isinstance(value, (str, int, float)) \
+                and not isinstance(value, bool):
+            message += f"; write a list: [{value}]"
         return [self.problem(path, message, code, at_key)]
 
     def on_enum(self, error, schema, path, code, at_key):
@@ -335,22 +352,18 @@ def _fix(value: Any, how: Any, regex: str) -> str | None:
         return did_you_mean(value, how)
     fixed = None
     if how == "snake_case":
-        sign = "-" if value.startswith("-") else ""
-        body = re.sub(r"[^a-z0-9_]+", "_", value.lstrip("-").strip().lower()).strip("_")
-        fixed = sign + body
+        sign, body = ("-", value[1:]) if value.startswith("-") else ("", value)
+        if regex.startswith("^-?"):  # order_by: 'revenue desc' means '-revenue'
+            words = re.match(r"^(.*?)\s+(desc|asc)(ending)?$", body.strip(), re.IGNORECASE)
+            if words:
+                sign = "-" if words.group(2).lower() == "desc" else ""
+                body = words.group(1)
+        fixed = sign + re.sub(r"[^a-z0-9_]+", "_", body.strip().lower()).strip("_")
     elif how == "duration":
-        parts = re.findall(r"(\d+)\s*([a-z]+)", value.lower())
-        units = [_DURATION_UNITS.get(unit) for _, unit in parts]
-        if parts and all(units):
-            fixed = "".join(n + u for (n, _), u in zip(parts, units))
+        words = re.fullmatch(r"\s*(\d+)\s*([a-z]+)\s*", value.lower())
+        if words and words.group(2) in _DURATION_UNITS:
+            fixed = words.group(1) + _DURATION_UNITS[words.group(2)]
     if fixed and fixed != value and re.search(regex, fixed):
         return fixed
     return None
 
-
-def iter_problems(docs: Iterable[SourceDoc]) -> list[Problem]:
-    """Schema problems of many documents, each checked against its own kind."""
-    out: list[Problem] = []
-    for doc in docs:
-        out.extend(check_document(doc)[1])
-    return out
