@@ -211,7 +211,8 @@ class _Translator:
         types = error.validator_value if isinstance(error.validator_value, list) else [
             error.validator_value]
         value = error.instance
-        if "string" in types and isinstance(value, (bool, int, float, dict)):
+        if "string" in types and "pattern" not in schema \
+                and isinstance(value, (bool, int, float, dict)):  # quoting it would do
             message += "; put the value in quotes"
         elif types == ["boolean"] and isinstance(value, str):
             message += f"; write true or false, not '{value}'"

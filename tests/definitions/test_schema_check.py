@@ -225,3 +225,23 @@ def test_did_you_mean__finds_close_words_and_ignores_far_ones():
 def test_suggestion_suffix__is_empty_without_a_match():
     assert suggestion_suffix("aprove", ["approve", "reject"]) == "; did you mean 'approve'?"
     assert suggestion_suffix("zzz", ["approve"]) == ""
+
+
+def test_check_schema__without_a_kind_reports_the_kind_problem():
+    problems = check_schema(None, load_text("title: x\n", "t.yaml"))
+    assert [p.code for p in problems] == ["LOOM-E009"]
+    assert (problems[0].line, problems[0].col) == (1, 1)
+
+
+def test_type__quoting_is_suggested_only_where_any_text_would_do():
+    assert lines("alert", "alert: a\nform: f\non: 5\n") == [
+        "3:5: expected create, change, enter:<step> or {schedule: \"<cron>\"}, got a number "
+        "[LOOM-E012]"]
+    assert lines("form", "form: f\nfields:\n  - {name: a, type: choice, options: [1]}\n") == [
+        "3:39: expected text or {value: v, label: ...}, got a number; put the value in quotes "
+        "[LOOM-E012]"]
+
+
+def test_misspelt_required_key__is_reported_once_as_an_unknown_key():
+    assert lines("form", "form: f\nfields:\n  - {nmae: a, type: text}\n") == [
+        "3:6: unknown key 'nmae' in field; did you mean 'name'? [LOOM-E010]"]
