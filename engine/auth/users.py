@@ -1,0 +1,208 @@
+"""Users, roles, managers and delegation, as the engine sees them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Iterable
+
+import sqlalchemy as sa
+
+from ..errors import Locked, LoomError, NotAuthenticated, NotFound
+from ..store import tables as t
+from .passwords import hash_password, new_token, token_hash, verify_password
+
+LOCK_AFTER = 5  # failed logins per account within LOCK_WINDOW
+LOCK_AFTER_ADDRESS = 20  # failed logins per address within LOCK_WINDOW
+LOCK_WINDOW = timedelta(minutes=15)
+LOCK_FOR = timedelta(minutes=15)
+BAD_LOGIN = "unknown user or wrong password"
+
+
+@dataclass(frozen=True)
+class User:
+    """The acting user. `roles` drives every permission check."""
+
+    name: str
+    roles: frozenset = frozenset()
+    email: str | None = None
+    language: str = "en"
+    manager: str | None = None
+    full_name: str | None = None
+    is_admin: bool = False
+    session_epoch: int = 0
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+    # attributes the expression language reads as `user.name`, `user.roles`
+    def __getitem__(self, key):
+        return getattr(self, key)
+
+
+SYSTEM = User("system", frozenset({"*"}), is_admin=True)
+
+
+class Directory:
+    """The user directory in the database."""
+
+    def __init__(self, db, clock):
+        self.db = db
+        self.clock = clock
+
+    def add(self, name: str, roles: Iterable[str] = (), *, password: str | None = None,
+            manager: str | None = None, email: str | None = None, language: str = "en",
+            full_name: str | None = None, is_admin: bool = False) -> User:
+        name = name.strip()
+        if not name or len(name) > 128:
+            raise LoomError("a user name is 1 to 128 characters")
+        with self.db.write() as conn:
+            if conn.execute(sa.select(t.users.c.id).where(t.users.c.name == name)).first():
+                raise LoomError(f"user {name!r} already exists")
+            if manager and not conn.execute(sa.select(t.users.c.id).where(t.users.c.name == manager)).first():
+                raise LoomError(f"manager {manager!r} is not a user; add them first")
+            conn.execute(t.users.insert().values(
+                name=name, password_hash=hash_password(password) if password else None,
+                email=email, language=language or "en", manager=manager, full_name=full_name,
+                is_admin=is_admin, created_at=self.clock.now()))
+            for role in dict.fromkeys(roles):
+                conn.execute(t.user_roles.insert().values(user_name=name, role=role))
+        return self.get(name)
+
+    def update(self, name: str, **values) -> User:
+        roles = values.pop("roles", None)
+        if "password" in values:
+            pw = values.pop("password")
+            values["password_hash"] = hash_password(pw) if pw else None
+            values["session_epoch"] = t.users.c.session_epoch + 1  # password change ends sessions
+        with self.db.write() as conn:
+            if values:
+                res = conn.execute(t.users.update().where(t.users.c.name == name).values(**values))
+                if res.rowcount == 0:
+                    raise NotFound(f"no user {name!r}")
+            if roles is not None:
+                conn.execute(t.user_roles.delete().where(t.user_roles.c.user_name == name))
+                for role in dict.fromkeys(roles):
+                    conn.execute(t.user_roles.insert().values(user_name=name, role=role))
+        return self.get(name)
+
+    def get(self, name: str, conn=None) -> User:
+        user = self.find(name, conn)
+        if user is None:
+            raise NotFound(f"no user {name!r}")
+        return user
+
+    def find(self, name: str, conn=None) -> User | None:
+        if conn is None:
+            with self.db.read() as c:
+                return self.find(name, c)
+        row = conn.execute(sa.select(t.users).where(t.users.c.name == name)).mappings().first()
+        if row is None or not row["active"]:
+            return None
+        roles = frozenset(conn.execute(sa.select(t.user_roles.c.role)
+                                       .where(t.user_roles.c.user_name == name)).scalars())
+        return User(row["name"], roles, row["email"], row["language"] or "en", row["manager"],
+                    row["full_name"], bool(row["is_admin"]), row["session_epoch"])
+
+    def exists(self, name: str, conn=None) -> bool:
+        return self.find(name, conn) is not None
+
+    def all(self) -> list[User]:
+        with self.db.read() as conn:
+            names = conn.execute(sa.select(t.users.c.name).where(t.users.c.active)
+                                 .order_by(t.users.c.name)).scalars().all()
+            return [self.find(n, conn) for n in names]
+
+    def with_role(self, role: str, conn) -> list[str]:
+        return list(conn.execute(
+            sa.select(t.user_roles.c.user_name).join(t.users, t.users.c.name == t.user_roles.c.user_name)
+            .where(t.user_roles.c.role == role, t.users.c.active).order_by(t.user_roles.c.user_name)
+        ).scalars())
+
+    def manager_of(self, name: str, conn) -> str | None:
+        return conn.execute(sa.select(t.users.c.manager).where(t.users.c.name == name)).scalar()
+
+    def delegate_of(self, name: str, on: date, conn) -> str | None:
+        """The delegate a user named for `on`, when they are away that day."""
+        row = conn.execute(sa.select(t.users.c.delegate, t.users.c.away_from, t.users.c.away_until)
+                           .where(t.users.c.name == name)).first()
+        if row is None or not row.delegate or row.away_from is None:
+            return None
+        if row.away_from <= on and (row.away_until is None or on <= row.away_until):
+            return row.delegate
+        return None
+
+    def set_away(self, name: str, start: date | None, until: date | None, delegate: str | None) -> User:
+        if delegate is not None and not self.exists(delegate):
+            raise NotFound(f"no user {delegate!r} to delegate to")
+        if delegate == name:
+            raise LoomError("a user cannot delegate to themself")
+        return self.update(name, away_from=start, away_until=until, delegate=delegate)
+
+    # --- authentication ----------------------------------------------------
+
+    def authenticate(self, name: str, password: str, address: str | None = None) -> User:
+        """Check a password; lock the account (and address) after repeated failures."""
+        now = self.clock.now()
+        since = now - LOCK_WINDOW
+        with self.db.write() as conn:
+            row = conn.execute(sa.select(t.users).where(t.users.c.name == name)).mappings().first()
+            if row is not None and row["locked_until"] is not None and row["locked_until"] > now:
+                raise Locked(f"too many failed logins; the account is locked until "
+                             f"{row['locked_until']:%H:%M} UTC")
+            if address:
+                by_address = conn.execute(sa.select(sa.func.count()).select_from(t.login_failures)
+                                          .where(t.login_failures.c.address == address,
+                                                 t.login_failures.c.at > since)).scalar()
+                if by_address >= LOCK_AFTER_ADDRESS:
+                    raise Locked("too many failed logins from your address; try again in 15 minutes")
+            ok = verify_password(password, row["password_hash"] if row is not None else None)
+            if ok and row["active"]:
+                conn.execute(t.users.update().where(t.users.c.name == name)
+                             .values(failed_logins=0, locked_until=None))
+            else:
+                conn.execute(t.login_failures.insert().values(user_name=name, address=address, at=now))
+                if row is not None:
+                    failures = conn.execute(sa.select(sa.func.count()).select_from(t.login_failures)
+                                            .where(t.login_failures.c.user_name == name,
+                                                   t.login_failures.c.at > since)).scalar()
+                    if failures >= LOCK_AFTER:
+                        conn.execute(t.users.update().where(t.users.c.name == name)
+                                     .values(locked_until=now + LOCK_FOR))
+        if not ok or not row["active"]:
+            raise NotAuthenticated(BAD_LOGIN)
+        return self.get(name)
+
+    def create_token(self, name: str, kind: str = "api", expires_at: datetime | None = None) -> str:
+        self.get(name)
+        token = new_token()
+        with self.db.write() as conn:
+            conn.execute(t.tokens.insert().values(user_name=name, token_hash=token_hash(token),
+                                                  kind=kind, created_at=self.clock.now(),
+                                                  expires_at=expires_at))
+        return token
+
+    def user_for_token(self, token: str, kind: str | None = None) -> User:
+        now = self.clock.now()
+        with self.db.read() as conn:
+            q = sa.select(t.tokens).where(t.tokens.c.token_hash == token_hash(token),
+                                          t.tokens.c.revoked_at.is_(None))
+            if kind:
+                q = q.where(t.tokens.c.kind == kind)
+            row = conn.execute(q).mappings().first()
+            if row is None or (row["expires_at"] is not None and row["expires_at"] < now):
+                raise NotAuthenticated("the token is not valid")
+            user = self.find(row["user_name"], conn)
+        if user is None:
+            raise NotAuthenticated("the token is not valid")
+        return user
+
+    def revoke_token(self, token: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(t.tokens.update().where(t.tokens.c.token_hash == token_hash(token))
+                         .values(revoked_at=self.clock.now()))
+
+    def revoke_sessions(self, name: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(t.tokens.update().where(t.tokens.c.user_name == name, t.tokens.c.kind == "session",
+                                                 t.tokens.c.revoked_at.is_(None))
+                         .values(revoked_at=self.clock.now()))

@@ -1,0 +1,102 @@
+"""Record persistence: JSON row, typed projection, event log, counters.
+
+Every method takes the connection of the caller's transaction, so a record,
+its typed rows, its event and its number counter commit together or not at all.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..errors import Conflict, NotFound
+from . import tables as t
+from .typed import TypedStore
+
+
+class Repository:
+    def __init__(self, dialect: str, typed: TypedStore):
+        self.dialect = dialect
+        self.typed = typed
+
+    # --- numbering ---------------------------------------------------------
+
+    def next_number(self, conn: sa.Connection, form: str, key: str) -> int:
+        """The next value of a per-form counter, taken inside the caller's transaction.
+
+        The counter row is locked until commit, so concurrent creators queue;
+        a rolled-back create leaves a gap, never a duplicate.
+        """
+        ins = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(t.counters)
+        stmt = ins.values(form=form, key=key, value=1).on_conflict_do_update(
+            index_elements=["form", "key"], set_={"value": t.counters.c.value + 1},
+        ).returning(t.counters.c.value)
+        return conn.execute(stmt).scalar_one()
+
+    # --- records -----------------------------------------------------------
+
+    def insert(self, conn: sa.Connection, *, form: str, number: str | None, state: str | None,
+               data: dict, values: Mapping, owner: str, now: datetime,
+               definition_version: str | None) -> dict:
+        row = {"form": form, "number": number, "state": state, "data": data, "version": 1,
+               "owner": owner, "created_at": now, "updated_at": now,
+               "definition_version": definition_version}
+        rid = conn.execute(t.records.insert().values(**row).returning(t.records.c.id)).scalar_one()
+        row["id"] = rid
+        self.typed[form].insert(conn, row, values)
+        return row
+
+    def update(self, conn: sa.Connection, current: Mapping, *, data: dict, values: Mapping,
+               state: str | None, now: datetime, expected_version: int | None,
+               changed: Iterable[str] | None = None) -> dict:
+        """Write a new version; a stale `expected_version` raises Conflict and writes nothing."""
+        version = current["version"]
+        if expected_version is not None and expected_version != version:
+            raise Conflict(f"the record was changed by someone else (now version {version}); "
+                           "reload it and try again", current_version=version)
+        res = conn.execute(
+            t.records.update()
+            .where(t.records.c.id == current["id"], t.records.c.version == version)
+            .values(data=data, state=state, version=version + 1, updated_at=now))
+        if res.rowcount != 1:
+            latest = conn.execute(sa.select(t.records.c.version)
+                                  .where(t.records.c.id == current["id"])).scalar()
+            raise Conflict("the record was changed by someone else; reload it and try again",
+                           current_version=latest)
+        row = {**current, "data": data, "state": state, "version": version + 1, "updated_at": now}
+        self.typed[current["form"]].update(conn, row, values, changed)
+        return row
+
+    def fetch(self, conn: sa.Connection, form: str, record_id: int, *, lock: bool = False) -> dict:
+        q = sa.select(t.records).where(t.records.c.id == record_id, t.records.c.form == form)
+        if lock and self.dialect == "postgresql":
+            q = q.with_for_update()
+        row = conn.execute(q).mappings().first()
+        if row is None:
+            raise NotFound(f"no {form} record with id {record_id}")
+        return dict(row)
+
+    def fetch_many(self, conn: sa.Connection, ids: list[int]) -> dict[int, dict]:
+        if not ids:
+            return {}
+        rows = conn.execute(sa.select(t.records).where(t.records.c.id.in_(ids))).mappings()
+        return {r["id"]: dict(r) for r in rows}
+
+    # --- events ------------------------------------------------------------
+
+    def append_event(self, conn: sa.Connection, *, record_id: int, form: str, at: datetime,
+                     actor: str, action: str, from_state: str | None = None,
+                     to_state: str | None = None, comment: str | None = None,
+                     task_id: int | None = None, version: int | None = None,
+                     diff: dict | None = None, detail: dict | None = None) -> int:
+        return conn.execute(t.events.insert().values(
+            record_id=record_id, form=form, at=at, actor=actor, action=action,
+            from_state=from_state, to_state=to_state, comment=comment, task_id=task_id,
+            version=version, diff=diff, detail=detail).returning(t.events.c.id)).scalar_one()
+
+    def events(self, conn: sa.Connection, record_id: int) -> list[dict]:
+        return [dict(r) for r in conn.execute(
+            sa.select(t.events).where(t.events.c.record_id == record_id).order_by(t.events.c.id)
+        ).mappings()]

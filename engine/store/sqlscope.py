@@ -1,0 +1,203 @@
+"""The SQL side of expression names: fields become typed-table columns.
+
+A `RecordScope` resolves bare names to the columns of one form's typed table
+and dotted paths through link fields to LEFT OUTER JOINs (one per distinct
+path prefix, reused); line-item aggregates become correlated subqueries.
+Parameters and the acting user's attributes become bound parameters: no
+value ever reaches SQL text.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Callable, Mapping
+
+import sqlalchemy as sa
+
+from ..errors import ExpressionError
+from ..expr import SqlTerm
+from ..expr import types as T
+from ..forms.field_types import expr_type_of
+from .typed import TypedStore
+
+_SYSTEM = {
+    "id": ("_id", T.t(T.INTEGER)), "number": ("_number", T.t(T.TEXT)),
+    "state": ("_state", T.t(T.TEXT)), "owner": ("_owner", T.t(T.USER)),
+    "created_at": ("_created_at", T.t(T.DATETIME)), "updated_at": ("_updated_at", T.t(T.DATETIME)),
+}
+
+
+class RecordScope:
+    """Names of one form (or of one line-item table, with its parent reachable)."""
+
+    def __init__(self, typed: TypedStore, field_types, form_id: str, *, dialect: str,
+                 user=None, params: Mapping[str, tuple[Any, T.Type]] | None = None,
+                 clock=None, lines: str | None = None, alias: sa.FromClause | None = None,
+                 parent: "RecordScope | None" = None):
+        self.typed = typed
+        self.field_types = field_types
+        self.form_id = form_id
+        self.dialect = dialect
+        self.user = user
+        self.params = dict(params or {})
+        self.clock = clock
+        self.lines = lines
+        tf = typed[form_id]
+        self.form = tf.form
+        if lines:
+            table, _ = tf.lines[lines]
+            self.base = alias if alias is not None else table.alias(f"l_{lines}")
+            self.table_field = self.form.field(lines)
+            # the line's parent record, reachable through its own (bare) names
+            self.parent = parent or RecordScope(typed, field_types, form_id, dialect=dialect,
+                                                user=user, params=params, clock=clock)
+            self._joins: list = [(self.parent.base, self.parent.base.c._id == self.base.c._record_id)]
+        else:
+            self.base = alias if alias is not None else tf.table.alias(f"r_{form_id}")
+            self.table_field = None
+            self.parent = parent
+            self._joins = []
+        self._aliases: dict[tuple, RecordScope] = {}
+
+    # --- protocol used by the SQL compiler ---------------------------------
+
+    def today(self) -> date:
+        return self.clock.today() if self.clock else date.today()
+
+    def now(self) -> datetime:
+        return self.clock.now() if self.clock else datetime.utcnow()
+
+    def has_role(self, role: str) -> bool:
+        return bool(self.user is not None and role in self.user.roles)
+
+    def column(self, path: tuple[str, ...]) -> SqlTerm:
+        head = path[0]
+        if head == "user" and (self.lines is None or self.table_field.field("user") is None) \
+                and self.form.field("user") is None:
+            return self._user_term(path[1:])
+        if head in self.params and self.form.field(head) is None:
+            value, typ = self.params[head]
+            if len(path) > 1:
+                raise ExpressionError(f"parameter {head!r} has no attributes")
+            return _bound(head, value, typ, self.field_types)
+        term, field = self._own(head)
+        if term is None and self.lines is not None:
+            return self.parent.column(path)
+        if term is None:
+            raise ExpressionError(f"unknown name {head!r}")
+        if len(path) == 1:
+            return term
+        if field is None or field.type != "link":
+            raise ExpressionError(f"{head!r} is not a link; it has no field {path[1]!r}")
+        return self._linked(head, field).column(path[1:])
+
+    def aggregate(self, table_path: tuple[str, ...], build: Callable[["RecordScope"], SqlTerm | None],
+                  agg: str) -> SqlTerm:
+        if len(table_path) != 1 or self.lines is not None:
+            raise ExpressionError("aggregates over line items take a table field of this form")
+        field = self.form.field(table_path[0])
+        if field is None or not field.is_table:
+            raise ExpressionError(f"{table_path[0]!r} is not a table of {self.form_id}")
+        table, _ = self.typed[self.form_id].lines[field.name]
+        inner_alias = table.alias()
+        inner = RecordScope(self.typed, self.field_types, self.form_id, dialect=self.dialect,
+                            user=self.user, params=self.params, clock=self.clock, lines=field.name,
+                            alias=inner_alias, parent=self)
+        inner._joins = []  # correlated to the outer record, not joined again
+        term = build(inner)
+        if agg == "count":
+            value = sa.func.count()
+            typ, scale = T.t(T.INTEGER), 0
+        else:
+            fn = {"sum": sa.func.sum, "min": sa.func.min, "max": sa.func.max,
+                  "avg": sa.func.avg}[agg]
+            value = fn(term.expr)
+            typ, scale = term.type, term.scale
+            if agg == "avg":
+                scale = None
+        sub = sa.select(value).where(inner_alias.c._record_id == self.base.c._id)
+        expr = sub.scalar_subquery()
+        if agg in ("sum", "count"):
+            expr = sa.func.coalesce(expr, 0)
+        return SqlTerm(expr, typ, scale)
+
+    # --- building the FROM clause ------------------------------------------
+
+    def from_clause(self) -> sa.FromClause:
+        """The base table with every JOIN the compiled expressions needed."""
+        clause = self.base
+        for target, on in self.all_joins():
+            clause = clause.outerjoin(target, on) if not self.lines or target is not self.parent.base \
+                else clause.join(target, on)
+        return clause
+
+    def all_joins(self) -> list:
+        out = list(self._joins)
+        for scope in self._aliases.values():
+            out.extend(scope.all_joins())
+        if self.lines is not None and self.parent is not None:
+            out.extend(j for s in self.parent._aliases.values() for j in s.all_joins())
+        return out
+
+    # --- internals ----------------------------------------------------------
+
+    def _own(self, name: str):
+        fields = self.table_field.fields if self.lines else self.form.fields
+        for f in fields:
+            if f.name == name:
+                if f.is_table:
+                    raise ExpressionError(f"{name!r} is a table; aggregate it, e.g. sum({name}.field)")
+                ft = self.field_types[f.type]
+                if not ft.typed:
+                    raise ExpressionError(f"the {f.type} field {name!r} cannot be used in SQL")
+                return SqlTerm(self.base.c[name], expr_type_of(f, self.field_types), ft.scale(f)), f
+        if self.lines:
+            if name == "position":
+                return SqlTerm(self.base.c._position, T.t(T.INTEGER), 0), None
+            return None, None
+        if name in _SYSTEM:
+            col, typ = _SYSTEM[name]
+            return SqlTerm(self.base.c[col], typ, 0), None
+        return None, None
+
+    def _linked(self, name: str, field) -> "RecordScope":
+        key = (name,)
+        scope = self._aliases.get(key)
+        if scope is None:
+            target = self.typed[field.to].table.alias()
+            scope = RecordScope(self.typed, self.field_types, field.to, dialect=self.dialect,
+                                user=self.user, params=self.params, clock=self.clock, alias=target)
+            scope._joins = []
+            self._joins.append((target, target.c._id == self.base.c[name]))
+            self._aliases[key] = scope
+        return scope
+
+    def _user_term(self, rest: tuple[str, ...]) -> SqlTerm:
+        user = self.user
+        attr = rest[0] if rest else "name"
+        if len(rest) > 1:
+            raise ExpressionError("user attributes are one level deep: user.name, user.email, ...")
+        if attr not in T.USER_ATTRIBUTES:
+            raise ExpressionError(f"users have no attribute {attr!r}")
+        value = getattr(user, attr, None) if user is not None else None
+        typ = T.USER_ATTRIBUTES[attr] if rest else T.t(T.USER)
+        if attr == "roles":
+            value = sorted(value or ())
+        return SqlTerm(sa.bindparam(None, value, type_=_sql_type_for(typ) if attr != "roles" else None,
+                                    unique=True, expanding=attr == "roles"), typ, 0)
+
+
+def _sql_type_for(typ: T.Type):
+    return {T.INTEGER: sa.BigInteger(), T.BOOLEAN: sa.Boolean(), T.DATE: sa.Date(),
+            T.DATETIME: sa.DateTime()}.get(typ.kind, sa.Text())
+
+
+def _bound(name: str, value: Any, typ: T.Type, field_types) -> SqlTerm:
+    """A report parameter as a bound value in typed-table representation."""
+    if typ.kind in T.DECIMALS:
+        ft = field_types[typ.kind]
+        scale = ft.default_scale
+        return SqlTerm(sa.bindparam(None, None if value is None else int(value.scaleb(scale)),
+                                    type_=sa.BigInteger(), unique=True), typ, scale)
+    if typ.kind == T.LIST:
+        return SqlTerm(sa.bindparam(None, list(value or []), expanding=True, unique=True), typ, 0)
+    return SqlTerm(sa.bindparam(None, value, type_=_sql_type_for(typ), unique=True), typ, 0)
