@@ -31,10 +31,14 @@ class FieldType:
         return T.t(self.expr_kind)
 
     def parse(self, field, raw: Any) -> Any:
-        """User input → Python value, or FieldError."""
+        """User input → Python value, or FieldError. None and blank text mean no value."""
+        if raw is None:
+            return None
         if isinstance(raw, (dict, list)):
             raise FieldError("expected text")
         text = str(raw).strip() if not isinstance(raw, str) else raw.strip()
+        if text == "":
+            return None
         if field.max_length and len(text) > field.max_length:
             raise FieldError(f"at most {field.max_length} characters")
         return text
@@ -116,11 +120,15 @@ class IntegerType(FieldType):
     expr_kind = T.INTEGER
 
     def parse(self, field, raw):
+        if raw is None:
+            return None
         if isinstance(raw, bool):
             raise FieldError("expected a whole number")
         if isinstance(raw, int):
             return raw
         if isinstance(raw, float) and raw.is_integer():
+            return int(raw)
+        if isinstance(raw, Decimal) and raw.is_finite() and raw == raw.to_integral_value():
             return int(raw)
         text = str(raw).strip().replace(",", "")
         if text == "":
@@ -145,6 +153,8 @@ class DecimalType(FieldType):
         return field.scale if field.scale is not None else self.default_scale
 
     def parse(self, field, raw):
+        if raw is None:
+            return None
         if isinstance(raw, bool):
             raise FieldError("expected a number")
         if isinstance(raw, float):
@@ -158,6 +168,9 @@ class DecimalType(FieldType):
             raise FieldError("expected a number") from None
         if not value.is_finite():
             raise FieldError("expected a number")
+        # before quantizing: 1e999999 would overflow the decimal context there
+        if abs(value) >= Decimal(10) ** (17 - self.scale(field)):
+            raise FieldError("is too large")
         q = Decimal(1).scaleb(-self.scale(field))
         if value != value.quantize(q, rounding=ROUND_HALF_UP) and self.strict_scale:
             raise FieldError(f"at most {self.scale(field)} decimal places")
@@ -209,6 +222,18 @@ class PercentType(DecimalType):
 
     def display(self, field, value):
         return None if value is None else (value * 100).normalize()
+
+    # JSON (record data, the API) holds the percentage as typed, "12.50" for 0.125,
+    # so a client sending back what it read does not divide it by 100 again.
+    def dump(self, field, value):
+        return None if value is None else str(self._percentage(field, value))
+
+    def load(self, field, value):
+        return None if value is None else self.quantize(field, Decimal(str(value)) / 100)
+
+    def _percentage(self, field, value):
+        places = max(self.scale(field) - 2, 0)
+        return (value * 100).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
     def bounds(self, field, value):
         if value is None:
@@ -267,6 +292,8 @@ class DateType(FieldType):
             return raw.date()
         if isinstance(raw, date):
             return raw
+        if raw is None:
+            return None
         text = str(raw).strip()
         if text == "":
             return None
@@ -292,6 +319,8 @@ class DateTimeType(FieldType):
     expr_kind = T.DATETIME
 
     def parse(self, field, raw):
+        if raw is None:
+            return None
         if isinstance(raw, datetime):
             value = raw
         else:
@@ -326,7 +355,7 @@ class ChoiceType(FieldType):
 
     def parse(self, field, raw):
         text = super().parse(field, raw)
-        if text == "":
+        if text is None:
             return None
         if text not in field.options:
             labels = {str(lbl).lower(): opt for opt, lbl in field.option_labels}
