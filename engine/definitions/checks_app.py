@@ -1,0 +1,51 @@
+"""Semantic checks of app.yaml (roles, languages) and of labels' languages everywhere."""
+from __future__ import annotations
+
+from .semantics import E_LANGUAGE, E_ROLE_DUP, W_LABEL_LANGUAGE, Context, value_at
+
+# Keys whose value is a label: a text, or a map of language -> text.
+LABEL_KEYS = frozenset({"title", "label", "message", "help", "description", "confirm"})
+
+
+def check(ctx: Context) -> None:
+    apps = ctx.docs.get("app", {})
+    if not apps:
+        return
+    doc = next(iter(apps.values()))
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(value_at(doc, ("roles",)) or []):
+        name = raw.get("name") if isinstance(raw, dict) else raw
+        path = ("roles", i, "name") if isinstance(raw, dict) else ("roles", i)
+        if name in seen:
+            first = doc.mark(("roles", seen[name]))
+            ctx.add(doc, path, f"role {name!r} is listed twice (first at line {first.line}); "
+                    "remove one", E_ROLE_DUP)
+        else:
+            seen[str(name)] = i
+    app = ctx.defs.app
+    languages = list(app.languages)
+    if value_at(doc, ("default_language",)) is not None and app.default_language not in languages:
+        ctx.add(doc, ("default_language",), f"default_language {app.default_language!r} is not "
+                f"in languages ({', '.join(languages)}); add it there", E_LANGUAGE)
+    known = set(languages)
+    for kind, by_id in ctx.docs.items():
+        for d in by_id.values():
+            _label_languages(ctx, d, d.data, (), known)
+
+
+def _label_languages(ctx: Context, doc, node, path: tuple, known: set) -> None:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            p = path + (k,)
+            if k in LABEL_KEYS and isinstance(v, dict):
+                for lang in v:
+                    if lang not in known:
+                        ctx.add(doc, p + (lang,), f"label language {lang!r} is not one of the "
+                                f"app's languages ({', '.join(sorted(known))}); the UI never "
+                                "shows it", W_LABEL_LANGUAGE, key=True, severity="warning")
+            elif isinstance(v, (dict, list)):
+                _label_languages(ctx, doc, v, p, known)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            if isinstance(v, (dict, list)):
+                _label_languages(ctx, doc, v, path + (i,), known)

@@ -1,0 +1,230 @@
+"""Semantic checks of workflows: the step graph, actors, conditions and on-enter actions.
+
+Decisions where DESIGN.md is silent:
+- A step with no actions that is not `final` is an end step (DESIGN's own
+  `shipped`). "No way out" is a step from which no end step (final, or
+  without actions) can be reached: records that enter it circle for ever.
+- An approval step (one with `approvers`) must have actions: approvers need
+  something to decide.
+- Only a list of two or more branches must end with an unconditional entry; a
+  single `{to, if}` is a guard (the action is offered only when `if` holds).
+"""
+from __future__ import annotations
+
+from ..expr import types as T
+from .semantics import (
+    E_ACTION_KIND, E_APPROVAL_ACTIONS, E_FIELD, E_FIELD_KIND, E_LAST_BRANCH, E_NO_WAY_OUT,
+    E_REQUIRED, E_START, E_STEP, E_UNREACHABLE, E_WORKFLOW_DUP, W_FINAL_ACTIONS, Context,
+    names_at, value_at,
+)
+from .suggest import suggestion_suffix
+
+
+def check(ctx: Context) -> None:
+    first_for_form: dict[str, str] = {}
+    for wid, doc in ctx.docs.get("workflow", {}).items():
+        wf = ctx.defs.workflows.get(wid)
+        if wf is None:
+            continue
+        if wf.form in first_for_form and first_for_form[wf.form] != wid:
+            ctx.add(doc, ("form",), f"form {wf.form!r} already has workflow "
+                    f"{first_for_form[wf.form]!r}; a form has at most one workflow",
+                    E_WORKFLOW_DUP)
+        first_for_form.setdefault(wf.form, wid)
+        WorkflowCheck(ctx, wf, doc).run()
+
+
+class WorkflowCheck:
+    def __init__(self, ctx: Context, wf, doc):
+        self.ctx, self.wf, self.doc = ctx, wf, doc
+        self.form = wf.form if ctx.check_form_ref(doc, ("form",), wf.form) else None
+
+    def run(self) -> None:
+        wf, doc = self.wf, self.doc
+        steps = list(wf.steps)
+        if wf.start not in wf.steps:
+            self.ctx.add(doc, ("start",), f"start {wf.start!r} is not a step"
+                         f"{suggestion_suffix(wf.start, steps)}; the steps are {', '.join(steps)}",
+                         E_START)
+        for name, step in wf.steps.items():
+            self.step(name, step)
+        self.graph()
+
+    # --- one step -------------------------------------------------------------
+
+    def step(self, name: str, step) -> None:
+        ctx, doc = self.ctx, self.doc
+        p = ("steps", name)
+        ctx.check_roles(doc, p + ("edit",))
+        if step.approvers is not None:
+            ctx.check_recipient(doc, p + ("approvers",), self.form, step.approvers, "approvers")
+            if not step.actions and not step.final:
+                ctx.add(doc, p, f"approval step {name!r} has approvers but no actions; add "
+                        "actions such as approve: {to: ...} and reject: {to: ...}",
+                        E_APPROVAL_ACTIONS, key=True)
+        if step.on_overdue is not None and step.on_overdue.escalate_to is not None:
+            ctx.check_recipient(doc, p + ("on_overdue", "escalate_to"), self.form,
+                                step.on_overdue.escalate_to, "escalate_to")
+        if step.final and step.actions:
+            ctx.add(doc, p + ("final",), f"final step {name!r} has actions; a final step ends "
+                    "the workflow, so remove `final: true` or the actions",
+                    W_FINAL_ACTIONS, severity="warning")
+        env = ctx.env(self.form) if self.form else None
+        for aname, action in step.actions.items():
+            self.action(p + ("actions", aname), aname, action, env)
+        for i, act in enumerate(step.on_enter):
+            self.on_enter(p + ("on_enter", i), act, env)
+
+    def action(self, path: tuple, aname: str, action, env) -> None:
+        ctx, doc = self.ctx, self.doc
+        raw = value_at(doc, path)
+        is_list = isinstance(raw, list)
+        steps = list(self.wf.steps)
+        for i, branch in enumerate(action.branches):
+            bp = path + (i,) if is_list else path
+            if branch.to not in self.wf.steps:
+                ctx.add(doc, bp + ("to",), f"action {aname!r} goes to unknown step "
+                        f"{branch.to!r}{suggestion_suffix(branch.to, steps)}", E_STEP)
+            if branch.if_ is not None and env is not None:
+                ctx.check_condition(doc, bp + ("if",), branch.if_, env, "if")
+            ctx.check_roles(doc, bp + ("by",))
+        if is_list and len(action.branches) > 1 and action.branches[-1].if_ is not None:
+            last = path + (len(action.branches) - 1, "if")
+            ctx.add(doc, last, f"the last entry of {aname} has an `if`; add a last entry "
+                    "without `if` so the record always has somewhere to go", E_LAST_BRANCH,
+                    key=True)
+
+    # --- on-enter actions -------------------------------------------------------
+
+    def on_enter(self, path: tuple, act, env) -> None:
+        ctx, doc = self.ctx, self.doc
+        kinds = ctx.action_kinds()
+        if act.kind not in kinds:
+            ctx.add(doc, path + (act.kind,), f"unknown on_enter action {act.kind!r}"
+                    f"{suggestion_suffix(act.kind, kinds)}; the actions are "
+                    f"{', '.join(sorted(kinds))}", E_ACTION_KIND, key=True)
+            return
+        p = path + (act.kind,)
+        if self.form is None:
+            return
+        if act.kind == "set":
+            self.values(p, self.form, act.args.values, env, "set")
+        elif act.kind == "create":
+            check_create(ctx, doc, p, self.form, act.args)
+        elif act.kind == "update":
+            self.update(p, act.args)
+        elif act.kind == "notify":
+            ctx.check_recipient(doc, p + ("to",), self.form, act.args.to, "notify to")
+            ctx.check_channels(doc, p + ("channels",))
+            ctx.check_template(doc, p + ("subject",), value_at(doc, p + ("subject",)), env)
+            ctx.check_template(doc, p + ("body",), value_at(doc, p + ("body",)), env)
+
+    def values(self, path: tuple, target_form: str, values, env, what: str) -> None:
+        check_values(self.ctx, self.doc, path, target_form, values, env, what)
+
+    def update(self, p: tuple, args) -> None:
+        ctx, doc = self.ctx, self.doc
+        extra = {}
+        if args.each is not None:
+            line = each_row(ctx, doc, p + ("each",), self.form, args.each)
+            if line is not None:
+                extra["line"] = line
+        target_ok = ctx.check_form_ref(doc, p + ("form",), args.form)
+        env = ctx.env(self.form, extra=extra)
+        if args.id is not None:
+            t = ctx.check_expr(doc, p + ("id",), args.id, env)
+            if t is not None and target_ok and not (
+                    (t.kind == T.LINK and t.form == args.form) or t.kind in (T.INTEGER, T.ANY)):
+                ctx.add(doc, p + ("id",), f"id must give a {args.form} record (a link to "
+                        f"{args.form} or an id), not {t}", "LOOM-E035")
+        if target_ok:
+            extra = dict(extra, target=T.link(args.form))
+            self.values(p + ("set",), args.form, args.values, ctx.env(self.form, extra=extra),
+                        "update")
+
+    # --- the step graph -------------------------------------------------------
+
+    def graph(self) -> None:
+        wf, doc = self.wf, self.doc
+        edges = {name: [b.to for a in s.actions.values() for b in a.branches if b.to in wf.steps]
+                 for name, s in wf.steps.items()}
+        if wf.start in wf.steps:
+            reached = _reach(wf.start, edges)
+            for name in wf.steps:
+                if name not in reached:
+                    self.ctx.add(doc, ("steps", name), f"step {name!r} is unreachable: no action "
+                                 f"leads to it from {wf.start!r}", E_UNREACHABLE, key=True)
+        else:
+            reached = set(wf.steps)
+        ends = {n for n, s in wf.steps.items() if s.final or not s.actions}
+        for name in wf.steps:
+            if name in reached and name not in ends and not (_reach(name, edges) & ends):
+                self.ctx.add(doc, ("steps", name), f"step {name!r} has no way out: none of its "
+                             "actions leads, directly or not, to a final step; add an action "
+                             "to one", E_NO_WAY_OUT, key=True)
+
+
+def _reach(start: str, edges: dict) -> set[str]:
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def each_row(ctx: Context, doc, path: tuple, form_id: str, each: str):
+    """The row type of table `each` of `form_id`, or None after reporting why not."""
+    types = ctx.form_types.get(form_id, {})
+    t = types.get(each)
+    if t is None:
+        tables = [n for n, x in types.items() if x.kind == T.TABLE]
+        ctx.add(doc, path, f"each: form {form_id!r} has no field {each!r}"
+                f"{suggestion_suffix(each, tables)}", E_FIELD)
+        return None
+    if t.kind != T.TABLE:
+        ctx.add(doc, path, f"each: {each!r} is a {t} field; each names a table of line items",
+                E_FIELD_KIND)
+        return None
+    return t.item
+
+
+def check_values(ctx: Context, doc, path: tuple, target_form: str, values, env, what: str) -> None:
+    """`set`/`values` maps: keys are fields of `target_form`, values check in `env`."""
+    types = ctx.form_types.get(target_form, {})
+    defs_form = ctx.defs.forms.get(target_form)
+    own = set(defs_form.field_names) if defs_form else set(types)
+    for key, value in values:
+        if key not in own:
+            ctx.add(doc, path + (key,), f"{what}: form {target_form!r} has no field {key!r}"
+                    f"{suggestion_suffix(key, sorted(own))}", E_FIELD, key=True)
+            continue
+        target = types.get(key)
+        if target is not None and target.kind == T.TABLE:
+            ctx.add(doc, path + (key,), f"{what}: {key!r} is a table of line items and cannot "
+                    "be set from an expression", E_FIELD_KIND, key=True)
+            continue
+        ctx.check_value(doc, path + (key,), value, env, target, f"field {key!r}")
+
+
+def check_create(ctx: Context, doc, path: tuple, source_form: str, args) -> None:
+    """A `create` block run on a record of `source_form` (a workflow's or an alert's form)."""
+    extra = {}
+    if args.each is not None:
+        line = each_row(ctx, doc, path + ("each",), source_form, args.each)
+        if line is not None:
+            extra["line"] = line
+    if not ctx.check_form_ref(doc, path + ("form",), args.form):
+        return
+    env = ctx.env(source_form, extra=extra)
+    check_values(ctx, doc, path + ("values",), args.form, args.values, env, "create")
+    given = {k for k, _ in args.values}
+    for f in ctx.defs.forms[args.form].fields:
+        if f.required and f.default is None and f.compute is None and f.name not in given \
+                and not f.is_table:
+            ctx.add(doc, path + ("form",), f"create {args.form}: required field {f.name!r} "
+                    "has no default and is not given in values", E_REQUIRED)
+
+
+__all__ = ["check", "check_create", "check_values", "each_row", "names_at"]
