@@ -11,7 +11,7 @@ from engine.definitions.yaml_source import load_file
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 INVALID = sorted((FIXTURES / "invalid" / "schema").glob("*/*.yaml"))
-VALID = sorted((FIXTURES / "valid" / "schema").glob("*.yaml"))
+VALID = sorted((FIXTURES / "schema" / "valid").glob("*.yaml"))
 
 
 def expectations(path: Path) -> list[str]:
