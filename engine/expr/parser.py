@@ -21,6 +21,8 @@ _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv
            ast.Mod: "%", ast.Pow: "**"}
 _CMPOPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">",
            ast.GtE: ">=", ast.In: "in", ast.NotIn: "not in"}
+_BITWISE = {ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.LShift: "<<",
+            ast.RShift: ">>", ast.MatMult: "@"}
 _UNARY = {ast.USub: "-", ast.UAdd: "+", ast.Not: "not"}
 _REFUSED = {
     ast.Subscript: "subscripts like x[0] are not allowed",
@@ -175,7 +177,8 @@ class _Converter:
 
     def _BinOp(self, node, depth):
         op = _BINOPS.get(type(node.op))
-        at = self.src.find(op or "", self.src.end(node.left), self.src.start(node.right))
+        symbol = op or _BITWISE.get(type(node.op), "")
+        at = self.src.find(symbol, self.src.end(node.left), self.src.start(node.right))
         if op is None:
             raise ExpressionError("bitwise operators are not allowed", at)
         left = self.convert(node.left, depth)

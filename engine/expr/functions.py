@@ -1,0 +1,65 @@
+"""The function registry: one `Functions` per Engine; plugins register into it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from .types import Type
+
+
+@dataclass(frozen=True)
+class Function:
+    """A callable of the language.
+
+    `python(*args)` (or `python(ctx, *args)` when `uses_context`) evaluates it;
+    `type_rule(arg_types)` gives the result type or raises ExpressionError;
+    `sql(args, scope)` builds the SQL version from compiled `SqlTerm` args (None:
+    not available in SQL). `aggregate` functions also take a table path
+    (`sum(lines.amount)`, `count(lines)`) and are compiled through
+    `SqlScope.aggregate` with the function's name as the aggregate.
+    """
+
+    name: str
+    python: Callable[..., Any]
+    type_rule: Callable[[list[Type]], Type]
+    sql: Callable[[list, Any], Any] | None = None
+    aggregate: bool = False
+    uses_context: bool = False
+
+
+class Functions:
+    """Name → Function, per instance (never a global)."""
+
+    def __init__(self):
+        self._items: dict[str, Function] = {}
+
+    def register(self, name: str, python: Callable[..., Any],
+                 type_rule: Callable[[list[Type]], Type], sql: Callable | None = None, *,
+                 aggregate: bool = False, uses_context: bool = False) -> Function:
+        fn = Function(name, python, type_rule, sql, aggregate, uses_context)
+        self._items[name] = fn
+        return fn
+
+    def get(self, name: str) -> Function | None:
+        return self._items.get(name)
+
+    def __getitem__(self, name: str) -> Function:
+        return self._items[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def names(self) -> list[str]:
+        return sorted(self._items)
+
+
+def default_functions() -> Functions:
+    """A fresh registry holding the built-ins."""
+    from .builtins import register_builtins
+
+    functions = Functions()
+    register_builtins(functions)
+    return functions
