@@ -219,6 +219,7 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
         with self.db.write() as conn:
             values = runtime.prepare(dict(data or {}), user=user, existing=None,
                                      services=Services(self, conn, user))
+            self._check_unique(conn, form_id, values, None)
             now = self.clock.now()
             number = None
             if form.number:
@@ -267,6 +268,7 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
                 raise PermissionDenied("you may not edit this record in its current step")
             values = runtime.prepare(dict(data or {}), user=user, existing=before.data,
                                      services=Services(self, conn, user))
+            self._check_unique(conn, form_id, values, before.id)
             diff = runtime.diff(before.data, values)
             now = self.clock.now()
             row = self.repo.update(conn, {**before.to_json(), "form": form_id, "id": before.id,
@@ -353,6 +355,24 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
             return self.runtimes[form_id].defaults(user, Services(self, conn, user))
 
     # --- internals ---------------------------------------------------------
+
+    def _check_unique(self, conn, form_id: str, values: Mapping, record_id: int | None) -> None:
+        """Refuse a value of a `unique` field that another record already has."""
+        tf = self.typed[form_id]
+        errors = {}
+        for name in tf.unique:
+            value = values.get(name)
+            if value in (None, ""):
+                continue
+            field = self.defs.form(form_id).field(name)
+            q = sa.select(tf.table.c._id).where(
+                tf.table.c[name] == self.registries.field_types[field.type].to_sql(field, value))
+            if record_id is not None:
+                q = q.where(tf.table.c._id != record_id)
+            if conn.execute(q.limit(1)).first() is not None:
+                errors[name] = f"{value} is already used by another record"
+        if errors:
+            raise ValidationFailed(errors)
 
     def _emit(self, change: Change) -> None:
         for listener in list(self.listeners):

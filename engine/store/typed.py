@@ -50,6 +50,9 @@ class TypedForm:
         idx = [sa.Index(f"ix_{name}_state", "_state"), sa.Index(f"ix_{name}_owner", "_owner")]
         idx += [sa.Index(_index_name(name, i), {"state": "_state", "owner": "_owner"}.get(i, i))
                 for i in indexed if i not in ("state", "owner")]
+        # A unique index is the guarantee; the engine's pre-check only gives the nice message.
+        self.unique = [f.name for f in self.fields if f.unique]
+        idx += [sa.Index(_index_name("u" + name, f), f, unique=True) for f in self.unique]
         self.table = sa.Table(name, metadata, *cols, *idx)
         self.lines: dict[str, tuple[sa.Table, list]] = {}
         for t in form.tables:
