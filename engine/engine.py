@@ -214,29 +214,34 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
         form = self.defs.form(form_id)
         if not self.can_create(user, form_id):
             raise PermissionDenied(f"you may not create {form.title.get(user.language)} records")
+        with self.db.write() as conn:
+            return self._create_in(conn, user, form_id, data)
+
+    def _create_in(self, conn, user: User, form_id: str, data: Mapping) -> Record:
+        """`create` inside the caller's transaction (step actions, alerts); no permission check."""
+        form = self.defs.form(form_id)
         runtime = self.runtimes[form_id]
         wf = self.defs.workflow_for(form_id)
-        with self.db.write() as conn:
-            values = runtime.prepare(dict(data or {}), user=user, existing=None,
-                                     services=Services(self, conn, user))
-            self._check_unique(conn, form_id, values, None)
-            now = self.clock.now()
-            number = None
-            if form.number:
-                key = counter_key(form.number, now, values)
-                number = format_number(form.number, self.repo.next_number(conn, form_id, key),
-                                       now, values)
-            row = self.repo.insert(conn, form=form_id, number=number,
-                                   state=wf.start if wf else None, data=runtime.dump(values),
-                                   values=values, owner=user.name, now=now,
-                                   definition_version=wf.version if wf else None)
-            rec = self._record(row)
-            self.repo.append_event(conn, record_id=rec.id, form=form_id, at=now, actor=user.name,
-                                   action="create", to_state=rec.state, version=1,
-                                   diff=runtime.diff({}, values))
-            self._emit(Change("create", form_id, user, None, rec, rec.state, conn))
-            if wf is not None:
-                rec = self._enter_start(conn, user, rec)
+        values = runtime.prepare(dict(data or {}), user=user, existing=None,
+                                 services=Services(self, conn, user))
+        self._check_unique(conn, form_id, values, None)
+        now = self.clock.now()
+        number = None
+        if form.number:
+            key = counter_key(form.number, now, values)
+            number = format_number(form.number, self.repo.next_number(conn, form_id, key),
+                                   now, values)
+        row = self.repo.insert(conn, form=form_id, number=number,
+                               state=wf.start if wf else None, data=runtime.dump(values),
+                               values=values, owner=user.name, now=now,
+                               definition_version=wf.version if wf else None)
+        rec = self._record(row)
+        self.repo.append_event(conn, record_id=rec.id, form=form_id, at=now, actor=user.name,
+                               action="create", to_state=rec.state, version=1,
+                               diff=runtime.diff({}, values))
+        self._emit(Change("create", form_id, user, None, rec, rec.state, conn))
+        if wf is not None:
+            rec = self._enter_start(conn, user, rec)
         return rec
 
     def get(self, user: User, form_id: str, record_id: int) -> Record:
