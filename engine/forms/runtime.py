@@ -427,7 +427,7 @@ class FormRuntime:
                 return (index[head], -1, -1, path)
             num, _, cell = rest.partition("].")
             return (index[head], int(num) if num.isdigit() else 0,
-                    child.get(head, {}).get(cell, -1), path)
+                    child.get(head, {}).get(cell, len(child.get(head, ()))), path)
 
         return {k: errors[k] for k in sorted(errors, key=key)}
 

@@ -150,3 +150,42 @@ def test_dump_and_load__are_inverse_for_every_type(kitchen, services, alice):
     assert data["at"] == "2024-01-02T03:04:05"
     assert data["items"][0]["shipping"] == "3.60"
     assert kitchen.load(data) == values
+
+
+# --- line items of the kitchen form ------------------------------------------------
+
+
+def test_row_visible_if__hidden_cell_is_not_required_and_not_stored(kitchen, services, alice):
+    values = prep(kitchen, services, alice, items=[{"label": "a", "fee": "9.99"}])
+    row = values["items"][0]
+    assert "fee" not in row
+    assert row == {"label": "a", "express": False, "weight": Decimal("1.0"),
+                   "shipping": Decimal("2.50")}
+
+
+def test_row_visible_if_true__required_if_applies_on_the_row_path(kitchen, services, alice):
+    errors = errors_of(kitchen, services, alice,
+                       items=[{"label": "a"}, {"label": "b", "express": True}])
+    assert errors == {"items[1].fee": "is required"}
+
+
+def test_row_computes__then_the_parent_sum(kitchen, services, alice):
+    values = prep(kitchen, services, alice, items=[
+        {"label": "a", "weight": "2"}, {"label": "b", "express": "yes", "fee": "1.25"}])
+    assert [r["shipping"] for r in values["items"]] == [Decimal("5.00"), Decimal("3.75")]
+    assert values["shipping_total"] == Decimal("8.75")
+
+
+def test_max_rows__error_on_the_table_path(kitchen, services, alice):
+    rows = [{"label": str(i)} for i in range(3)]
+    assert errors_of(kitchen, services, alice, items=rows) == {"items": "can have at most 2 rows"}
+
+
+def test_table_input_that_is_not_a_list_of_rows(kitchen, services, alice):
+    assert errors_of(kitchen, services, alice, items="x") == {"items": "expected a list of rows"}
+    assert errors_of(kitchen, services, alice, items=[1]) == {"items": "expected a list of rows"}
+
+
+def test_input_that_is_not_an_object(kitchen, services, alice):
+    with pytest.raises(ValidationFailed):
+        kitchen.prepare(["title"], user=alice, services=services)
