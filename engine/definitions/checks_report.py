@@ -190,9 +190,9 @@ class ReportCheck:
         for p, raw in names_at(doc, ("order_by",)):
             name, offset = (raw[1:], 1) if raw.startswith("-") else (raw, None)
             if name not in outputs:
-                ctx.add(doc, p, f"order_by: {name!r} is not an output column"
-                        f"{suggestion_suffix(name, names)}; order_by names a group_by, columns "
-                        "or measures entry", E_COLUMN, offset=offset)
+                ctx.add(doc, p, f"order_by: {name!r} is not an output column (a group_by, "
+                        f"columns or measures name){suggestion_suffix(name, names)}", E_COLUMN,
+                        offset=offset)
         for key in ("x", "y", "series"):
             for p, name in names_at(doc, ("chart", key)):
                 if name not in outputs:

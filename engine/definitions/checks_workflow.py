@@ -43,9 +43,8 @@ class WorkflowCheck:
         wf, doc = self.wf, self.doc
         steps = list(wf.steps)
         if wf.start not in wf.steps:
-            self.ctx.add(doc, ("start",), f"start {wf.start!r} is not a step"
-                         f"{suggestion_suffix(wf.start, steps)}; the steps are {', '.join(steps)}",
-                         E_START)
+            self.ctx.add(doc, ("start",), f"start {wf.start!r} is not a step (the steps are "
+                         f"{', '.join(steps)}){suggestion_suffix(wf.start, steps)}", E_START)
         for name, step in wf.steps.items():
             self.step(name, step)
         self.graph()
@@ -100,9 +99,9 @@ class WorkflowCheck:
         ctx, doc = self.ctx, self.doc
         kinds = ctx.action_kinds()
         if act.kind not in kinds:
-            ctx.add(doc, path + (act.kind,), f"unknown on_enter action {act.kind!r}"
-                    f"{suggestion_suffix(act.kind, kinds)}; the actions are "
-                    f"{', '.join(sorted(kinds))}", E_ACTION_KIND, key=True)
+            ctx.add(doc, path + (act.kind,), f"unknown on_enter action {act.kind!r} (the "
+                    f"actions are {', '.join(sorted(kinds))}){suggestion_suffix(act.kind, kinds)}",
+                    E_ACTION_KIND, key=True)
             return
         p = path + (act.kind,)
         if self.form is None:
@@ -127,8 +126,7 @@ class WorkflowCheck:
         extra = {}
         if args.each is not None:
             line = each_row(ctx, doc, p + ("each",), self.form, args.each)
-            if line is not None:
-                extra["line"] = line
+            extra["line"] = line if line is not None else T.t(T.ANY)  # reported once, not per use
         target_ok = ctx.check_form_ref(doc, p + ("form",), args.form)
         env = ctx.env(self.form, extra=extra)
         if args.id is not None:
@@ -213,8 +211,7 @@ def check_create(ctx: Context, doc, path: tuple, source_form: str, args) -> None
     extra = {}
     if args.each is not None:
         line = each_row(ctx, doc, path + ("each",), source_form, args.each)
-        if line is not None:
-            extra["line"] = line
+        extra["line"] = line if line is not None else T.t(T.ANY)
     if not ctx.check_form_ref(doc, path + ("form",), args.form):
         return
     env = ctx.env(source_form, extra=extra)

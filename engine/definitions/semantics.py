@@ -345,8 +345,8 @@ class Context:
         known = list(self.registries.channels) or list(BUILTIN_CHANNELS)
         for p, name in names_at(doc, path):
             if name not in known:
-                self.add(doc, p, f"unknown channel {name!r}{suggestion_suffix(name, known)}; "
-                         f"the channels are {', '.join(sorted(known))}", E_CHANNEL)
+                self.add(doc, p, f"unknown channel {name!r} (the channels are "
+                         f"{', '.join(sorted(known))}){suggestion_suffix(name, known)}", E_CHANNEL)
 
     def action_kinds(self) -> list[str]:
         return list(self.registries.actions) or list(BUILTIN_ACTIONS)
