@@ -18,6 +18,7 @@ from decimal import Decimal, ROUND_HALF_UP
 from datetime import date, datetime
 from typing import Any, Callable, Mapping, Protocol, runtime_checkable
 
+from ..definitions.environment import SYSTEM_FIELDS
 from ..errors import ExpressionError, ValidationFailed
 from .computation import evaluation_order, field_deps
 from .field_types import FieldError
@@ -68,6 +69,12 @@ class _Call:
     @property
     def clock(self):
         return getattr(self.services, "clock", None)
+
+
+def _username(user) -> str | None:
+    if user is None or isinstance(user, str):
+        return user
+    return getattr(user, "name", None)
 
 
 def _language(user) -> str | None:
@@ -194,14 +201,14 @@ class FormRuntime:
         call = _Call(services, user)
         errors: dict[str, str] = {}
         create = existing is None
-        values, bad, fresh_rows = self._parse(raw, existing, errors, system)
+        values, bad, fresh_rows = self._parse(raw, existing, errors, system, user)
         hidden = self._derive(values, call, create, bad, fresh_rows, errors)
         self._validate(values, hidden, call, existing, errors)
         if errors:
             raise ValidationFailed(self._ordered(errors))
         return self._output(values, hidden)
 
-    def _parse(self, raw: Mapping, existing: Mapping | None, errors: dict, system: bool):
+    def _parse(self, raw: Mapping, existing: Mapping | None, errors: dict, system: bool, user):
         level = self.level
         values: dict = {}
         if existing is not None:
@@ -211,9 +218,15 @@ class FormRuntime:
                     cells = f.level.fields
                     v = [{c.name: r.get(c.name) for c in cells} for r in v or ()]
                 values[f.name] = v
+            # expressions may name system fields (state, owner, number...): not stored here
+            for name in SYSTEM_FIELDS:
+                if name in existing and name not in level.by_name:
+                    values[name] = existing[name]
         else:
             for f in level.fields:
                 values[f.name] = [] if f.level is not None else None
+            if "owner" not in level.by_name:
+                values["owner"] = _username(user)
         bad: set[str] = set()
         fresh_rows: set[str] = set()
         for key, rv in raw.items():

@@ -206,3 +206,15 @@ def test_diff__changed_fields_as_json_and_lines_as_whole_lists(sales_order, serv
 def test_diff__a_dropped_field_shows_as_null(sales_order, services, alice):
     old = {"discount_reason": "loyal"}
     assert sales_order.diff(old, {}) == {"discount_reason": ["loyal", None]}
+
+
+def test_patch__system_fields_of_existing_are_not_returned(sales_order, services, alice, saved):
+    existing = {**saved, "id": 5, "state": "draft", "owner": "alice", "number": "SO-1"}
+    values = sales_order.prepare({}, user=alice, existing=existing, services=services)
+    assert set(values) == set(saved)
+
+
+def test_errors__do_not_depend_on_input_order(sales_order, services, alice):
+    a = {"lines": [{"qty": 0}], "customer": 7}
+    b = {"customer": 7, "lines": [{"qty": 0}]}
+    assert list(failed(sales_order, a, services, alice)) == list(failed(sales_order, b, services, alice))
