@@ -236,8 +236,10 @@ class Context:
         On a row, bare names are the row's fields, then the parent record's
         fields that the row does not shadow, and `parent` is the parent record.
         """
-        key = (form_id, table, tuple(sorted((extra or {}).items(), key=lambda kv: kv[0])),
-               parent_bare)
+        # Row types compare equal whatever their fields (fields has compare=False),
+        # so the fields are part of the key: `line` of two tables is two envs.
+        key = (form_id, table, tuple(sorted(((k, v, v.fields) for k, v in (extra or {}).items()),
+                                            key=lambda kv: kv[0])), parent_bare)
         hit = self._envs.get(key)
         if hit is not None:
             return hit
