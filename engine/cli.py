@@ -76,5 +76,39 @@ def schema(directory: str) -> None:
         click.echo(path)
 
 
+@main.command()
+@click.option("--definitions", "definitions", default=None, help="Definitions directory "
+              "(default: $LOOM_DEFINITIONS or ./definitions).")
+@click.option("--database", "database", default=None, help="Database URL (default: $LOOM_DATABASE_URL).")
+@click.option("--once", is_flag=True, help="Run one pass (schedules, SLA, outbox) and exit.")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between passes when idle.")
+def worker(definitions: str | None, database: str | None, once: bool, interval: float) -> None:
+    """Scheduled alerts, SLA escalation and outbox delivery (stops cleanly on SIGTERM)."""
+    import logging
+
+    from .alerts.worker import Worker
+    from .engine import Engine
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    engine = Engine(definitions_dir(definitions), database_url(database))
+    w = Worker(engine, interval=interval)
+    w.install_signal_handlers()
+    try:
+        if once:
+            summary = w.run_once()
+            click.echo(json.dumps(_worker_summary(summary), default=str))
+        else:
+            w.run()
+    finally:
+        engine.close()
+
+
+def _worker_summary(summary: dict) -> dict:
+    out = dict(summary)
+    out["schedules"] = [{"alert": r.alert, "tick": r.tick, "matched": r.matched, "fired": r.fired,
+                         "skipped": r.skipped} for r in summary.get("schedules", [])]
+    return out
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,9 +1,168 @@
 """The Engine facade's alerts methods (mixed into engine.Engine)."""
 from __future__ import annotations
 
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..errors import NotFound, PermissionDenied
+from ..store import tables as t
+from . import outbox, traces
+from .runtime import compile_alert, send_notification
+from .triggers import make_listener
+
 
 class AlertsFacade:
-    """Methods the Engine exposes for alerts."""
+    """Methods the Engine exposes for alerts, notifications and the outbox."""
 
     def _init_alerts(self) -> None:
-        """Build per-definition alerts state; called on start and on reload."""
+        """Compile every alert of the loaded definitions; register the in-transaction listener."""
+        by_form: dict[str, list] = {}
+        scheduled = []
+        for spec in self.defs.alerts.values():
+            rt = compile_alert(self, spec)
+            if spec.on.kind == "schedule":
+                scheduled.append(rt)
+            else:
+                by_form.setdefault(spec.form, []).append(rt)
+        self._alerts_by_form = by_form
+        self._alerts_scheduled = scheduled
+        self.listeners.append(make_listener(self))
+
+    def _scheduled_alerts(self) -> list:
+        return list(self._alerts_scheduled)
+
+    def _send_notification(self, conn, *, to, channels, subject: str, body: str = "", record,
+                           source: str, webhook: str | None = None) -> dict:
+        """Render and queue/write a notification inside `conn`'s transaction (also for workflow
+        `notify` step actions). Returns {"recipients", "subject", "channels"}."""
+        return send_notification(self, conn, to=to, channels=channels, subject=subject, body=body,
+                                 record=record, source=source, webhook=webhook)
+
+    # --- inbox -------------------------------------------------------------
+
+    def notifications(self, user, unread_only: bool = False, limit: int = 50,
+                      offset: int = 0) -> list[dict]:
+        """The user's inbox, newest first."""
+        n = t.notifications
+        q = sa.select(n).where(n.c.user_name == user.name)
+        if unread_only:
+            q = q.where(n.c.read_at.is_(None))
+        q = q.order_by(n.c.id.desc()).limit(max(0, min(int(limit), 500))).offset(max(0, int(offset)))
+        with self.db.read() as conn:
+            return [_notification_json(r) for r in conn.execute(q).mappings()]
+
+    def unread_count(self, user) -> int:
+        n = t.notifications
+        with self.db.read() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(n).where(
+                n.c.user_name == user.name, n.c.read_at.is_(None))).scalar_one()
+
+    def mark_read(self, user, ids: list[int] | None = None) -> int:
+        """Mark the given notifications (all, when None) of the user read; returns how many."""
+        n = t.notifications
+        q = n.update().where(n.c.user_name == user.name, n.c.read_at.is_(None))
+        if ids is not None:
+            q = q.where(n.c.id.in_([int(i) for i in ids]))
+        with self.db.write() as conn:
+            return conn.execute(q.values(read_at=self.clock.now())).rowcount
+
+    # --- traces ------------------------------------------------------------
+
+    def alert_traces(self, user, alert: str | None = None, form: str | None = None,
+                     record_id: int | None = None, limit: int = 100) -> list[dict]:
+        """Why alerts fired or did not, newest first: per alert, per form, per record.
+
+        Admins see every trace; others see traces of forms they may read and,
+        for per-record traces, only records they may read."""
+        if alert is not None and alert not in self.defs.alerts:
+            raise NotFound(f"no alert {alert!r}")
+        names = [a.id for a in self.defs.alerts.values()
+                 if (alert is None or a.id == alert) and (form is None or a.form == form)]
+        if not user.is_admin:
+            names = [a for a in names if self._has_read_role(user, self.defs.alerts[a].form)]
+            if alert is not None and not names:
+                raise PermissionDenied(f"you may not read {self.defs.alerts[alert].form} records")
+        with self.db.read() as conn:
+            if record_id is not None and not user.is_admin:
+                row = conn.execute(sa.select(t.records.c.form).where(
+                    t.records.c.id == int(record_id))).first()
+                if row is None:
+                    raise NotFound(f"no record with id {record_id}")
+                self._get(conn, user, row.form, record_id)  # NotFound when not readable
+            rows = traces.query(conn, alerts=names, record_id=record_id,
+                                limit=max(1, min(int(limit), 1000)))
+            if not user.is_admin and record_id is None:
+                rows = [r for r in rows if r["record_id"] is None
+                        or self._readable_values(conn, user, self.defs.alerts[r["alert"]].form,
+                                                 r["record_id"]) is not None]
+        return [{**r, "at": r["at"].isoformat(timespec="seconds") + "Z"} for r in rows]
+
+    def explain_alert(self, user, alert: str, record_id: int) -> dict:
+        """Evaluate an alert's condition on a record now, without firing: the values it sees."""
+        from .runtime import condition, values_seen
+
+        spec = self.defs.alerts.get(alert)
+        if spec is None:
+            raise NotFound(f"no alert {alert!r}")
+        rt = compile_alert(self, spec)
+        with self.db.read() as conn:
+            rec = self._get(conn, user, spec.form, record_id)
+            values = rec.values()
+            from . import dedup
+
+            state = dedup.get(conn, alert, rec.id)
+            return {"alert": alert, "record_id": rec.id,
+                    "if": spec.if_.source if spec.if_ else None,
+                    "condition": condition(self, rt, values, user, conn),
+                    "values": traces.jsonable(values_seen(self, rt, values, conn)),
+                    "once": spec.once, "active": bool(state and state["active"]),
+                    "last_fired_at": traces.jsonable(state["last_fired_at"]) if state else None}
+
+    # --- outbox ------------------------------------------------------------
+
+    def dead_letters(self, user=None, limit: int = 100) -> list[dict]:
+        """Outbox deliveries that failed MAX_ATTEMPTS times (admins only when a user is given)."""
+        _admin(user)
+        with self.db.read() as conn:
+            return [_outbox_json(r) for r in outbox.dead(conn, limit)]
+
+    def retry_dead(self, outbox_id: int, user=None) -> bool:
+        """Queue a dead delivery again, attempts reset; False if it is not dead."""
+        _admin(user)
+        with self.db.write() as conn:
+            return outbox.requeue(conn, int(outbox_id), self.clock.now())
+
+    def outbox_status(self) -> dict[str, int]:
+        """Counts of outbox rows by status (pending | sent | dead)."""
+        o = t.outbox
+        with self.db.read() as conn:
+            return {s: c for s, c in conn.execute(
+                sa.select(o.c.status, sa.func.count()).group_by(o.c.status))}
+
+    def run_schedules(self, owner: str = "engine") -> list:
+        """One pass over scheduled alerts (what `loom worker` does each poll)."""
+        from .scheduler import run_due
+
+        return run_due(self, owner)
+
+    def deliver_outbox(self, owner: str = "engine", limit: int = 50) -> dict:
+        """One outbox delivery pass (what `loom worker` does each poll)."""
+        return outbox.deliver_due(self.db, self.registries.channels, owner, self.clock, limit=limit)
+
+
+def _admin(user) -> None:
+    if user is not None and not user.is_admin:
+        raise PermissionDenied("only administrators see and retry failed deliveries")
+
+
+def _notification_json(r) -> dict[str, Any]:
+    iso = lambda v: None if v is None else v.isoformat(timespec="seconds") + "Z"  # noqa: E731
+    return {"id": r["id"], "subject": r["subject"], "body": r["body"], "form": r["form"],
+            "record_id": r["record_id"], "source": r["source"], "created_at": iso(r["created_at"]),
+            "read": r["read_at"] is not None, "read_at": iso(r["read_at"])}
+
+
+def _outbox_json(r) -> dict[str, Any]:
+    return {**{k: r[k] for k in ("id", "channel", "payload", "status", "attempts", "last_error")},
+            "created_at": r["created_at"], "next_attempt_at": r["next_attempt_at"]}

@@ -1,0 +1,66 @@
+"""De-duplication state per (alert, record): `alert_state`.
+
+`active` is what `once: true` needs: set when the alert fires, cleared when
+the condition is seen false; while set, the alert is suppressed. `last_tick`
+is what scheduled alerts without `once` need: a record fires at most once per
+schedule tick, and the scan's anti-join skips records already done for the
+tick (so a worker that took over a half-finished tick never fires twice).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..store import tables as t
+
+st = t.alert_state
+
+
+def get(conn, alert: str, record_id: int) -> dict | None:
+    row = conn.execute(sa.select(st).where(st.c.alert == alert, st.c.record_id == record_id)
+                       ).mappings().first()
+    return dict(row) if row else None
+
+
+def mark_fired(conn, dialect: str, alert: str, record_ids: Iterable[int], now: datetime,
+               tick: datetime | None = None) -> None:
+    rows = [{"alert": alert, "record_id": rid, "active": True, "last_fired_at": now,
+             "last_tick": tick} for rid in record_ids]
+    if not rows:
+        return
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(st)
+    update = {"active": True, "last_fired_at": now}
+    if tick is not None:
+        update["last_tick"] = tick
+    conn.execute(ins.on_conflict_do_update(index_elements=["alert", "record_id"], set_=update), rows)
+
+
+def mark_false(conn, alert: str, record_id: int) -> bool:
+    """The condition is false now: a `once` alert may fire again. True when it was active."""
+    res = conn.execute(st.update().where(st.c.alert == alert, st.c.record_id == record_id,
+                                         st.c.active.is_(True)).values(active=False))
+    return res.rowcount > 0
+
+
+def not_done(alert: str, record_col, once: bool, tick: datetime):
+    """The scan's anti-join: records this alert has not fired for (this tick, or since true)."""
+    done = st.c.active.is_(True) if once else st.c.last_tick >= tick
+    return ~sa.exists().where(st.c.alert == alert, st.c.record_id == record_col, done)
+
+
+def already_done(conn, alert: str, record_ids: list[int], once: bool, tick: datetime) -> set[int]:
+    if not record_ids:
+        return set()
+    done = st.c.active.is_(True) if once else st.c.last_tick >= tick
+    return set(conn.execute(sa.select(st.c.record_id).where(
+        st.c.alert == alert, st.c.record_id.in_(record_ids), done)).scalars())
+
+
+def reset_false(conn, alert: str, matching) -> list[int]:
+    """Clear `active` for records no longer matching (`matching`: a SELECT of ids)."""
+    return list(conn.execute(st.update().where(
+        st.c.alert == alert, st.c.active.is_(True), st.c.record_id.not_in(matching))
+        .values(active=False).returning(st.c.record_id)).scalars())

@@ -1,0 +1,209 @@
+"""One alert, compiled once per definition version, and what happens when it fires.
+
+`AlertRuntime` holds the alert's `if` as a Python closure (event triggers,
+evaluated on the record just written) and as an `Expr` the scheduler
+compiles to SQL per tick (`today()` binds the tick's date). `fire()` runs the
+alert's actions on one record inside the caller's transaction: inbox rows and
+raised records are written there, email and webhook deliveries are queued in
+the outbox there, so all of it commits or rolls back with the change.
+"""
+from __future__ import annotations
+
+import contextvars
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from ..auth.users import SYSTEM
+from ..definitions.environment import form_env
+from ..errors import LoomError
+from ..expr import parse
+from ..expr import types as T
+from . import outbox, recipients, templates
+from .channels import Message
+
+MAX_DEPTH = 3  # an alert raising a record whose alert raises a record ... stops here
+_depth: contextvars.ContextVar[int] = contextvars.ContextVar("loom_alert_depth", default=0)
+
+
+@dataclass
+class AlertRuntime:
+    spec: Any  # AlertSpec
+    env: Any
+    test: Callable | None  # ctx -> bool
+    seen: dict = field(default_factory=dict)  # "a.b" -> closure, for traces' "values seen"
+    create_values: tuple = ()  # ((field, literal | closure, is_expr), ...)
+    create_env: Any = None
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    @property
+    def kind(self) -> str:
+        return self.spec.on.kind
+
+    def matches(self, change) -> bool:
+        """Whether a write of kind create | update | enter could fire this alert."""
+        kind = self.spec.on.kind
+        if kind == "create":
+            return change.kind == "create"
+        if kind == "change":
+            return change.kind in ("create", "update", "enter")
+        if kind == "enter":
+            return change.kind == "enter" and change.step == self.spec.on.step
+        return False
+
+
+def compile_alert(engine, spec) -> AlertRuntime:
+    fns = engine.registries.functions
+    env = form_env(engine.defs, engine.registries.field_types, spec.form, forms=engine._form_types)
+    test = spec.if_.compile_python(env, fns) if spec.if_ is not None else None
+    seen = {}
+    if spec.if_ is not None:
+        for path in sorted(spec.if_.paths()):
+            if path[0] == "user":
+                continue
+            name = ".".join(path)
+            try:
+                seen[name] = parse(name).compile_python(env, fns)
+            except LoomError:
+                continue  # a table path (`lines.qty` under sum) is not a value on its own
+    rt = AlertRuntime(spec, env, test, seen)
+    if spec.create is not None:
+        cenv = env
+        if spec.create.each:
+            row = env.names.get(spec.create.each)
+            cenv = form_env(engine.defs, engine.registries.field_types, spec.form,
+                            extra={"line": row.item if row is not None and row.item else T.t(T.ANY)},
+                            forms=engine._form_types)
+        vals = []
+        for name, value in spec.create.values:
+            if value.is_expr:
+                vals.append((name, value.expr.compile_python(cenv, fns), True))
+            else:
+                vals.append((name, value.literal, False))
+        rt.create_values, rt.create_env = tuple(vals), cenv
+    return rt
+
+
+def values_seen(engine, rt: AlertRuntime, values: Mapping, conn) -> dict:
+    out = {}
+    for name, fn in rt.seen.items():
+        try:
+            out[name] = engine._eval(fn, values, SYSTEM, conn)
+        except Exception as exc:  # noqa: BLE001 - a trace must not fail the write
+            out[name] = f"<{exc}>"
+    return out
+
+
+def condition(engine, rt: AlertRuntime, values: Mapping, user, conn) -> bool:
+    if rt.test is None:
+        return True
+    return bool(engine._eval(rt.test, values, user or SYSTEM, conn))
+
+
+def fire(engine, conn, rt: AlertRuntime, record, user=None) -> tuple[str, dict]:
+    """Run the alert's actions on `record`; returns (outcome, detail) for the trace."""
+    depth = _depth.get()
+    if depth >= MAX_DEPTH:
+        raise LoomError(f"alert {rt.id!r} not run: alerts nested {MAX_DEPTH} deep "
+                        "(an alert's create triggers alerts that create ...)")
+    token = _depth.set(depth + 1)
+    try:
+        return _fire(engine, conn, rt, record, user)
+    finally:
+        _depth.reset(token)
+
+
+def _fire(engine, conn, rt, record, user) -> tuple[str, dict]:
+    spec = rt.spec
+    values = record.values()
+    detail: dict = {}
+    did_something = False
+    if spec.create is not None:
+        created = []
+        lines = values.get(spec.create.each) or [] if spec.create.each else [None]
+        for line in lines:
+            extra = {"line": line} if line is not None else None
+            data = {}
+            for name, v, is_expr in rt.create_values:
+                data[name] = engine._eval(v, values, SYSTEM, conn, extra) if is_expr else v
+            rec = engine._create_in(conn, SYSTEM, spec.create.form, data)
+            created.append({"form": rec.form, "id": rec.id, "number": rec.number})
+        detail["created"] = created
+        did_something = True
+    for action in spec.actions:
+        run_plugin_action(engine, conn, rt, record, action)
+        detail.setdefault("actions", []).append(action.kind)
+        did_something = True
+    if spec.notify is not None:
+        n = spec.notify
+        sent = engine._send_notification(
+            conn, to=n.to, channels=n.channels, subject=n.subject, body=n.body, record=record,
+            source=spec.id, webhook=n.webhook)
+        detail.update(sent)
+        if not sent["recipients"] and not (n.webhook and "webhook" in n.channels):
+            if not did_something:
+                return "no_recipients", {**detail, "to": _spec_text(n.to)}
+            detail["no_recipients"] = _spec_text(n.to)
+    return "fired", detail
+
+
+def run_plugin_action(engine, conn, rt, record, action) -> None:
+    impl = engine.registries.actions[action.kind]
+    ctx = ActionContext(engine, conn, SYSTEM, record, action.args, rt.spec)
+    (impl.run if hasattr(impl, "run") else impl)(ctx)
+
+
+@dataclass
+class ActionContext:
+    """What a plugin action run by an alert receives."""
+
+    engine: Any
+    conn: Any
+    user: Any
+    record: Any
+    args: Any
+    alert: Any = None
+    step: str | None = None
+
+
+def send_notification(engine, conn, *, to, channels, subject: str, body: str, record,
+                      source: str, webhook: str | None = None) -> dict:
+    """Render and hand a notification to its channels inside `conn`'s transaction."""
+    values = record.values()
+    form = engine.defs.forms[record.form]
+    links = {f.name: (f.to, engine.defs.forms[f.to].title_field if f.to in engine.defs.forms else None)
+             for f in form.fields if f.type == "link"}
+    ctx = templates.context(values, links, engine._loader(conn))
+    subject_text = templates.render_subject(subject or f"{source}: {record.number or record.id}", ctx)
+    text = templates.render_text(body, ctx)
+    html = templates.html_page(subject_text, templates.render_html(body, ctx))
+    people = recipients.resolve(to, values, engine.users, conn)
+    now = engine.clock.now()
+    msg = Message(source=source, form=record.form, record_id=record.id, recipients=tuple(people),
+                  subject=subject_text, text=text, html=html, at=now,
+                  record=record.to_json(), webhook=webhook)
+    out: dict = {"recipients": [p.name for p in people], "subject": subject_text, "channels": {}}
+    for name in channels:
+        channel = engine.registries.channels[name]
+        if channel.outbox:
+            payloads = channel.payloads(msg)
+            ids = [outbox.enqueue(conn, name, p, now) for p in payloads]
+            out["channels"][name] = {"queued": ids}
+            if name == "email":
+                missing = [p.name for p in people if not p.email]
+                if missing:
+                    out["channels"][name]["no_email"] = missing
+        else:
+            out["channels"][name] = {"written": channel.write(conn, msg)}
+    return out
+
+
+def _spec_text(spec) -> str:
+    for key in ("role", "field", "manager_of"):
+        if getattr(spec, key, None):
+            return f"{key}: {getattr(spec, key)}"
+    if getattr(spec, "users", None):
+        return "users: " + ", ".join(spec.users)
+    return "nobody"

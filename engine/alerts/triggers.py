@@ -1,0 +1,77 @@
+"""Event triggers (create | change | enter:<step>), evaluated inside the write.
+
+The listener runs in the transaction of the write that caused it, so an
+alert's inbox rows, raised records and outbox rows commit or roll back with
+the change. Each alert runs in its own SAVEPOINT: an alert that fails (a
+template error, a raised record that does not validate) is rolled back alone
+and leaves an `error` trace; the user's write still succeeds.
+"""
+from __future__ import annotations
+
+import logging
+
+from . import dedup, traces
+from .runtime import condition, fire, values_seen
+
+log = logging.getLogger(__name__)
+
+
+def make_listener(engine):
+    def on_change(change) -> None:
+        alerts = engine._alerts_by_form.get(change.form)
+        if not alerts or change.after is None:
+            return
+        seen = _seen(change.conn)
+        for rt in alerts:
+            if not rt.matches(change):
+                continue
+            # one evaluation per record version: a transition that reports both
+            # `update` and `enter` does not fire a `change` alert twice
+            key = (rt.id, change.after.id, change.after.version)
+            if key in seen:
+                continue
+            seen.add(key)
+            evaluate(engine, change.conn, rt, change.after, change.user, trigger=change.kind)
+    return on_change
+
+
+def evaluate(engine, conn, rt, record, user, trigger: str) -> str:
+    """Evaluate one alert on one record; leaves a trace; returns the outcome."""
+    now = engine.clock.now()
+    base = {"trigger": trigger, "version": record.version}
+    try:
+        with conn.begin_nested():
+            values = record.values()
+            if not condition(engine, rt, values, user, conn):
+                if rt.spec.once:
+                    dedup.mark_false(conn, rt.id, record.id)
+                traces.record(conn, rt.id, record.id, "condition_false", now,
+                              {**base, "if": rt.spec.if_.source if rt.spec.if_ else None,
+                               "values": values_seen(engine, rt, values, conn)})
+                return "condition_false"
+            if rt.spec.once:
+                state = dedup.get(conn, rt.id, record.id)
+                if state is not None and state["active"]:
+                    traces.record(conn, rt.id, record.id, "suppressed", now,
+                                  {**base, "reason": "once: fired before and the condition "
+                                   "has not been false since", "last_fired_at": state["last_fired_at"]})
+                    return "suppressed"
+            outcome, detail = fire(engine, conn, rt, record, user)
+            dedup.mark_fired(conn, engine.db.dialect, rt.id, [record.id], now)
+            traces.record(conn, rt.id, record.id, outcome, now, {**base, **detail})
+            return outcome
+    except Exception as exc:  # noqa: BLE001 - an alert's failure must not undo the user's write
+        log.exception("alert %s failed on %s %s", rt.id, record.form, record.id)
+        traces.record(conn, rt.id, record.id, "error", now,
+                      {**base, "error": f"{type(exc).__name__}: {exc}"})
+        return "error"
+
+
+def _seen(conn) -> set:
+    """Per-transaction memory of evaluations (conn.info outlives the transaction)."""
+    txn = conn.get_transaction()
+    holder = conn.info.get("loom_alerts_seen")
+    if holder is None or holder[0] is not txn:
+        holder = (txn, set())
+        conn.info["loom_alerts_seen"] = holder
+    return holder[1]
