@@ -1,0 +1,150 @@
+"""Approval tasks in the `tasks` table: creation, decisions, the inbox.
+
+Concurrency lives in the database: every status change is a conditional
+UPDATE (`... WHERE status = 'open'`), so of two approvers deciding the same
+task or step at once exactly one row changes and the other learns it lost.
+
+Positions: the n-th approver of a step visit gets position n*BLOCK + MID.
+Signers added before or after someone (加签) take positions just below or
+above theirs in the same block; a block is one chain decided in order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..store import tables as t
+
+BLOCK = 1000
+MID = 500
+OPEN, WAITING, DONE, CANCELLED, TRANSFERRED = "open", "waiting", "done", "cancelled", "transferred"
+ACTIVE = (OPEN, WAITING)
+
+
+@dataclass(frozen=True)
+class Task:
+    id: int
+    record_id: int
+    form: str
+    step: str
+    visit: int
+    kind: str
+    assignee: str
+    status: str
+    decision: str | None
+    comment: str | None
+    position: int
+    delegated_from: str | None
+    transferred_from: str | None
+    escalated: bool
+    created_at: datetime
+    due_at: datetime | None
+    reminded_at: datetime | None
+    decided_at: datetime | None
+    number: str | None = None  # the record's number and step, for the inbox
+    state: str | None = None
+
+    @property
+    def block(self) -> int:
+        return self.position // BLOCK
+
+    def to_json(self) -> dict[str, Any]:
+        from ..records import _iso
+
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        for k in ("created_at", "due_at", "reminded_at", "decided_at"):
+            out[k] = _iso(out[k])
+        return out
+
+
+_COLS = [c for c in t.tasks.c]
+
+
+def _task(row) -> Task:
+    m = row._mapping
+    return Task(**{c.name: m[c.name] for c in _COLS},
+                number=m.get("number"), state=m.get("state"))
+
+
+def insert(conn, *, record_id: int, form: str, step: str, visit: int, assignee: str, now: datetime,
+           status: str = OPEN, kind: str = "approve", position: int = MID, due_at=None,
+           delegated_from: str | None = None, transferred_from: str | None = None,
+           escalated: bool = False, decision: str | None = None, comment: str | None = None) -> int:
+    return conn.execute(t.tasks.insert().values(
+        record_id=record_id, form=form, step=step, visit=visit, kind=kind, assignee=assignee,
+        status=status, position=position, due_at=due_at, delegated_from=delegated_from,
+        transferred_from=transferred_from, escalated=escalated, created_at=now,
+        decision=decision, comment=comment, decided_at=now if status == DONE else None,
+    ).returning(t.tasks.c.id)).scalar_one()
+
+
+def current(conn, record_id: int, step: str) -> list[Task]:
+    """The approve tasks of the step's current visit (any status), by position."""
+    visit = last_visit(conn, record_id, step)
+    if not visit:
+        return []
+    rows = conn.execute(sa.select(t.tasks).where(
+        t.tasks.c.record_id == record_id, t.tasks.c.step == step, t.tasks.c.visit == visit,
+        t.tasks.c.kind == "approve").order_by(t.tasks.c.position, t.tasks.c.id))
+    return [_task(r) for r in rows]
+
+
+def last_visit(conn, record_id: int, step: str) -> int:
+    return conn.execute(sa.select(sa.func.max(t.tasks.c.visit)).where(
+        t.tasks.c.record_id == record_id, t.tasks.c.step == step)).scalar() or 0
+
+
+def get(conn, task_id: int) -> Task | None:
+    row = conn.execute(sa.select(t.tasks).where(t.tasks.c.id == task_id)).first()
+    return _task(row) if row else None
+
+
+def set_status(conn, task_id: int, *, from_status: str | tuple, to_status: str, now: datetime,
+               decision: str | None = None, comment: str | None = None) -> bool:
+    """Move one task between statuses; False when it was no longer in `from_status`."""
+    froms = (from_status,) if isinstance(from_status, str) else tuple(from_status)
+    values: dict = {"status": to_status}
+    if to_status in (DONE, CANCELLED, TRANSFERRED):
+        values["decided_at"] = now
+    if decision is not None:
+        values["decision"] = decision
+    if comment is not None:
+        values["comment"] = comment
+    res = conn.execute(t.tasks.update().where(t.tasks.c.id == task_id, t.tasks.c.status.in_(froms))
+                       .values(**values))
+    return res.rowcount == 1
+
+
+def cancel_active(conn, record_id: int, now: datetime, step: str | None = None,
+                  block: int | None = None, keep: int | None = None) -> int:
+    """Cancel the open and waiting approve tasks of a record (of a step, of a block)."""
+    q = t.tasks.update().where(t.tasks.c.record_id == record_id, t.tasks.c.status.in_(ACTIVE),
+                               t.tasks.c.kind == "approve")
+    if step is not None:
+        q = q.where(t.tasks.c.step == step)
+    if block is not None:
+        q = q.where(t.tasks.c.position >= block * BLOCK, t.tasks.c.position < (block + 1) * BLOCK)
+    if keep is not None:
+        q = q.where(t.tasks.c.id != keep)
+    return conn.execute(q.values(status=CANCELLED, decided_at=now)).rowcount
+
+
+def inbox(conn, assignee: str, status: str = OPEN, limit: int = 100, offset: int = 0) -> list[Task]:
+    """A user's tasks, newest first: one range scan of ix_tasks_inbox (assignee, status, id)."""
+    q = (sa.select(t.tasks, t.records.c.number, t.records.c.state)
+         .join(t.records, t.records.c.id == t.tasks.c.record_id)
+         .where(t.tasks.c.assignee == assignee, t.tasks.c.status == status)
+         .order_by(t.tasks.c.id.desc()).limit(limit).offset(offset))
+    return [_task(r) for r in conn.execute(q)]
+
+
+def held(conn, record_id: int, assignee: str, step: str, visit: int) -> Task | None:
+    """The open approve task `assignee` holds in a step visit, if any."""
+    row = conn.execute(sa.select(t.tasks).where(
+        t.tasks.c.record_id == record_id, t.tasks.c.step == step, t.tasks.c.visit == visit,
+        t.tasks.c.assignee == assignee, t.tasks.c.kind == "approve",
+        t.tasks.c.status == OPEN).order_by(t.tasks.c.id).limit(1)).first()
+    return _task(row) if row else None
