@@ -39,6 +39,32 @@ class AlertsFacade:
         return send_notification(self, conn, to=to, channels=channels, subject=subject, body=body,
                                  record=record, source=source, webhook=webhook)
 
+    def enqueue_notification(self, conn, *, channel: str, users, subject: str, body: str = "",
+                             form: str | None = None, record_id: int | None = None,
+                             source: str | None = None, webhook: str | None = None) -> list[int]:
+        """Queue an already-rendered notification on an outbox channel inside `conn`'s
+        transaction (the workflow's `notify` uses this for email). Returns outbox ids."""
+        from .channels import Message, Recipient
+
+        people = []
+        for name in dict.fromkeys(users):
+            u = self.users.find(name, conn)
+            if u is not None:
+                people.append(Recipient(u.name, u.email, u.full_name, u.language))
+        from . import templates
+        import html as _html
+
+        now = self.clock.now()
+        msg = Message(source=source or (f"workflow:{form}" if form else "notify"), form=form,
+                      record_id=record_id, recipients=tuple(people), subject=" ".join(subject.split()),
+                      text=body or "", at=now, webhook=webhook,
+                      html=templates.html_page(subject, _html.escape(body or "").replace("\n", "<br>\n")))
+        impl = self.registries.channels[channel]
+        if not impl.outbox:
+            impl.write(conn, msg)
+            return []
+        return [outbox.enqueue(conn, channel, p, now) for p in impl.payloads(msg)]
+
     # --- inbox -------------------------------------------------------------
 
     def notifications(self, user, unread_only: bool = False, limit: int = 50,

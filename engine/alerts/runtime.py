@@ -150,9 +150,17 @@ def _fire(engine, conn, rt, record, user) -> tuple[str, dict]:
 
 
 def run_plugin_action(engine, conn, rt, record, action) -> None:
+    """A registered action (`action(ctx, args)`, as workflow on-enter actions are called)."""
     impl = engine.registries.actions[action.kind]
-    ctx = ActionContext(engine, conn, SYSTEM, record, action.args, rt.spec)
-    (impl.run if hasattr(impl, "run") else impl)(ctx)
+    try:
+        from ..workflow.step_actions import StepContext
+
+        ctx = StepContext(engine, conn, SYSTEM, record, record.state, dict(record.data),
+                          engine.clock.now())
+        ctx.alert = rt.spec
+    except ImportError:  # pragma: no cover - the workflow package is optional here
+        ctx = ActionContext(engine, conn, SYSTEM, record, action.args, rt.spec, record.state)
+    impl(ctx, action.args)
 
 
 @dataclass
