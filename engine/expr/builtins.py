@@ -314,8 +314,10 @@ def sql_round(args, scope):
         return SqlTerm(sa.case((x.expr >= S.const(0), up), else_=down), x.type, x.scale)
     a = S.approx(x, scope.dialect)
     n = args[1].expr if len(args) == 2 else S.const(0)
-    return SqlTerm(sa.func.round(sa.cast(a.expr, sa.Numeric) if scope.dialect == "postgresql"
-                                 else a.expr, n), x.type, None)
+    if scope.dialect == "postgresql":  # round(numeric, integer) is the only exact overload
+        return SqlTerm(sa.func.round(sa.cast(a.expr, sa.Numeric), sa.cast(n, sa.Integer)),
+                       x.type, None)
+    return SqlTerm(sa.func.round(a.expr, n), x.type, None)
 
 
 def sql_abs(args, scope):

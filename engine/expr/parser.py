@@ -173,7 +173,11 @@ class _Converter:
         op = _UNARY.get(type(node.op))
         if op is None:
             raise self.fail("'~' is not allowed", node)
-        return n.Unary(op, self.convert(node.operand, depth), self.src.start(node))
+        operand = self.convert(node.operand, depth)
+        if op == "-" and isinstance(operand, n.Const) and type(operand.value) in (int, Decimal):
+            # a negative literal is one literal (SQL binds it, round(x, -2) can read it)
+            return n.Const(-operand.value, self.src.start(node))
+        return n.Unary(op, operand, self.src.start(node))
 
     def _BinOp(self, node, depth):
         op = _BINOPS.get(type(node.op))

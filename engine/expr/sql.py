@@ -166,6 +166,8 @@ def floor_div(a: ColumnElement, b: ColumnElement, dialect: str) -> ColumnElement
     """Python's `//` on integers (SQL `/` truncates toward zero); NULL when b is 0."""
     if dialect == "postgresql":
         a, b = sa.cast(a, sa.BigInteger), sa.cast(b, sa.BigInteger)
+    else:  # typed as integers, SQLAlchemy renders a plain (truncating) `/`
+        a, b = sa.type_coerce(a, sa.BigInteger), sa.type_coerce(b, sa.BigInteger)
     b = sa.func.nullif(b, const(0), type_=sa.BigInteger)
     q = a // b
     signs_differ = sa.or_(sa.and_(a < const(0), b > const(0)), sa.and_(a > const(0), b < const(0)))
@@ -294,7 +296,7 @@ class _Compiler:
         t = self.checked.of(node)
         a, b = self.visit(node.left), self.visit(node.right)
         if is_null(a) or is_null(b):
-            return null(t)
+            return null(T.t(T.NULL))  # NULL stays recognisable, so no operator sees it
         ka, kb, op = a.type.kind, b.type.kind, node.op
         if T.ANY in (ka, kb) or T.LIST in (ka, kb):
             raise self.fail(f"'{op}' on {a.type} and {b.type} is not available in SQL", node)
@@ -314,7 +316,10 @@ class _Compiler:
             if a.scale + b.scale > MAX_EXACT_SCALE:
                 p, q = approx(a, self.dialect), approx(b, self.dialect)
                 return SqlTerm(p.expr * q.expr, t, None)
-            return SqlTerm(a.expr * b.expr, t, a.scale + b.scale)
+            left = a.expr
+            if self.dialect == "postgresql" and a.scale + b.scale:
+                left = sa.cast(left, sa.Numeric)  # arbitrary precision: no BIGINT overflow
+            return SqlTerm(left * b.expr, t, a.scale + b.scale)
         if op in ("+", "-"):
             e = x.expr + y.expr if op == "+" else x.expr - y.expr
             return self._narrow(SqlTerm(e, t, x.scale))
@@ -357,7 +362,8 @@ class _Compiler:
         return SqlTerm(e, T.t(T.BOOLEAN), 0)
 
     def _Compare(self, node):
-        terms = [self.visit(o) for o in node.operands]
+        # a list literal is only ever the right side of `in`, compiled item by item there
+        terms = [None if isinstance(o, n.ListLit) else self.visit(o) for o in node.operands]
         conds = []
         for i, op in enumerate(node.ops):
             conds.append(self._compare(op, terms[i], node.operands[i + 1], terms[i + 1], node))
@@ -386,9 +392,9 @@ class _Compiler:
         return never_null(cmp)
 
     def _membership(self, a: SqlTerm, right_node, b: SqlTerm, node) -> ColumnElement:
-        if is_null(a) or is_null(b):
+        if is_null(a) or (b is not None and is_null(b)):
             return sa.false()
-        if b.type.kind in (T.TEXT, T.USER) and not isinstance(right_node, n.ListLit):
+        if b is not None and b.type.kind in (T.TEXT, T.USER):
             return never_null(_position(b.expr, a.expr, self.dialect) > const(0))
         if not isinstance(right_node, n.ListLit):
             raise self.fail("'in' needs a list literal on the right in SQL", node)
