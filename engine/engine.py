@@ -9,6 +9,7 @@ alerts) add their methods through the facade mixins imported below.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
@@ -386,6 +387,17 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
     def _enter_start(self, conn, user: User, rec: Record) -> Record:
         """Hook for the workflow: entering the start step (tasks, on_enter)."""
         return rec
+
+    @contextlib.contextmanager
+    def batch(self):
+        """Run many writes as one transaction: all of them commit, or none does.
+
+        Yields a `savepoint()` factory: a failed write inside a savepoint is
+        undone alone, so an import can go on collecting errors (PostgreSQL
+        otherwise refuses every statement after the first failure).
+        """
+        with self.db.write() as conn:
+            yield lambda: conn.begin_nested()
 
     def close(self) -> None:
         self.db.dispose()

@@ -8,6 +8,7 @@ in WAL mode, never block writers.
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Iterator
 
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ BUSY_TIMEOUT_MS = 30_000
 
 class Database:
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10):
+        self._local = threading.local()
         self.url = sa.engine.make_url(url)
         self.dialect = self.url.get_backend_name()
         if self.dialect == "sqlite":
@@ -44,14 +46,30 @@ class Database:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sa.Connection]:
-        """One write transaction: everything in it commits, or nothing does."""
+        """One write transaction: everything in it commits, or nothing does.
+
+        Nested calls on the same thread join the open transaction, so a batch
+        (an import) of many writes commits once, or not at all.
+        """
+        outer = getattr(self._local, "conn", None)
+        if outer is not None:
+            yield outer
+            return
         with self.engine.connect() as conn:
             conn = conn.execution_options(loom_write=True)
             with conn.begin():
-                yield conn
+                self._local.conn = conn
+                try:
+                    yield conn
+                finally:
+                    self._local.conn = None
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sa.Connection]:
+        outer = getattr(self._local, "conn", None)
+        if outer is not None:  # inside a write: read what it wrote
+            yield outer
+            return
         with self.engine.connect() as conn:
             with conn.begin():
                 yield conn
