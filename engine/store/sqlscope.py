@@ -48,15 +48,38 @@ class RecordScope:
             self.base = alias if alias is not None else table.alias(f"l_{lines}")
             self.table_field = self.form.field(lines)
             # the line's parent record, reachable through its own (bare) names
+            # the line's parent record: joined (a line-item report) or, when given, the
+            # outer record a correlated line aggregate belongs to
+            self._join_parent = parent is None
             self.parent = parent or RecordScope(typed, field_types, form_id, dialect=dialect,
                                                 user=user, params=params, clock=clock)
-            self._joins: list = [(self.parent.base, self.parent.base.c._id == self.base.c._record_id)]
+            self._joins: list = []
         else:
+            self._join_parent = False
             self.base = alias if alias is not None else tf.table.alias(f"r_{form_id}")
             self.table_field = None
             self.parent = parent
             self._joins = []
         self._aliases: dict[tuple, RecordScope] = {}
+        self._env = None
+
+    @property
+    def env(self):
+        """The names an expression over this scope's rows sees (for the SQL compiler's checks)."""
+        if self._env is None:
+            from ..expr import Env
+
+            forms = _form_types(self.typed, self.field_types)
+            names = dict(forms[self.form_id])
+            if self.lines is not None:
+                names.update(expr_type_of(self.table_field, self.field_types).item.field_map())
+                names["position"] = T.t(T.INTEGER)
+                names["parent"] = T.link(self.form_id)
+            names["user"] = T.t(T.USER)
+            for name, (_, typ) in self.params.items():
+                names.setdefault(name, typ)
+            self._env = Env(names=names, forms=forms)
+        return self._env
 
     # --- protocol used by the SQL compiler ---------------------------------
 
@@ -81,6 +104,8 @@ class RecordScope:
             return _bound(head, value, typ, self.field_types)
         term, field = self._own(head)
         if term is None and self.lines is not None:
+            if head == "parent":
+                return self.parent.column(path[1:] or ("id",))
             return self.parent.column(path)
         if term is None:
             raise ExpressionError(f"unknown name {head!r}")
@@ -92,7 +117,11 @@ class RecordScope:
 
     def aggregate(self, table_path: tuple[str, ...], build: Callable[["RecordScope"], SqlTerm | None],
                   agg: str) -> SqlTerm:
-        if len(table_path) != 1 or self.lines is not None:
+        if self.lines is not None and table_path[0] != "parent":
+            return self.parent.aggregate(table_path, build, agg)
+        if self.lines is not None:
+            return self.parent.aggregate(table_path[1:], build, agg)
+        if len(table_path) != 1:
             raise ExpressionError("aggregates over line items take a table field of this form")
         field = self.form.field(table_path[0])
         if field is None or not field.is_table:
@@ -102,7 +131,6 @@ class RecordScope:
         inner = RecordScope(self.typed, self.field_types, self.form_id, dialect=self.dialect,
                             user=self.user, params=self.params, clock=self.clock, lines=field.name,
                             alias=inner_alias, parent=self)
-        inner._joins = []  # correlated to the outer record, not joined again
         term = build(inner)
         if agg == "count":
             value = sa.func.count()
@@ -114,7 +142,8 @@ class RecordScope:
             typ, scale = term.type, term.scale
             if agg == "avg":
                 scale = None
-        sub = sa.select(value).where(inner_alias.c._record_id == self.base.c._id)
+        sub = sa.select(value).select_from(inner.from_clause()) \
+            .where(inner_alias.c._record_id == self.base.c._id)
         expr = sub.scalar_subquery()
         if agg in ("sum", "count"):
             expr = sa.func.coalesce(expr, 0)
@@ -125,17 +154,20 @@ class RecordScope:
     def from_clause(self) -> sa.FromClause:
         """The base table with every JOIN the compiled expressions needed."""
         clause = self.base
+        if self._join_parent:
+            parent = self.parent.base
+            clause = clause.join(parent, parent.c._id == self.base.c._record_id)
+            for target, on in self.parent.all_joins():
+                clause = clause.outerjoin(target, on)
         for target, on in self.all_joins():
-            clause = clause.outerjoin(target, on) if not self.lines or target is not self.parent.base \
-                else clause.join(target, on)
+            clause = clause.outerjoin(target, on)
         return clause
 
     def all_joins(self) -> list:
+        """Link hops from this scope's base, each after the hop it starts from."""
         out = list(self._joins)
         for scope in self._aliases.values():
             out.extend(scope.all_joins())
-        if self.lines is not None and self.parent is not None:
-            out.extend(j for s in self.parent._aliases.values() for j in s.all_joins())
         return out
 
     # --- internals ----------------------------------------------------------
@@ -184,6 +216,20 @@ class RecordScope:
             value = sorted(value or ())
         return SqlTerm(sa.bindparam(None, value, type_=_sql_type_for(typ) if attr != "roles" else None,
                                     unique=True, expanding=attr == "roles"), typ, 0)
+
+
+def _form_types(typed: TypedStore, field_types) -> dict:
+    """Field name → expression type per form, cached on the TypedStore (built once per load)."""
+    cached = getattr(typed, "_expr_types", None)
+    if cached is None:
+        cached = {}
+        for fid, tf in typed.forms.items():
+            names = {name: typ for name, (_, typ) in _SYSTEM.items()}
+            for f in tf.form.fields:
+                names[f.name] = expr_type_of(f, field_types)
+            cached[fid] = names
+        typed._expr_types = cached
+    return cached
 
 
 def _sql_type_for(typ: T.Type):
