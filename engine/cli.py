@@ -110,5 +110,195 @@ def _worker_summary(summary: dict) -> dict:
     return out
 
 
+# --- users, import, database (app administration) --------------------------------
+
+
+def _engine(migrate: bool = True):
+    from .engine import Engine
+
+    return Engine(definitions_dir(None), database_url(), migrate=migrate)
+
+
+def _fail(exc) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(1)
+
+
+@main.group()
+def user() -> None:
+    """Manage users and API tokens."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, help="A role from app.yaml; repeat for several.")
+@click.option("--manager", default=None, help="The user's manager (for manager_of approvers).")
+@click.option("--email", default=None)
+@click.option("--language", type=click.Choice(["en", "zh"]), default=None)
+@click.option("--password", default=None, help="Generated and printed when left out.")
+@click.option("--admin", "is_admin", is_flag=True, help="May do everything.")
+def user_add(name, roles, manager, email, language, password, is_admin) -> None:
+    """Add user NAME with the given roles."""
+    import secrets
+
+    from .errors import LoomError
+
+    shown = password is None
+    password = password or secrets.token_urlsafe(12)
+    eng = _engine()
+    try:
+        eng.add_user(name, list(roles), password=password, manager=manager, email=email,
+                     language=language, is_admin=is_admin or "admin" in roles)
+    except LoomError as exc:
+        _fail(exc)
+    finally:
+        eng.close()
+    click.echo(f"added {name} ({', '.join(roles) or 'no roles'})"
+               + (f"; password: {password}" if shown else ""))
+
+
+@user.command("token")
+@click.argument("name")
+def user_token(name) -> None:
+    """Print a new API token for NAME (send it as Authorization: Bearer TOKEN)."""
+    from .errors import LoomError
+
+    eng = _engine()
+    try:
+        click.echo(eng.create_token(name))
+    except LoomError as exc:
+        _fail(exc)
+    finally:
+        eng.close()
+
+
+@main.command("import")
+@click.argument("form")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check every row and report; change nothing.")
+@click.option("--user", "username", default=None, envvar="LOOM_USER",
+              help="Import as this user (default: an administrator).")
+@click.option("--template", "template_only", is_flag=True,
+              help="Write an empty template to FILE's name instead (CSV or XLSX by extension).")
+def import_cmd(form, file, dry_run, username, template_only) -> None:
+    """Import FILE (CSV or XLSX) into FORM, or FORM.lines; all rows or none."""
+    from .auth.users import SYSTEM
+    from .errors import LoomError
+    from .importer import import_file
+
+    eng = _engine()
+    try:
+        if username:
+            actor = eng.user(username)
+        else:  # the first administrator, so defaults like `user.name` name a real user
+            actor = next((u for u in eng.users.all() if u.is_admin), SYSTEM)
+        show = sys.stderr.isatty()
+
+        def progress(done, total):
+            if show:
+                click.echo(f"\r{done}/{total} rows", err=True, nl=done == total)
+
+        result = import_file(eng, actor, form, file, dry_run=dry_run, progress=progress)
+    except LoomError as exc:
+        _fail(exc)
+    finally:
+        eng.close()
+    for e in result.errors:
+        click.echo(str(e))
+    if result.errors:
+        click.echo(f"{len(result.errors)} problem(s) in {result.rows} row(s); nothing imported",
+                   err=True)
+        sys.exit(1)
+    if dry_run:
+        click.echo(f"ok: {result.rows} row(s) would import (dry run, nothing changed)", err=True)
+    else:
+        click.echo(f"imported {result.rows} row(s): {len(result.created)} record(s) created"
+                   + (f", {len(result.updated)} updated" if result.updated else ""), err=True)
+
+
+@main.command("template")
+@click.argument("form")
+@click.argument("file", type=click.Path(dir_okay=False))
+def template_cmd(form, file) -> None:
+    """Write an empty import template for FORM (or FORM.lines) to FILE (.csv or .xlsx)."""
+    from .errors import LoomError
+    from .importer import template
+
+    fmt = "xlsx" if file.lower().endswith(".xlsx") else "csv"
+    eng = _engine()
+    try:
+        data = template(eng, form, fmt)
+    except LoomError as exc:
+        _fail(exc)
+    finally:
+        eng.close()
+    with open(file, "wb") as fh:
+        fh.write(data)
+    click.echo(file)
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the schema migrations to LOOM_DATABASE_URL."""
+    from .store.database import Database
+    from .store.migrate import upgrade
+
+    database = Database(database_url())
+    try:
+        upgrade(database)
+    finally:
+        database.dispose()
+    click.echo(f"database at {database.url.render_as_string(hide_password=True)} is up to date")
+
+
+@main.command("export")
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv")
+@click.option("--output", "-o", default="-", help="File to write (default: standard output).")
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
+              help="A report parameter; repeat for several.")
+@click.option("--user", "username", default=None, help="Run as this user (default: system).")
+@click.option("--definitions", default=None, help="Definitions directory.")
+@click.option("--database", default=None, help="Database URL.")
+def export(name: str, fmt: str, output: str, params: tuple[str, ...], username: str | None,
+           definitions: str | None, database: str | None) -> None:
+    """Export a REPORT, or the records of a FORM (FORM.table for line items), as CSV or XLSX."""
+    from .auth.users import SYSTEM
+    from .engine import Engine
+    from .errors import LoomError
+
+    values = {}
+    for p in params:
+        key, sep, value = p.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{p!r} is not NAME=VALUE", param_hint="--param")
+        values[key.strip()] = value
+    engine = Engine(definitions_dir(definitions), database_url(database))
+    try:
+        user = engine.user(username) if username else SYSTEM
+        out = sys.stdout.buffer if output == "-" else open(output, "wb")
+        try:
+            if name in engine.defs.reports:
+                n = engine.export_report(user, name, fmt, out, values)
+            else:
+                if values:
+                    raise LoomError("--param applies to reports; a form export takes none")
+                n = engine.export_form(user, name, fmt, out)
+        finally:
+            if out is not sys.stdout.buffer:
+                out.close()
+        click.echo(f"{n} row(s) exported", err=True)
+    except LoomError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        engine.close()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
