@@ -124,6 +124,46 @@ def _fail(exc) -> None:
     sys.exit(1)
 
 
+@main.command()
+@click.option("--demo", is_flag=True, help="Seed demo users and sample data (engine.demo.seed) first.")
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="LOOM_HOST")
+@click.option("--port", default=8000, show_default=True, type=int, envvar="LOOM_PORT")
+@click.option("--threads", default=8, show_default=True, type=int, help="waitress worker threads")
+def serve(demo: bool, host: str, port: int, threads: int) -> None:
+    """Serve the web UI and JSON API with waitress (never Flask's debug server)."""
+    import importlib
+    import logging
+
+    from waitress import serve as waitress_serve
+
+    from web import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    eng = _engine()
+    if demo:
+        try:
+            seed = importlib.import_module("engine.demo").seed
+        except (ImportError, AttributeError):
+            click.echo("note: engine.demo.seed is not available; no demo data seeded", err=True)
+        else:
+            logins = seed(eng)
+            if logins:
+                click.echo(f"demo logins: {logins}" if not isinstance(logins, dict) else
+                           "demo logins: " + ", ".join(f"{k} / {v}" for k, v in logins.items()))
+    app = create_app(eng)
+    shown = "localhost" if host in ("0.0.0.0", "::") else host
+    click.echo(f"Loom is serving on http://{shown}:{port}/  (API: http://{shown}:{port}/api/openapi.json)")
+    try:
+        waitress_serve(app, host=host, port=port, threads=threads, ident="loom",
+                       trusted_proxy=os.environ.get("LOOM_TRUSTED_PROXY") or None,
+                       trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto",
+                                              "x-forwarded-host", "x-forwarded-port"}
+                       if os.environ.get("LOOM_TRUSTED_PROXY") else None,
+                       clear_untrusted_proxy_headers=True)
+    finally:
+        eng.close()
+
+
 @main.group()
 def user() -> None:
     """Manage users and API tokens."""

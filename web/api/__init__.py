@@ -1,0 +1,111 @@
+"""The JSON API under /api, as DESIGN.md lists it.
+
+Errors are `{"error": {"code", "message", "fields"}}`. Only LoomError
+subclasses (they carry `.status` and `.code`) and HTTP errors are translated;
+anything else is a bug: logged, and a 500 with no detail.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, validate_csrf
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import LoomError, ValidationFailed
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+PUBLIC = {("POST", "api.session_create"), ("GET", "api.session_get"), ("DELETE", "api.session_delete")}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+MAX_LIMIT = 500
+
+
+class ApiError(Exception):
+    """An error raised by the API layer itself (bad query parameter, bad body)."""
+
+    def __init__(self, status: int, code: str, message: str, fields: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields or {}
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None, headers=None):
+    resp = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
+    resp.status_code = status
+    if headers:
+        resp.headers.update(headers)
+    return resp
+
+
+def loom_error_response(exc: LoomError):
+    fields = dict(exc.fields) if isinstance(exc, ValidationFailed) else {}
+    name = getattr(exc, "name", None)
+    if name and not fields:
+        fields = {name: exc.message}
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return error_response(exc.status, exc.code, exc.message, fields, headers)
+
+
+def http_error_response(exc: HTTPException):
+    code = {400: "bad_request", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
+            405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
+            429: "too_many_requests"}.get(exc.code or 500, "http_error")
+    return error_response(exc.code or 500, code, exc.description or code)
+
+
+@bp.before_request
+def _authenticate_and_check_csrf():
+    if request.method == "OPTIONS":
+        return None
+    if (request.method, request.endpoint) in PUBLIC:
+        return None
+    if not current_user.is_authenticated:
+        return error_response(401, "not_authenticated", "log in or send an Authorization: Bearer token",
+                              headers={"WWW-Authenticate": "Bearer"})
+    if current_user.kind == "session" and request.method not in SAFE_METHODS:
+        try:
+            validate_csrf(request.headers.get("X-CSRFToken") or request.headers.get("X-CSRF-Token"))
+        except Exception:  # flask-wtf raises ValidationError with the reason
+            return error_response(400, "csrf_failed",
+                                  "a cookie-authenticated request needs the X-CSRFToken header "
+                                  "(from GET /api/session)")
+    return None
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+
+@bp.errorhandler(LoomError)
+def _loom_error(exc: LoomError):
+    return loom_error_response(exc)
+
+
+@bp.errorhandler(CSRFError)
+def _csrf_error(exc: CSRFError):
+    return error_response(400, "csrf_failed", exc.description)
+
+
+def body() -> dict:
+    """The JSON object body, or a 400."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(400, "bad_request", "expected a JSON object body (Content-Type: application/json)")
+    return data
+
+
+def int_arg(name: str, default: int, lo: int = 0, hi: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, "bad_parameter", f"{name} must be an integer", {name: "must be an integer"})
+    if value < lo or (hi is not None and value > hi):
+        bound = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+        raise ApiError(400, "bad_parameter", f"{name} must be {bound}", {name: f"must be {bound}"})
+    return value
+
+
+from . import definitions, records, reports, session, tasks  # noqa: E402,F401  (routes)

@@ -1,0 +1,140 @@
+"""Records of one form: create, list, read (with actions), update, act, history, explain, import."""
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from ..auth import acting_user, engine
+from ..shapes import plain
+from ..workflow_view import action_names, available_actions
+from . import MAX_LIMIT, ApiError, bp, body, int_arg
+
+
+def _form(form: str):
+    return engine().defs.form(form)  # NotFound → 404
+
+
+def record_with_actions(rec) -> dict:
+    out = rec.to_json()
+    out["actions"] = action_names(available_actions(engine(), acting_user(), rec))
+    return out
+
+
+def _data(payload: dict) -> dict:
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise ApiError(422, "validation_failed", "\"data\" must be an object of field values",
+                       {"data": "must be an object of field values"})
+    return data
+
+
+def _version(payload: dict, required: bool) -> int | None:
+    v = payload.get("version")
+    if v is None and not required:
+        return None
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise ApiError(422, "validation_failed", "\"version\" must be the integer version you read",
+                       {"version": "the version you edited is required (an integer)"})
+    return v
+
+
+@bp.post("/forms/<form>/records")
+def record_create(form):
+    _form(form)
+    rec = engine().create(acting_user(), form, _data(body()))
+    resp = jsonify(record_with_actions(rec))
+    resp.status_code = 201
+    resp.headers["Location"] = f"/api/forms/{form}/records/{rec.id}"
+    return resp
+
+
+@bp.get("/forms/<form>/records")
+def record_list(form):
+    _form(form)
+    page = engine().list(acting_user(), form, filter=request.args.get("filter") or None,
+                         order=request.args.get("order") or None,
+                         limit=int_arg("limit", 50, 0, MAX_LIMIT), offset=int_arg("offset", 0, 0, 10**9))
+    return jsonify({"items": [r.to_json() for r in page.items], "total": page.total})
+
+
+@bp.get("/forms/<form>/records/<int:record_id>")
+def record_get(form, record_id):
+    _form(form)
+    return jsonify(record_with_actions(engine().get(acting_user(), form, record_id)))
+
+
+@bp.patch("/forms/<form>/records/<int:record_id>")
+def record_update(form, record_id):
+    _form(form)
+    payload = body()
+    eng, user = engine(), acting_user()
+    eng.get(user, form, record_id)  # unreadable → 404 before any validation message leaks
+    rec = eng.update(user, form, record_id, _data(payload), _version(payload, required=True))
+    return jsonify(record_with_actions(rec))
+
+
+@bp.post("/forms/<form>/records/<int:record_id>/actions/<name>")
+def record_act(form, record_id, name):
+    _form(form)
+    payload = request.get_json(silent=True)
+    if payload is None and not request.get_data():
+        payload = {}
+    if not isinstance(payload, dict):
+        raise ApiError(400, "bad_request", "expected a JSON object body")
+    comment, to = payload.get("comment"), payload.get("to")
+    if comment is not None and not isinstance(comment, str):
+        raise ApiError(422, "validation_failed", "\"comment\" must be text", {"comment": "must be text"})
+    if to is not None and not isinstance(to, (str, list)):
+        raise ApiError(422, "validation_failed", "\"to\" must be a user name (or a step for return)",
+                       {"to": "must be a user name or a step"})
+    eng, user = engine(), acting_user()
+    eng.get(user, form, record_id)
+    rec = eng.act(user, form, record_id, name, comment=comment, to=to, version=_version(payload, required=False))
+    return jsonify(record_with_actions(rec))
+
+
+@bp.get("/forms/<form>/records/<int:record_id>/history")
+def record_history(form, record_id):
+    _form(form)
+    events = engine().history(acting_user(), form, record_id)
+    return jsonify({"items": [e.to_json() for e in events]})
+
+
+@bp.get("/forms/<form>/records/<int:record_id>/explain")
+def record_explain(form, record_id):
+    _form(form)
+    eng, user = engine(), acting_user()
+    rec = eng.get(user, form, record_id)
+    return jsonify({"state": rec.state, "actions": plain(eng.explain(user, rec))})
+
+
+@bp.post("/forms/<form>/import")
+def record_import(form):
+    """CSV or XLSX (multipart field "file", or the raw body): all rows or none."""
+    import io
+
+    from engine.importer import import_file
+
+    eng, user = engine(), acting_user()
+    eng.defs.form(form.split(".", 1)[0])
+    upload = request.files.get("file")
+    if upload is not None:
+        content, filename = upload.read(), upload.filename or "upload.csv"
+    else:
+        xlsx = "spreadsheet" in (request.mimetype or "") or request.get_data()[:2] == b"PK"
+        content, filename = request.get_data(), "upload." + ("xlsx" if xlsx else "csv")
+    if not content:
+        raise ApiError(400, "bad_request", "send a CSV or XLSX file (multipart field \"file\" or the request body)")
+    dry_run = (request.args.get("dry_run") or "").lower() in ("1", "true", "yes")
+    try:
+        result = import_file(eng, user, form, io.BytesIO(content), dry_run=dry_run, filename=filename)
+    except (ValueError, KeyError, UnicodeDecodeError) as exc:  # unreadable file
+        raise ApiError(400, "bad_request", f"cannot read the file: {exc}") from None
+    if result.errors:
+        fields = {}
+        for e in result.errors:
+            key = f"{e.sheet} row {e.row}" + (f": {e.column}" if e.column else "")
+            fields[key] = e.message if key not in fields else fields[key] + "; " + e.message
+        raise ApiError(422, "validation_failed",
+                       f"{len(result.errors)} problem(s) in {result.rows} row(s); nothing imported", fields)
+    return jsonify({"form": form, "rows": result.rows, "created": result.created, "updated": result.updated,
+                    "dry_run": dry_run}), (200 if dry_run else 201)

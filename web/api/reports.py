@@ -1,0 +1,29 @@
+"""GET /api/reports/{report}?param=value[&format=csv|xlsx]."""
+from __future__ import annotations
+
+from flask import Response, jsonify, request
+
+from .. import report_view
+from ..auth import acting_user, engine
+from . import ApiError, bp
+
+FORMATS = {"json": None, "csv": "text/csv; charset=utf-8",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+@bp.get("/reports/<report_id>")
+def report(report_id):
+    eng, user = engine(), acting_user()
+    spec = eng.defs.reports.get(report_id)
+    if spec is None:
+        raise ApiError(404, "not_found", f"there is no report {report_id!r}")
+    fmt = request.args.get("format") or "json"
+    if fmt not in FORMATS:
+        raise ApiError(400, "bad_parameter", "format is json, csv or xlsx", {"format": "must be json, csv or xlsx"})
+    params = report_view.params_from(request.args, spec)
+    if fmt == "json":
+        return jsonify(report_view.result_json(eng.report(user, report_id, params)))
+    data = report_view.export(eng, user, report_id, fmt, params)
+    return Response(data, mimetype=FORMATS[fmt].split(";")[0], headers={
+        "Content-Type": FORMATS[fmt],
+        "Content-Disposition": f'attachment; filename="{report_id}.{fmt}"'})

@@ -1,0 +1,47 @@
+"""POST/GET/DELETE /api/session: cookie login for browsers and scripts."""
+from __future__ import annotations
+
+from flask import jsonify
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+from ..auth import acting_user, client_address, end_session, engine, start_session
+from . import ApiError, bp, body, error_response
+
+
+def _user_json(user) -> dict:
+    return {"name": user.name, "roles": sorted(user.roles), "language": user.language,
+            "email": user.email, "manager": user.manager, "is_admin": user.is_admin}
+
+
+@bp.post("/session")
+def session_create():
+    data = body()
+    name, password = data.get("username"), data.get("password")
+    if not isinstance(name, str) or not isinstance(password, str):
+        raise ApiError(400, "bad_request", "username and password are required strings",
+                       {k: "is required" for k in ("username", "password")
+                        if not isinstance(data.get(k), str)})
+    user = engine().authenticate(name, password, client_address())  # Locked → 429, bad → 401
+    start_session(user)
+    resp = jsonify({"user": _user_json(user), "csrf_token": generate_csrf()})
+    resp.status_code = 201
+    return resp
+
+
+@bp.get("/session")
+def session_get():
+    if not current_user.is_authenticated:
+        return error_response(401, "not_authenticated", "not logged in")
+    return jsonify({"user": _user_json(acting_user()), "auth": current_user.kind,
+                    "csrf_token": generate_csrf()})
+
+
+@bp.delete("/session")
+def session_delete():
+    if not current_user.is_authenticated:
+        return error_response(401, "not_authenticated", "not logged in")
+    if current_user.kind != "session":
+        raise ApiError(400, "bad_request", "a bearer token has no session to end")
+    end_session()
+    return "", 204

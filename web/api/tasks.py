@@ -1,0 +1,41 @@
+"""GET /api/tasks and GET /api/notifications (plus marking notifications read)."""
+from __future__ import annotations
+
+from flask import jsonify, request
+
+from ..auth import acting_user, engine
+from ..shapes import plain
+from ..workflow_view import mark_read, notifications, tasks, unread_count
+from . import ApiError, bp
+
+STATUSES = ("open", "waiting", "done", "cancelled", "transferred")
+
+
+@bp.get("/tasks")
+def task_list():
+    status = request.args.get("status") or "open"
+    if status not in STATUSES:
+        raise ApiError(400, "bad_parameter", f"status is one of {', '.join(STATUSES)}",
+                       {"status": f"must be one of {', '.join(STATUSES)}"})
+    items = tasks(engine(), acting_user(), status)
+    return jsonify({"items": plain(items), "total": len(items)})
+
+
+@bp.get("/notifications")
+def notification_list():
+    unread = (request.args.get("unread") or "").lower() in ("1", "true", "yes")
+    eng, user = engine(), acting_user()
+    items = notifications(eng, user, unread_only=unread)
+    return jsonify({"items": plain(items), "unread": unread_count(eng, user)})
+
+
+@bp.post("/notifications/read")
+def notification_read():
+    payload = request.get_json(silent=True) or {}
+    ids = payload.get("ids") if isinstance(payload, dict) else None
+    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
+        raise ApiError(422, "validation_failed", "\"ids\" must be a list of notification ids",
+                       {"ids": "must be a list of integers"})
+    eng, user = engine(), acting_user()
+    mark_read(eng, user, ids)
+    return jsonify({"unread": unread_count(eng, user)})

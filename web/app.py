@@ -1,0 +1,100 @@
+"""The Flask app factory: `create_app(engine)` wires blueprints, auth, CSRF and errors."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from engine.errors import LoomError
+
+from . import security
+from .auth import bp as auth_bp
+from .auth import login_manager
+
+log = logging.getLogger("loom.web")
+csrf = CSRFProtect()
+
+
+def create_app(engine, *, secret_key: str | None = None, config: dict | None = None) -> Flask:
+    """A Flask app over `engine`. Keep no state that matters in the process: sessions live in the DB.
+
+    Several processes (behind a load balancer) must share `LOOM_SECRET_KEY`, which signs the cookie.
+    """
+    app = Flask(__name__)
+    key = secret_key or os.environ.get("LOOM_SECRET_KEY")
+    if not key:
+        log.warning("LOOM_SECRET_KEY is not set: using a random key, so sessions end on restart "
+                    "and are not shared between processes")
+        key = secrets.token_hex(32)
+    app.config["SECRET_KEY"] = key
+    app.config["JSON_SORT_KEYS"] = False
+    app.json.sort_keys = False
+    security.install(app)
+    if config:
+        app.config.update(config)
+    app.extensions["loom.engine"] = engine
+
+    login_manager.init_app(app)
+    csrf.init_app(app)
+
+    from .api import bp as api_bp
+    from .api import http_error_response, loom_error_response
+    from .views import register as register_views
+
+    csrf.exempt(api_bp)  # the API checks CSRF itself: see web/security.py
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(api_bp)
+    register_views(app)
+
+    def wants_json() -> bool:
+        return request.path.startswith("/api/") or request.path == "/api"
+
+    @app.errorhandler(LoomError)
+    def _loom_error(exc: LoomError):
+        if wants_json():
+            return loom_error_response(exc)
+        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError):
+        if wants_json():
+            from .api import error_response
+
+            return error_response(400, "csrf_failed", exc.description)
+        return render_template("error.html", status=400, message=exc.description), 400
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if wants_json():
+            return http_error_response(exc)
+        return render_template("error.html", status=exc.code, message=exc.description), exc.code
+
+    @app.errorhandler(Exception)
+    def _bug(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if wants_json():
+            resp = jsonify({"error": {"code": "internal_error", "message": "internal error; it has been logged",
+                                      "fields": {}}})
+            resp.status_code = 500
+            return resp
+        return render_template("error.html", status=500, message=None), 500
+
+    @login_manager.unauthorized_handler
+    def _unauthorized():
+        from flask import redirect, url_for
+
+        if wants_json():
+            from .api import error_response
+
+            return error_response(401, "not_authenticated", "log in or send an Authorization: Bearer token")
+        return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+
+    @app.get("/healthz")
+    def healthz():
+        return {"ok": True}
+
+    return app

@@ -1,0 +1,154 @@
+"""Who is asking: session cookies (server-side session tokens) and bearer tokens.
+
+A browser session is a row in the engine's token table (kind "session"); the
+signed Flask cookie only carries that token. Logging in makes a new token
+(the session id rotates), logging out revokes it, so a replayed cookie is
+dead everywhere: nothing about sessions lives in a web process, and any
+number of `loom serve` processes behind a load balancer agree.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+
+from engine.errors import Locked, NotAuthenticated
+
+from .i18n import LANGUAGES
+
+bp = Blueprint("auth", __name__)
+login_manager = LoginManager()
+login_manager.login_view = "auth.login"
+login_manager.session_protection = None  # the server-side token is the protection
+
+
+class WebUser(UserMixin):
+    """The engine's User plus how they authenticated."""
+
+    def __init__(self, user, token: str, kind: str):
+        self.user, self.token, self.kind = user, token, kind
+
+    def get_id(self) -> str:
+        return self.token
+
+    @property
+    def name(self) -> str:
+        return self.user.name
+
+    @property
+    def language(self) -> str:
+        return self.user.language or "en"
+
+
+def engine():
+    return current_app.extensions["loom.engine"]
+
+
+@login_manager.user_loader
+def _load_session_user(token: str):
+    try:
+        return WebUser(engine().users.user_for_token(token, kind="session"), token, "session")
+    except NotAuthenticated:
+        return None
+
+
+@login_manager.request_loader
+def _load_bearer_user(req):
+    header = req.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    token = header[7:].strip()
+    if not token:
+        return None
+    try:
+        return WebUser(engine().users.user_for_token(token, kind="api"), token, "bearer")
+    except NotAuthenticated:
+        return None
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def start_session(user) -> WebUser:
+    """Log `user` in with a fresh session token; any previous cookie content is dropped."""
+    session.clear()
+    token = engine().users.create_token(user.name, kind="session")
+    web_user = WebUser(user, token, "session")
+    login_user(web_user)
+    session.permanent = True
+    return web_user
+
+
+def end_session() -> None:
+    if current_user.is_authenticated and current_user.kind == "session":
+        engine().users.revoke_token(current_user.token)
+    logout_user()
+    session.clear()
+
+
+def acting_user():
+    """The engine User of the request (only call where login is required)."""
+    return current_user.user
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error, status = None, 200
+    if request.method == "POST":
+        name = (request.form.get("username") or "").strip()
+        password = request.form.get("password") or ""
+        try:
+            user = engine().authenticate(name, password, client_address())
+        except Locked as exc:
+            error, status = exc.message, 429
+        except NotAuthenticated as exc:
+            error, status = exc.message, 401
+        else:
+            start_session(user)
+            target = request.args.get("next") or ""
+            # only local paths: never redirect off-site
+            if not target.startswith("/") or target.startswith("//") or "\\" in target:
+                target = url_for("home.index")
+            return redirect(target)
+    return render_template("login.html", error=error), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    end_session()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+def account():
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    errors = {}
+    if request.method == "POST":
+        what = request.form.get("what")
+        if what == "language":
+            lang = request.form.get("language")
+            if lang in LANGUAGES:
+                engine().users.update(current_user.name, language=lang)
+                flash("saved")
+            return redirect(url_for("auth.account"))
+        if what == "password":
+            current = request.form.get("current_password") or ""
+            new = request.form.get("new_password") or ""
+            try:
+                engine().authenticate(current_user.name, current, client_address())
+            except Locked as exc:
+                errors["current_password"] = exc.message
+            except NotAuthenticated:
+                errors["current_password"] = "wrong_password"
+            if len(new) < 8:
+                errors["new_password"] = "too_short"
+            if not errors:
+                name = current_user.name
+                eng = engine()
+                eng.users.update(name, password=new)
+                eng.users.revoke_sessions(name)  # every other browser is logged out too
+                start_session(eng.user(name))
+                flash("password_changed")
+                return redirect(url_for("auth.account"))
+    return render_template("account.html", errors=errors, languages=LANGUAGES), 422 if errors else 200

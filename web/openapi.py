@@ -1,0 +1,236 @@
+"""OpenAPI 3.1 for the JSON API, generated from the loaded definitions.
+
+Each form gets concrete paths (`/api/forms/sales_order/records`, ...) and its
+own data schema built from its fields, so clients and fuzzers see the real
+field names and types; each report gets its parameters.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+ERROR_CODES = {"400": "Bad request or parameter", "401": "Not authenticated", "403": "Not allowed",
+               "404": "Not found (or not readable by you)", "409": "Stale version or action not available",
+               "422": "Validation failed; `fields` says which", "429": "Too many failed logins (locked)"}
+
+DECIMAL = {"type": ["string", "null"], "pattern": r"^-?[0-9]+(\.[0-9]+)?%?$",
+           "description": "exact decimal as a string"}
+
+
+def field_schema(f, registries) -> dict:
+    t = f.type
+    if t == "table":
+        props = {c.name: field_schema(c, registries) for c in f.fields}
+        return {"type": ["array", "null"], "items": {"type": "object", "properties": props,
+                                                       "additionalProperties": False}}
+    if t in ("text", "textarea", "email", "phone", "user"):
+        s: dict[str, Any] = {"type": ["string", "null"]}
+        if f.max_length:
+            s["maxLength"] = f.max_length
+        if t == "email":
+            s["format"] = "email"
+    elif t == "integer":
+        s = {"type": ["integer", "null"]}
+        if f.min is not None:
+            s["minimum"] = int(f.min)
+        if f.max is not None:
+            s["maximum"] = int(f.max)
+    elif t in ("decimal", "money", "percent"):
+        s = dict(DECIMAL)
+    elif t == "boolean":
+        s = {"type": ["boolean", "null"]}
+    elif t == "date":
+        s = {"type": ["string", "null"], "format": "date"}
+    elif t == "datetime":
+        s = {"type": ["string", "null"], "format": "date-time"}
+    elif t == "choice":
+        s = {"enum": [*f.options, None]}
+    elif t == "multichoice":
+        s = {"type": ["array", "null"], "items": {"enum": list(f.options)}}
+    elif t == "link":
+        s = {"type": ["integer", "null"], "description": f"id of a {f.to} record"}
+    elif t == "file":
+        s = {"type": ["object", "null"], "properties": {"name": {"type": "string"}}}
+    else:
+        s = {}  # a plugin field type: any JSON value
+    label = f.label.get("en") if f.label else ""
+    if label:
+        s["title"] = label
+    if f.compute is not None or f.readonly:
+        s["readOnly"] = True
+    return s
+
+
+def _form_schemas(form, registries) -> dict:
+    props = {f.name: field_schema(f, registries) for f in form.fields}
+    required = [f.name for f in form.fields if f.required and f.compute is None and not f.readonly]
+    data = {"type": "object", "properties": props, "additionalProperties": False,
+            "title": form.title.get("en")}
+    create_data = dict(data, required=required) if required else data
+    record = {"allOf": [{"$ref": "#/components/schemas/Record"},
+                        {"type": "object", "properties": {"data": {"$ref": f"#/components/schemas/{form.id}.data"}}}]}
+    return {f"{form.id}.data": data, f"{form.id}.create": create_data, f"{form.id}.record": record}
+
+
+def _errors(*codes: str) -> dict:
+    return {c: {"$ref": f"#/components/responses/E{c}"} for c in codes}
+
+
+def _json(schema: dict) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def build_openapi(engine) -> dict:
+    defs, regs = engine.defs, engine.registries
+    schemas: dict[str, Any] = {
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message", "fields"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                           "fields": {"type": "object", "additionalProperties": {"type": "string"}}}}}},
+        "Record": {"type": "object",
+                   "required": ["id", "form", "number", "state", "version", "owner", "data",
+                                "created_at", "updated_at"],
+                   "properties": {"id": {"type": "integer"}, "form": {"type": "string"},
+                                  "number": {"type": ["string", "null"]}, "state": {"type": ["string", "null"]},
+                                  "version": {"type": "integer"}, "owner": {"type": "string"},
+                                  "data": {"type": "object"},
+                                  "created_at": {"type": "string"}, "updated_at": {"type": "string"},
+                                  "actions": {"type": "array"}}},
+        "Page": {"type": "object", "required": ["items", "total"],
+                 "properties": {"items": {"type": "array", "items": _ref("Record")}, "total": {"type": "integer"}}},
+        "ActionBody": {"type": "object", "properties": {
+            "comment": {"type": ["string", "null"]}, "version": {"type": ["integer", "null"]},
+            "to": {"type": ["string", "null"], "description": "user (transfer, cc, add_signer) or step (return)"}}},
+        "Login": {"type": "object", "required": ["username", "password"],
+                  "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
+        "Items": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array"}}},
+        "ReportResult": {"type": "object", "required": ["columns", "rows"],
+                         "properties": {"columns": {"type": "array"}, "rows": {"type": "array"}}},
+    }
+    responses = {f"E{c}": {"description": d, **_json(_ref("Error"))} for c, d in ERROR_CODES.items()}
+    record_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+    paths: dict[str, Any] = {
+        "/api/session": {
+            "post": {"operationId": "login", "security": [], "summary": "Log in (session cookie)",
+                     "requestBody": {"required": True, **_json(_ref("Login"))},
+                     "responses": {"201": {"description": "Logged in; returns the CSRF token for cookie requests",
+                                           **_json({"type": "object"})}, **_errors("400", "401", "429")}},
+            "get": {"operationId": "whoami", "summary": "The current user and CSRF token",
+                    "responses": {"200": {"description": "Who you are", **_json({"type": "object"})},
+                                  **_errors("401")}},
+            "delete": {"operationId": "logout", "summary": "Log out: the session is dead server-side",
+                       "responses": {"204": {"description": "Logged out"}, **_errors("400", "401")}},
+        },
+        "/api/definitions": {"get": {"operationId": "definitions", "summary": "Forms and reports you can see",
+                                     "responses": {"200": {"description": "Definitions", **_json({"type": "object"})},
+                                                   **_errors("401")}}},
+        "/api/tasks": {"get": {
+            "operationId": "tasks", "summary": "My approval tasks",
+            "parameters": [{"name": "status", "in": "query", "schema": {"enum": ["open", "waiting", "done", "cancelled", "transferred"]}}],
+            "responses": {"200": {"description": "Tasks", **_json(_ref("Items"))}, **_errors("400", "401")}}},
+        "/api/notifications": {"get": {
+            "operationId": "notifications", "summary": "My notifications",
+            "parameters": [{"name": "unread", "in": "query", "schema": {"type": "boolean"}}],
+            "responses": {"200": {"description": "Notifications", **_json(_ref("Items"))}, **_errors("401")}}},
+    }
+    for form in defs.forms.values():
+        schemas.update(_form_schemas(form, regs))
+        base = f"/api/forms/{form.id}"
+        title = form.title.get("en")
+        rec = {"description": "The record", **_json(_ref(f"{form.id}.record"))}
+        paths[f"{base}/records"] = {
+            "post": {"operationId": f"{form.id}_create", "summary": f"Create a {title}",
+                     "requestBody": {"required": True, **_json({
+                         "type": "object", "required": ["data"],
+                         "properties": {"data": _ref(f"{form.id}.create")}})},
+                     "responses": {"201": {"description": "Created", **_json(_ref(f"{form.id}.record"))},
+                                   **_errors("400", "401", "403", "404", "422")}},
+            "get": {"operationId": f"{form.id}_list", "summary": f"List {title} records",
+                    "parameters": [
+                        {"name": "filter", "in": "query", "schema": {"type": "string"},
+                         "description": "an expression over the form's fields, e.g. `total > 100`"},
+                        {"name": "order", "in": "query", "schema": {"type": "string"},
+                         "description": "comma-separated fields; a leading - sorts descending"},
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 500}},
+                        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+                    "responses": {"200": {"description": "One page", **_json(_ref("Page"))},
+                                  **_errors("400", "401", "404", "422")}},
+        }
+        paths[f"{base}/records/{{id}}"] = {
+            "parameters": [record_id],
+            "get": {"operationId": f"{form.id}_get", "summary": f"A {title} with its available actions",
+                    "responses": {"200": rec, **_errors("401", "404")}},
+            "patch": {"operationId": f"{form.id}_update", "summary": f"Change a {title}",
+                      "requestBody": {"required": True, **_json({
+                          "type": "object", "required": ["data", "version"],
+                          "properties": {"data": _ref(f"{form.id}.data"), "version": {"type": "integer"}}})},
+                      "responses": {"200": rec, **_errors("400", "401", "403", "404", "409", "422")}},
+        }
+        paths[f"{base}/records/{{id}}/actions/{{name}}"] = {
+            "parameters": [record_id, {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "post": {"operationId": f"{form.id}_act", "summary": "Take a workflow action",
+                     "requestBody": {"required": False, **_json(_ref("ActionBody"))},
+                     "responses": {"200": rec, **_errors("400", "401", "403", "404", "409", "422")}},
+        }
+        paths[f"{base}/records/{{id}}/history"] = {
+            "parameters": [record_id],
+            "get": {"operationId": f"{form.id}_history", "summary": "The record's event log",
+                    "responses": {"200": {"description": "Events", **_json(_ref("Items"))}, **_errors("401", "404")}}}
+        paths[f"{base}/records/{{id}}/explain"] = {
+            "parameters": [record_id],
+            "get": {"operationId": f"{form.id}_explain", "summary": "Next steps and approvers, and why",
+                    "responses": {"200": {"description": "Explanation", **_json({"type": "object"})},
+                                  **_errors("401", "404")}}}
+        paths[f"{base}/import"] = {
+            "post": {"operationId": f"{form.id}_import", "summary": "Import CSV or XLSX: all rows or none",
+                     "parameters": [{"name": "dry_run", "in": "query", "schema": {"type": "integer", "enum": [0, 1]}}],
+                     "requestBody": {"required": True, "content": {
+                         "multipart/form-data": {"schema": {"type": "object", "properties": {
+                             "file": {"type": "string", "contentMediaType": "application/octet-stream"}}}}}},
+                     "responses": {"200": {"description": "Dry run result", **_json({"type": "object"})},
+                                   "201": {"description": "Imported", **_json({"type": "object"})},
+                                   **_errors("400", "401", "403", "404", "422")}}}
+    for rep in defs.reports.values():
+        params = [{"name": p.name, "in": "query", "required": False, "schema": _param_schema(p)}
+                  for p in rep.params]
+        params.append({"name": "format", "in": "query", "schema": {"enum": ["json", "csv", "xlsx"]}})
+        paths[f"/api/reports/{rep.id}"] = {"get": {
+            "operationId": f"report_{rep.id}", "summary": rep.title.get("en") or rep.id, "parameters": params,
+            "responses": {"200": {"description": "Columns and rows (or a CSV/XLSX file)", "content": {
+                "application/json": {"schema": _ref("ReportResult")},
+                "text/csv": {"schema": {"type": "string"}},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string"}}}},
+                **_errors("400", "401", "403", "404")}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": f"{defs.app.title.get('en') or defs.app.name} API (Loom)", "version": "1",
+                 "description": "Generated from the loaded definitions. Errors are "
+                                "{\"error\": {\"code\", \"message\", \"fields\"}}."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}, {"cookie": []}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas, "responses": responses,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "`loom user token NAME`"},
+                "cookie": {"type": "apiKey", "in": "cookie", "name": "loom_session",
+                           "description": "from POST /api/session; unsafe methods also need X-CSRFToken"}},
+        },
+    }
+
+
+def _param_schema(p) -> dict:
+    if p.type == "date":
+        return {"type": "string", "format": "date"}
+    if p.type == "integer":
+        return {"type": "integer"}
+    if p.type in ("decimal", "money", "percent"):
+        return {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
+    if p.type == "boolean":
+        return {"type": "boolean"}
+    if p.options:
+        return {"enum": list(p.options)}
+    return {"type": "string"}

@@ -1,0 +1,58 @@
+"""Security headers, CSRF policy and limits for every response.
+
+CSRF policy (see README "Serving"):
+- HTML form posts: flask-wtf `CSRFProtect`, token in a hidden `csrf_token` field
+  (htmx requests send it in the `X-CSRFToken` header, set from a meta tag).
+- JSON API with `Authorization: Bearer`: exempt (a browser never attaches a
+  bearer token by itself, so a forged cross-site request cannot carry one).
+- JSON API authenticated by the session cookie: unsafe methods must send the
+  `X-CSRFToken` header (the token is returned by `POST/GET /api/session`).
+  `POST /api/session` itself needs no token: it requires a JSON body, which a
+  cross-site form cannot send without a CORS preflight we never answer.
+"""
+from __future__ import annotations
+
+from flask import Flask, request
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+# SVG charts are served as images; an image cannot run script, but the renderer's
+# inline `style` attributes need allowing inside that one document.
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+
+MAX_CONTENT_LENGTH = 8 * 1024 * 1024  # uploads (imports) included
+
+
+def install(app: Flask) -> None:
+    app.config.setdefault("MAX_CONTENT_LENGTH", MAX_CONTENT_LENGTH)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="loom_session",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (server-side) session
+        WTF_CSRF_SSL_STRICT=False,  # same-origin is enforced by SameSite and the Origin check below
+    )
+
+    @app.before_request
+    def _secure_cookie_over_https():
+        # Behind a TLS-terminating proxy, X-Forwarded-Proto arrives via ProxyFix.
+        app.config["SESSION_COOKIE_SECURE"] = request.is_secure or app.config.get("LOOM_FORCE_SECURE", False)
+
+    @app.after_request
+    def _headers(response):
+        h = response.headers
+        if response.mimetype == "image/svg+xml":
+            h["Content-Security-Policy"] = SVG_CSP
+        else:
+            h.setdefault("Content-Security-Policy", CSP)
+        h["X-Frame-Options"] = "DENY"
+        h["X-Content-Type-Options"] = "nosniff"
+        h["Referrer-Policy"] = "same-origin"
+        h["Cross-Origin-Opener-Policy"] = "same-origin"
+        h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if request.is_secure:
+            h["Strict-Transport-Security"] = "max-age=31536000"
+        if request.path.startswith("/api/") or response.mimetype == "text/html":
+            h.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,10 @@
+"""Server-rendered pages, generated from the definitions (no page is written per form)."""
+from __future__ import annotations
+
+
+def register(app) -> None:
+    from . import admin, common, forms, home, inbox, notifications, reports
+
+    common.install(app)
+    for module in (home, forms, inbox, reports, notifications, admin):
+        app.register_blueprint(module.bp)

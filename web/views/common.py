@@ -1,0 +1,94 @@
+"""What every page needs: the user's language, labels, nav counts, permissions helpers."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import current_app, g
+from flask_login import current_user, login_required
+
+from .. import i18n
+from ..workflow_view import unread_count
+
+
+def engine():
+    return current_app.extensions["loom.engine"]
+
+
+def lang() -> str:
+    if current_user.is_authenticated:
+        return current_user.language
+    return "en"
+
+
+def t(key: str) -> str:
+    return i18n.text(key, lang())
+
+
+def label(obj, fallback: str = "") -> str:
+    """A definition Label (or anything with `.label`/`.title`) in the user's language."""
+    if obj is None:
+        return fallback
+    if hasattr(obj, "texts"):
+        return obj.get(lang()) or fallback
+    for attr in ("label", "title"):
+        v = getattr(obj, attr, None)
+        if v is not None and hasattr(v, "texts"):
+            return v.get(lang()) or fallback or getattr(obj, "name", "") or getattr(obj, "id", "")
+    return str(obj)
+
+
+def option_label(field, option: str) -> str:
+    for opt, lbl in field.option_labels:
+        if opt == option:
+            return lbl.get(lang())
+    return option
+
+
+def readable_forms(eng, user) -> list:
+    out = []
+    for f in eng.defs.forms.values():
+        roles = set(f.permissions.read) | set(f.permissions.create)
+        if user.is_admin or not f.permissions.read or user.roles & roles:
+            out.append(f)
+    return out
+
+
+def can_run_report(eng, user, rep) -> bool:
+    fn = getattr(eng, "can_run_report", None)
+    if fn is not None:
+        return bool(fn(user, rep.id))
+    if user.is_admin:
+        return True
+    if rep.permissions:
+        return bool(user.roles & set(rep.permissions))
+    if rep.source and rep.source in eng.defs.forms:
+        read = eng.defs.forms[rep.source].permissions.read
+        return not read or bool(user.roles & set(read))
+    return all(can_run_report(eng, user, eng.defs.reports[t_]) for t_ in rep.tiles if t_ in eng.defs.reports)
+
+
+def visible_reports(eng, user) -> list:
+    return [r for r in eng.defs.reports.values() if can_run_report(eng, user, r)]
+
+
+def page_login_required(view):
+    return login_required(view)
+
+
+def install(app) -> None:
+    @app.context_processor
+    def _globals():
+        ctx = {"t": t, "label": label, "lang": lang(), "option_label": option_label,
+               "act_label": lambda name: i18n.action_label(name, lang())}
+        if current_user.is_authenticated:
+            eng = engine()
+            if "unread" not in g:
+                try:
+                    g.unread = unread_count(eng, current_user.user)
+                except Exception:  # a notifications bug must not take every page down
+                    current_app.logger.exception("unread count failed")
+                    g.unread = 0
+            ctx.update(me=current_user.user, unread=g.unread, app_title=label(eng.defs.app.title) or "Loom")
+        else:
+            ctx.update(me=None, unread=0, app_title="Loom")
+        return ctx

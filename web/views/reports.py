@@ -1,0 +1,69 @@
+"""Reports and dashboards: parameters, chart (server-side SVG), table, CSV/XLSX download."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask_login import login_required
+
+from engine.errors import LoomError
+
+from .. import report_view
+from ..auth import acting_user
+from .common import engine, visible_reports
+
+bp = Blueprint("reports", __name__)
+
+
+def _spec(report_id: str):
+    spec = engine().defs.reports.get(report_id)
+    if spec is None:
+        abort(404)
+    return spec
+
+
+@bp.get("/reports")
+@login_required
+def index():
+    eng, user = engine(), acting_user()
+    reps = visible_reports(eng, user)
+    return render_template("reports.html", reports=[r for r in reps if not r.is_dashboard],
+                           dashboards=[r for r in reps if r.is_dashboard])
+
+
+@bp.get("/reports/<report_id>")
+@login_required
+def show(report_id):
+    spec = _spec(report_id)
+    eng, user = engine(), acting_user()
+    params = report_view.params_from(request.args, spec)
+    error, result = None, None
+    try:
+        result = eng.report(user, report_id, params)
+    except LoomError as exc:
+        if exc.status in (403, 404):
+            raise
+        error = getattr(exc, "fields", None) or {getattr(exc, "name", None) or "": exc.message}
+    return render_template("report.html", spec=spec, result=result, error=error, params=params,
+                           query=urlencode(params), engine_reports=eng.defs.reports), (400 if error else 200)
+
+
+@bp.get("/reports/<report_id>/chart.svg")
+@login_required
+def chart(report_id):
+    spec = _spec(report_id)
+    eng, user = engine(), acting_user()
+    svg = report_view.svg(eng, user, report_id, report_view.params_from(request.args, spec))
+    return Response(svg, mimetype="image/svg+xml")
+
+
+@bp.get("/reports/<report_id>/download.<fmt>")
+@login_required
+def download(report_id, fmt):
+    spec = _spec(report_id)
+    if fmt not in report_view.MIMETYPES:
+        abort(404)
+    eng, user = engine(), acting_user()
+    data = report_view.export(eng, user, report_id, fmt, report_view.params_from(request.args, spec))
+    return Response(data, mimetype=report_view.MIMETYPES[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{report_id}.{fmt}"'})

@@ -1,0 +1,32 @@
+"""Small adapters over the engine's workflow and notification methods for pages and the API."""
+from __future__ import annotations
+
+
+def available_actions(eng, user, rec) -> list[dict]:
+    if rec.state is None:
+        return []
+    return eng.available_actions(user, rec)
+
+
+def action_names(actions) -> list[dict]:
+    return list(actions)
+
+
+def tasks(eng, user, status: str = "open") -> list:
+    return eng.tasks(user, status=status)
+
+
+def notifications(eng, user, unread_only: bool = False) -> list:
+    return eng.notifications(user, unread_only=unread_only)
+
+
+def unread_count(eng, user) -> int:
+    return eng.unread_count(user)
+
+
+def mark_read(eng, user, ids=None) -> int:
+    return eng.mark_read(user, ids)
+
+
+def dead_letters(eng, user) -> list:
+    return eng.dead_letters(user)
