@@ -1,0 +1,94 @@
+"""`explain`: for each action of the record's step, where it leads and why, and who would approve."""
+from __future__ import annotations
+
+from ..errors import ActionRefused, Conflict, LoomError, ValidationFailed
+from . import actions as A
+from . import approvers, tasks
+
+
+def explain(engine, conn, user, rec) -> list[dict]:
+    try:
+        run = A.Run(engine, conn, user, rec)
+    except ActionRefused as exc:
+        return [{"action": None, "available": False, "reason": exc.reason, "why": exc.message}]
+    out = []
+    for name in A.candidates(run):
+        entry: dict = {"action": name, "step": rec.state}
+        try:
+            h = A.handler(run, name)
+            h.check(run)
+            entry["available"] = True
+        except (ActionRefused, Conflict) as exc:
+            entry.update(available=False, reason=getattr(exc, "reason", "conflict"),
+                         why=exc.message)
+            h = None
+        except ValidationFailed as exc:
+            entry.update(available=True, needs=exc.fields)
+        spec = run.step.actions.get(name)
+        if spec is not None and name != A.RETURN:
+            entry["branches"], dest = _branches(engine, run, spec)
+        else:
+            dest = getattr(h, "dest", None) if h is not None else None
+        if dest:
+            entry["next"] = dest
+            entry["approvers"] = _approvers(engine, conn, run, dest)
+        out.append(entry)
+    return out
+
+
+def _branches(engine, run, spec) -> tuple[list, str | None]:
+    """Each `if` in order with the values it saw; the first that holds decides."""
+    from ..expr import parse
+
+    out, chosen = [], None
+    values = run.rec.values()
+    for branch in spec.branches:
+        if branch.if_ is None:
+            item = {"to": branch.to, "if": None, "matched": chosen is None}
+        else:
+            seen = {}
+            for path in sorted(branch.if_.paths()):
+                key = ".".join(path)
+                try:
+                    seen[key] = engine._eval(engine._wf_compile(parse(key), run.rec.form),
+                                             values, run.user, run.conn)
+                except LoomError:
+                    seen[key] = None
+            try:
+                ok = bool(engine._eval(engine._wf_compile(branch.if_, run.rec.form), values,
+                                       run.user, run.conn))
+            except LoomError as exc:
+                ok, seen["error"] = False, exc.message
+            item = {"to": branch.to, "if": branch.if_.source, "values": _plain(seen),
+                    "holds": ok, "matched": chosen is None and ok}
+        if item["matched"]:
+            chosen = branch.to
+        out.append(item)
+    return out, chosen
+
+
+def _approvers(engine, conn, run, dest: str) -> list[dict] | None:
+    step = run.spec.step(dest)
+    if step is None or not step.is_approval:
+        return None
+    res = approvers.resolve(engine.users, conn, step.approvers, run.rec.data, run.rec.owner)
+    approvers.exclude_owner(res, run.rec.owner, step.allow_self_approval)
+    out = []
+    for name in res.names:
+        item = {"user": name, "why": res.why[name]}
+        deputy = approvers.delegate(engine.users, conn, name, run.now.date())
+        if deputy:
+            item["delegated_to"] = deputy
+            item["why"] += f"; away, so the task goes to their delegate {deputy}"
+        out.append(item)
+    for name, why in res.skipped.items():
+        out.append({"user": name, "skipped": True, "why": why})
+    if not res.names:
+        out.append({"user": None, "why": f"{approvers.describe(step.approvers)} resolves to "
+                    "nobody: the action would be refused"})
+    return out
+
+
+def _plain(values: dict) -> dict:
+    return {k: (v if isinstance(v, (int, float, str, bool, type(None))) else str(v))
+            for k, v in values.items()}
