@@ -15,10 +15,9 @@ from typing import Any, BinaryIO, Iterator, Mapping
 
 from ..definitions import model as m
 from ..errors import LoomError, NotFound, PermissionDenied
-from ..expr import to_python
 from .compiler import CompiledReport
 from .dashboards import Dashboard
-from .results import ReportResult, ReportStream, result_columns
+from .results import ReportResult, ReportStream, converter, result_columns
 
 STREAM_BATCH = 2000  # rows fetched per round trip when streaming exports
 
@@ -143,7 +142,7 @@ class ReportsFacade:
                      strict: bool = True) -> Iterator[ReportStream]:
         query = self._build(user, compiled, params, strict)
         columns = query.columns
-        terms = [c.term for c in columns]
+        convert = [converter(c.term) for c in columns]
         spec = compiled.spec
         with self.db.read() as conn:
             result = conn.execution_options(stream_results=True, yield_per=STREAM_BATCH) \
@@ -151,7 +150,7 @@ class ReportsFacade:
 
             def rows():
                 for row in result:
-                    yield tuple(to_python(v, t) for v, t in zip(row, terms))
+                    yield tuple(f(v) for f, v in zip(convert, row))
 
             try:
                 yield ReportStream(spec.id, spec.title.get(user.language),

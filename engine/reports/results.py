@@ -8,7 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterator
+from decimal import ROUND_HALF_EVEN
+from typing import Any, Callable, Iterator
+
+from ..expr import to_python
+from ..expr import types as T
 
 from .compiler import OutputColumn
 
@@ -68,6 +72,28 @@ class ReportStream:
 
 def result_columns(columns: list[OutputColumn], language: str | None) -> list[ResultColumn]:
     return [ResultColumn(c.name, c.heading(language), c.type.kind, c.role) for c in columns]
+
+
+APPROX_PLACES = Decimal("1e-6")
+
+
+def converter(term) -> Callable[[Any], Any]:
+    """Fetched value → Python value for one output column.
+
+    Approximate decimals (after `/` or avg) come back as floats on SQLite;
+    they are rounded to 6 places so 1244.34 does not show as 1244.3400000000001.
+    """
+    if term.scale is None and term.type.kind in T.DECIMALS:
+        def approx(v):
+            x = to_python(v, term)
+            if x is None:
+                return None
+            x = x.quantize(APPROX_PLACES, rounding=ROUND_HALF_EVEN)
+            if x == x.to_integral_value():
+                return x.quantize(Decimal(1))
+            return Decimal(str(x).rstrip("0"))
+        return approx
+    return lambda v: to_python(v, term)
 
 
 def json_value(v: Any) -> Any:
