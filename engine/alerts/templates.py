@@ -3,7 +3,8 @@
 Admins write templates, so they run sandboxed (no attribute access to
 internals, no mutation of what they are given). Text parts render without
 escaping; the HTML part of an email renders the same template with
-autoescape on, so a record value like `<script>` arrives as text. Link fields
+autoescape on, so a record value like `<script>` arrives as text (the template's
+own literal text is escaped too: templates are text, not markup). Link fields
 render as the linked record's title and follow one hop: `{{customer.name}}`.
 """
 from __future__ import annotations
@@ -62,6 +63,11 @@ def _template(source: str, as_html: bool):
     if tpl is None:
         if len(source) > MAX_TEMPLATE:
             raise TemplateError(f"a template is at most {MAX_TEMPLATE} characters")
+        if as_html:
+            # Subjects and bodies are text: the template's own characters are escaped
+            # too, not only the values autoescape handles, so `<{{sku}}>` shows as typed.
+            source = "".join(html.escape(v, quote=False) if kind == "data" else v
+                             for _, kind, v in _HTML.lex(source))
         tpl = (_HTML if as_html else _TEXT).from_string(source)
         if len(_cache) > 512:
             _cache.clear()
