@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from engine.auth.users import SYSTEM
-from engine.errors import ActionRefused, Conflict, ValidationFailed
+from engine.errors import ActionRefused, Conflict, NotFound, ValidationFailed
 from tests.workflow.fixtures import APPROVALS, WORKFLOWS, engine_with_users
 from tests.workflow.helpers import history_actions, new_order, reread, seed_catalog
 
@@ -394,7 +394,8 @@ def test_stranded_records_after_a_definition_change(database_url, clock):
         v1 = reread(eng, parked).definition_version
         assert eng.stranded_problems() == []
         eng.reload(str(WORKFLOWS / "change" / "v2"))
-        eng.users.update("pat", active=False)  # v2's reviewers: purchasing, now nobody
+        with pytest.raises(NotFound):  # update answers with the user, and pat is now inactive
+            eng.users.update("pat", active=False)  # v2's reviewers: purchasing, now nobody
         assert reread(eng, parked).definition_version == v1 != eng.defs.workflows["contract"].version
         problems = eng.stranded_problems()
         text = [str(p) for p in problems]
