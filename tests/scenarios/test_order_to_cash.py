@@ -1,0 +1,320 @@
+"""The bundled ERP app end to end, through the Engine facade only.
+
+Order entered → credit and stock checks → two-level approval → stock
+reserved → low stock raises a requisition → purchase order → receipt →
+delivery note → invoice → payment → report totals match; then a return, an
+order that needs finance, and a cancelled order releasing its reservation.
+Every step reads the records back from the database.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from engine.errors import ActionRefused, LoomError, ValidationFailed
+from tests.conftest import make_engine
+
+APP = Path(__file__).resolve().parents[2] / "definitions"
+
+USERS = {
+    "gm": (["general_manager"], None),
+    "sam": (["sales_manager"], "gm"),
+    "alice": (["sales"], "sam"),
+    "fiona": (["finance"], "gm"),
+    "walt": (["warehouse"], "gm"),
+    "pat": (["purchasing"], "gm"),
+    "root": (["admin"], None),
+}
+
+
+@pytest.fixture
+def erp(database_url, clock):
+    eng = make_engine(APP, database_url, clock)
+    for name, (roles, manager) in USERS.items():
+        eng.add_user(name, roles, manager=manager, password=f"{name}-pass-123",
+                     is_admin=name == "root")
+    yield eng
+    eng.close()
+
+
+class World:
+    """Master data: one warehouse, one supplier, two products with opening stock."""
+
+    def __init__(self, erp):
+        self.erp = erp
+        self.u = {n: erp.user(n) for n in USERS}
+        root = self.u["root"]
+        self.wh = erp.create(root, "warehouse", {"code": "SH", "name": "Shanghai DC"})
+        self.supplier = erp.create(self.u["pat"], "supplier", {"name": "Hangzhou Timber Co."})
+        self.chair = erp.create(self.u["pat"], "product", {
+            "sku": "CH-100", "name": "Oak chair", "price": "1000", "min_price": "800",
+            "cost": "400", "supplier": self.supplier.id, "lead_days": 5})
+        self.lamp = erp.create(self.u["pat"], "product", {
+            "sku": "LP-200", "name": "Floor lamp", "price": "500", "min_price": "400",
+            "cost": "200", "supplier": self.supplier.id})
+        self.chair_sh = erp.create(self.u["walt"], "stock", {
+            "product": self.chair.id, "warehouse": self.wh.id, "safety_stock": 20,
+            "reorder_qty": 100})
+        self.lamp_sh = erp.create(self.u["walt"], "stock", {
+            "product": self.lamp.id, "warehouse": self.wh.id, "safety_stock": 5})
+        count = erp.create(self.u["walt"], "stock_count", {"warehouse": self.wh.id, "lines": [
+            {"item": self.chair_sh.id, "counted_qty": 100},
+            {"item": self.lamp_sh.id, "counted_qty": 40}]})
+        erp.act(self.u["walt"], "stock_count", count.id, "submit")
+        assert erp.get(root, "stock", self.chair_sh.id).data["on_hand"] == 0  # not before approval
+        erp.act(self.u["fiona"], "stock_count", count.id, "approve")
+        # New stock items start empty, so the low-stock alert asked for both; the
+        # opening count filled them, and purchasing turns those requests down.
+        opening = erp.list(self.u["pat"], "purchase_requisition").items
+        assert sorted(r.data["item"] for r in opening) == sorted([self.chair_sh.id, self.lamp_sh.id])
+        for r in opening:
+            erp.act(self.u["pat"], "purchase_requisition", r.id, "reject",
+                    comment="opening stock counted")
+        self.customer = erp.create(self.u["alice"], "customer", {
+            "name": "Bright Interiors", "region": "east", "credit_limit": "100000",
+            "payment_days": 30})
+
+    def stock(self, item):
+        return self.erp.get(self.u["root"], "stock", item.id).data
+
+    def get(self, form, rid):
+        return self.erp.get(self.u["root"], form, rid)
+
+    def order(self, lines, due="2026-03-20", **extra):
+        return self.erp.create(self.u["alice"], "sales_order", {
+            "customer": self.customer.id, "due_date": due, "lines": lines, **extra})
+
+    def approve_all(self, rec, form="sales_order"):
+        """Whoever holds an open task on the record approves, until none is left."""
+        for _ in range(5):
+            rec = self.get(form, rec.id)
+            holders = [n for n in USERS if any(
+                t.record_id == rec.id for t in self.erp.tasks(self.u[n]))]
+            if not holders:
+                return rec
+            self.erp.act(self.u[holders[0]], form, rec.id, "approve")
+        raise AssertionError("approval never ended")
+
+
+@pytest.fixture
+def world(erp):
+    return World(erp)
+
+
+def test_loom_check_is_clean():
+    from engine.definitions.catalog import check_tree
+    from engine.registry import default_registries
+
+    _, problems = check_tree(str(APP), default_registries())
+    assert [str(p) for p in problems] == []
+
+
+def test_order_to_cash(world):
+    erp, u = world.erp, world.u
+
+    # --- checks on save: stock and price ---------------------------------------------
+    with pytest.raises(ValidationFailed) as exc:
+        world.order([{"item": world.chair_sh.id, "qty": 101}])
+    assert "lines[0].qty" in exc.value.fields
+    with pytest.raises(ValidationFailed) as exc:
+        world.order([{"item": world.chair_sh.id, "qty": 1, "price": "500"}])
+    assert "lines[0].price" in exc.value.fields
+
+    # --- order entered: 85 chairs at list price = 85,000 (within credit) ---------------
+    order = world.order([{"item": world.chair_sh.id, "qty": 85},
+                         {"item": world.lamp_sh.id, "qty": 10, "price": "450"}])
+    assert order.number.startswith("SO-")
+    assert order.data["total"] == Decimal("89500.00")
+    assert order.state == "draft"
+    order = erp.act(u["alice"], "sales_order", order.id, "submit")
+    assert order.state == "manager_review"
+    assert order.data["over_credit"] is False
+    # the rep cannot approve her own order; the manager can
+    with pytest.raises(LoomError):
+        erp.act(u["alice"], "sales_order", order.id, "approve")
+    order = erp.act(u["sam"], "sales_order", order.id, "approve")
+    assert world.get("sales_order", order.id).state == "gm_review"  # 50,000 and up
+    assert world.stock(world.chair_sh)["reserved"] == 0  # nothing reserved before approval
+    erp.act(u["gm"], "sales_order", order.id, "approve")
+    order = world.get("sales_order", order.id)
+    assert order.state == "approved" and order.data["reserved"] is True
+
+    # --- stock reserved; low stock raised a requisition ------------------------------
+    chair = world.stock(world.chair_sh)
+    assert (chair["on_hand"], chair["reserved"], chair["available"]) == (100, 85, 15)
+    assert world.stock(world.lamp_sh)["reserved"] == 10
+    reqs = erp.list(u["pat"], "purchase_requisition", filter="state == 'requested'").items
+    assert len(reqs) == 1
+    req = reqs[0]
+    assert req.data["item"] == world.chair_sh.id
+    assert req.data["qty"] == 100 + 20 - 15
+    assert req.data["supplier"] == world.supplier.id
+    assert any("CH-100@SH" in n["subject"] for n in erp.notifications(u["pat"]))
+
+    # --- requisition approved → purchase order → receipt ----------------------------
+    erp.act(u["pat"], "purchase_requisition", req.id, "approve")
+    erp.act(u["pat"], "purchase_requisition", req.id, "order")
+    assert world.get("purchase_requisition", req.id).state == "ordered"
+    (po,) = erp.list(u["pat"], "purchase_order").items
+    assert (po.data["qty"], po.data["supplier"], po.data["amount"]) == (
+        105, world.supplier.id, Decimal("42000.00"))
+    erp.act(u["pat"], "purchase_order", po.id, "send")
+    receipt = erp.create(u["walt"], "goods_receipt", {"purchase_order": po.id, "qty": 105})
+    erp.act(u["walt"], "goods_receipt", receipt.id, "post")
+    chair = world.stock(world.chair_sh)
+    assert (chair["on_hand"], chair["reserved"], chair["available"]) == (205, 85, 120)
+    po = world.get("purchase_order", po.id)
+    assert po.data["received_qty"] == 105 and po.data["open_qty"] == 0
+    erp.act(u["walt"], "purchase_order", po.id, "close")
+    supplier = world.get("supplier", world.supplier.id).data
+    assert (supplier["receipts"], supplier["receipts_on_time"]) == (1, 1)
+    assert supplier["on_time_rate"] == Decimal("1")
+
+    # --- delivery note: a partial shipment, then the rest ----------------------------
+    dn1 = erp.create(u["walt"], "delivery_note", {"sales_order": order.id, "lines": [
+        {"item": world.chair_sh.id, "qty": 50, "price": "1000"}]})
+    with pytest.raises(ActionRefused):  # no carrier and tracking number yet
+        erp.act(u["walt"], "delivery_note", dn1.id, "ship")
+    erp.update(u["walt"], "delivery_note", dn1.id,
+               {"carrier": "sf", "tracking_number": "SF100200300"}, version=dn1.version)
+    erp.act(u["walt"], "delivery_note", dn1.id, "ship")
+    assert world.get("sales_order", order.id).data["shipped_value"] == Decimal("50000.00")
+    with pytest.raises(ActionRefused):  # not fully shipped
+        erp.act(u["walt"], "sales_order", order.id, "complete")
+    dn2 = erp.create(u["walt"], "delivery_note", {
+        "sales_order": order.id, "carrier": "jd", "tracking_number": "JD7788",
+        "lines": [{"item": world.chair_sh.id, "qty": 35, "price": "1000"},
+                  {"item": world.lamp_sh.id, "qty": 10, "price": "450"}]})
+    erp.act(u["walt"], "delivery_note", dn2.id, "ship")
+    for dn in (dn1, dn2):
+        erp.act(u["walt"], "delivery_note", dn.id, "deliver")
+    chair = world.stock(world.chair_sh)
+    assert (chair["on_hand"], chair["reserved"], chair["shipped"]) == (120, 0, 85)
+    lamp = world.stock(world.lamp_sh)
+    assert (lamp["on_hand"], lamp["reserved"]) == (30, 0)
+    erp.act(u["walt"], "sales_order", order.id, "complete")
+    assert world.get("sales_order", order.id).state == "completed"
+    assert world.get("delivery_note", dn1.id).data["on_time"] is True
+
+    # --- invoices from shipments; the customer owes the order total ------------------
+    invoices = erp.list(u["fiona"], "invoice", order="id").items
+    assert [i.data["amount"] for i in invoices] == [Decimal("50000.00"), Decimal("39500.00")]
+    assert all(i.data["due_date"].isoformat() == "2026-04-01" for i in invoices)
+    assert world.get("customer", world.customer.id).data["balance"] == Decimal("89500.00")
+
+    ageing = erp.report(u["fiona"], "receivables_ageing", {}).dicts()
+    assert sum(Decimal(str(r["outstanding"])) for r in ageing) == Decimal("89500.00")
+
+    # --- payments: one in full, one in part -----------------------------------------
+    pay1 = erp.create(u["fiona"], "payment", {"invoice": invoices[0].id, "amount": "50000"})
+    erp.act(u["fiona"], "payment", pay1.id, "post")
+    with pytest.raises(ValidationFailed):  # more than is outstanding
+        erp.create(u["fiona"], "payment", {"invoice": invoices[1].id, "amount": "40000"})
+    pay2 = erp.create(u["fiona"], "payment", {"invoice": invoices[1].id, "amount": "30000"})
+    erp.act(u["fiona"], "payment", pay2.id, "post")
+    erp.act(u["fiona"], "invoice", invoices[0].id, "settle")
+    with pytest.raises(ActionRefused):
+        erp.act(u["fiona"], "invoice", invoices[1].id, "settle")
+    assert world.get("invoice", invoices[0].id).state == "paid"
+    assert world.get("invoice", invoices[1].id).data["outstanding"] == Decimal("9500.00")
+    assert world.get("customer", world.customer.id).data["balance"] == Decimal("9500.00")
+
+    # --- report totals match ---------------------------------------------------------
+    params = {"since": "2026-01-01"}
+    by_customer = erp.report(u["sam"], "sales_by_customer", params).dicts()
+    assert [(r["customer"], Decimal(str(r["revenue"])), r["orders"]) for r in by_customer] == [
+        ("Bright Interiors", Decimal("89500.00"), 1)]
+    by_product = {r["sku"]: r for r in erp.report(u["sam"], "sales_by_product", params).dicts()}
+    assert (by_product["CH-100"]["units"], Decimal(str(by_product["CH-100"]["revenue"]))) == (
+        85, Decimal("85000.00"))
+    ageing = erp.report(u["fiona"], "receivables_ageing", {}).dicts()
+    assert sum(Decimal(str(r["outstanding"])) for r in ageing) == Decimal("9500.00")
+    spend = erp.report(u["gm"], "purchase_spend", params).dicts()
+    assert [(r["supplier"], Decimal(str(r["spend"]))) for r in spend] == [
+        ("Hangzhou Timber Co.", Decimal("42000.00"))]
+    on_time = erp.report(u["gm"], "on_time_delivery", params).dicts()
+    assert sum(r["deliveries"] for r in on_time) == 2 and sum(r["on_time"] for r in on_time) == 2
+    levels = {r["item"]: r for r in erp.report(u["gm"], "inventory_levels", {}).dicts()}
+    assert levels["CH-100@SH"]["on_hand"] == 120 and levels["LP-200@SH"]["available"] == 30
+    dashboard = erp.report(u["gm"], "dashboard", params)
+    assert dashboard is not None
+
+    # --- the return path: 5 chairs come back, the customer is credited ---------------
+    rma = erp.create(u["alice"], "return_request", {
+        "sales_order": order.id, "reason": "damaged",
+        "lines": [{"item": world.chair_sh.id, "qty": 5, "price": "1000"}]})
+    erp.act(u["alice"], "return_request", rma.id, "submit")
+    erp.act(u["sam"], "return_request", rma.id, "approve")
+    assert world.stock(world.chair_sh)["on_hand"] == 120  # not before the goods arrive
+    erp.act(u["walt"], "return_request", rma.id, "receive")
+    assert world.stock(world.chair_sh)["on_hand"] == 125
+    (credit,) = erp.list(u["fiona"], "credit_note").items
+    assert credit.data["amount"] == Decimal("5000.00")
+    assert credit.data["customer"] == world.customer.id
+    assert world.get("customer", world.customer.id).data["balance"] == Decimal("4500.00")
+
+
+def test_cancelled_order_releases_its_reservation(world):
+    erp, u = world.erp, world.u
+    order = world.order([{"item": world.lamp_sh.id, "qty": 12}])
+    erp.act(u["alice"], "sales_order", order.id, "submit")
+    erp.act(u["sam"], "sales_order", order.id, "approve")  # 6,000: the manager alone
+    assert world.get("sales_order", order.id).state == "approved"
+    assert world.stock(world.lamp_sh)["reserved"] == 12
+    with pytest.raises(ValidationFailed):  # once approved, cancelling needs a reason
+        erp.act(u["alice"], "sales_order", order.id, "request_cancel")
+    erp.act(u["alice"], "sales_order", order.id, "request_cancel", comment="customer changed plans")
+    assert world.stock(world.lamp_sh)["reserved"] == 12  # still held while under review
+    erp.act(u["sam"], "sales_order", order.id, "approve")
+    order = world.get("sales_order", order.id)
+    assert order.state == "cancelled" and order.data["reserved"] is False
+    lamp = world.stock(world.lamp_sh)
+    assert (lamp["on_hand"], lamp["reserved"], lamp["available"]) == (40, 0, 40)
+
+
+def test_change_after_approval_re_reserves(world):
+    erp, u = world.erp, world.u
+    order = world.order([{"item": world.lamp_sh.id, "qty": 4}])
+    erp.act(u["alice"], "sales_order", order.id, "submit")
+    erp.act(u["sam"], "sales_order", order.id, "approve")
+    erp.act(u["alice"], "sales_order", order.id, "request_change", comment="6 more")
+    erp.act(u["sam"], "sales_order", order.id, "approve")
+    order = world.get("sales_order", order.id)
+    assert order.state == "amending" and world.stock(world.lamp_sh)["reserved"] == 0
+    order = erp.update(u["alice"], "sales_order", order.id,
+                       {"lines": [{"item": world.lamp_sh.id, "qty": 10}]}, version=order.version)
+    erp.act(u["alice"], "sales_order", order.id, "submit")
+    erp.act(u["sam"], "sales_order", order.id, "approve")
+    assert world.stock(world.lamp_sh)["reserved"] == 10
+
+
+def test_order_over_credit_limit_needs_finance(world):
+    erp, u = world.erp, world.u
+    small = erp.create(u["alice"], "customer", {"name": "Corner Shop", "region": "north",
+                                                "credit_limit": "1000"})
+    order = erp.create(u["alice"], "sales_order", {
+        "customer": small.id, "due_date": "2026-03-10",
+        "lines": [{"item": world.lamp_sh.id, "qty": 3}]})
+    order = erp.act(u["alice"], "sales_order", order.id, "submit")
+    assert order.data["over_credit"] is True
+    erp.act(u["sam"], "sales_order", order.id, "approve")
+    assert world.get("sales_order", order.id).state == "finance_review"
+    assert world.stock(world.lamp_sh)["reserved"] == 0
+    erp.act(u["fiona"], "sales_order", order.id, "approve")
+    assert world.get("sales_order", order.id).state == "approved"
+    assert world.stock(world.lamp_sh)["reserved"] == 3
+
+
+def test_made_to_order_line_becomes_a_work_order(world):
+    erp, u = world.erp, world.u
+    sofa = erp.create(u["pat"], "product", {"sku": "SF-900", "name": "Custom sofa",
+                                            "price": "8000", "made_to_order": True})
+    order = world.order([], custom_lines=[{"product": sofa.id, "size": "220x95", "material":
+                                           "linen", "colour": "sage", "qty": 2}])
+    erp.act(u["alice"], "sales_order", order.id, "submit")
+    erp.act(u["sam"], "sales_order", order.id, "approve")
+    (wo,) = erp.list(u["root"], "work_order").items
+    assert (wo.state, wo.data["qty"], wo.data["colour"], wo.data["sales_order"]) == (
+        "planned", 2, "sage", order.id)
