@@ -384,10 +384,6 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
         for listener in list(self.listeners):
             listener(change)
 
-    def _enter_start(self, conn, user: User, rec: Record) -> Record:
-        """Hook for the workflow: entering the start step (tasks, on_enter)."""
-        return rec
-
     @contextlib.contextmanager
     def batch(self):
         """Run many writes as one transaction: all of them commit, or none does.
