@@ -155,6 +155,8 @@ def test_order_to_cash(world):
 
     # --- requisition approved → purchase order → receipt ----------------------------
     erp.act(u["pat"], "purchase_requisition", req.id, "approve")
+    assert world.get("purchase_requisition", req.id).state == "gm_review"  # 42,000: over 20,000
+    erp.act(u["gm"], "purchase_requisition", req.id, "approve")
     erp.act(u["pat"], "purchase_requisition", req.id, "order")
     assert world.get("purchase_requisition", req.id).state == "ordered"
     (po,) = erp.list(u["pat"], "purchase_order").items
