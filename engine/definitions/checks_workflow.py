@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..expr import types as T
 from .semantics import (
-    E_ACTION_KIND, E_APPROVAL_ACTIONS, E_FIELD, E_FIELD_KIND, E_LAST_BRANCH, E_NO_WAY_OUT,
+    APPROVER_ACTIONS, E_ACTION_KIND, E_APPROVAL_ACTIONS, E_BUILTIN_ACTION, OWNER_ACTIONS, E_FIELD, E_FIELD_KIND, E_LAST_BRANCH, E_NO_WAY_OUT,
     E_REQUIRED, E_START, E_STEP, E_UNREACHABLE, E_WORKFLOW_DUP, W_FINAL_ACTIONS, Context,
     names_at, value_at,
 )
@@ -69,7 +69,14 @@ class WorkflowCheck:
                     "the workflow, so remove `final: true` or the actions",
                     W_FINAL_ACTIONS, severity="warning")
         env = ctx.env(self.form) if self.form else None
+        builtin = OWNER_ACTIONS + (APPROVER_ACTIONS if step.approvers is not None else ())
         for aname, action in step.actions.items():
+            if aname in builtin:
+                why = ("the owner's way back to the start step" if aname in OWNER_ACTIONS else
+                       "every approver has it: " + ", ".join(APPROVER_ACTIONS))
+                ctx.add(doc, p + ("actions", aname), f"action {aname!r} is built in ({why}); "
+                        "give this action another name", E_BUILTIN_ACTION, key=True)
+                continue
             self.action(p + ("actions", aname), aname, action, env)
         for i, act in enumerate(step.on_enter):
             self.on_enter(p + ("on_enter", i), act, env)

@@ -28,6 +28,7 @@ an expression, and carries a stable code:
     LOOM-E046 unreachable step           LOOM-E064 (warning) label language unknown
     LOOM-E047 step with no way out       LOOM-E065 (warning) template placeholder
                                          LOOM-E066 (warning) final step with actions
+                                         LOOM-E067 action named like a built-in one
 """
 from __future__ import annotations
 
@@ -77,9 +78,13 @@ E_LANGUAGE = "LOOM-E063"
 W_LABEL_LANGUAGE = "LOOM-E064"
 W_TEMPLATE = "LOOM-E065"
 W_FINAL_ACTIONS = "LOOM-E066"
+E_BUILTIN_ACTION = "LOOM-E067"
 
 BUILTIN_ACTIONS = ("set", "create", "update", "notify")
 BUILTIN_CHANNELS = ("inbox", "email", "webhook")
+# Actions every approval step has without declaring them, and the owner's withdraw.
+APPROVER_ACTIONS = ("transfer", "add_signer", "comment", "cc")
+OWNER_ACTIONS = ("withdraw",)
 OWNER = "owner"  # not a role: the record's owner, allowed wherever roles are listed
 
 _BOOLEANISH = frozenset({T.BOOLEAN, T.ANY, T.NULL})
