@@ -186,3 +186,20 @@ def test_cli_worker_once__delivers_the_outbox(alerts_dir, database_url, smtp, tm
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout.strip().splitlines()[-1])["outbox"]["sent"] == 1
     assert smtp.subjects() == ["Low stock: Zip (0 left)"]
+
+
+def test_cli_worker__stops_cleanly_on_sigterm(alerts_dir, database_url, tmp_path):
+    import signal
+
+    env = {**os.environ, "LOOM_DATABASE_URL": database_url, "LOOM_DEFINITIONS": str(alerts_dir)}
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "worker", "--interval", "60"],
+                            env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in proc.stderr:  # wait for the worker to say it runs
+            if "started" in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()

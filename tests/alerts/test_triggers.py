@@ -135,3 +135,13 @@ def test_templates__sandboxed_and_autoescaped_in_html():
     with pytest.raises(SecurityError):
         templates.render_text("{% set l = [1] %}{{ l.append(2) }}", ctx)
     assert templates.render_subject("a\r\nBcc: x@evil {{n}}", ctx) == "a Bcc: x@evil 1"
+
+
+def test_worker_prunes_traces_older_than_30_days(eng, u, clock):
+    from engine.alerts.worker import Worker
+
+    eng.create(u["pat"], "product", {"sku": "OLD", "name": "Old", "stock_qty": 50})
+    clock.advance(days=31)
+    eng.create(u["pat"], "product", {"sku": "NEW", "name": "New", "stock_qty": 50})
+    assert Worker(eng).prune() == 2  # both alerts' traces of the old record
+    assert {t["record_id"] for t in eng.alert_traces(u["root"])} == {2}
