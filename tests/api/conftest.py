@@ -1,0 +1,58 @@
+"""API fixtures: a Flask app over the shared `engine` fixture, clients per user."""
+from __future__ import annotations
+
+import pytest
+
+from web import create_app
+
+
+@pytest.fixture
+def app(engine):
+    app = create_app(engine, secret_key="test-secret")
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Api:
+    """A test client speaking JSON with a bearer token."""
+
+    def __init__(self, app, token: str | None):
+        self.client = app.test_client()
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def __getattr__(self, method):
+        def call(path, json=None, **kw):
+            headers = {**self.headers, **kw.pop("headers", {})}
+            return getattr(self.client, method)(path, json=json, headers=headers, **kw)
+        return call
+
+
+@pytest.fixture
+def api(app, engine):
+    """api('alice') → a JSON client authenticated as alice with a bearer token."""
+    return lambda name: Api(app, engine.create_token(name) if name else None)
+
+
+@pytest.fixture
+def catalog(engine, users):
+    """A customer and two products, created by users who may."""
+    cust = engine.create(users["alice"], "customer", {"name": "Acme", "region": "north"})
+    p1 = engine.create(users["pat"], "product", {"sku": "P-1", "name": "Widget", "price": "12.50",
+                                                 "stock_qty": 100})
+    p2 = engine.create(users["pat"], "product", {"sku": "P-2", "name": "Gadget", "price": "3.20",
+                                                 "stock_qty": 100})
+    return {"customer": cust, "products": [p1, p2]}
+
+
+def order_data(catalog, **over):
+    p1, p2 = catalog["products"]
+    data = {"customer": catalog["customer"].id, "order_date": "2026-03-02", "due_date": "2026-03-20",
+            "channel": "phone",
+            "lines": [{"product": p1.id, "qty": 2, "price": "12.50"}, {"product": p2.id, "qty": 5}]}
+    data.update(over)
+    return data
