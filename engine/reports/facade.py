@@ -89,6 +89,11 @@ class ReportsFacade:
         query = self._build(user, compiled, params)
         return str(query.statement.compile(self.db.engine))
 
+    def can_run_report(self, user, report_id: str) -> bool:
+        """Whether `user` may run the report (or open the dashboard); for menus and links."""
+        spec = self.defs.reports.get(report_id)
+        return spec is not None and self._may_run(user, spec)
+
     # --- internals ----------------------------------------------------------------
 
     def _compiled(self, user, report_id: str) -> CompiledReport:
