@@ -68,17 +68,20 @@ class Run:
                     "closed: another approver decided first", "transferred": "transferred"}
             raise Conflict(f"your task in step {self.rec.state} was "
                            f"{what.get(last.status, last.status)}; reload the record")
-        last = self.conn.execute(sa.select(t.tasks.c.step, t.tasks.c.status).where(
-            t.tasks.c.record_id == self.rec.id, t.tasks.c.assignee == self.user.name,
-            t.tasks.c.kind == "approve").order_by(t.tasks.c.id.desc()).limit(1)).first()
-        if last is not None and last.status in (tasks.CANCELLED, tasks.DONE):
-            # an approver acting on what they saw a moment ago: someone else decided first
-            raise Conflict(f"your task in step {last.step} was closed (another approver decided "
-                           f"first); the record is now in {self.rec.state}; reload it")
+        self.overtaken((tasks.CANCELLED, tasks.DONE))
         names = sorted({x.assignee for x in self.current() if x.status in tasks.ACTIVE})
         raise ActionRefused(f"you have no open task in step {self.rec.state}"
                             + (f"; it waits for {', '.join(names)}" if names else ""),
                             "not_assignee")
+
+    def overtaken(self, statuses=(tasks.CANCELLED,)) -> None:
+        """Conflict when my latest task on the record was closed under me (someone decided first)."""
+        last = self.conn.execute(sa.select(t.tasks.c.step, t.tasks.c.status).where(
+            t.tasks.c.record_id == self.rec.id, t.tasks.c.assignee == self.user.name,
+            t.tasks.c.kind == "approve").order_by(t.tasks.c.id.desc()).limit(1)).first()
+        if last is not None and last.status in statuses:
+            raise Conflict(f"your task in step {last.step} was closed (another approver decided "
+                           f"first); the record is now in {self.rec.state}; reload it")
 
     def subject(self, target: str | None = None) -> Subject:
         values = self.rec.values()
@@ -374,6 +377,7 @@ def handler(run: Run, name: str):
         return Return(step.actions.get(RETURN))
     spec = step.actions.get(name)
     if spec is None:
+        run.overtaken()
         elsewhere = [s for s, st in run.spec.steps.items() if name in st.actions]
         hint = f"; it belongs to step {', '.join(elsewhere)}" if elsewhere else ""
         raise ActionRefused(f"{name} is not an action of step {run.rec.state}{hint}",

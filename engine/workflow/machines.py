@@ -134,5 +134,5 @@ class CompiledWorkflow:
             for transitions in event.transitions.values():
                 for tr in transitions:
                     out += list(tr.prepare) + list(tr.before) + list(tr.after)
-                    out += [c.func for c in tr.conditions + tr.unless]
+                    out += [c.func for c in tr.conditions]  # `unless` entries live here too
         return out
