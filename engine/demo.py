@@ -190,7 +190,7 @@ def _opening_stock(engine, u, m, rnd):
     requisitions for the empty new items are turned down."""
     with engine.batch():
         for wh in m["warehouses"]:
-            lines = [{"item": s.id, "counted_qty": rnd.randint(600, 2000)}
+            lines = [{"item": s.id, "counted_qty": rnd.randint(60, 250)}
                      for (pid, wid), s in m["stock"].items() if wid == wh.id]
             count = engine.create(u["walt"], "stock_count", {
                 "warehouse": wh.id, "lines": lines, "notes": "Opening count"})
