@@ -1,0 +1,56 @@
+"""Browser fixtures: `loom`'s app under waitress on 127.0.0.1, and Debian's Chromium via Playwright."""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture
+def server(engine):
+    """The web app served by waitress (as `loom serve` does) on a free port; yields the base URL."""
+    from waitress.server import create_server
+
+    from web import create_app
+
+    app = create_app(engine, secret_key="browser-test")
+    srv = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{srv.effective_port}"
+    finally:
+        srv.close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def shot(request):
+    """shot(page, "name") saves tests/artifacts/<test>-<backend>-NN-name.png."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    counter = [0]
+    test = request.node.name.replace("[", "-").replace("]", "")
+
+    def take(page, name):
+        counter[0] += 1
+        page.screenshot(path=str(ARTIFACTS / f"{test}-{counter[0]:02d}-{name}.png"), full_page=True)
+    return take
