@@ -412,7 +412,7 @@ def _import_records(engine, user, spec, rows, line_sheets, resolver, result, sav
                 p.data = None
             pending.append(p)
             if key:
-                if key in by_key and not flat_table:
+                if key in by_key and not flat_table and line_sheets:
                     result.errors.append(RowError(form, n, f"{key!r} appears twice"))
                 by_key[key] = p
         for tname, (idx, lc) in line_cols.items():
@@ -562,7 +562,8 @@ def template(engine, form: str, format: str = "csv", language: str | None = None
     """
     parent_id, _, table = form.partition(".")
     spec = engine.defs.form(parent_id)
-    key = spec.title_field if spec.title_field and not spec.number else "number"
+    tf = spec.field(spec.title_field) if spec.title_field else None
+    key = tf.name if tf is not None and tf.compute is None else "number"
     sheets: list[tuple[str, list[str], list[str]]] = []
     if table:
         t = spec.field(table)

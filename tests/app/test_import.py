@@ -1,0 +1,145 @@
+"""Batch import into the bundled app: dry run lists every bad row, all or nothing."""
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from engine.importer import import_file, template
+from tests.conftest import make_engine
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "definitions"
+
+
+@pytest.fixture
+def erp(database_url, clock):
+    eng = make_engine(APP, database_url, clock)
+    eng.add_user("root", ["admin"], is_admin=True, password="root-pass-123")
+    eng.add_user("walt", ["warehouse"], password="walt-pass-123")
+    eng.add_user("fiona", ["finance"], password="fiona-pass-123")
+    yield eng
+    eng.close()
+
+
+@pytest.fixture
+def stocked(erp):
+    root, walt = erp.user("root"), erp.user("walt")
+    wh = erp.create(root, "warehouse", {"code": "SH", "name": "Shanghai"})
+    p = erp.create(root, "product", {"sku": "CH-1", "name": "Chair", "price": "100",
+                                     "min_price": "80"})
+    item = erp.create(root, "stock", {"product": p.id, "warehouse": wh.id, "safety_stock": 0})
+    count = erp.create(walt, "stock_count", {"warehouse": wh.id,
+                                             "lines": [{"item": item.id, "counted_qty": 50}]})
+    erp.act(walt, "stock_count", count.id, "submit")
+    erp.act(erp.user("fiona"), "stock_count", count.id, "approve")
+    erp.create(root, "customer", {"name": "Acme", "region": "east", "credit_limit": "9000"})
+    return erp
+
+
+def csv_bytes(text: str) -> io.BytesIO:
+    return io.BytesIO(text.encode("utf-8"))
+
+
+def test_customers_by_label_in_chinese__dry_run_changes_nothing(erp):
+    root = erp.user("root")
+    data = "名称,区域,信用额度\nAcme,华东,5000\nBeta,south,100\n"
+    result = import_file(erp, root, "customer", csv_bytes(data), format="csv", dry_run=True)
+    assert result.ok and result.rows == 2 and result.created == []
+    assert erp.list(root, "customer").total == 0
+    result = import_file(erp, root, "customer", csv_bytes(data), format="csv")
+    assert result.ok and len(result.created) == 2
+    acme = erp.get(root, "customer", result.created[0])
+    assert (acme.data["region"], acme.data["credit_limit"]) == ("east", Decimal("5000.00"))
+
+
+def test_every_bad_row_is_reported_and_nothing_is_imported(erp):
+    root = erp.user("root")
+    data = "name,region\nGood,east\n,east\nBad region,nowhere\nGood,east\n"
+    result = import_file(erp, root, "customer", csv_bytes(data), format="csv")
+    assert [(e.row, e.column, e.message) for e in result.errors] == [
+        (3, "name", "is required"),
+        (4, "region", "'nowhere' is not one of: north, east, south, west, central"),
+        (5, "name", "Good is already used by another record"),
+    ]
+    assert result.created == [] and erp.list(root, "customer").total == 0
+
+
+def test_unknown_column_is_named(erp):
+    result = import_file(erp, erp.user("root"), "customer", csv_bytes("name,colour\nA,red\n"),
+                         format="csv")
+    assert len(result.errors) == 1 and "unknown column 'colour'" in result.errors[0].message
+
+
+def test_orders_with_lines_from_one_workbook(stocked):
+    erp, root = stocked, stocked.user("root")
+    wb = openpyxl.load_workbook(io.BytesIO(template(erp, "sales_order", "xlsx")))
+    assert wb.sheetnames == ["sales_order", "sales_order.lines", "sales_order.custom_lines"]
+    wb["sales_order"].append(["A", "Acme", None, "2026-03-20"])
+    wb["sales_order"].append(["B", "Acme", None, "2026-03-25"])
+    wb["sales_order.lines"].append(["A", "CH-1@SH", 3, None])
+    wb["sales_order.lines"].append(["A", "CH-1@SH", 2, 90])
+    wb["sales_order.lines"].append(["B", "CH-1@SH", 60, None])   # more than in stock
+    wb["sales_order.lines"].append(["C", "CH-1@SH", 1, None])    # no such order
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    result = import_file(erp, root, "sales_order", buf, format="xlsx")
+    assert [(e.sheet, e.row, e.column) for e in result.errors] == [
+        ("sales_order.lines", 4, "qty"), ("sales_order.lines", 5, "sales_order")]
+    assert erp.list(root, "sales_order").total == 0
+    ws = wb["sales_order.lines"]
+    ws.cell(4, 3).value = 6
+    ws.delete_rows(5, 1)
+    buf = io.BytesIO()
+    wb.save(buf)
+    buf.seek(0)
+    progress = []
+    result = import_file(erp, root, "sales_order", buf, format="xlsx",
+                         progress=lambda d, t: progress.append((d, t)))
+    assert result.ok and len(result.created) == 2
+    assert progress[-1] == (5, 5)
+    a = erp.get(root, "sales_order", result.created[0])
+    assert a.data["total"] == Decimal("480.00") and a.state == "draft"
+
+
+def test_flat_csv_groups_lines_by_the_key_column(stocked):
+    erp, root = stocked, stocked.user("root")
+    data = ("number,customer,due_date,lines.item,lines.qty\n"
+            "X,Acme,2026-04-01,CH-1@SH,1\nX,Acme,2026-04-01,CH-1@SH,2\nY,Acme,2026-04-01,CH-1@SH,7\n")
+    result = import_file(erp, root, "sales_order", csv_bytes(data), format="csv")
+    assert result.ok, result.errors
+    totals = sorted(erp.get(root, "sales_order", i).data["total"] for i in result.created)
+    assert totals == [Decimal("300.00"), Decimal("700.00")]
+
+
+def test_lines_of_existing_orders(stocked):
+    erp, root = stocked, stocked.user("root")
+    order = erp.create(root, "sales_order", {"customer": erp.list(root, "customer").items[0].id,
+                                              "due_date": "2026-04-01",
+                                              "lines": [{"item": erp.list(root, "stock").items[0].id,
+                                                         "qty": 1}]})
+    data = f"sales_order,item,qty\n{order.number},CH-1@SH,4\nSO-NOPE,CH-1@SH,1\n"
+    result = import_file(erp, root, "sales_order.lines", csv_bytes(data), format="csv")
+    assert [(e.row, e.message) for e in result.errors] == [(3, "no sales_order 'SO-NOPE'")]
+    result = import_file(erp, root, "sales_order.lines",
+                         csv_bytes(f"sales_order,item,qty\n{order.number},CH-1@SH,4\n"), format="csv")
+    assert result.ok and result.updated == [order.id]
+    assert erp.get(root, "sales_order", order.id).data["total"] == Decimal("500.00")
+
+
+def test_csv_template_is_the_header_row(erp):
+    assert template(erp, "customer", "csv").decode("utf-8-sig").splitlines()[0].startswith(
+        "name,region,industry")
+
+
+def test_loom_check_definitions_is_clean():
+    out = subprocess.run([sys.executable, "-m", "engine.cli", "check", str(APP)], cwd=ROOT,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout == ""
