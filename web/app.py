@@ -17,6 +17,7 @@ from .auth import login_manager
 
 log = logging.getLogger("loom.web")
 csrf = CSRFProtect()
+MAX_ID = 2**63 - 1
 
 
 def create_app(engine, *, secret_key: str | None = None, config: dict | None = None) -> Flask:
@@ -92,6 +93,15 @@ def create_app(engine, *, secret_key: str | None = None, config: dict | None = N
 
             return error_response(401, "not_authenticated", "log in or send an Authorization: Bearer token")
         return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+
+    @app.before_request
+    def _ids_in_range():
+        # a record id beyond BIGINT cannot exist; answer 404 before the database overflows
+        rid = (request.view_args or {}).get("record_id")
+        if isinstance(rid, int) and rid > MAX_ID:
+            from werkzeug.exceptions import NotFound as HttpNotFound
+
+            raise HttpNotFound("no such record")
 
     @app.get("/healthz")
     def healthz():

@@ -111,7 +111,7 @@ def build_openapi(engine) -> dict:
                          "properties": {"columns": {"type": "array"}, "rows": {"type": "array"}}},
     }
     responses = {f"E{c}": {"description": d, **_json(_ref("Error"))} for c, d in ERROR_CODES.items()}
-    record_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
+    record_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}
     paths: dict[str, Any] = {
         "/api/session": {
             "post": {"operationId": "login", "security": [], "summary": "Log in (session cookie)",
