@@ -91,9 +91,7 @@ def test_there_are_enough_invalid_fixtures_covering_every_code():
     assert len(INVALID) >= 40
     codes = {re.search(r"\[(LOOM-E\d+)\]$", e).group(1) for p in INVALID for e in expectations(p)}
     declared = {v for k, v in vars(semantics).items() if re.fullmatch(r"[EW]_[A-Z_]+", k)}
-    # LOOM-E056 (a report with both source and tiles) and the tile cycle are
-    # refused by the schema or need two files; unit tests below cover them.
-    assert declared - codes <= {"LOOM-E056"}, sorted(declared - codes)
+    assert declared - codes == set(), sorted(declared - codes)
 
 
 @pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
