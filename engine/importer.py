@@ -303,10 +303,12 @@ def import_file(engine, user, form: str, source, dry_run: bool = False,
     result.rows = total
     done = [0]
 
-    def tick():
-        done[0] += 1
-        if progress is not None and (done[0] % 200 == 0 or done[0] == total):
-            progress(done[0], total)
+    def tick(rows: int = 1):
+        """Progress counts rows as their records are written (reading is quick)."""
+        before = done[0]
+        done[0] += rows
+        if progress is not None and (done[0] // 500 != before // 500 or done[0] == total):
+            progress(min(done[0], total), total)
 
     try:
         with engine.batch() as savepoint:
@@ -400,7 +402,6 @@ def _import_records(engine, user, spec, rows, line_sheets, resolver, result, sav
     by_key: dict[str, _Pending] = {}
     flat_table = bool(line_cols)
     for n, row in enumerate(rows[1:], start=2):
-        tick()
         if all(_blank(v) for v in row):
             continue
         key = _cell_text(row[key_col]) if key_col is not None and key_col < len(row) else None
@@ -437,7 +438,6 @@ def _import_records(engine, user, spec, rows, line_sheets, resolver, result, sav
                                           f"(call it {form})"))
             continue
         for n, row in enumerate(lrows[1:], start=2):
-            tick()
             if all(_blank(v) for v in row):
                 continue
             ref = _cell_text(row[pcol]) if pcol < len(row) else ""
@@ -449,6 +449,7 @@ def _import_records(engine, user, spec, rows, line_sheets, resolver, result, sav
             line = _row_values(lcols, row, resolver, sheet, n, result, skip={"_parent"})
             p.lines.setdefault(tname, []).append((n, sheet, line))
     for p in pending:
+        tick(1 + sum(len(v) for v in p.lines.values()) - (1 if p.lines and line_cols else 0))
         if p.data is None or any(line is None for rows_ in p.lines.values() for _, _, line in rows_):
             continue
         data = dict(p.data)
@@ -507,7 +508,6 @@ def _import_lines_only(engine, user, spec, table, rows, resolver, result, savepo
         return
     groups: dict[int, list] = {}
     for n, row in enumerate(rows[1:], start=2):
-        tick()
         if all(_blank(v) for v in row):
             continue
         ref = _cell_text(row[pcol]) if pcol < len(row) else ""
@@ -518,6 +518,7 @@ def _import_lines_only(engine, user, spec, table, rows, resolver, result, savepo
         line = _row_values(cols, row, resolver, sheet, n, result, skip={"_parent"})
         groups.setdefault(pid, []).append((n, sheet, line))
     for pid, lines in groups.items():
+        tick(len(lines))
         if any(line is None for _, _, line in lines):
             continue
         try:
