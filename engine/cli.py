@@ -90,6 +90,7 @@ def worker(definitions: str | None, database: str | None, once: bool, interval: 
     from .engine import Engine
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("transitions").setLevel(logging.WARNING)
     engine = Engine(definitions_dir(definitions), database_url(database))
     w = Worker(engine, interval=interval)
     w.install_signal_handlers()
@@ -139,6 +140,7 @@ def serve(demo: bool, host: str, port: int, threads: int) -> None:
     from web import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("transitions").setLevel(logging.WARNING)
     eng = _engine()
     if demo:
         try:
@@ -154,12 +156,12 @@ def serve(demo: bool, host: str, port: int, threads: int) -> None:
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     click.echo(f"Loom is serving on http://{shown}:{port}/  (API: http://{shown}:{port}/api/openapi.json)")
     try:
-        waitress_serve(app, host=host, port=port, threads=threads, ident="loom",
-                       trusted_proxy=os.environ.get("LOOM_TRUSTED_PROXY") or None,
-                       trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto",
-                                              "x-forwarded-host", "x-forwarded-port"}
-                       if os.environ.get("LOOM_TRUSTED_PROXY") else None,
-                       clear_untrusted_proxy_headers=True)
+        proxy = {}
+        if os.environ.get("LOOM_TRUSTED_PROXY"):  # behind a load balancer: trust its X-Forwarded-*
+            proxy = {"trusted_proxy": os.environ["LOOM_TRUSTED_PROXY"], "clear_untrusted_proxy_headers": True,
+                     "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto",
+                                               "x-forwarded-host", "x-forwarded-port"}}
+        waitress_serve(app, host=host, port=port, threads=threads, ident="loom", **proxy)
     finally:
         eng.close()
 
