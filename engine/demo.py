@@ -1,6 +1,6 @@
 """Demo data for the bundled ERP app: users per role and a year of business.
 
-    users = seed(engine, orders=3000, progress=print)   # [(name, roles, password)]
+    logins = seed(engine, orders=1500, progress=print)   # {user: password}
 
 Everything goes through the Engine facade (create, update, act), so the
 records carry real numbers, events, tasks, reservations, invoices and
@@ -83,11 +83,18 @@ class _Clock:
         return self.at.date()
 
 
-def seed(engine, *, orders: int = 3000, customers: int = 300, seed: int = 7,
+def seed(engine, *, orders: int = 1500, customers: int = 300, seed: int = 7,
          days: int = 365, progress: Callable[[str], None] | None = None,
-         password: str | None = None) -> list[tuple[str, list[str], str]]:
-    """Create the demo users and a year of data ending today; the users with passwords."""
+         password: str | None = None) -> dict[str, str]:
+    """Create the demo users and a year of data ending today; {user: password}.
+
+    A database that already has sales orders keeps them: only missing users
+    are added (existing users keep their passwords and are not listed).
+    """
     rnd = random.Random(seed)
+    if "admin" in {u.name for u in engine.users.all()}:
+        users = _users(engine, rnd, password)
+        return {name: pw for name, _, pw in users if pw is not None}
     say = progress or (lambda msg: None)
     real_clock = engine.clock
     end = real_clock.now().replace(hour=9, minute=0, second=0, microsecond=0)
@@ -105,7 +112,7 @@ def seed(engine, *, orders: int = 3000, customers: int = 300, seed: int = 7,
         _year(engine, u, master, rnd, clock, start, end, orders, say)
     finally:
         engine.clock = real_clock
-    return users
+    return {name: pw for name, _, pw in users}
 
 
 def _users(engine, rnd, password):
@@ -116,7 +123,7 @@ def _users(engine, rnd, password):
             engine.add_user(name, roles, manager=manager, email=f"{name}@loom-demo.example",
                             language=language, password=pw, is_admin=name == "admin")
         except LoomError:
-            pass  # already there: keep its password
+            pw = None  # already there: it keeps its password
         out.append((name, roles, pw))
     return out
 
