@@ -220,9 +220,7 @@ def user_token(name) -> None:
 @click.option("--dry-run", is_flag=True, help="Check every row and report; change nothing.")
 @click.option("--user", "username", default=None, envvar="LOOM_USER",
               help="Import as this user (default: an administrator).")
-@click.option("--template", "template_only", is_flag=True,
-              help="Write an empty template to FILE's name instead (CSV or XLSX by extension).")
-def import_cmd(form, file, dry_run, username, template_only) -> None:
+def import_cmd(form, file, dry_run, username) -> None:
     """Import FILE (CSV or XLSX) into FORM, or FORM.lines; all rows or none."""
     from .auth.users import SYSTEM
     from .errors import LoomError
