@@ -74,6 +74,37 @@ def _validator(kind: str) -> Draft202012Validator:
     return Draft202012Validator(schema_for(kind))
 
 
+@cache
+def _fast_validator(kind: str):
+    """A compiled yes/no check (fastjsonschema), ~10x faster than jsonschema.
+
+    Most files in a tree are valid; only those it rejects go through
+    jsonschema, which finds every error and feeds the messages. Our schemas
+    use only keywords with a draft-07 equivalent, translated here.
+    """
+    try:
+        import fastjsonschema
+    except ImportError:  # optional speed-up
+        return None
+    schema = _draft7(schema_for(kind))
+    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+    return fastjsonschema.compile(schema)
+
+
+def _draft7(node: Any) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "dependentSchemas":
+                out["dependencies"] = _draft7(value)
+            elif not key.startswith("x-"):
+                out[key] = _draft7(value)
+        return out
+    if isinstance(node, list):
+        return [_draft7(v) for v in node]
+    return node
+
+
 def write_schemas(target_dir: str | Path) -> list[Path]:
     """Write the five schemas as `<kind>.json` into `target_dir` (for `loom schema DIR`)."""
     target = Path(target_dir)
@@ -131,6 +162,13 @@ def check_schema(kind: str | None, doc: SourceDoc) -> list[Problem]:
     """
     if kind not in KINDS:
         return [kind_problem(doc)]
+    fast = _fast_validator(kind)
+    if fast is not None:
+        try:
+            fast(doc.data)
+            return []
+        except Exception:  # any doubt: let jsonschema give the full answer
+            pass
     found: set[Problem] = set()
     for error in _validator(kind).iter_errors(doc.data):
         found.update(_Translator(doc, kind).translate(error))

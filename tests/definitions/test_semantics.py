@@ -170,8 +170,6 @@ def test_plugin_action__is_accepted_when_registered(tmp_path):
     assert len(got) == 1 and "unknown on_enter action 'post_to_erp'" in got[0]
 
 
-@pytest.mark.xfail(strict=True, reason="yaml_source.SourceDoc.inside_scalar counts a block "
-                   "scalar's columns from its '|' indicator, not from the content's indent")
 def test_problem_inside_a_block_scalar__points_at_the_character(tmp_path, registries):
     text = ("form: ticket\nfields:\n  - {name: hours, type: integer}\n"
             "  - name: cost\n    type: money\n    compute: |\n      hours * rat\n")
