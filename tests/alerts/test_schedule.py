@@ -87,6 +87,7 @@ def test_schedule__scan_is_one_sql_query_over_the_typed_table(eng, u):
     due_scans = [s for s in scans if "due_date" in s]
     assert len(due_scans) == 2  # due_soon's scan, and overdue_once's
     assert "alert_state" in due_scans[0]  # de-duplication is part of the same query
+    assert "coalesce(coalesce(r_sales_order.due_date" not in due_scans[0]  # index-friendly WHERE
 
 
 def _workers_run_once(engines, clock_at):
