@@ -95,6 +95,20 @@ def create_app(engine, *, secret_key: str | None = None, config: dict | None = N
         return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
 
     @app.before_request
+    def _no_nul_in_forms():
+        # PostgreSQL cannot store NUL characters: refuse them at the door, on every backend alike
+        fields = list(request.args.items(multi=True))
+        if request.method == "POST" and request.mimetype in ("application/x-www-form-urlencoded",
+                                                             "multipart/form-data"):
+            fields += list(request.form.items(multi=True))
+        if fields:
+            for key, value in fields:
+                if "\x00" in key or "\x00" in value:
+                    from werkzeug.exceptions import BadRequest
+
+                    raise BadRequest("text must not contain NUL characters")
+
+    @app.before_request
     def _ids_in_range():
         # a record id beyond BIGINT cannot exist; answer 404 before the database overflows
         rid = (request.view_args or {}).get("record_id")

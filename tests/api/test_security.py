@@ -188,3 +188,15 @@ def test_open_redirect_after_login_is_refused(app):
     r = c.post("/login?next=//evil.example/x", data={"username": "alice", "password": "alice-pass-123",
                                                       "csrf_token": token})
     assert r.headers["Location"] == "/"
+
+
+def test_values_no_database_can_hold__422_not_500(api, catalog):
+    a = api("alice")
+    r = a.post("/api/forms/customer/records", json={"data": {"name": "a\x00b"}})
+    assert r.status_code == 422 and r.json["error"]["fields"] == {"name": "must not contain NUL characters"}
+    data = {"customer": 2**70, "due_date": "2026-03-20", "lines": [{"product": -2**80, "qty": 1}]}
+    r = a.post("/api/forms/sales_order/records", json={"data": data})
+    assert r.status_code == 422
+    assert set(r.json["error"]["fields"]) == {"customer", "lines[0].product"}
+    r = a.post("/api/session", json={"username": "a\x00", "password": "x"})
+    assert r.status_code == 422

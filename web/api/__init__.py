@@ -87,11 +87,47 @@ def _csrf_error(exc: CSRFError):
 
 
 def body() -> dict:
-    """The JSON object body, or a 400."""
+    """The JSON object body, or a 400; values no database can hold are a 422 here."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", "expected a JSON object body (Content-Type: application/json)")
+    problems: dict[str, str] = {}
+    _hygiene(data, "", problems)
+    if problems:
+        raise ApiError(422, "validation_failed", "Some fields need attention", problems)
     return data
+
+
+MAX_INT = 2**63 - 1
+
+
+def _hygiene(value, path: str, problems: dict) -> None:
+    """NUL characters (PostgreSQL refuses them) and integers beyond 64 bits, found anywhere."""
+    if len(problems) >= 20:
+        return
+    if isinstance(value, str):
+        if "\x00" in value:
+            problems[path or "body"] = "must not contain NUL characters"
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, int):
+        if abs(value) > MAX_INT:
+            problems[path or "body"] = "number out of range"
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            key = str(k)
+            if "\x00" in key:
+                problems[path or "body"] = "must not contain NUL characters"
+                continue
+            _hygiene(v, _strip_data(f"{path}.{key}" if path else key), problems)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _hygiene(v, f"{path}[{i}]", problems)
+
+
+def _strip_data(path: str) -> str:
+    # report `data.lines[0].qty` as the engine does: `lines[0].qty`
+    return path[5:] if path.startswith("data.") else path
 
 
 def int_arg(name: str, default: int, lo: int = 0, hi: int | None = None) -> int:
