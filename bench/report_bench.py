@@ -98,7 +98,7 @@ JOIN t_sales_order o ON o._id = l._record_id
 LEFT JOIN t_customer c ON c._id = o.customer
 LEFT JOIN t_region r ON r._id = c.region
 LEFT JOIN t_product p ON p._id = l.product
-GROUP BY r.name, p.category ORDER BY 1, 2
+GROUP BY r.name, p.category ORDER BY 1 NULLS FIRST, 2 NULLS FIRST
 """
 
 HAND_PLAIN = """
@@ -108,7 +108,7 @@ JOIN orders o ON o.id = l.order_id
 LEFT JOIN customer c ON c.id = o.customer_id
 LEFT JOIN region r ON r.id = c.region_id
 LEFT JOIN product p ON p.id = l.product_id
-GROUP BY r.name, p.category ORDER BY 1, 2
+GROUP BY r.name, p.category ORDER BY 1 NULLS FIRST, 2 NULLS FIRST
 """
 
 PLAIN_DDL = [
