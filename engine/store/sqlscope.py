@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from ..errors import ExpressionError
 from ..expr import SqlTerm
+from ..expr.sql import apply_aggregate
 from ..expr import types as T
 from ..forms.field_types import expr_type_of
 from .typed import TypedStore
@@ -131,23 +132,13 @@ class RecordScope:
         inner = RecordScope(self.typed, self.field_types, self.form_id, dialect=self.dialect,
                             user=self.user, params=self.params, clock=self.clock, lines=field.name,
                             alias=inner_alias, parent=self)
-        term = build(inner)
-        if agg == "count":
-            value = sa.func.count()
-            typ, scale = T.t(T.INTEGER), 0
-        else:
-            fn = {"sum": sa.func.sum, "min": sa.func.min, "max": sa.func.max,
-                  "avg": sa.func.avg}[agg]
-            value = fn(term.expr)
-            typ, scale = term.type, term.scale
-            if agg == "avg":
-                scale = None
-        sub = sa.select(value).select_from(inner.from_clause()) \
+        term = apply_aggregate(agg, build(inner), self.dialect)
+        sub = sa.select(term.expr).select_from(inner.from_clause()) \
             .where(inner_alias.c._record_id == self.base.c._id)
         expr = sub.scalar_subquery()
         if agg in ("sum", "count"):
-            expr = sa.func.coalesce(expr, 0)
-        return SqlTerm(expr, typ, scale)
+            expr = sa.func.coalesce(expr, 0)  # no lines at all: the subquery gives no row
+        return SqlTerm(expr, term.type, term.scale)
 
     # --- building the FROM clause ------------------------------------------
 

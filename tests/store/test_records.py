@@ -154,3 +154,17 @@ def test_repeated_failed_logins_lock_the_account(engine, users):
             engine.authenticate("bob", "wrong", "10.0.0.1")
     with pytest.raises(Locked):
         engine.authenticate("bob", "bob-pass-123", "10.0.0.1")
+
+
+def test_line_aggregates_in_list_filters_keep_decimal_scale(engine, users):
+    cust = new_customer(engine, users["alice"])
+    p1 = new_product(engine, users["pat"], sku="A", price="19.99")
+    p2 = new_product(engine, users["pat"], sku="B", price="0.10")
+    engine.create(users["alice"], "sales_order", {
+        "customer": cust.id, "due_date": "2026-04-01",
+        "lines": [{"product": p1.id, "qty": 3}, {"product": p2.id, "qty": 3}]})
+    sam = users["sam"]
+    assert engine.list(sam, "sales_order", filter="avg(lines.price) > 10").total == 1  # 10.045
+    assert engine.list(sam, "sales_order", filter="avg(lines.price) > 10.05").total == 0
+    assert engine.list(sam, "sales_order", filter="sum(lines.amount) == 60.27").total == 1
+    assert engine.list(sam, "sales_order", filter="count(lines) == 2").total == 1
