@@ -89,8 +89,9 @@ def worker(definitions: str | None, database: str | None, once: bool, interval: 
     from .alerts.worker import Worker
     from .engine import Engine
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("transitions").setLevel(logging.WARNING)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("loom", "waitress"):
+        logging.getLogger(name).setLevel(logging.INFO)
     engine = Engine(definitions_dir(definitions), database_url(database))
     w = Worker(engine, interval=interval)
     w.install_signal_handlers()
@@ -139,10 +140,12 @@ def serve(demo: bool, host: str, port: int, threads: int) -> None:
 
     from web import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("transitions").setLevel(logging.WARNING)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("loom", "waitress"):
+        logging.getLogger(name).setLevel(logging.INFO)
     eng = _engine()
     if demo:
+        click.echo("seeding demo data…", err=True)
         try:
             seed = importlib.import_module("engine.demo").seed
         except (ImportError, AttributeError):
