@@ -65,6 +65,12 @@ class TypedForm:
                 *[sa.Column(f.name, field_types[f.type].sql_type(f)) for f in lfields],
             )
             self.lines[t.name] = (ltable, lfields)
+        # statements built once (see repository.py for why)
+        self._insert = self.table.insert()
+        self._update = self.table.update().where(self.table.c._id == sa.bindparam("b_id"))
+        self._line_insert = {n: lt.insert() for n, (lt, _) in self.lines.items()}
+        self._line_delete = {n: lt.delete().where(lt.c._record_id == sa.bindparam("b_id"))
+                             for n, (lt, _) in self.lines.items()}
 
     def _typed(self, f) -> bool:
         ft = self.field_types.get(f.type)
@@ -94,25 +100,25 @@ class TypedForm:
         ]
 
     def insert(self, conn: sa.Connection, rec: Mapping, values: Mapping) -> None:
-        conn.execute(self.table.insert(), self.row(rec, values))
+        conn.execute(self._insert, self.row(rec, values))
         for name, (ltable, _) in self.lines.items():
             rows = self.line_rows(rec["id"], name, values.get(name))
             if rows:
-                conn.execute(ltable.insert(), rows)
+                conn.execute(self._line_insert[name], rows)
 
     def update(self, conn: sa.Connection, rec: Mapping, values: Mapping,
                changed: Iterable[str] | None = None) -> None:
         row = self.row(rec, values)
-        conn.execute(self.table.update().where(self.table.c._id == rec["id"]),
-                     {k: v for k, v in row.items() if k != "_id"})
+        row["b_id"] = row.pop("_id")
+        conn.execute(self._update, row)
         changed = set(changed) if changed is not None else None
-        for name, (ltable, _) in self.lines.items():
+        for name in self.lines:
             if changed is not None and name not in changed:
                 continue
-            conn.execute(ltable.delete().where(ltable.c._record_id == rec["id"]))
+            conn.execute(self._line_delete[name], {"b_id": rec["id"]})
             rows = self.line_rows(rec["id"], name, values.get(name))
             if rows:
-                conn.execute(ltable.insert(), rows)
+                conn.execute(self._line_insert[name], rows)
 
 
 def _index_name(table: str, column: str) -> str:
