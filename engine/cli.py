@@ -90,7 +90,7 @@ def worker(definitions: str | None, database: str | None, once: bool, interval: 
     from .engine import Engine
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for name in ("loom", "waitress"):
+    for name in ("loom", "engine", "waitress"):
         logging.getLogger(name).setLevel(logging.INFO)
     engine = Engine(definitions_dir(definitions), database_url(database))
     w = Worker(engine, interval=interval)
@@ -141,7 +141,7 @@ def serve(demo: bool, host: str, port: int, threads: int) -> None:
     from web import create_app
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for name in ("loom", "waitress"):
+    for name in ("loom", "engine", "waitress"):
         logging.getLogger(name).setLevel(logging.INFO)
     eng = _engine()
     if demo:
