@@ -23,6 +23,7 @@ from .definitions.catalog import Definitions, load_definitions
 from .definitions.environment import all_form_types, form_env
 from .errors import ExpressionError, LoomError, NotFound, PermissionDenied, ValidationFailed
 from .expr import MappingContext, parse
+from .forms.field_types import MAX_ID
 from .forms.numbering import counter_key, format_number
 from .forms.runtime import FormRuntime
 from .records import Event, Page, Record
@@ -37,6 +38,17 @@ from .store.typed import TypedStore
 from .workflow.facade import WorkflowFacade
 
 MAX_PAGE = 500
+
+
+def as_record_id(value: Any) -> int | None:
+    """A record id from user input, or None when it cannot be one (never an overflow)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        rid = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return rid if 0 < rid <= MAX_ID else None
 
 
 @dataclass
@@ -171,19 +183,23 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
 
     def _loader(self, conn):
         def load(form: str, record_id):
-            if record_id is None or form not in self.defs.forms:
+            rid = as_record_id(record_id)
+            if rid is None or form not in self.defs.forms:
                 return None
             try:
-                row = self.repo.fetch(conn, form, int(record_id))
-            except (NotFound, ValueError, TypeError):
+                row = self.repo.fetch(conn, form, rid)
+            except NotFound:
                 return None
             return self._record(row).values()
         return load
 
     def _readable_values(self, conn, user: User, form: str, record_id) -> Mapping | None:
+        rid = as_record_id(record_id)
+        if rid is None:
+            return None
         try:
-            row = self.repo.fetch(conn, form, int(record_id))
-        except (NotFound, ValueError, TypeError):
+            row = self.repo.fetch(conn, form, rid)
+        except NotFound:
             return None
         rec = self._record(row)
         return rec.values() if self._can_read_row(conn, user, form, row, rec.values()) else None
@@ -252,10 +268,9 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
             return self._get(conn, user, form_id, record_id)
 
     def _get(self, conn, user: User, form_id: str, record_id, lock: bool = False) -> Record:
-        try:
-            rid = int(record_id)
-        except (TypeError, ValueError):
-            raise NotFound(f"no {form_id} record with id {record_id}") from None
+        rid = as_record_id(record_id)
+        if rid is None:
+            raise NotFound(f"no {form_id} record with id {record_id}")
         row = self.repo.fetch(conn, form_id, rid, lock=lock)
         rec = self._record(row)
         if not self._can_read_row(conn, user, form_id, row, rec.values()):

@@ -17,6 +17,10 @@ import sqlalchemy as sa
 from ..expr import types as T
 
 
+MAX_TEXT = 100_000  # characters in one text value
+MAX_ID = 2 ** 63 - 1  # record ids are BIGINT
+
+
 class FieldError(ValueError):
     """One field's value is wrong; the message is shown beside the field."""
 
@@ -41,6 +45,10 @@ class FieldType:
             return None
         if field.max_length and len(text) > field.max_length:
             raise FieldError(f"at most {field.max_length} characters")
+        if len(text) > MAX_TEXT:
+            raise FieldError(f"at most {MAX_TEXT} characters")
+        if "\x00" in text:  # PostgreSQL refuses NUL in text; no user means one
+            raise FieldError("contains a NUL character")
         return text
 
     def empty(self, value: Any) -> bool:
@@ -416,11 +424,11 @@ class LinkType(FieldType):
             raw = raw["id"]
         if isinstance(raw, bool):
             raise FieldError("expected a record id")
-        if isinstance(raw, int):
-            return raw
         text = str(raw).strip()
-        if text.isdigit():
-            return int(text)
+        if isinstance(raw, int) or (text.isdigit() and text.isascii()):
+            value = int(text)
+            if 0 < value <= MAX_ID:
+                return value
         raise FieldError(f"expected the id of a {field.to} record")
 
     def sql_type(self, field):

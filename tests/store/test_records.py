@@ -168,3 +168,18 @@ def test_line_aggregates_in_list_filters_keep_decimal_scale(engine, users):
     assert engine.list(sam, "sales_order", filter="avg(lines.price) > 10.05").total == 0
     assert engine.list(sam, "sales_order", filter="sum(lines.amount) == 60.27").total == 1
     assert engine.list(sam, "sales_order", filter="count(lines) == 2").total == 1
+
+
+def test_out_of_range_ids_and_nul_text_are_refused_not_crashes(engine, users):
+    alice = users["alice"]
+    with pytest.raises(NotFound):
+        engine.get(alice, "customer", 2 ** 70)
+    with pytest.raises(NotFound):
+        engine.get(alice, "customer", -1)
+    with pytest.raises(ValidationFailed) as exc:
+        engine.create(alice, "sales_order", {"customer": 2 ** 70, "due_date": "2026-04-01",
+                                             "lines": [{"product": "99999999999999999999", "qty": 1}]})
+    assert "customer" in exc.value.fields and "lines[0].product" in exc.value.fields
+    with pytest.raises(ValidationFailed) as exc:
+        engine.create(alice, "customer", {"name": "a\x00b"})
+    assert exc.value.fields == {"name": "contains a NUL character"}
