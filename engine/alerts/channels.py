@@ -10,7 +10,11 @@ channels exactly as the built-ins are registered here:
     registry.register("sms", MySmsChannel())
 
 A channel has `outbox` (True: `payloads()` are queued and `deliver()` is
-called by the worker; False: `write()` runs in the transaction).
+called by the worker; False: `write()` runs in the transaction) and
+`per_recipient` (True: it gets one `Message` per recipient language, rendered
+in that language; False: one `Message` for everyone, in the app's default
+language). `unreachable()` names recipients it cannot deliver to and why; they
+become `undeliverable` outbox rows, listed with the dead letters.
 """
 from __future__ import annotations
 
@@ -60,12 +64,18 @@ class Message:
     at: Any  # datetime
     record: dict = field(default_factory=dict)  # the record in its API (JSON) shape
     webhook: str | None = None
+    language: str | None = None  # what subject and text are rendered in
 
 
 class Channel:
     """Base class: an outbox channel unless `outbox = False`."""
 
     outbox = True
+    per_recipient = True
+
+    def unreachable(self, message: Message) -> list[tuple[Recipient, str]]:
+        """Recipients this channel cannot deliver to, each with the reason."""
+        return []
 
     def payloads(self, message: Message) -> list[dict]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -99,6 +109,10 @@ class EmailChannel(Channel):
                  "subject": message.subject, "text": message.text, "html": message.html,
                  "source": message.source, "form": message.form, "record_id": message.record_id}
                 for r in message.recipients if r.email]
+
+    def unreachable(self, message: Message) -> list[tuple[Recipient, str]]:
+        return [(r, f"user {r.name!r} has no email address") for r in message.recipients
+                if not r.email]
 
     def deliver(self, payload: dict, outbox_id: int) -> None:
         url = os.environ.get("LOOM_SMTP_URL")
@@ -134,6 +148,8 @@ class EmailChannel(Channel):
 
 class WebhookChannel(Channel):
     """A JSON POST to the alert's `notify.webhook`, body signed with HMAC-SHA256."""
+
+    per_recipient = False  # one POST per firing, not one per recipient language
 
     def payloads(self, message: Message) -> list[dict]:
         if not message.webhook:

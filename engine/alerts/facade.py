@@ -1,14 +1,15 @@
 """The Engine facade's alerts methods (mixed into engine.Engine)."""
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import sqlalchemy as sa
 
 from ..errors import NotFound, PermissionDenied
 from ..store import tables as t
-from . import outbox, traces
-from .runtime import compile_alert, send_notification
+from . import outbox, templates, traces
+from .runtime import compile_alert, hand_over, send_notification
 from .triggers import make_listener
 
 
@@ -51,19 +52,12 @@ class AlertsFacade:
             u = self.users.find(name, conn)
             if u is not None:
                 people.append(Recipient(u.name, u.email, u.full_name, u.language))
-        from . import templates
-        import html as _html
-
         now = self.clock.now()
         msg = Message(source=source or (f"workflow:{form}" if form else "notify"), form=form,
                       record_id=record_id, recipients=tuple(people), subject=" ".join(subject.split()),
                       text=body or "", at=now, webhook=webhook,
-                      html=templates.html_page(subject, _html.escape(body or "").replace("\n", "<br>\n")))
-        impl = self.registries.channels[channel]
-        if not impl.outbox:
-            impl.write(conn, msg)
-            return []
-        return [outbox.enqueue(conn, channel, p, now) for p in impl.payloads(msg)]
+                      html=templates.html_page(subject, html.escape(body or "").replace("\n", "<br>\n")))
+        return hand_over(conn, channel, self.registries.channels[channel], msg, now).get("queued", [])
 
     # --- inbox -------------------------------------------------------------
 
@@ -148,7 +142,9 @@ class AlertsFacade:
     # --- outbox ------------------------------------------------------------
 
     def dead_letters(self, user=None, limit: int = 100) -> list[dict]:
-        """Outbox deliveries that failed MAX_ATTEMPTS times (admins only when a user is given)."""
+        """Outbox deliveries that failed MAX_ATTEMPTS times (`dead`) or could not be tried at
+        all (`undeliverable`: an email to a user with no address), with the reason in
+        `last_error`; admins only when a user is given."""
         _admin(user)
         with self.db.read() as conn:
             return [_outbox_json(r) for r in outbox.dead(conn, limit)]
@@ -160,7 +156,7 @@ class AlertsFacade:
             return outbox.requeue(conn, int(outbox_id), self.clock.now())
 
     def outbox_status(self) -> dict[str, int]:
-        """Counts of outbox rows by status (pending | sent | dead)."""
+        """Counts of outbox rows by status (pending | sent | dead | undeliverable)."""
         o = t.outbox
         with self.db.read() as conn:
             return {s: c for s, c in conn.execute(

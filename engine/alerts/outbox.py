@@ -7,7 +7,9 @@ that dies after sending but before marking leaves the lease to expire and the
 row is sent again: delivery is at least once, never zero times. Failures back
 off exponentially (BACKOFF_BASE · 2^(attempt-1), capped) and after
 MAX_ATTEMPTS the row is `dead`: kept, shown by `Engine.dead_letters()`,
-requeued by `Engine.retry_dead(id)`.
+requeued by `Engine.retry_dead(id)`. A delivery that cannot even be tried (an
+email to a user with no address) is written `undeliverable` with the reason:
+never claimed, listed with the dead letters, counted by `outbox_status()`.
 """
 from __future__ import annotations
 
@@ -31,6 +33,12 @@ def enqueue(conn, channel: str, payload: dict, now: datetime) -> int:
     return conn.execute(o.insert().values(channel=channel, payload=payload, status="pending",
                                           attempts=0, next_attempt_at=now, created_at=now)
                         .returning(o.c.id)).scalar_one()
+
+
+def undeliverable(conn, channel: str, payload: dict, now: datetime, reason: str) -> int:
+    return conn.execute(o.insert().values(channel=channel, payload=payload, status="undeliverable",
+                                          attempts=0, next_attempt_at=now, created_at=now,
+                                          last_error=reason).returning(o.c.id)).scalar_one()
 
 
 def backoff(attempts: int) -> timedelta:
@@ -83,7 +91,9 @@ def release(db, ids: list[int], owner: str) -> None:
 
 
 def dead(conn, limit: int = 100) -> list[dict]:
-    rows = conn.execute(sa.select(o).where(o.c.status == "dead").order_by(o.c.id.desc())
+    """Dead and undeliverable rows, newest first."""
+    rows = conn.execute(sa.select(o).where(o.c.status.in_(("dead", "undeliverable")))
+                        .order_by(o.c.id.desc())
                         .limit(limit)).mappings()
     return [dict(r) for r in rows]
 

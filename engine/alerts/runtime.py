@@ -178,34 +178,82 @@ class ActionContext:
 
 def send_notification(engine, conn, *, to, channels, subject: str, body: str, record,
                       source: str, webhook: str | None = None) -> dict:
-    """Render and hand a notification to its channels inside `conn`'s transaction."""
+    """Render and hand a notification to its channels inside `conn`'s transaction.
+
+    Each recipient gets it in their own language: recipients are grouped by
+    `user.language` and subject and body render once per group, with choice
+    values shown as their option labels and the alert's title (in an empty
+    subject) in that language. The template text itself is one text for all.
+    Channels that send one message for everyone (`per_recipient = False`: the
+    webhook) get it rendered in the app's default language.
+    """
     values = record.values()
     form = engine.defs.forms[record.form]
+    default = engine.defs.app.default_language
     links = {f.name: (f.to, engine.defs.forms[f.to].title_field if f.to in engine.defs.forms else None)
              for f in form.fields if f.type == "link"}
-    ctx = templates.context(values, links, engine._loader(conn))
-    subject_text = templates.render_subject(subject or f"{source}: {record.number or record.id}", ctx)
-    text = templates.render_text(body, ctx)
-    html = templates.html_page(subject_text, templates.render_html(body, ctx))
+    choices = {f.name: dict(f.option_labels) for f in form.fields
+               if f.option_labels and f.type in ("choice", "multichoice")}
+    alert = engine.defs.alerts.get(source)
+    load = engine._loader(conn)
     people = recipients.resolve(to, values, engine.users, conn)
     now = engine.clock.now()
-    msg = Message(source=source, form=record.form, record_id=record.id, recipients=tuple(people),
-                  subject=subject_text, text=text, html=html, at=now,
-                  record=record.to_json(), webhook=webhook)
-    out: dict = {"recipients": [p.name for p in people], "subject": subject_text, "channels": {}}
+    rendered: dict[str, tuple[str, str, str]] = {}
+
+    def render(language: str) -> tuple[str, str, str]:
+        if language not in rendered:
+            ctx = templates.context(values, links, load, choices=choices, language=language,
+                                    default_language=default)
+            title = alert.title.get(language, default) if alert is not None and alert.title else source
+            subject_text = templates.render_subject(
+                subject or f"{title}: {record.number or record.id}", ctx)
+            rendered[language] = (subject_text, templates.render_text(body, ctx),
+                                  templates.html_page(subject_text, templates.render_html(body, ctx)))
+        return rendered[language]
+
+    groups: dict[str, list] = {}
+    for p in people:
+        groups.setdefault(p.language or default, []).append(p)
+
+    def message(language: str, group) -> Message:
+        subject_text, text, html = render(language)
+        return Message(source=source, form=record.form, record_id=record.id,
+                       recipients=tuple(group), subject=subject_text, text=text, html=html, at=now,
+                       record=record.to_json(), webhook=webhook, language=language)
+
+    messages = [message(lang, group) for lang, group in groups.items()]
+    everyone = message(default, people)
+    out: dict = {"recipients": [p.name for p in people],
+                 "subject": messages[0].subject if messages else everyone.subject, "channels": {}}
+    if len(rendered) > 1:
+        out["subjects"] = {lang: r[0] for lang, r in rendered.items()}
     for name in channels:
         channel = engine.registries.channels[name]
-        if channel.outbox:
-            payloads = channel.payloads(msg)
-            ids = [outbox.enqueue(conn, name, p, now) for p in payloads]
-            out["channels"][name] = {"queued": ids}
-            if name == "email":
-                missing = [p.name for p in people if not p.email]
-                if missing:
-                    out["channels"][name]["no_email"] = missing
-        else:
-            out["channels"][name] = {"written": channel.write(conn, msg)}
+        for msg in (messages if getattr(channel, "per_recipient", True) and messages else [everyone]):
+            _merge(out["channels"].setdefault(name, {}), hand_over(conn, name, channel, msg, now))
     return out
+
+
+def hand_over(conn, name: str, channel, msg: Message, now) -> dict:
+    """One rendered message to one channel in `conn`'s transaction: written (inbox), or
+    queued in the outbox; recipients the channel cannot reach (an email channel and a
+    user with no address) get an `undeliverable` outbox row admins see with dead letters."""
+    if not channel.outbox:
+        return {"written": channel.write(conn, msg)}
+    out: dict = {"queued": [outbox.enqueue(conn, name, p, now) for p in channel.payloads(msg)]}
+    missing = channel.unreachable(msg) if hasattr(channel, "unreachable") else []
+    if missing:
+        for who, reason in missing:
+            outbox.undeliverable(conn, name, {"user": who.name, "subject": msg.subject,
+                                              "source": msg.source, "form": msg.form,
+                                              "record_id": msg.record_id}, now, reason)
+        out["no_email" if name == "email" else "no_address"] = [who.name for who, _ in missing]
+    return out
+
+
+def _merge(into: dict, part: dict) -> None:
+    for key, value in part.items():
+        into[key] = into[key] + value if key in into else value
 
 
 def _spec_text(spec) -> str:

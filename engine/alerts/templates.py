@@ -6,6 +6,8 @@ escaping; the HTML part of an email renders the same template with
 autoescape on, so a record value like `<script>` arrives as text (the template's
 own literal text is escaped too: templates are text, not markup). Link fields
 render as the linked record's title and follow one hop: `{{customer.name}}`.
+Choice values print as their option label in the language being rendered
+and still compare equal to the stored option: `{% if channel == 'phone' %}`.
 """
 from __future__ import annotations
 
@@ -51,6 +53,41 @@ class LinkValue(Mapping):
     __html__ = None  # not markup: escaped like any text
 
 
+class ChoiceValue(str):
+    """A choice field's stored option that prints as its label in one language."""
+
+    def __new__(cls, option: str, label: str):
+        obj = super().__new__(cls, option)
+        obj.label = label
+        return obj
+
+    def __str__(self) -> str:
+        return self.label
+
+    def __html__(self) -> str:
+        return html.escape(self.label, quote=True)
+
+
+class ChoiceList(list):
+    """A multichoice value: prints as its labels joined by ', '."""
+
+    def __str__(self) -> str:
+        return ", ".join(str(v) for v in self)
+
+    def __html__(self) -> str:
+        return html.escape(str(self), quote=True)
+
+
+def _choice(value: Any, labels: Mapping, language: str | None, default_language: str) -> Any:
+    def one(option):
+        label = labels.get(str(option))
+        return ChoiceValue(str(option), label.get(language, default_language) if label else str(option))
+
+    if isinstance(value, (list, tuple)):
+        return ChoiceList(one(v) for v in value)
+    return one(value)
+
+
 def _display(value: Any) -> Any:
     if isinstance(value, Decimal):
         return format(value, "f")
@@ -76,13 +113,18 @@ def _template(source: str, as_html: bool):
 
 
 def context(values: Mapping, links: Mapping[str, tuple[str, str | None]],
-            loader: Callable[[str, Any], Mapping | None]) -> dict:
-    """Template variables: the record's fields, link fields as LinkValue."""
+            loader: Callable[[str, Any], Mapping | None], *, choices: Mapping | None = None,
+            language: str | None = None, default_language: str = "en") -> dict:
+    """Template variables: the record's fields, link fields as LinkValue, choice fields
+    (`choices`: field -> {option: Label}) as ChoiceValue labelled in `language`."""
     out = {}
+    choices = choices or {}
     for name, value in values.items():
         if name in links and value is not None:
             form, title = links[name]
             out[name] = LinkValue(value, lambda f=form, v=value: loader(f, v), title)
+        elif name in choices and value is not None:
+            out[name] = _choice(value, choices[name], language, default_language)
         else:
             out[name] = _display(value)
     out["record"] = dict(out)

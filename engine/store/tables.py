@@ -155,7 +155,7 @@ outbox = sa.Table(
     sa.Column("id", Id, primary_key=True, autoincrement=True),
     sa.Column("channel", sa.String(32), nullable=False),
     sa.Column("payload", Json, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),  # pending | sent | dead
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),  # pending | sent | dead | undeliverable
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_attempt_at", Stamp, nullable=False),
     sa.Column("lease_owner", sa.String(64)),
@@ -185,6 +185,7 @@ alert_traces = sa.Table(
     sa.Column("detail", Json),
     sa.Index("ix_alert_traces_alert", "alert", "id"),
     sa.Index("ix_alert_traces_record", "record_id", "id"),
+    sa.Index("ix_alert_traces_at", "at"),  # the worker's prune: DELETE ... WHERE at < ?
 )
 
 leases = sa.Table(
