@@ -72,6 +72,10 @@ def create_app(engine, *, secret_key: str | None = None, config: dict | None = N
     def _http_error(exc: HTTPException):
         if wants_json():
             return http_error_response(exc)
+        if request.headers.get("HX-Request"):  # a fragment for the target, not a page inside a page
+            from markupsafe import escape
+
+            return f'<p class="error" role="alert">{escape(exc.description or exc.name)}</p>', exc.code
         return render_template("error.html", status=exc.code, message=exc.description), exc.code
 
     @app.errorhandler(Exception)

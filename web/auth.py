@@ -132,6 +132,10 @@ def account():
                 engine().users.update(current_user.name, language=lang)
                 flash("saved")
             return redirect(url_for("auth.account"))
+        if what in ("away", "back"):
+            errors = _set_away(what)
+            if not errors:
+                return redirect(url_for("auth.account"))
         if what == "password":
             current = request.form.get("current_password") or ""
             new = request.form.get("new_password") or ""
@@ -151,4 +155,45 @@ def account():
                 start_session(eng.user(name))
                 flash("password_changed")
                 return redirect(url_for("auth.account"))
-    return render_template("account.html", errors=errors, languages=LANGUAGES), 422 if errors else 200
+    eng = engine()
+    return render_template("account.html", errors=errors, languages=LANGUAGES,
+                           away=eng.out_of_office(current_user.user),
+                           people=[u.name for u in eng.users.all() if u.name != current_user.name]), \
+        422 if errors else 200
+
+
+def _set_away(what: str) -> dict:
+    """Out of office: new tasks go to the delegate from `start` to `until` (both days included)."""
+    from datetime import date
+
+    from engine.errors import LoomError
+
+    eng, user = engine(), current_user.user
+    if what == "back":
+        eng.set_out_of_office(user, None, None, None)
+        flash("away_cleared")
+        return {}
+    errors = {}
+    dates = {}
+    for key in ("away_from", "away_until"):
+        raw = (request.form.get(key) or "").strip()
+        try:
+            dates[key] = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            errors[key] = "a date such as 2026-03-31"
+    delegate = (request.form.get("delegate") or "").strip() or None
+    if not errors:
+        if dates["away_from"] is None:
+            errors["away_from"] = "required"
+        elif dates["away_until"] is not None and dates["away_until"] < dates["away_from"]:
+            errors["away_until"] = "before the first day away"
+        if delegate is None:
+            errors["delegate"] = "required"
+    if not errors:
+        try:
+            eng.set_out_of_office(user, dates["away_from"], dates["away_until"], delegate)
+        except LoomError as exc:
+            errors["delegate"] = exc.message
+    if not errors:
+        flash("away_saved")
+    return errors

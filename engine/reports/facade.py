@@ -76,6 +76,14 @@ class ReportsFacade:
         with self._report_rows(user, compiled, None) as stream:
             return write(fmt, stream, out)
 
+    @contextlib.contextmanager
+    def form_stream(self, user, form_id: str) -> Iterator[ReportStream]:
+        """The records of a form (or `form.table` line items) the user may read, as a
+        lazily fetched stream (like `report_stream`); for streamed HTTP downloads."""
+        compiled = self._form_export(form_id)
+        with self._report_rows(user, compiled, None) as stream:
+            yield stream
+
     def report_svg(self, user, report_id: str, params: Mapping[str, Any] | None = None) -> str:
         """The report's chart as standalone SVG (a table when it declares no chart)."""
         from .charts import render_svg

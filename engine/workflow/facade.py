@@ -120,6 +120,19 @@ class WorkflowFacade:
         """`user` is away from `start` to `until`; their new tasks go to `delegate`."""
         return self.users.set_away(user.name, start, until, delegate)
 
+    def out_of_office(self, user) -> dict:
+        """The away period and delegate `user` set: {"start", "until", "delegate"} (None when unset)."""
+        import sqlalchemy as sa
+
+        from ..store import tables as t
+
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(t.users.c.away_from, t.users.c.away_until, t.users.c.delegate)
+                               .where(t.users.c.name == user.name)).first()
+        if row is None:
+            return {"start": None, "until": None, "delegate": None}
+        return {"start": row.away_from, "until": row.away_until, "delegate": row.delegate}
+
     # --- internals -------------------------------------------------------------------
 
     def _wf_compiled(self, form: str) -> CompiledWorkflow:

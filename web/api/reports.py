@@ -1,7 +1,7 @@
 """GET /api/reports/{report}?param=value[&format=csv|xlsx]."""
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import jsonify, request
 
 from .. import report_view
 from ..auth import acting_user, engine
@@ -23,7 +23,4 @@ def report(report_id):
     params = report_view.params_from(request.args, spec)
     if fmt == "json":
         return jsonify(report_view.result_json(eng.report(user, report_id, params)))
-    data = report_view.export(eng, user, report_id, fmt, params)
-    return Response(data, mimetype=FORMATS[fmt].split(";")[0], headers={
-        "Content-Type": FORMATS[fmt],
-        "Content-Disposition": f'attachment; filename="{report_id}.{fmt}"'})
+    return report_view.download(eng.report_stream(user, report_id, params), fmt, report_id)

@@ -10,9 +10,10 @@ from flask_login import login_required
 from engine.errors import ActionRefused, Conflict, LoomError, NotFound, ValidationFailed
 
 from .. import formdata as fd
+from .. import report_view
 from ..auth import acting_user
 from ..workflow_view import available_actions
-from .common import engine, label, t
+from .common import engine, label, readable_forms, t
 
 bp = Blueprint("forms", __name__)
 
@@ -132,6 +133,19 @@ def listing(form):
                            page=page_no, pages=pages, sort=sort, sortable=sortable, asked=asked,
                            filters=filters, can_create=eng.can_create(user, form), wf=wf,
                            link_options=_filter_link_options(eng, user, filters))
+
+
+@bp.get("/f/<form>/export.<fmt>")
+@login_required
+def export(form, fmt):
+    """Every record of the form the user may read, as a streamed CSV/XLSX download."""
+    spec = _spec(form)
+    if fmt not in report_view.MIMETYPES:
+        abort(404)
+    eng, user = engine(), acting_user()
+    if spec not in readable_forms(eng, user):
+        abort(403)
+    return report_view.download(eng.form_stream(user, form), fmt, form)
 
 
 def _filter_link_options(eng, user, filters) -> dict:
@@ -308,11 +322,28 @@ def _record_page(spec, rec, status=200, message=None, action_errors=None):
     wf = eng.defs.workflow_for(spec.id)
     step = wf.step(rec.state) if wf and rec.state else None
     users = [u.name for u in eng.users.all() if u.name != user.name]
-    return render_template("record.html", spec=spec, rec=rec, shown=shown, title=fd.title_of(eng, rec),
+    return render_template("record.html", alerts=_alert_why(eng, user, rec), spec=spec, rec=rec, shown=shown, title=fd.title_of(eng, rec),
                            plain_actions=plain_actions, user_actions=user_actions, step_actions=step_actions,
                            history=history, explain=explain, step=step, wf=wf, users=users,
                            can_edit=_can_edit(eng, user, rec), message=message,
                            action_errors=action_errors or {}), status
+
+
+def _alert_why(eng, user, rec) -> list[dict]:
+    """Per alert on this record's form: its condition now (with the values it sees) and the
+    latest traces for this record, so "why didn't it fire?" has an answer on the page."""
+    out = []
+    for alert in eng.defs.alerts.values():
+        if alert.form != rec.form:
+            continue
+        try:
+            why = eng.explain_alert(user, alert.id, rec.id)
+            traces = eng.alert_traces(user, alert=alert.id, record_id=rec.id, limit=5)
+        except LoomError:  # the reader may not see this alert's traces
+            continue
+        out.append({"id": alert.id, "title": label(getattr(alert, "title", None), alert.id)
+                    if getattr(alert, "title", None) else alert.id, "why": why, "traces": traces})
+    return out
 
 
 def _can_edit(eng, user, rec) -> bool:

@@ -64,6 +64,5 @@ def download(report_id, fmt):
     if fmt not in report_view.MIMETYPES:
         abort(404)
     eng, user = engine(), acting_user()
-    data = report_view.export(eng, user, report_id, fmt, report_view.params_from(request.args, spec))
-    return Response(data, mimetype=report_view.MIMETYPES[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{report_id}.{fmt}"'})
+    params = report_view.params_from(request.args, spec)
+    return report_view.download(eng.report_stream(user, report_id, params), fmt, report_id)
