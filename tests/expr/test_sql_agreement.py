@@ -1,11 +1,11 @@
 """The SQL compiled from an expression gives what the Python closure gives.
 
-Runs on SQLite always and on PostgreSQL when LOOM_TEST_DATABASE_URL is set
-(an unreachable server then fails the run: it is never skipped).
+Parametrized over the configured backends as tests/conftest.py's
+`database_url` is: SQLite always, PostgreSQL when LOOM_TEST_DATABASE_URL is
+set (an unreachable server then fails the run; nothing is ever skipped).
 """
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -17,6 +17,8 @@ from hypothesis import strategies as st
 
 from engine.errors import ExpressionError
 from engine.expr import MappingContext, default_functions, parse, to_python
+
+from tests.conftest import BACKENDS, PG_URL
 
 from .conftest import CUSTOMER, LINE, ORDER, PRODUCT, order_env
 from .sqlscope import TestScope, User, make_tables, stored
@@ -95,13 +97,7 @@ EXPRESSIONS = [
 
 # -- databases -----------------------------------------------------------------------
 
-def _databases():
-    yield pytest.param("sqlite", id="sqlite")
-    yield pytest.param("postgresql", id="postgresql", marks=pytest.mark.skipif(
-        not os.environ.get("LOOM_TEST_DATABASE_URL"), reason="LOOM_TEST_DATABASE_URL not set"))
-
-
-@pytest.fixture(scope="module", params=list(_databases()))
+@pytest.fixture(scope="module", params=BACKENDS)
 def db(request):
     """(engine, scope, select-by-id helper) with the sample rows loaded."""
     if request.param == "sqlite":
@@ -109,7 +105,7 @@ def db(request):
         schema = None
     else:
         # no try/except: a configured but unreachable server fails the run
-        engine = sa.create_engine(os.environ["LOOM_TEST_DATABASE_URL"])
+        engine = sa.create_engine(PG_URL)
         schema = f"loom_expr_{uuid.uuid4().hex[:10]}"
         with engine.begin() as conn:
             conn.execute(sa.schema.CreateSchema(schema))
