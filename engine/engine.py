@@ -316,7 +316,7 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
         if filter:
             expr = parse(filter)
             env = form_env(self.defs, self.registries.field_types, form_id, forms=self._form_types)
-            expr.check(env)
+            expr.check(env, self.registries.functions)
             conds.append(expr.compile_sql(scope, self.registries.functions).expr)
         visible = self._visibility(scope, user, form_id)
         if visible is not None:

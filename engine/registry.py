@@ -55,30 +55,24 @@ class Registries:
     functions: object = None  # engine.expr.Functions
     actions: Registry = field(default_factory=lambda: Registry("action"))
     channels: Registry = field(default_factory=lambda: Registry("channel"))
+    plugins: list = field(default_factory=list)  # names of the loaded plugin entry points
 
 
 def default_registries(load_plugins: bool = True) -> Registries:
     """A fresh set of registries with the built-ins and any installed plugins."""
+    from .alerts.channels import register_builtin_channels
     from .expr import default_functions
     from .forms.field_types import register_builtin_field_types
+    from .workflow.step_actions import register_builtin_actions
 
     regs = Registries(functions=default_functions())
     register_builtin_field_types(regs.field_types)
-    try:
-        from .workflow.step_actions import register_builtin_actions
-
-        register_builtin_actions(regs.actions)
-    except ImportError:  # the workflow package is optional at this layer
-        pass
-    try:
-        from .alerts.channels import register_builtin_channels
-
-        register_builtin_channels(regs.channels)
-    except ImportError:
-        pass
+    register_builtin_actions(regs.actions)
+    register_builtin_channels(regs.channels)
     if load_plugins:
         from importlib.metadata import entry_points
 
         for ep in entry_points(group="loom.plugins"):
             ep.load()(regs)
+            regs.plugins.append(ep.name)
     return regs

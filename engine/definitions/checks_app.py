@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from .semantics import E_LANGUAGE, E_ROLE_DUP, W_LABEL_LANGUAGE, Context, value_at
+from .suggest import suggestion_suffix
+
+E_PLUGIN = "LOOM-E080"
 
 # Keys whose value is a label: a text, or a map of language -> text.
 LABEL_KEYS = frozenset({"title", "label", "message", "help", "description", "confirm"})
@@ -27,6 +30,13 @@ def check(ctx: Context) -> None:
     if value_at(doc, ("default_language",)) is not None and app.default_language not in languages:
         ctx.add(doc, ("default_language",), f"default_language {app.default_language!r} is not "
                 f"in languages ({', '.join(languages)}); add it there", E_LANGUAGE)
+    loaded = getattr(ctx.registries, "plugins", [])
+    for i, name in enumerate(value_at(doc, ("plugins",)) or []):
+        if name not in loaded:
+            have = ", ".join(loaded) if loaded else "none"
+            ctx.add(doc, ("plugins", i), f"plugin {name!r} is not installed (installed: {have})"
+                    f"{suggestion_suffix(name, loaded)}; install the package that provides it",
+                    E_PLUGIN)
     known = set(languages)
     for kind, by_id in ctx.docs.items():
         for d in by_id.values():
