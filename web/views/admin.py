@@ -132,7 +132,10 @@ def change_user(name):
         if name == user.name:
             errors["deactivate"] = "you cannot deactivate yourself"
         else:
-            eng.users.update(name, active=False)
+            try:
+                eng.users.update(name, active=False)
+            except NotFound:  # update() reads the user back, and an inactive user is not found
+                pass
             eng.users.revoke_sessions(name)  # logged out everywhere; their tokens stop working too
             flash("user_deactivated")
     elif what == "password":

@@ -88,7 +88,19 @@ def install(app) -> None:
                 except Exception:  # a notifications bug must not take every page down
                     current_app.logger.exception("unread count failed")
                     g.unread = 0
+            ctx.update(form_label=lambda fid: _form_label(eng, fid), step_label=lambda fid, st: _step_label(eng, fid, st))
             ctx.update(me=current_user.user, unread=g.unread, app_title=label(eng.defs.app.title) or "Loom")
         else:
             ctx.update(me=None, unread=0, app_title="Loom")
         return ctx
+
+
+def _form_label(eng, form_id: str) -> str:
+    spec = eng.defs.forms.get(form_id)
+    return label(spec.title, form_id) if spec is not None else form_id
+
+
+def _step_label(eng, form_id: str, step: str) -> str:
+    wf = eng.defs.workflow_for(form_id) if form_id in eng.defs.forms else None
+    st = wf.step(step) if wf is not None and step else None
+    return label(st.title, step) if st is not None and getattr(st, "title", None) else (step or "")

@@ -1,0 +1,84 @@
+"""A person logs in as each role of the bundled app and finds their work on the home page."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from engine import demo
+from engine.engine import Engine
+
+DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
+PASSWORD = "demo-pass-123"
+
+
+@pytest.fixture
+def demo_engine(database_url):
+    eng = Engine(str(DEFINITIONS), database_url)
+    demo.seed(eng, orders=12, customers=6, days=60, password=PASSWORD)
+    yield eng
+    eng.close()
+
+
+@pytest.fixture
+def demo_server(demo_engine):
+    import threading
+
+    from waitress.server import create_server
+
+    from web import create_app
+
+    srv = create_server(create_app(demo_engine, secret_key="roles-test"), host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{srv.effective_port}"
+    finally:
+        srv.close()
+        thread.join(timeout=5)
+
+
+@pytest.mark.outbox_ok  # the demo's alerts queue emails nobody delivers here
+def test_each_demo_role_logs_in_and_finds_their_work_on_home(demo_server, demo_engine, browser, shot):
+    eng = demo_engine
+    # work in flight: alice's order waits for a sales manager's approval
+    alice = eng.user("alice")
+    draft = eng.list(alice, "sales_order", filter="state == 'draft'", limit=1).items
+    if draft:
+        eng.act(alice, "sales_order", draft[0].id, "submit")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    checked = 0
+    for name in demo.DEMO_USERS:
+        user = eng.user(name)
+        page.goto(demo_server + "/login")
+        page.fill("#username", name)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator("a.me")).to_have_text(name)
+        tasks = eng.tasks(user)[:20]
+        notes = eng.notifications(user, unread_only=True)[:10]
+        creatable = [f for f in eng.defs.forms if eng.can_create(user, f)]
+        # the home page shows exactly their open tasks, unread notifications and the forms they may create
+        expect(page.locator(".task-link")).to_have_count(len(tasks))
+        for task in tasks[:3]:
+            expect(page.locator(f".task-link[href$='/{task.record_id}']").first).to_be_visible()
+        if notes:
+            expect(page.locator("main")).to_contain_text(notes[0]["subject"][:40])
+        for form in creatable:
+            expect(page.locator(f"#new-{form}")).to_be_visible()
+        assert page.locator("a[id^='new-']").count() == len(creatable)
+        if user.is_admin:
+            expect(page.locator("nav a[href='/admin']")).to_be_visible()
+        else:
+            expect(page.locator("nav a[href='/admin']")).to_have_count(0)
+        shot(page, f"home-{name}")
+        checked += 1 if (tasks or notes or creatable) else 0
+        page.click("#logout")
+        expect(page.locator("#username")).to_be_visible()
+    assert checked >= len(demo.DEMO_USERS) - 1  # every role has something to do (gm may have nothing yet)
+    assert any(eng.tasks(eng.user(m)) for m in ("sam", "li.na")), "a manager has an approval waiting"
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+    page.close()
