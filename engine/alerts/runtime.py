@@ -33,6 +33,8 @@ class AlertRuntime:
     seen: dict = field(default_factory=dict)  # "a.b" -> closure, for traces' "values seen"
     create_values: tuple = ()  # ((field, literal | closure, is_expr), ...)
     create_env: Any = None
+    create_if: Callable | None = None  # `create.if` (per line with `each`)
+    create_lines: tuple | None = None  # (table, from, if closure | None, compiled values)
 
     @property
     def id(self) -> str:
@@ -70,19 +72,26 @@ def compile_alert(engine, spec) -> AlertRuntime:
                 continue  # a table path (`lines.qty` under sum) is not a value on its own
     rt = AlertRuntime(spec, env, test, seen)
     if spec.create is not None:
-        cenv = env
-        if spec.create.each:
-            row = env.names.get(spec.create.each)
-            cenv = form_env(engine.defs, engine.registries.field_types, spec.form,
+        def line_env(table):
+            row = env.names.get(table)
+            return form_env(engine.defs, engine.registries.field_types, spec.form,
                             extra={"line": row.item if row is not None and row.item else T.t(T.ANY)},
                             forms=engine._form_types)
-        vals = []
-        for name, value in spec.create.values:
-            if value.is_expr:
-                vals.append((name, value.expr.compile_python(cenv, fns), True))
-            else:
-                vals.append((name, value.literal, False))
-        rt.create_values, rt.create_env = tuple(vals), cenv
+
+        def compiled(values, e):
+            return tuple((name, value.expr.compile_python(e, fns), True) if value.is_expr
+                         else (name, value.literal, False) for name, value in values)
+
+        create = spec.create
+        cenv = line_env(create.each) if create.each else env
+        rt.create_values, rt.create_env = compiled(create.values, cenv), cenv
+        rt.create_if = create.if_.compile_python(cenv, fns) if create.if_ is not None else None
+        if create.lines is not None:
+            lenv = line_env(create.lines.from_)
+            rt.create_lines = (create.lines.table, create.lines.from_,
+                               create.lines.if_.compile_python(lenv, fns)
+                               if create.lines.if_ is not None else None,
+                               compiled(create.lines.values, lenv))
     return rt
 
 
@@ -125,9 +134,19 @@ def _fire(engine, conn, rt, record, user) -> tuple[str, dict]:
         lines = values.get(spec.create.each) or [] if spec.create.each else [None]
         for line in lines:
             extra = {"line": line} if line is not None else None
+            if rt.create_if is not None and not engine._eval(rt.create_if, values, SYSTEM, conn,
+                                                             extra):
+                continue
             data = {}
             for name, v, is_expr in rt.create_values:
                 data[name] = engine._eval(v, values, SYSTEM, conn, extra) if is_expr else v
+            if rt.create_lines is not None:
+                table, source, keep, row_values = rt.create_lines
+                data[table] = [
+                    {name: engine._eval(v, values, SYSTEM, conn, {"line": row}) if is_expr else v
+                     for name, v, is_expr in row_values}
+                    for row in values.get(source) or []
+                    if keep is None or engine._eval(keep, values, SYSTEM, conn, {"line": row})]
             rec = engine._create_in(conn, SYSTEM, spec.create.form, data)
             created.append({"form": rec.form, "id": rec.id, "number": rec.number})
         detail["created"] = created

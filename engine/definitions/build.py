@@ -187,23 +187,38 @@ def _on_enter(b: Builder, path: tuple, raw: list | None) -> tuple[m.StepAction, 
 
 
 def _set_args(b: Builder, p: tuple, args: dict) -> m.SetArgs:
-    return m.SetArgs(b.values(p, args))
+    # `if` in a set map is the condition, never a field (it is a keyword: no
+    # expression could name such a field anyway)
+    fields = {k: v for k, v in args.items() if k != "if"}
+    return m.SetArgs(b.values(p, fields), if_=b.expr(p + ("if",), args.get("if")))
+
+
+def _lines_args(b: Builder, p: tuple, args: dict | None) -> m.LinesArgs | None:
+    if not args:
+        return None
+    return m.LinesArgs(table=args["table"], from_=args["from"],
+                       values=b.values(p + ("values",), args.get("values")),
+                       if_=b.expr(p + ("if",), args.get("if")))
 
 
 def _create_args(b: Builder, p: tuple, args: dict) -> m.CreateArgs:
     return m.CreateArgs(form=args["form"], values=b.values(p + ("values",), args.get("values")),
-                        each=args.get("each"))
+                        each=args.get("each"), if_=b.expr(p + ("if",), args.get("if")),
+                        lines=_lines_args(b, p + ("lines",), args.get("lines")))
 
 
 def _update_args(b: Builder, p: tuple, args: dict) -> m.UpdateArgs:
-    return m.UpdateArgs(form=args["form"], id=b.expr(p + ("id",), args["id"]),
-                        values=b.values(p + ("set",), args.get("set")), each=args.get("each"))
+    return m.UpdateArgs(form=args["form"], id=b.expr(p + ("id",), args.get("id")),
+                        values=b.values(p + ("set",), args.get("set")), each=args.get("each"),
+                        where=b.expr(p + ("where",), args.get("where")),
+                        if_=b.expr(p + ("if",), args.get("if")))
 
 
 def _notify_args(b: Builder, p: tuple, args: dict) -> m.NotifyArgs:
     return m.NotifyArgs(to=_people(args.get("to"), m.RecipientSpec) or m.RecipientSpec(),
                         subject=str(args.get("subject", "")), body=str(args.get("body", "")),
-                        channels=_names(args.get("channels")) or ("inbox",))
+                        channels=_names(args.get("channels")) or ("inbox",),
+                        if_=b.expr(p + ("if",), args.get("if")))
 
 
 def _plugin_args(b: Builder, p: tuple, args: Any) -> Any:

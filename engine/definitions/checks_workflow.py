@@ -14,8 +14,8 @@ from __future__ import annotations
 from ..expr import types as T
 from .semantics import (
     APPROVER_ACTIONS, E_ACTION_KIND, E_APPROVAL_ACTIONS, E_BUILTIN_ACTION, OWNER_ACTIONS, E_FIELD, E_FIELD_KIND, E_LAST_BRANCH, E_NO_WAY_OUT,
-    E_REQUIRED, E_START, E_STEP, E_UNREACHABLE, E_WORKFLOW_DUP, W_FINAL_ACTIONS, Context,
-    names_at, value_at,
+    E_CREATE_LINES, E_REQUIRED, E_START, E_STEP, E_UNREACHABLE, E_UPDATE_TARGET, E_WHERE_TARGET,
+    E_WORKFLOW_DUP, W_FINAL_ACTIONS, Context, names_at, value_at,
 )
 from .suggest import suggestion_suffix
 
@@ -115,6 +115,8 @@ class WorkflowCheck:
             return
         if act.kind == "set":
             self.values(p, self.form, act.args.values, env, "set")
+            if act.args.if_ is not None:
+                ctx.check_condition(doc, p + ("if",), act.args.if_, env, "if")
         elif act.kind == "create":
             check_create(ctx, doc, p, self.form, act.args)
         elif act.kind == "update":
@@ -124,6 +126,8 @@ class WorkflowCheck:
             ctx.check_channels(doc, p + ("channels",))
             ctx.check_template(doc, p + ("subject",), value_at(doc, p + ("subject",)), env)
             ctx.check_template(doc, p + ("body",), value_at(doc, p + ("body",)), env)
+            if act.args.if_ is not None:
+                ctx.check_condition(doc, p + ("if",), act.args.if_, env, "if")
 
     def values(self, path: tuple, target_form: str, values, env, what: str) -> None:
         check_values(self.ctx, self.doc, path, target_form, values, env, what)
@@ -136,6 +140,15 @@ class WorkflowCheck:
             extra["line"] = line if line is not None else T.t(T.ANY)  # reported once, not per use
         target_ok = ctx.check_form_ref(doc, p + ("form",), args.form)
         env = ctx.env(self.form, extra=extra)
+        if args.if_ is not None:
+            ctx.check_condition(doc, p + ("if",), args.if_, env, "if")
+        raw = value_at(doc, p) or {}
+        if ("id" in raw) == ("where" in raw):
+            both = "id" in raw
+            ctx.add(doc, p + (("where" if both else "form"),),
+                    "update: give either id (the record's id) or where (a condition over "
+                    "target's fields that exactly one record meets); " +
+                    ("it has both" if both else "it has neither"), E_UPDATE_TARGET, key=both)
         if args.id is not None:
             t = ctx.check_expr(doc, p + ("id",), args.id, env)
             if t is not None and target_ok and not (
@@ -144,8 +157,10 @@ class WorkflowCheck:
                         f"{args.form} or an id), not {t}", "LOOM-E035")
         if target_ok:
             extra = dict(extra, target=T.link(args.form))
-            self.values(p + ("set",), args.form, args.values, ctx.env(self.form, extra=extra),
-                        "update")
+            tenv = ctx.env(self.form, extra=extra)
+            if args.where is not None:
+                check_where(ctx, doc, p + ("where",), args.where, tenv, args.form)
+            self.values(p + ("set",), args.form, args.values, tenv, "update")
 
     # --- the step graph -------------------------------------------------------
 
@@ -179,18 +194,18 @@ def _reach(start: str, edges: dict) -> set[str]:
     return seen
 
 
-def each_row(ctx: Context, doc, path: tuple, form_id: str, each: str):
+def each_row(ctx: Context, doc, path: tuple, form_id: str, each: str, what: str = "each"):
     """The row type of table `each` of `form_id`, or None after reporting why not."""
     types = ctx.form_types.get(form_id, {})
     t = types.get(each)
     if t is None:
         tables = [n for n, x in types.items() if x.kind == T.TABLE]
-        ctx.add(doc, path, f"each: form {form_id!r} has no field {each!r}"
+        ctx.add(doc, path, f"{what}: form {form_id!r} has no field {each!r}"
                 f"{suggestion_suffix(each, tables)}", E_FIELD)
         return None
     if t.kind != T.TABLE:
-        ctx.add(doc, path, f"each: {each!r} is a {t} field; each names a table of line items",
-                E_FIELD_KIND)
+        ctx.add(doc, path, f"{what}: {each!r} is a {t} field; {what} names a table of line "
+                "items", E_FIELD_KIND)
         return None
     return t.item
 
@@ -213,17 +228,32 @@ def check_values(ctx: Context, doc, path: tuple, target_form: str, values, env, 
         ctx.check_value(doc, path + (key,), value, env, target, f"field {key!r}")
 
 
+def check_where(ctx: Context, doc, path: tuple, where, env, target_form: str) -> None:
+    """`update.where`: true/false, and about the candidate (`target`), else it picks nothing."""
+    before = len(ctx.problems)
+    ctx.check_condition(doc, path, where, env, "where")
+    if len(ctx.problems) == before and not any(x[0] == "target" for x in where.paths()):
+        ctx.add(doc, path, f"where never names target, so it cannot tell one {target_form} "
+                f"record from another; compare target's fields, like "
+                f"'target.product == line.product'", E_WHERE_TARGET)
+
+
 def check_create(ctx: Context, doc, path: tuple, source_form: str, args) -> None:
     """A `create` block run on a record of `source_form` (a workflow's or an alert's form)."""
     extra = {}
     if args.each is not None:
         line = each_row(ctx, doc, path + ("each",), source_form, args.each)
         extra["line"] = line if line is not None else T.t(T.ANY)
+    env = ctx.env(source_form, extra=extra)
+    if args.if_ is not None:
+        ctx.check_condition(doc, path + ("if",), args.if_, env, "if")
     if not ctx.check_form_ref(doc, path + ("form",), args.form):
         return
-    env = ctx.env(source_form, extra=extra)
     check_values(ctx, doc, path + ("values",), args.form, args.values, env, "create")
     given = {k for k, _ in args.values}
+    if args.lines is not None:
+        given.add(args.lines.table)
+        check_lines(ctx, doc, path + ("lines",), source_form, args)
     for f in ctx.defs.forms[args.form].fields:
         if f.required and f.default is None and f.compute is None and f.name not in given \
                 and not f.is_table:
@@ -231,4 +261,47 @@ def check_create(ctx: Context, doc, path: tuple, source_form: str, args) -> None
                     "has no default and is not given in values", E_REQUIRED)
 
 
-__all__ = ["check", "check_create", "check_values", "each_row", "names_at"]
+def check_lines(ctx: Context, doc, path: tuple, source_form: str, args) -> None:
+    """`create.lines`: a table of the new record, filled from a table of the acting record."""
+    lines = args.lines
+    if args.each is not None:
+        ctx.add(doc, path, "create: lines and each do not go together (with each, `line` is "
+                "already the acting record's line); create one record per line with each, or "
+                "one record with all lines with lines", E_CREATE_LINES, key=True)
+        return
+    target_types = ctx.form_types.get(args.form, {})
+    table = target_types.get(lines.table)
+    tables = [n for n, x in target_types.items() if x.kind == T.TABLE]
+    if table is None:
+        ctx.add(doc, path + ("table",), f"lines: form {args.form!r} has no field "
+                f"{lines.table!r}{suggestion_suffix(lines.table, tables)}", E_FIELD)
+        return
+    if table.kind != T.TABLE:
+        ctx.add(doc, path + ("table",), f"lines: {lines.table!r} is a {table} field; table "
+                "names a table of line items of the new record", E_FIELD_KIND)
+        return
+    row = each_row(ctx, doc, path + ("from",), source_form, lines.from_, "lines from")
+    env = ctx.env(source_form, extra={"line": row if row is not None else T.t(T.ANY)})
+    if lines.if_ is not None:
+        ctx.check_condition(doc, path + ("if",), lines.if_, env, "if")
+    spec = ctx.defs.forms[args.form].field(lines.table)
+    own = [f.name for f in spec.fields]
+    row_types = table.item.field_map() if table.item is not None else {}
+    for key, value in lines.values:
+        if key not in own:
+            ctx.add(doc, path + ("values", key), f"lines: table {lines.table!r} of "
+                    f"{args.form!r} has no field {key!r}{suggestion_suffix(key, own)}",
+                    E_FIELD, key=True)
+            continue
+        ctx.check_value(doc, path + ("values", key), value, env, row_types.get(key),
+                        f"field {key!r}")
+    given = {k for k, _ in lines.values}
+    for f in spec.fields:
+        if f.required and f.default is None and f.compute is None and f.name not in given:
+            ctx.add(doc, path + ("table",), f"lines: required field {f.name!r} of "
+                    f"{args.form}.{lines.table} has no default and is not given in values",
+                    E_REQUIRED)
+
+
+__all__ = ["check", "check_create", "check_lines", "check_values", "check_where", "each_row",
+           "names_at"]

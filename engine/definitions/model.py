@@ -218,6 +218,17 @@ class StepAction:
 @dataclass(frozen=True)
 class SetArgs:
     values: tuple  # ((field, Value), ...)
+    if_: Expr | None = None  # set only when this holds for the record
+
+
+@dataclass(frozen=True)
+class LinesArgs:
+    """`create.lines`: fill table `table` of the new record, one row per line of `from_`."""
+
+    table: str  # a table field of the created record
+    from_: str  # a table field of the acting record; `line` is its current row
+    values: tuple  # ((row field, Value), ...)
+    if_: Expr | None = None  # copy only the lines for which this holds
 
 
 @dataclass(frozen=True)
@@ -225,14 +236,18 @@ class CreateArgs:
     form: str
     values: tuple  # ((field, Value), ...)
     each: str | None = None  # a table field of the acting record: one record per line
+    if_: Expr | None = None  # create only when this holds (per line with `each`)
+    lines: LinesArgs | None = None  # line items of the new record from the acting record's
 
 
 @dataclass(frozen=True)
 class UpdateArgs:
     form: str
-    id: Expr
+    id: Expr | None  # the target's id; None when `where` finds it
     values: tuple  # ((field, Value), ...); `target` is the record being updated
     each: str | None = None  # a table field: `line` is the current line item
+    where: Expr | None = None  # finds the one target by its fields (`target.x`), in SQL
+    if_: Expr | None = None  # update only when this holds (per line with `each`)
 
 
 @dataclass(frozen=True)
@@ -241,6 +256,7 @@ class NotifyArgs:
     subject: str
     body: str = ""
     channels: tuple[str, ...] = ("inbox",)
+    if_: Expr | None = None  # notify only when this holds
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,9 @@ an expression, and carries a stable code:
     LOOM-E047 step with no way out       LOOM-E065 (warning) template placeholder
                                          LOOM-E066 (warning) final step with actions
                                          LOOM-E067 action named like a built-in one
+                                         LOOM-E068 `update` needs one of id, where
+                                         LOOM-E069 `where` never names `target`
+                                         LOOM-E070 `create.lines` with `each`
 """
 from __future__ import annotations
 
@@ -79,6 +82,9 @@ W_LABEL_LANGUAGE = "LOOM-E064"
 W_TEMPLATE = "LOOM-E065"
 W_FINAL_ACTIONS = "LOOM-E066"
 E_BUILTIN_ACTION = "LOOM-E067"
+E_UPDATE_TARGET = "LOOM-E068"
+E_WHERE_TARGET = "LOOM-E069"
+E_CREATE_LINES = "LOOM-E070"
 
 BUILTIN_ACTIONS = ("set", "create", "update", "notify")
 BUILTIN_CHANNELS = ("inbox", "email", "webhook")

@@ -4,16 +4,28 @@ An action is a callable `action(ctx: StepContext, args)`; `args` is the typed
 object the definition builder made (SetArgs, CreateArgs, ...) or, for a
 plugin's action, the frozen YAML arguments. Everything runs on `ctx.conn`,
 the transaction of the transition: raise to undo the whole action.
+
+Every built-in takes an `if` (with `each`: per line, `line` in scope).
+`update` finds its target by `id` or by `where`: a condition over `target.x`
+compiled to one SQL query over the target form's typed table, the acting
+record's values and `line` bound as parameters; exactly one record must match.
+`create.lines` fills a table of the new record from a table of the acting one.
 """
 from __future__ import annotations
 
 import re
 from typing import Any
 
+import sqlalchemy as sa
+
 from ..auth.users import SYSTEM
 from ..definitions.model import CreateArgs, NotifyArgs, SetArgs, UpdateArgs
-from ..errors import LoomError, NotFound, ValidationFailed
+from ..errors import ExpressionError, LoomError, NotFound, ValidationFailed
+from ..expr import SqlTerm
+from ..expr import types as T
+from ..expr.sql import bind, null
 from ..store import tables as t
+from ..store.sqlscope import RecordScope
 from . import approvers
 
 PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
@@ -75,7 +87,15 @@ class StepContext:
         return Services(self.engine, self.conn, user or self.user)
 
 
+def holds(ctx: StepContext, cond, extra=None, table=None) -> bool:
+    """An action's `if`: absent means always."""
+    return cond is None or bool(ctx.eval(cond, extra, table=table))
+
+
 def set_values(ctx: StepContext, args: SetArgs) -> None:
+    if not holds(ctx, args.if_):
+        ctx.effects.append({"skipped": "set"})
+        return
     raw = {name: ctx.value(slot) for name, slot in args.values}
     runtime = ctx.engine.runtimes[ctx.form]
     ctx.values = runtime.prepare(_json(runtime, raw), user=ctx.user, existing=ctx.values,
@@ -87,7 +107,11 @@ def create_record(ctx: StepContext, args: CreateArgs) -> None:
     rows = ctx.values.get(args.each) or [] if args.each else [None]
     for row in rows:
         extra = {"line": row} if row is not None else None
+        if not holds(ctx, args.if_, extra, table=args.each):
+            continue
         raw = {name: ctx.value(slot, extra, table=args.each) for name, slot in args.values}
+        if args.lines is not None:
+            raw[args.lines.table] = copied_lines(ctx, args.lines)
         runtime = ctx.engine.runtimes[args.form]
         values = runtime.prepare(_json(runtime, raw), user=ctx.user, existing=None,
                                  services=ctx.services(SYSTEM), system=True)
@@ -95,12 +119,28 @@ def create_record(ctx: StepContext, args: CreateArgs) -> None:
         ctx.effects.append({"created": {"form": args.form, "id": rec.id, "number": rec.number}})
 
 
+def copied_lines(ctx: StepContext, lines) -> list[dict]:
+    """`create.lines`: one row of the new record's table per (matching) acting line."""
+    out = []
+    for row in ctx.values.get(lines.from_) or []:
+        extra = {"line": row}
+        if holds(ctx, lines.if_, extra, table=lines.from_):
+            out.append({name: ctx.value(slot, extra, table=lines.from_)
+                        for name, slot in lines.values})
+    return out
+
+
 def update_records(ctx: StepContext, args: UpdateArgs) -> None:
     rows = ctx.values.get(args.each) or [] if args.each else [None]
     engine = ctx.engine
-    for row in rows:
+    for i, row in enumerate(rows):
         extra = {"line": row} if row is not None else {}
-        target_id = ctx.eval(args.id, extra, table=args.each)
+        if not holds(ctx, args.if_, extra, table=args.each):
+            continue
+        if args.where is not None:
+            target_id = find_target(ctx, args, extra, i if row is not None else None)
+        else:
+            target_id = ctx.eval(args.id, extra, table=args.each)
         try:
             target_row = engine.repo.fetch(ctx.conn, args.form, int(target_id), lock=True)
         except (NotFound, TypeError, ValueError):
@@ -124,7 +164,73 @@ def update_records(ctx: StepContext, args: UpdateArgs) -> None:
         ctx.effects.append({"updated": {"form": args.form, "id": target.id}})
 
 
+def find_target(ctx: StepContext, args: UpdateArgs, extra: dict, index: int | None) -> int:
+    """The id of the one `args.form` record `args.where` holds for; LoomError otherwise."""
+    engine = ctx.engine
+    inner = RecordScope(engine.typed, engine.registries.field_types, args.form,
+                        dialect=engine.db.dialect, user=ctx.user, clock=engine.clock)
+    scope = WhereScope(ctx, inner, extra, args.each, engine._wf_env(ctx.form, args.each,
+                                                                    args.form))
+    try:
+        cond = args.where.compile_sql(scope, engine.registries.functions).expr
+    except ExpressionError as exc:
+        raise LoomError(f"step {ctx.step}: update of {args.form}: where {args.where.source!r} "
+                        f"cannot run in SQL: {exc.message}") from None
+    ids = ctx.conn.execute(sa.select(inner.base.c._id).select_from(inner.from_clause())
+                           .where(cond).order_by(inner.base.c._id).limit(3)).scalars().all()
+    if len(ids) == 1:
+        return ids[0]
+    line = f" for {args.each} line {index + 1}" if index is not None else ""
+    found = "no" if not ids else "more than one" if len(ids) > 2 else "two"
+    raise LoomError(f"step {ctx.step}: update of {args.form}{line}: {found} {args.form} "
+                    f"records meet where {args.where.source!r}; exactly one must")
+
+
+class WhereScope:
+    """SQL names of an update's `where`: `target.x` are the candidate's columns; every
+    other name (the acting record's fields, `line`, `user`) is evaluated in Python and
+    bound as a parameter, so no value reaches the SQL text."""
+
+    def __init__(self, ctx: StepContext, target: RecordScope, extra: dict, table, env):
+        self.ctx, self.target, self.extra, self.table = ctx, target, extra, table
+        self.dialect = target.dialect
+        self.env = env
+
+    def column(self, path: tuple[str, ...]) -> SqlTerm:
+        if path[0] == "target":
+            return self.target.column(path[1:] or ("id",))
+        from ..expr import parse
+
+        expr = parse(".".join(path))
+        typ = expr.check(self.env, self.ctx.engine.registries.functions)
+        value = self.ctx.eval(expr, self.extra, table=self.table)
+        if value is None:
+            return null(typ)
+        if typ.kind == T.LINK:
+            value = int(value)
+        return bind(value, typ)
+
+    def aggregate(self, table_path, build, agg):
+        if table_path[0] == "target":
+            return self.target.aggregate(table_path[1:], build, agg)
+        raise ExpressionError(f"{agg}() over the acting record's line items is not available "
+                              "in where; compare target's fields with values of the record or "
+                              "line")
+
+    def has_role(self, role: str) -> bool:
+        return self.target.has_role(role)
+
+    def today(self):
+        return self.target.today()
+
+    def now(self):
+        return self.target.now()
+
+
 def notify(ctx: StepContext, args: NotifyArgs) -> None:
+    if not holds(ctx, args.if_):
+        ctx.effects.append({"skipped": "notify"})
+        return
     res = approvers.resolve(ctx.engine.users, ctx.conn, args.to, ctx.values, ctx.record.owner)
     subject, body = ctx.render(args.subject), ctx.render(args.body)
     for name in res.names:

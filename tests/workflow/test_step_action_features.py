@@ -1,0 +1,174 @@
+"""On-enter `if`, `update.where` and `create.lines`, through the Engine facade.
+
+The fixture tree `workflows/step_features` places an order: a conditional
+`set`, stock reserved in bins found by product and depot (`where`), a job
+per made-to-order line (`each` + `if`), a request with the order's lines
+(`lines`, filtered by its own `if`), a conditional `notify`, and an alert
+that raises a request with lines. Every check re-reads from the database.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from engine.auth.users import SYSTEM
+from engine.errors import LoomError, ValidationFailed
+from tests.workflow.fixtures import WORKFLOWS, engine_with_users
+from tests.workflow.helpers import reread
+
+TREE = WORKFLOWS / "step_features"
+
+
+@pytest.fixture
+def shop(database_url, clock):
+    eng, users = engine_with_users(TREE, database_url, clock)
+    yield Shop(eng, users)
+    eng.close()
+
+
+class Shop:
+    def __init__(self, eng, users):
+        self.eng, self.u = eng, users
+        self.sh = eng.create(SYSTEM, "depot", {"code": "SH"})
+        self.gz = eng.create(SYSTEM, "depot", {"code": "GZ"})
+        self.chair = eng.create(SYSTEM, "product", {"sku": "CH", "price": "100"})
+        self.lamp = eng.create(SYSTEM, "product", {"sku": "LP", "price": "40"})
+        self.sofa = eng.create(SYSTEM, "product", {"sku": "SF", "price": "900",
+                                                   "made_to_order": True})
+        self.bins = {}
+        for p in (self.chair, self.lamp):
+            for d in (self.sh, self.gz):
+                self.bins[p.data["sku"], d.data["code"]] = eng.create(
+                    SYSTEM, "bin", {"product": p.id, "depot": d.id, "on_hand": 20})
+
+    def order(self, lines, depot=None, **extra):
+        return self.eng.create(self.u["alice"], "order", {
+            "depot": (depot or self.sh).id, "lines": lines, **extra})
+
+    def place(self, order):
+        return self.eng.act(self.u["alice"], "order", order.id, "place")
+
+    def bin(self, sku, depot="SH"):
+        return reread(self.eng, self.bins[sku, depot]).data
+
+    def all(self, form):
+        return self.eng.list(SYSTEM, form, order="id").items
+
+
+# --- if ------------------------------------------------------------------------------
+
+
+def test_set_with_if__runs_only_when_the_condition_holds(shop):
+    small = shop.place(shop.order([{"product": shop.lamp.id, "qty": 2}]))
+    big = shop.place(shop.order([{"product": shop.chair.id, "qty": 10}]))
+    assert reread(shop.eng, small).data["flagged"] is False
+    assert reread(shop.eng, big).data["flagged"] is True
+
+
+def test_notify_with_if__sees_values_set_before_it(shop):
+    shop.place(shop.order([{"product": shop.lamp.id, "qty": 1}]))
+    assert shop.eng.notifications(shop.u["walt"]) == []
+    big = shop.place(shop.order([{"product": shop.chair.id, "qty": 10}]))
+    assert [n["subject"] for n in shop.eng.notifications(shop.u["walt"])] == [
+        f"{big.number} is big"]
+
+
+def test_create_each_with_if__one_record_per_matching_line(shop):
+    order = shop.place(shop.order([
+        {"product": shop.chair.id, "qty": 1},
+        {"product": shop.sofa.id, "qty": 2, "colour": "sage"},
+        {"product": shop.sofa.id, "qty": 1, "colour": "sand"}]))
+    jobs = shop.all("job")
+    assert [(j.data["order"], j.data["product"], j.data["qty"], j.data["colour"]) for j in jobs] == [
+        (order.id, shop.sofa.id, 2, "sage"), (order.id, shop.sofa.id, 1, "sand")]
+
+
+def test_update_each_with_if__skips_lines_that_do_not_match(shop):
+    # the sofa has no bin: without the `if`, `where` would find none and fail
+    shop.place(shop.order([{"product": shop.sofa.id, "qty": 1},
+                           {"product": shop.lamp.id, "qty": 3}]))
+    assert shop.bin("LP")["reserved"] == 3
+
+
+# --- update ... where -----------------------------------------------------------------
+
+
+def test_update_where__finds_the_one_record_by_field_values(shop):
+    shop.place(shop.order([{"product": shop.chair.id, "qty": 4, "price": "95.50"},
+                           {"product": shop.lamp.id, "qty": 2}], depot=shop.gz))
+    assert (shop.bin("CH", "GZ")["reserved"], shop.bin("CH", "GZ")["last_price"]) == (
+        4, Decimal("95.50"))
+    assert shop.bin("LP", "GZ")["reserved"] == 2
+    assert shop.bin("CH", "SH")["reserved"] == shop.bin("LP", "SH")["reserved"] == 0
+
+
+def test_update_where__no_match_is_an_error_and_rolls_everything_back(shop):
+    hall = shop.eng.create(SYSTEM, "depot", {"code": "HALL"})
+    order = shop.order([{"product": shop.lamp.id, "qty": 1},
+                        {"product": shop.chair.id, "qty": 1}], depot=hall, priority="high")
+    with pytest.raises(LoomError) as exc:
+        shop.place(order)
+    assert str(exc.value) == (
+        "step placed: update of bin for lines line 1: no bin records meet where "
+        "'target.product == line.product and target.depot == depot'; exactly one must")
+    assert reread(shop.eng, order).state == "draft"
+    assert shop.all("request") == [] and shop.all("job") == []
+
+
+def test_update_where__several_matches_is_an_error(shop):
+    shop.eng.create(SYSTEM, "bin", {"product": shop.lamp.id, "depot": shop.sh.id})
+    order = shop.order([{"product": shop.chair.id, "qty": 1},
+                        {"product": shop.lamp.id, "qty": 1}])
+    with pytest.raises(LoomError) as exc:
+        shop.place(order)
+    assert "for lines line 2: two bin records meet where" in str(exc.value)
+    assert reread(shop.eng, order).state == "draft"
+    assert shop.bin("CH")["reserved"] == 0  # line 1 was undone with the rest
+
+
+def test_update_where__the_target_rules_still_apply(shop):
+    order = shop.order([{"product": shop.chair.id, "qty": 21}])
+    with pytest.raises(ValidationFailed) as exc:
+        shop.place(order)
+    assert exc.value.message.startswith("step placed: updating bin #")
+    assert reread(shop.eng, order).state == "draft" and shop.bin("CH")["reserved"] == 0
+
+
+# --- create ... lines -----------------------------------------------------------------
+
+
+def test_create_lines__fills_the_new_records_table_from_matching_lines(shop):
+    order = shop.place(shop.order([{"product": shop.chair.id, "qty": 2, "price": "90"},
+                                   {"product": shop.lamp.id, "qty": 1},
+                                   {"product": shop.lamp.id, "qty": 5}], priority="high"))
+    rush = [r for r in shop.all("request") if r.data["note"] == "rush"]
+    assert len(rush) == 1
+    req = rush[0]
+    assert req.data["order"] == order.id and req.data["units"] == 7
+    assert [(ln["product"], ln["qty"], ln["value"]) for ln in req.data["lines"]] == [
+        (shop.chair.id, 2, Decimal("180.00")), (shop.lamp.id, 5, Decimal("200.00"))]
+
+
+def test_create_lines__a_table_left_too_short_refuses_the_step(shop):
+    order = shop.order([{"product": shop.lamp.id, "qty": 1}], priority="high")
+    with pytest.raises(ValidationFailed) as exc:  # no line has qty > 1: request needs one
+        shop.place(order)
+    assert exc.value.fields == {"lines": "needs at least 1 row"}
+    assert reread(shop.eng, order).state == "draft" and shop.bin("LP")["reserved"] == 0
+
+
+def test_create_with_if__false_creates_nothing(shop):
+    shop.place(shop.order([{"product": shop.chair.id, "qty": 2}], priority="low"))
+    assert shop.all("request") == []
+
+
+def test_alert_create__if_and_lines(shop):
+    shop.place(shop.order([{"product": shop.lamp.id, "qty": 2}], priority="high"))  # 80
+    assert [r.data["note"] for r in shop.all("request")] == ["rush"]  # the alert wants 500
+    shop.place(shop.order([{"product": shop.chair.id, "qty": 5},
+                           {"product": shop.lamp.id, "qty": 1}], priority="high"))
+    alerted = [r for r in shop.all("request") if r.data["note"] == "from the alert"]
+    assert len(alerted) == 1
+    assert [(ln["product"], ln["qty"]) for ln in alerted[0].data["lines"]] == [
+        (shop.chair.id, 5), (shop.lamp.id, 1)]
