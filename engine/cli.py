@@ -1,9 +1,11 @@
 """The `loom` command line. Every command goes through the Engine facade."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
+from dataclasses import dataclass
 
 import click
 
@@ -17,6 +19,42 @@ def definitions_dir(value: str | None) -> str:
 
 def database_url(value: str | None = None) -> str:
     return value or os.environ.get("LOOM_DATABASE_URL") or DEFAULT_DATABASE
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a command works: the definitions directory and the database URL."""
+
+    definitions: str | None  # None for a command that opens only the database
+    database: str
+
+    def engine(self, migrate: bool = True):
+        from .engine import Engine
+
+        return Engine(self.definitions, self.database, migrate=migrate)
+
+
+def engine_options(fn=None, *, definitions: bool = True):
+    """`--definitions DIR` and `--database URL` for every command that opens an engine;
+    `definitions=False` for one that opens only the database. The command receives
+    them as `target: Target`, with the environment (LOOM_DEFINITIONS,
+    LOOM_DATABASE_URL) and the defaults applied."""
+    if fn is None:
+        return functools.partial(engine_options, definitions=definitions)
+
+    @functools.wraps(fn)
+    def command(*args, database: str | None, **kwargs):
+        folder = definitions_dir(kwargs.pop("definitions", None)) if definitions else None
+        return fn(*args, target=Target(folder, database_url(database)), **kwargs)
+
+    command = click.option("--database", default=None, metavar="URL",
+                           help="Database URL (default: $LOOM_DATABASE_URL or "
+                                f"{DEFAULT_DATABASE}).")(command)
+    if definitions:
+        command = click.option("--definitions", default=None, metavar="DIR",
+                               help="Definitions directory (default: $LOOM_DEFINITIONS or "
+                                    f"{DEFAULT_DEFINITIONS}).")(command)
+    return command
 
 
 @click.group()
@@ -77,22 +115,15 @@ def schema(directory: str) -> None:
 
 
 @main.command()
-@click.option("--definitions", "definitions", default=None, help="Definitions directory "
-              "(default: $LOOM_DEFINITIONS or ./definitions).")
-@click.option("--database", "database", default=None, help="Database URL (default: $LOOM_DATABASE_URL).")
+@engine_options
 @click.option("--once", is_flag=True, help="Run one pass (schedules, SLA, outbox) and exit.")
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes when idle.")
-def worker(definitions: str | None, database: str | None, once: bool, interval: float) -> None:
+def worker(target: Target, once: bool, interval: float) -> None:
     """Scheduled alerts, SLA escalation and outbox delivery (stops cleanly on SIGTERM)."""
-    import logging
-
     from .alerts.worker import Worker
-    from .engine import Engine
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for name in ("loom", "engine", "waitress"):
-        logging.getLogger(name).setLevel(logging.INFO)
-    engine = Engine(definitions_dir(definitions), database_url(database))
+    _log_info()
+    engine = target.engine()
     w = Worker(engine, interval=interval)
     w.install_signal_handlers()
     try:
@@ -115,10 +146,13 @@ def _worker_summary(summary: dict) -> dict:
 # --- users, import, database (app administration) --------------------------------
 
 
-def _engine(migrate: bool = True):
-    from .engine import Engine
+def _log_info() -> None:
+    """Long-running commands: warnings from everyone, INFO from Loom and waitress."""
+    import logging
 
-    return Engine(definitions_dir(None), database_url(), migrate=migrate)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("loom", "engine", "waitress"):
+        logging.getLogger(name).setLevel(logging.INFO)
 
 
 def _fail(exc) -> None:
@@ -131,19 +165,17 @@ def _fail(exc) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="LOOM_HOST")
 @click.option("--port", default=8000, show_default=True, type=int, envvar="LOOM_PORT")
 @click.option("--threads", default=8, show_default=True, type=int, help="waitress worker threads")
-def serve(demo: bool, host: str, port: int, threads: int) -> None:
+@engine_options
+def serve(target: Target, demo: bool, host: str, port: int, threads: int) -> None:
     """Serve the web UI and JSON API with waitress (never Flask's debug server)."""
     import importlib
-    import logging
 
     from waitress import serve as waitress_serve
 
     from web import create_app
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for name in ("loom", "engine", "waitress"):
-        logging.getLogger(name).setLevel(logging.INFO)
-    eng = _engine()
+    _log_info()
+    eng = target.engine()
     if demo:
         click.echo("seeding demo data…", err=True)
         try:
@@ -182,7 +214,8 @@ def user() -> None:
 @click.option("--language", type=click.Choice(["en", "zh"]), default=None)
 @click.option("--password", default=None, help="Generated and printed when left out.")
 @click.option("--admin", "is_admin", is_flag=True, help="May do everything.")
-def user_add(name, roles, manager, email, language, password, is_admin) -> None:
+@engine_options
+def user_add(target: Target, name, roles, manager, email, language, password, is_admin) -> None:
     """Add user NAME with the given roles."""
     import secrets
 
@@ -190,7 +223,7 @@ def user_add(name, roles, manager, email, language, password, is_admin) -> None:
 
     shown = password is None
     password = password or secrets.token_urlsafe(12)
-    eng = _engine()
+    eng = target.engine()
     try:
         eng.add_user(name, list(roles), password=password, manager=manager, email=email,
                      language=language, is_admin=is_admin or "admin" in roles)
@@ -204,11 +237,12 @@ def user_add(name, roles, manager, email, language, password, is_admin) -> None:
 
 @user.command("token")
 @click.argument("name")
-def user_token(name) -> None:
+@engine_options
+def user_token(target: Target, name) -> None:
     """Print a new API token for NAME (send it as Authorization: Bearer TOKEN)."""
     from .errors import LoomError
 
-    eng = _engine()
+    eng = target.engine()
     try:
         click.echo(eng.create_token(name))
     except LoomError as exc:
@@ -223,13 +257,14 @@ def user_token(name) -> None:
 @click.option("--dry-run", is_flag=True, help="Check every row and report; change nothing.")
 @click.option("--user", "username", default=None, envvar="LOOM_USER",
               help="Import as this user (default: an administrator).")
-def import_cmd(form, file, dry_run, username) -> None:
+@engine_options
+def import_cmd(target: Target, form, file, dry_run, username) -> None:
     """Import FILE (CSV or XLSX) into FORM, or FORM.lines; all rows or none."""
     from .auth.users import SYSTEM
     from .errors import LoomError
     from .importer import import_file
 
-    eng = _engine()
+    eng = target.engine()
     try:
         if username:
             actor = eng.user(username)
@@ -262,13 +297,14 @@ def import_cmd(form, file, dry_run, username) -> None:
 @main.command("template")
 @click.argument("form")
 @click.argument("file", type=click.Path(dir_okay=False))
-def template_cmd(form, file) -> None:
+@engine_options
+def template_cmd(target: Target, form, file) -> None:
     """Write an empty import template for FORM (or FORM.lines) to FILE (.csv or .xlsx)."""
     from .errors import LoomError
     from .importer import template
 
     fmt = "xlsx" if file.lower().endswith(".xlsx") else "csv"
-    eng = _engine()
+    eng = target.engine()
     try:
         data = template(eng, form, fmt)
     except LoomError as exc:
@@ -286,12 +322,13 @@ def db() -> None:
 
 
 @db.command("upgrade")
-def db_upgrade() -> None:
-    """Apply the schema migrations to LOOM_DATABASE_URL."""
+@engine_options(definitions=False)  # the schema is one for every app
+def db_upgrade(target: Target) -> None:
+    """Apply the schema migrations to the database (--database or $LOOM_DATABASE_URL)."""
     from .store.database import Database
     from .store.migrate import upgrade
 
-    database = Database(database_url())
+    database = Database(target.database)
     try:
         upgrade(database)
     finally:
@@ -306,13 +343,11 @@ def db_upgrade() -> None:
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
               help="A report parameter; repeat for several.")
 @click.option("--user", "username", default=None, help="Run as this user (default: system).")
-@click.option("--definitions", default=None, help="Definitions directory.")
-@click.option("--database", default=None, help="Database URL.")
-def export(name: str, fmt: str, output: str, params: tuple[str, ...], username: str | None,
-           definitions: str | None, database: str | None) -> None:
+@engine_options
+def export(target: Target, name: str, fmt: str, output: str, params: tuple[str, ...],
+           username: str | None) -> None:
     """Export a REPORT, or the records of a FORM (FORM.table for line items), as CSV or XLSX."""
     from .auth.users import SYSTEM
-    from .engine import Engine
     from .errors import LoomError
 
     values = {}
@@ -321,7 +356,7 @@ def export(name: str, fmt: str, output: str, params: tuple[str, ...], username: 
         if not sep:
             raise click.BadParameter(f"{p!r} is not NAME=VALUE", param_hint="--param")
         values[key.strip()] = value
-    engine = Engine(definitions_dir(definitions), database_url(database))
+    engine = target.engine()
     try:
         user = engine.user(username) if username else SYSTEM
         out = sys.stdout.buffer if output == "-" else open(output, "wb")
