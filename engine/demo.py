@@ -263,16 +263,17 @@ def _new_order(engine, u, m, rnd, stock_by_wh, mto, today):
     customer = rnd.choice(m["customers"])
     wh = rnd.choice(list(stock_by_wh))
     items = rnd.sample(stock_by_wh[wh], rnd.randint(1, 4))
-    lines = [{"item": s.id, "qty": rnd.randint(1, 12)} for s in items]
+    lines = [{"product": s.data["product"], "qty": rnd.randint(1, 12)} for s in items]
     data = {"customer": customer.id, "order_date": today.isoformat(),
             "due_date": (today + timedelta(days=rnd.randint(5, 30))).isoformat(),
-            "channel": rnd.choice(["phone", "email", "online", "store"]), "lines": lines}
+            "channel": rnd.choice(["phone", "email", "online", "store"]), "warehouse": wh,
+            "lines": lines}
     if rnd.random() < 0.12:
         p = rnd.choice(mto)
-        data["custom_lines"] = [{"product": p.id, "size": rnd.choice(["S", "M", "L", "220x95"]),
-                                 "material": rnd.choice(["oak", "walnut", "linen", "leather"]),
-                                 "colour": rnd.choice(["natural", "sage", "charcoal", "sand"]),
-                                 "qty": rnd.randint(1, 3)}]
+        lines.append({"product": p.id, "size": rnd.choice(["S", "M", "L", "220x95"]),
+                      "material": rnd.choice(["oak", "walnut", "linen", "leather"]),
+                      "colour": rnd.choice(["natural", "sage", "charcoal", "sand"]),
+                      "qty": rnd.randint(1, 3)})
     return _try(engine.create, u[rep], "sales_order", data)
 
 
@@ -313,7 +314,7 @@ def _ship(engine, u, rnd, order, today):
     rec = engine.get(u["admin"], "sales_order", order.id)
     if rec.state != "approved" or not rec.data["lines"]:
         return []
-    lines = [{"item": ln["item"], "qty": ln["qty"], "price": str(ln["price"])}
+    lines = [{"product": ln["product"], "qty": ln["qty"], "price": str(ln["price"])}
              for ln in rec.data["lines"]]
     parts = [lines]
     if len(lines) > 1 and rnd.random() < 0.25:  # a partial shipment first
@@ -328,7 +329,7 @@ def _ship(engine, u, rnd, order, today):
         _try(engine.act, walt, "delivery_note", dn.id, "deliver")
         for inv in engine.list(u["fiona"], "invoice", filter=f"delivery_note == {dn.id}").items:
             invoices.append(inv.id)
-    if rec.data["custom_lines"]:
+    if any(ln.get("size") for ln in rec.data["lines"]):  # made-to-order lines
         for wo in engine.list(u["zhang.min"], "work_order", filter=f"sales_order == {order.id}").items:
             for action in ("start", "finish", "pass"):
                 _try(engine.act, u["zhang.min"], "work_order", wo.id, action)

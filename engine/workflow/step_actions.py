@@ -155,7 +155,8 @@ def update_records(ctx: StepContext, args: UpdateArgs) -> None:
             values = runtime.prepare(_json(runtime, raw), user=ctx.user, existing=target.data,
                                      services=ctx.services(SYSTEM), system=True)
         except ValidationFailed as exc:
-            label = target.number or f"#{target.id}"
+            title = engine.defs.forms[args.form].title_field
+            label = target.number or (title and target.data.get(title)) or f"#{target.id}"
             raise ValidationFailed(exc.fields, f"step {ctx.step}: updating {args.form} {label} "
                                    "breaks its rules") from None
         engine._wf_write_other(ctx.conn, ctx.user, target, target_row, values, ctx.now,

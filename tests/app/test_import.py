@@ -79,13 +79,13 @@ def test_unknown_column_is_named(erp):
 def test_orders_with_lines_from_one_workbook(stocked):
     erp, root = stocked, stocked.user("root")
     wb = openpyxl.load_workbook(io.BytesIO(template(erp, "sales_order", "xlsx")))
-    assert wb.sheetnames == ["sales_order", "sales_order.lines", "sales_order.custom_lines"]
-    wb["sales_order"].append(["A", "Acme", None, "2026-03-20"])
-    wb["sales_order"].append(["B", "Acme", None, "2026-03-25"])
-    wb["sales_order.lines"].append(["A", "CH-1@SH", 3, None])
-    wb["sales_order.lines"].append(["A", "CH-1@SH", 2, 90])
-    wb["sales_order.lines"].append(["B", "CH-1@SH", 60, None])   # more than in stock
-    wb["sales_order.lines"].append(["C", "CH-1@SH", 1, None])    # no such order
+    assert wb.sheetnames == ["sales_order", "sales_order.lines"]
+    wb["sales_order"].append(["A", "Acme", None, "2026-03-20", None, None, "SH"])
+    wb["sales_order"].append(["B", "Acme", None, "2026-03-25", None, None, "SH"])
+    wb["sales_order.lines"].append(["A", "CH-1", 3, None])
+    wb["sales_order.lines"].append(["A", "CH-1", 2, 90])
+    wb["sales_order.lines"].append(["B", "CH-1", 0, None])       # not a quantity
+    wb["sales_order.lines"].append(["C", "CH-1", 1, None])       # no such order
     buf = io.BytesIO()
     wb.save(buf)
     buf.seek(0)
@@ -110,8 +110,8 @@ def test_orders_with_lines_from_one_workbook(stocked):
 
 def test_flat_csv_groups_lines_by_the_key_column(stocked):
     erp, root = stocked, stocked.user("root")
-    data = ("number,customer,due_date,lines.item,lines.qty\n"
-            "X,Acme,2026-04-01,CH-1@SH,1\nX,Acme,2026-04-01,CH-1@SH,2\nY,Acme,2026-04-01,CH-1@SH,7\n")
+    data = ("number,customer,due_date,warehouse,lines.product,lines.qty\n"
+            "X,Acme,2026-04-01,SH,CH-1,1\nX,Acme,2026-04-01,SH,CH-1,2\nY,Acme,2026-04-01,SH,CH-1,7\n")
     result = import_file(erp, root, "sales_order", csv_bytes(data), format="csv")
     assert result.ok, result.errors
     totals = sorted(erp.get(root, "sales_order", i).data["total"] for i in result.created)
@@ -122,13 +122,14 @@ def test_lines_of_existing_orders(stocked):
     erp, root = stocked, stocked.user("root")
     order = erp.create(root, "sales_order", {"customer": erp.list(root, "customer").items[0].id,
                                               "due_date": "2026-04-01",
-                                              "lines": [{"item": erp.list(root, "stock").items[0].id,
+                                              "warehouse": erp.list(root, "warehouse").items[0].id,
+                                              "lines": [{"product": erp.list(root, "product").items[0].id,
                                                          "qty": 1}]})
-    data = f"sales_order,item,qty\n{order.number},CH-1@SH,4\nSO-NOPE,CH-1@SH,1\n"
+    data = f"sales_order,product,qty\n{order.number},CH-1,4\nSO-NOPE,CH-1,1\n"
     result = import_file(erp, root, "sales_order.lines", csv_bytes(data), format="csv")
     assert [(e.row, e.message) for e in result.errors] == [(3, "no sales_order 'SO-NOPE'")]
     result = import_file(erp, root, "sales_order.lines",
-                         csv_bytes(f"sales_order,item,qty\n{order.number},CH-1@SH,4\n"), format="csv")
+                         csv_bytes(f"sales_order,product,qty\n{order.number},CH-1,4\n"), format="csv")
     assert result.ok and result.updated == [order.id]
     assert erp.get(root, "sales_order", order.id).data["total"] == Decimal("500.00")
 

@@ -84,7 +84,8 @@ class World:
 
     def order(self, lines, due="2026-03-20", **extra):
         return self.erp.create(self.u["alice"], "sales_order", {
-            "customer": self.customer.id, "due_date": due, "lines": lines, **extra})
+            "customer": self.customer.id, "due_date": due, "warehouse": self.wh.id,
+            "lines": lines, **extra})
 
     def approve_all(self, rec, form="sales_order"):
         """Whoever holds an open task on the record approves, until none is left."""
@@ -114,17 +115,14 @@ def test_loom_check_is_clean():
 def test_order_to_cash(world):
     erp, u = world.erp, world.u
 
-    # --- checks on save: stock and price ---------------------------------------------
+    # --- checks on save: price --------------------------------------------------------
     with pytest.raises(ValidationFailed) as exc:
-        world.order([{"item": world.chair_sh.id, "qty": 101}])
-    assert "lines[0].qty" in exc.value.fields
-    with pytest.raises(ValidationFailed) as exc:
-        world.order([{"item": world.chair_sh.id, "qty": 1, "price": "500"}])
+        world.order([{"product": world.chair.id, "qty": 1, "price": "500"}])
     assert "lines[0].price" in exc.value.fields
 
     # --- order entered: 85 chairs at list price = 85,000 (within credit) ---------------
-    order = world.order([{"item": world.chair_sh.id, "qty": 85},
-                         {"item": world.lamp_sh.id, "qty": 10, "price": "450"}])
+    order = world.order([{"product": world.chair.id, "qty": 85},
+                         {"product": world.lamp.id, "qty": 10, "price": "450"}])
     assert order.number.startswith("SO-")
     assert order.data["total"] == Decimal("89500.00")
     assert order.state == "draft"
@@ -176,7 +174,7 @@ def test_order_to_cash(world):
 
     # --- delivery note: a partial shipment, then the rest ----------------------------
     dn1 = erp.create(u["walt"], "delivery_note", {"sales_order": order.id, "lines": [
-        {"item": world.chair_sh.id, "qty": 50, "price": "1000"}]})
+        {"product": world.chair.id, "qty": 50, "price": "1000"}]})
     with pytest.raises(ActionRefused):  # no carrier and tracking number yet
         erp.act(u["walt"], "delivery_note", dn1.id, "ship")
     erp.update(u["walt"], "delivery_note", dn1.id,
@@ -187,8 +185,8 @@ def test_order_to_cash(world):
         erp.act(u["walt"], "sales_order", order.id, "complete")
     dn2 = erp.create(u["walt"], "delivery_note", {
         "sales_order": order.id, "carrier": "jd", "tracking_number": "JD7788",
-        "lines": [{"item": world.chair_sh.id, "qty": 35, "price": "1000"},
-                  {"item": world.lamp_sh.id, "qty": 10, "price": "450"}]})
+        "lines": [{"product": world.chair.id, "qty": 35, "price": "1000"},
+                  {"product": world.lamp.id, "qty": 10, "price": "450"}]})
     erp.act(u["walt"], "delivery_note", dn2.id, "ship")
     for dn in (dn1, dn2):
         erp.act(u["walt"], "delivery_note", dn.id, "deliver")
@@ -203,6 +201,8 @@ def test_order_to_cash(world):
     # --- invoices from shipments; the customer owes the order total ------------------
     invoices = erp.list(u["fiona"], "invoice", order="id").items
     assert [i.data["amount"] for i in invoices] == [Decimal("50000.00"), Decimal("39500.00")]
+    assert [(ln["product"], ln["qty"], ln["amount"]) for ln in invoices[1].data["lines"]] == [
+        (world.chair.id, 35, Decimal("35000.00")), (world.lamp.id, 10, Decimal("4500.00"))]
     assert all(i.data["due_date"].isoformat() == "2026-04-01" for i in invoices)
     assert world.get("customer", world.customer.id).data["balance"] == Decimal("89500.00")
 
@@ -246,7 +246,7 @@ def test_order_to_cash(world):
     # --- the return path: 5 chairs come back, the customer is credited ---------------
     rma = erp.create(u["alice"], "return_request", {
         "sales_order": order.id, "reason": "damaged",
-        "lines": [{"item": world.chair_sh.id, "qty": 5, "price": "1000"}]})
+        "lines": [{"product": world.chair.id, "qty": 5, "price": "1000"}]})
     erp.act(u["alice"], "return_request", rma.id, "submit")
     erp.act(u["sam"], "return_request", rma.id, "approve")
     assert world.stock(world.chair_sh)["on_hand"] == 120  # not before the goods arrive
@@ -260,7 +260,7 @@ def test_order_to_cash(world):
 
 def test_cancelled_order_releases_its_reservation(world):
     erp, u = world.erp, world.u
-    order = world.order([{"item": world.lamp_sh.id, "qty": 12}])
+    order = world.order([{"product": world.lamp.id, "qty": 12}])
     erp.act(u["alice"], "sales_order", order.id, "submit")
     erp.act(u["sam"], "sales_order", order.id, "approve")  # 6,000: the manager alone
     assert world.get("sales_order", order.id).state == "approved"
@@ -278,7 +278,7 @@ def test_cancelled_order_releases_its_reservation(world):
 
 def test_change_after_approval_re_reserves(world):
     erp, u = world.erp, world.u
-    order = world.order([{"item": world.lamp_sh.id, "qty": 4}])
+    order = world.order([{"product": world.lamp.id, "qty": 4}])
     erp.act(u["alice"], "sales_order", order.id, "submit")
     erp.act(u["sam"], "sales_order", order.id, "approve")
     erp.act(u["alice"], "sales_order", order.id, "request_change", comment="6 more")
@@ -286,7 +286,7 @@ def test_change_after_approval_re_reserves(world):
     order = world.get("sales_order", order.id)
     assert order.state == "amending" and world.stock(world.lamp_sh)["reserved"] == 0
     order = erp.update(u["alice"], "sales_order", order.id,
-                       {"lines": [{"item": world.lamp_sh.id, "qty": 10}]}, version=order.version)
+                       {"lines": [{"product": world.lamp.id, "qty": 10}]}, version=order.version)
     erp.act(u["alice"], "sales_order", order.id, "submit")
     erp.act(u["sam"], "sales_order", order.id, "approve")
     assert world.stock(world.lamp_sh)["reserved"] == 10
@@ -297,8 +297,8 @@ def test_order_over_credit_limit_needs_finance(world):
     small = erp.create(u["alice"], "customer", {"name": "Corner Shop", "region": "north",
                                                 "credit_limit": "1000"})
     order = erp.create(u["alice"], "sales_order", {
-        "customer": small.id, "due_date": "2026-03-10",
-        "lines": [{"item": world.lamp_sh.id, "qty": 3}]})
+        "customer": small.id, "due_date": "2026-03-10", "warehouse": world.wh.id,
+        "lines": [{"product": world.lamp.id, "qty": 3}]})
     order = erp.act(u["alice"], "sales_order", order.id, "submit")
     assert order.data["over_credit"] is True
     erp.act(u["sam"], "sales_order", order.id, "approve")
@@ -309,14 +309,55 @@ def test_order_over_credit_limit_needs_finance(world):
     assert world.stock(world.lamp_sh)["reserved"] == 3
 
 
+def test_approval_refuses_to_reserve_more_than_is_available(world):
+    erp, u = world.erp, world.u
+    order = world.order([{"product": world.lamp.id, "qty": 41}])  # 40 on the shelf
+    erp.act(u["alice"], "sales_order", order.id, "submit")
+    with pytest.raises(ValidationFailed) as exc:
+        erp.act(u["sam"], "sales_order", order.id, "approve")
+    assert exc.value.message == "step approved: updating stock LP-200@SH breaks its rules"
+    assert exc.value.fields == {"available": "More is reserved than is on hand"}
+    assert world.get("sales_order", order.id).state == "manager_review"
+    assert world.stock(world.lamp_sh)["reserved"] == 0
+
+
+def test_order_from_a_warehouse_without_the_product_is_refused_whole(world):
+    erp, u = world.erp, world.u
+    gz = erp.create(u["root"], "warehouse", {"code": "GZ", "name": "Guangzhou DC"})
+    order = world.order([{"product": world.chair.id, "qty": 1}], warehouse=gz.id)
+    erp.act(u["alice"], "sales_order", order.id, "submit")
+    with pytest.raises(LoomError) as exc:
+        erp.act(u["sam"], "sales_order", order.id, "approve")
+    assert "no stock records meet where" in str(exc.value)
+    assert world.get("sales_order", order.id).state == "manager_review"
+
+
 def test_made_to_order_line_becomes_a_work_order(world):
     erp, u = world.erp, world.u
     sofa = erp.create(u["pat"], "product", {"sku": "SF-900", "name": "Custom sofa",
                                             "price": "8000", "made_to_order": True})
-    order = world.order([], custom_lines=[{"product": sofa.id, "size": "220x95", "material":
-                                           "linen", "colour": "sage", "qty": 2}])
+    with pytest.raises(ValidationFailed) as exc:  # made to order: size, material, colour
+        world.order([{"product": sofa.id, "qty": 1}])
+    assert set(exc.value.fields) == {"lines[0].size", "lines[0].material", "lines[0].colour"}
+    order = world.order([{"product": sofa.id, "size": "220x95", "material": "linen",
+                          "colour": "sage", "qty": 2},
+                         {"product": world.lamp.id, "qty": 3}])
     erp.act(u["alice"], "sales_order", order.id, "submit")
     erp.act(u["sam"], "sales_order", order.id, "approve")
     (wo,) = erp.list(u["root"], "work_order").items
     assert (wo.state, wo.data["qty"], wo.data["colour"], wo.data["sales_order"]) == (
         "planned", 2, "sage", order.id)
+    assert world.stock(world.lamp_sh)["reserved"] == 3  # the stock line, not the sofa
+
+    # shipping the sofa touches no shelf; sales by product counts it
+    dn = erp.create(u["walt"], "delivery_note", {
+        "sales_order": order.id, "carrier": "sf", "tracking_number": "SF1",
+        "lines": [{"product": sofa.id, "qty": 2, "price": "8000"},
+                  {"product": world.lamp.id, "qty": 3, "price": "500"}]})
+    erp.act(u["walt"], "delivery_note", dn.id, "ship")
+    assert world.stock(world.lamp_sh)["reserved"] == 0
+    erp.act(u["walt"], "sales_order", order.id, "complete")
+    by_product = {r["sku"]: r for r in erp.report(u["sam"], "sales_by_product",
+                                                  {"since": "2026-01-01"}).dicts()}
+    assert (by_product["SF-900"]["units"], Decimal(str(by_product["SF-900"]["revenue"]))) == (
+        2, Decimal("16000.00"))
