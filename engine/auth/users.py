@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from ..errors import Locked, LoomError, NotAuthenticated, NotFound
 from ..store import tables as t
+from ..store.database import tx_cache
 from .passwords import hash_password, new_token, token_hash, verify_password
 
 LOCK_AFTER = 5  # failed logins per account within LOCK_WINDOW
@@ -16,6 +17,28 @@ LOCK_AFTER_ADDRESS = 20  # failed logins per address within LOCK_WINDOW
 LOCK_WINDOW = timedelta(minutes=15)
 LOCK_FOR = timedelta(minutes=15)
 BAD_LOGIN = "unknown user or wrong password"
+
+# Hot lookups built once (building a statement costs more than running it), and
+# answered once per transaction: `_users(conn)` remembers them until the
+# transaction ends or this directory writes a user.
+_B = sa.bindparam
+_FIND = sa.select(t.users).where(t.users.c.name == _B("b_name"))
+_ROLES = sa.select(t.user_roles.c.role).where(t.user_roles.c.user_name == _B("b_name"))
+_WITH_ROLE = (sa.select(t.user_roles.c.user_name)
+              .join(t.users, t.users.c.name == t.user_roles.c.user_name)
+              .where(t.user_roles.c.role == _B("b_role"), t.users.c.active)
+              .order_by(t.user_roles.c.user_name))
+_MANAGER = sa.select(t.users.c.manager).where(t.users.c.name == _B("b_name"))
+_AWAY = sa.select(t.users.c.delegate, t.users.c.away_from, t.users.c.away_until) \
+    .where(t.users.c.name == _B("b_name"))
+
+
+def _users(conn) -> dict:
+    return tx_cache(conn).setdefault("users", {})
+
+
+def _forget_users(conn) -> None:
+    tx_cache(conn).pop("users", None)
 
 
 @dataclass(frozen=True)
@@ -56,6 +79,7 @@ class Directory:
         if not name or len(name) > 128:
             raise LoomError("a user name is 1 to 128 characters")
         with self.db.write() as conn:
+            _forget_users(conn)
             if conn.execute(sa.select(t.users.c.id).where(t.users.c.name == name)).first():
                 raise LoomError(f"user {name!r} already exists")
             if manager and not conn.execute(sa.select(t.users.c.id).where(t.users.c.name == manager)).first():
@@ -75,6 +99,7 @@ class Directory:
             values["password_hash"] = hash_password(pw) if pw else None
             values["session_epoch"] = t.users.c.session_epoch + 1  # password change ends sessions
         with self.db.write() as conn:
+            _forget_users(conn)
             if values:
                 res = conn.execute(t.users.update().where(t.users.c.name == name).values(**values))
                 if res.rowcount == 0:
@@ -95,13 +120,21 @@ class Directory:
         if conn is None:
             with self.db.read() as c:
                 return self.find(name, c)
-        row = conn.execute(sa.select(t.users).where(t.users.c.name == name)).mappings().first()
+        cache = _users(conn)
+        key = ("find", name)
+        try:
+            return cache[key]
+        except KeyError:
+            pass
+        row = conn.execute(_FIND, {"b_name": name}).mappings().first()
         if row is None or not row["active"]:
-            return None
-        roles = frozenset(conn.execute(sa.select(t.user_roles.c.role)
-                                       .where(t.user_roles.c.user_name == name)).scalars())
-        return User(row["name"], roles, row["email"], row["language"] or "en", row["manager"],
-                    row["full_name"], bool(row["is_admin"]), row["session_epoch"])
+            user = None
+        else:
+            roles = frozenset(conn.execute(_ROLES, {"b_name": name}).scalars())
+            user = User(row["name"], roles, row["email"], row["language"] or "en", row["manager"],
+                        row["full_name"], bool(row["is_admin"]), row["session_epoch"])
+        cache[key] = user
+        return user
 
     def exists(self, name: str, conn=None) -> bool:
         return self.find(name, conn) is not None
@@ -113,18 +146,27 @@ class Directory:
             return [self.find(n, conn) for n in names]
 
     def with_role(self, role: str, conn) -> list[str]:
-        return list(conn.execute(
-            sa.select(t.user_roles.c.user_name).join(t.users, t.users.c.name == t.user_roles.c.user_name)
-            .where(t.user_roles.c.role == role, t.users.c.active).order_by(t.user_roles.c.user_name)
-        ).scalars())
+        cache = _users(conn)
+        key = ("with_role", role)
+        names = cache.get(key)
+        if names is None:
+            names = cache[key] = tuple(conn.execute(_WITH_ROLE, {"b_role": role}).scalars())
+        return list(names)
 
     def manager_of(self, name: str, conn) -> str | None:
-        return conn.execute(sa.select(t.users.c.manager).where(t.users.c.name == name)).scalar()
+        cache = _users(conn)
+        key = ("manager", name)
+        if key not in cache:
+            cache[key] = conn.execute(_MANAGER, {"b_name": name}).scalar()
+        return cache[key]
 
     def delegate_of(self, name: str, on: date, conn) -> str | None:
         """The delegate a user named for `on`, when they are away that day."""
-        row = conn.execute(sa.select(t.users.c.delegate, t.users.c.away_from, t.users.c.away_until)
-                           .where(t.users.c.name == name)).first()
+        cache = _users(conn)
+        key = ("away", name)
+        if key not in cache:
+            cache[key] = conn.execute(_AWAY, {"b_name": name}).first()
+        row = cache[key]
         if row is None or not row.delegate or row.away_from is None:
             return None
         if row.away_from <= on and (row.away_until is None or on <= row.away_until):

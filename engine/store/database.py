@@ -39,6 +39,8 @@ class Database:
         else:
             self.engine = sa.create_engine(self.url, echo=echo, pool_size=pool_size,
                                            max_overflow=20, pool_pre_ping=True)
+        # a savepoint rolled back may have written rows the cache now holds
+        event.listen(self.engine, "rollback_savepoint", forget_tx_cache)
 
     @property
     def is_sqlite(self) -> bool:
@@ -76,6 +78,28 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def tx_cache(conn: sa.Connection) -> dict:
+    """A dict that lives exactly as long as `conn`'s current transaction.
+
+    Rows read or written in a transaction are remembered here (records by id,
+    users by name), so a transaction does not read back what it already has.
+    It is keyed by the transaction object (conn.info outlives it) and dropped
+    when a savepoint rolls back. Outside a transaction nothing is remembered.
+    """
+    txn = conn.get_transaction()
+    if txn is None:
+        return {}
+    holder = conn.info.get("loom_tx_cache")
+    if holder is None or holder[0] is not txn:
+        holder = (txn, {})
+        conn.info["loom_tx_cache"] = holder
+    return holder[1]
+
+
+def forget_tx_cache(conn: sa.Connection, *_args) -> None:
+    conn.info.pop("loom_tx_cache", None)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

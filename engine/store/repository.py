@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import Conflict, NotFound
 from . import tables as t
+from .database import tx_cache
 from .typed import TypedStore
 
 
@@ -60,6 +61,7 @@ class Repository:
                "definition_version": definition_version}
         rid = conn.execute(_INSERT, row).scalar_one()
         row["id"] = rid
+        tx_cache(conn)[("record", rid)] = dict(row)
         self.typed[form].insert(conn, row, values)
         return row
 
@@ -78,14 +80,38 @@ class Repository:
             raise Conflict("the record was changed by someone else; reload it and try again",
                            current_version=latest)
         row = {**current, "data": data, "state": state, "version": version + 1, "updated_at": now}
+        cache = tx_cache(conn)
+        key = ("record", current["id"])
+        cached = cache.pop(key, None)
+        if cached is not None and cached["version"] == version:
+            # callers may pass a partial or API-shaped `current`: keep the row as read
+            cache[key] = {**cached, "data": data, "state": state, "version": version + 1,
+                          "updated_at": now}
         self.typed[current["form"]].update(conn, row, values, changed)
         return row
 
     def fetch(self, conn: sa.Connection, form: str, record_id: int, *, lock: bool = False) -> dict:
-        q = _FETCH_FOR_UPDATE if lock and self.dialect == "postgresql" else _FETCH
+        """The record row; read once per transaction (what it wrote, it has).
+
+        A locking fetch on PostgreSQL always runs its SELECT … FOR UPDATE; on
+        SQLite the write transaction (BEGIN IMMEDIATE) already excludes every
+        other writer, so the remembered row is the row.
+        """
+        cache = tx_cache(conn)
+        key = ("record", record_id)
+        pg_lock = lock and self.dialect == "postgresql"
+        if not pg_lock:
+            hit = cache.get(key)
+            if hit is not None:
+                if hit["form"] != form:
+                    raise NotFound(f"no {form} record with id {record_id}")
+                return dict(hit)
+        q = _FETCH_FOR_UPDATE if pg_lock else _FETCH
         row = conn.execute(q, {"b_id": record_id, "b_form": form}).mappings().first()
         if row is None:
             raise NotFound(f"no {form} record with id {record_id}")
+        row = dict(row)
+        cache[key] = row
         return dict(row)
 
     def fetch_many(self, conn: sa.Connection, ids: list[int]) -> dict[int, dict]:

@@ -49,8 +49,7 @@ class Run:
     def current(self) -> list:
         """The approve tasks of the current step visit."""
         if self._current is None:
-            self._current = [x for x in tasks.current(self.conn, self.rec.id, self.rec.state)
-                             if x.visit == self.visit]
+            self._current = tasks.current(self.conn, self.rec.id, self.rec.state, self.visit)
         return self._current
 
     def my_task(self):

@@ -62,6 +62,47 @@ class Task:
 
 _COLS = [c for c in t.tasks.c]
 
+# Hot statements built once: building a statement and its cache key costs more
+# than running it. Status changes keep their conditions (`status IN (...)`).
+_B = sa.bindparam
+_INSERT = t.tasks.insert().returning(t.tasks.c.id)
+_LAST_VISIT = sa.select(sa.func.max(t.tasks.c.visit)).where(
+    t.tasks.c.record_id == _B("b_record_id"), t.tasks.c.step == _B("b_step"))
+_CURRENT = sa.select(t.tasks).where(
+    t.tasks.c.record_id == _B("b_record_id"), t.tasks.c.step == _B("b_step"),
+    t.tasks.c.visit == _B("b_visit"), t.tasks.c.kind == "approve",
+).order_by(t.tasks.c.position, t.tasks.c.id)
+_GET = sa.select(t.tasks).where(t.tasks.c.id == _B("b_id"))
+_SET_STATUS: dict = {}
+_CANCEL: dict = {}
+
+
+def _set_status_stmt(n_froms: int, keys: tuple):
+    key = (n_froms, keys)
+    stmt = _SET_STATUS.get(key)
+    if stmt is None:
+        froms = [_B(f"b_from{i}") for i in range(n_froms)]
+        stmt = _SET_STATUS[key] = (t.tasks.update()
+                                   .where(t.tasks.c.id == _B("b_id"), t.tasks.c.status.in_(froms))
+                                   .values({k: _B(f"b_{k}") for k in keys}))
+    return stmt
+
+
+def _cancel_stmt(step: bool, block: bool, keep: bool):
+    key = (step, block, keep)
+    q = _CANCEL.get(key)
+    if q is None:
+        q = t.tasks.update().where(t.tasks.c.record_id == _B("b_record_id"),
+                                   t.tasks.c.status.in_(ACTIVE), t.tasks.c.kind == "approve")
+        if step:
+            q = q.where(t.tasks.c.step == _B("b_step"))
+        if block:
+            q = q.where(t.tasks.c.position >= _B("b_low"), t.tasks.c.position < _B("b_high"))
+        if keep:
+            q = q.where(t.tasks.c.id != _B("b_keep"))
+        q = _CANCEL[key] = q.values(status=CANCELLED, decided_at=_B("b_now"))
+    return q
+
 
 def _task(row) -> Task:
     m = row._mapping
@@ -73,32 +114,34 @@ def insert(conn, *, record_id: int, form: str, step: str, visit: int, assignee: 
            status: str = OPEN, kind: str = "approve", position: int = MID, due_at=None,
            delegated_from: str | None = None, transferred_from: str | None = None,
            escalated: bool = False, decision: str | None = None, comment: str | None = None) -> int:
-    return conn.execute(t.tasks.insert().values(
-        record_id=record_id, form=form, step=step, visit=visit, kind=kind, assignee=assignee,
-        status=status, position=position, due_at=due_at, delegated_from=delegated_from,
-        transferred_from=transferred_from, escalated=escalated, created_at=now,
-        decision=decision, comment=comment, decided_at=now if status == DONE else None,
-    ).returning(t.tasks.c.id)).scalar_one()
+    return conn.execute(_INSERT, {
+        "record_id": record_id, "form": form, "step": step, "visit": visit, "kind": kind,
+        "assignee": assignee, "status": status, "position": position, "due_at": due_at,
+        "delegated_from": delegated_from, "transferred_from": transferred_from,
+        "escalated": escalated, "created_at": now, "decision": decision, "comment": comment,
+        "decided_at": now if status == DONE else None,
+    }).scalar_one()
 
 
-def current(conn, record_id: int, step: str) -> list[Task]:
-    """The approve tasks of the step's current visit (any status), by position."""
-    visit = last_visit(conn, record_id, step)
+def current(conn, record_id: int, step: str, visit: int | None = None) -> list[Task]:
+    """The approve tasks of the step's current visit (any status), by position.
+
+    `visit`: the step's last visit when the caller already knows it.
+    """
+    if visit is None:
+        visit = last_visit(conn, record_id, step)
     if not visit:
         return []
-    rows = conn.execute(sa.select(t.tasks).where(
-        t.tasks.c.record_id == record_id, t.tasks.c.step == step, t.tasks.c.visit == visit,
-        t.tasks.c.kind == "approve").order_by(t.tasks.c.position, t.tasks.c.id))
+    rows = conn.execute(_CURRENT, {"b_record_id": record_id, "b_step": step, "b_visit": visit})
     return [_task(r) for r in rows]
 
 
 def last_visit(conn, record_id: int, step: str) -> int:
-    return conn.execute(sa.select(sa.func.max(t.tasks.c.visit)).where(
-        t.tasks.c.record_id == record_id, t.tasks.c.step == step)).scalar() or 0
+    return conn.execute(_LAST_VISIT, {"b_record_id": record_id, "b_step": step}).scalar() or 0
 
 
 def get(conn, task_id: int) -> Task | None:
-    row = conn.execute(sa.select(t.tasks).where(t.tasks.c.id == task_id)).first()
+    row = conn.execute(_GET, {"b_id": task_id}).first()
     return _task(row) if row else None
 
 
@@ -113,23 +156,22 @@ def set_status(conn, task_id: int, *, from_status: str | tuple, to_status: str, 
         values["decision"] = decision
     if comment is not None:
         values["comment"] = comment
-    res = conn.execute(t.tasks.update().where(t.tasks.c.id == task_id, t.tasks.c.status.in_(froms))
-                       .values(**values))
+    params = {f"b_{k}": v for k, v in values.items()}
+    params["b_id"] = task_id
+    for i, f in enumerate(froms):
+        params[f"b_from{i}"] = f
+    res = conn.execute(_set_status_stmt(len(froms), tuple(values)), params)
     return res.rowcount == 1
 
 
 def cancel_active(conn, record_id: int, now: datetime, step: str | None = None,
                   block: int | None = None, keep: int | None = None) -> int:
     """Cancel the open and waiting approve tasks of a record (of a step, of a block)."""
-    q = t.tasks.update().where(t.tasks.c.record_id == record_id, t.tasks.c.status.in_(ACTIVE),
-                               t.tasks.c.kind == "approve")
-    if step is not None:
-        q = q.where(t.tasks.c.step == step)
+    params = {"b_record_id": record_id, "b_now": now, "b_step": step, "b_keep": keep}
     if block is not None:
-        q = q.where(t.tasks.c.position >= block * BLOCK, t.tasks.c.position < (block + 1) * BLOCK)
-    if keep is not None:
-        q = q.where(t.tasks.c.id != keep)
-    return conn.execute(q.values(status=CANCELLED, decided_at=now)).rowcount
+        params["b_low"], params["b_high"] = block * BLOCK, (block + 1) * BLOCK
+    q = _cancel_stmt(step is not None, block is not None, keep is not None)
+    return conn.execute(q, params).rowcount
 
 
 def inbox(conn, assignee: str, status: str = OPEN, limit: int = 100, offset: int = 0) -> list[Task]:
