@@ -285,15 +285,9 @@ class _Translator:
         return [self.problem(path, f"{self.noun({}, path)} allows at most {n} "
                              f"entr{'y' if n == 1 else 'ies'}", code, at_key)]
 
-    def on_minProperties(self, error, schema, path, code, at_key):
-        n = error.validator_value
-        what = "at least one entry" if n == 1 else f"at least {n} entries"
-        return [self.problem(path, f"{self.noun({}, path)} needs {what}", code, at_key)]
-
-    def on_maxProperties(self, error, schema, path, code, at_key):
-        n = error.validator_value
-        return [self.problem(path, f"{self.noun({}, path)} allows at most {n} "
-                             f"entr{'y' if n == 1 else 'ies'}", code, at_key)]
+    # a mapping's entries are counted and worded as a list's
+    on_minProperties = on_minItems
+    on_maxProperties = on_maxItems
 
     def on_minimum(self, error, schema, path, code, at_key):
         return [self.problem(path, f"{_show(error.instance)} is too small; "

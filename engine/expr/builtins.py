@@ -82,13 +82,7 @@ def rule_min_max(args):
         return item
     if not args:
         raise ExpressionError("takes a list or at least 2 values")
-    result = T.t(T.NULL)
-    for t in args:
-        u = unify(result, t)
-        if u is None:
-            raise ExpressionError(f"cannot compare {result} with {t}")
-        result = u
-    return result
+    return _unify_all(args, "cannot compare {} with {}")
 
 
 def rule_round(args):
@@ -114,11 +108,16 @@ def rule_len(args):
 def rule_coalesce(args):
     if not args:
         raise ExpressionError("takes at least 1 argument")
+    return _unify_all(args, "cannot mix {} and {}")
+
+
+def _unify_all(args, message: str):
+    """The one type all `args` fit (NULL fits any); `message` names the first clash."""
     result = T.t(T.NULL)
     for t in args:
         u = unify(result, t)
         if u is None:
-            raise ExpressionError(f"cannot mix {result} and {t}")
+            raise ExpressionError(message.format(result, t))
         result = u
     return result
 
@@ -137,22 +136,20 @@ def rule_add_days(args):
     return DATE
 
 
-def rule_date_to_date(args):
-    arity(args, 1)
-    expect(args[0], (T.DATE, T.DATETIME), "a date")
-    return DATE
+def one_argument(kinds, what: str, result: Type):
+    """The type rule of a function of one argument of `kinds` that gives `result`."""
+
+    def rule(args):
+        arity(args, 1)
+        expect(args[0], kinds, what)
+        return result
+
+    return rule
 
 
-def rule_date_part(args):
-    arity(args, 1)
-    expect(args[0], (T.DATE, T.DATETIME), "a date")
-    return INT
-
-
-def rule_text(args):
-    arity(args, 1)
-    expect(args[0], (T.TEXT, T.USER), "text")
-    return TEXT
+rule_date_to_date = one_argument((T.DATE, T.DATETIME), "a date", DATE)
+rule_date_part = one_argument((T.DATE, T.DATETIME), "a date", INT)
+rule_text = one_argument((T.TEXT, T.USER), "text", TEXT)
 
 
 def rule_contains(args):

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
+from ..registry import Registry
 from .types import Type
 
 
@@ -27,33 +28,17 @@ class Function:
     uses_context: bool = False
 
 
-class Functions:
+class Functions(Registry[Function]):
     """Name → Function, per instance (never a global)."""
 
     def __init__(self):
-        self._items: dict[str, Function] = {}
+        super().__init__("function")
 
-    def register(self, name: str, python: Callable[..., Any],
+    def register(self, name: str, python: Callable[..., Any],  # type: ignore[override]
                  type_rule: Callable[[list[Type]], Type], sql: Callable | None = None, *,
                  aggregate: bool = False, uses_context: bool = False) -> Function:
-        fn = Function(name, python, type_rule, sql, aggregate, uses_context)
-        self._items[name] = fn
-        return fn
-
-    def get(self, name: str) -> Function | None:
-        return self._items.get(name)
-
-    def __getitem__(self, name: str) -> Function:
-        return self._items[name]
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._items
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
-
-    def names(self) -> list[str]:
-        return sorted(self._items)
+        return super().register(name, Function(name, python, type_rule, sql, aggregate,
+                                               uses_context))
 
 
 def default_functions() -> Functions:

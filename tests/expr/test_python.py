@@ -1,5 +1,4 @@
 """Evaluating compiled closures: exact decimals, None, the clock, links."""
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -10,17 +9,10 @@ from engine.expr import MappingContext, default_functions, parse
 from engine.expr import types as T
 
 from .conftest import order_env
+from .sqlscope import User
 
 NOW = datetime(2024, 3, 7, 9, 30)  # a Thursday
 
-
-@dataclass
-class User:
-    name: str
-    email: str = ""
-    language: str = "en"
-    manager: str | None = None
-    roles: list = field(default_factory=list)
 
 
 CUSTOMERS = {
@@ -39,8 +31,8 @@ RECORD = {
               {"qty": 1, "price": Decimal("0.10"), "amount": Decimal("0.10"), "product": 7},
               {"qty": None, "price": None, "amount": None, "product": None}],
 }
-USERS = {"ann": User("ann", "ann@x.io", manager="bob", roles=["sales"]),
-         "bob": User("bob", "bob@x.io", roles=["sales_manager"])}
+USERS = {"ann": User("ann", "ann@x.io", manager="bob", roles=("sales",)),
+         "bob": User("bob", "bob@x.io", roles=("sales_manager",))}
 
 
 def loads():
