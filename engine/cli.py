@@ -211,7 +211,8 @@ def user() -> None:
 @click.option("--role", "roles", multiple=True, help="A role from app.yaml; repeat for several.")
 @click.option("--manager", default=None, help="The user's manager (for manager_of approvers).")
 @click.option("--email", default=None)
-@click.option("--language", type=click.Choice(["en", "zh"]), default=None)
+@click.option("--language", default=None, metavar="LANG",
+              help="One of the app's languages (app.yaml `languages`, like en or zh).")
 @click.option("--password", default=None, help="Generated and printed when left out.")
 @click.option("--admin", "is_admin", is_flag=True, help="May do everything.")
 @engine_options
@@ -225,6 +226,9 @@ def user_add(target: Target, name, roles, manager, email, language, password, is
     password = password or secrets.token_urlsafe(12)
     eng = target.engine()
     try:
+        if language is not None and language not in eng.defs.app.languages:
+            raise LoomError(f"language {language!r} is not one of the app's languages "
+                            f"({', '.join(eng.defs.app.languages)}); see app.yaml")
         eng.add_user(name, list(roles), password=password, manager=manager, email=email,
                      language=language, is_admin=is_admin or "admin" in roles)
     except LoomError as exc:

@@ -50,3 +50,13 @@ def test_user_add_then_token__use_the_database_named_on_the_command_line(tmp_pat
     missing = runner.invoke(main, ["user", "token", "ann", "--definitions", str(VALID),
                                    "--database", f"sqlite:///{tmp_path / 'other.db'}"])
     assert missing.exit_code == 1 and "no user 'ann'" in missing.stderr
+
+
+def test_user_add__language_is_one_of_the_apps_languages(tmp_path):
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    common = ["--definitions", str(VALID), "--database", url, "--password", "pw-123456"]
+    ok = CliRunner().invoke(main, ["user", "add", "mei", "--role", "sales", "--language", "zh", *common])
+    assert ok.exit_code == 0, ok.output
+    bad = CliRunner().invoke(main, ["user", "add", "hans", "--language", "de", *common])
+    assert bad.exit_code == 1
+    assert "language 'de' is not one of the app's languages (en, zh); see app.yaml" in bad.stderr
