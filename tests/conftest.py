@@ -1,10 +1,21 @@
 """Shared fixtures: every store-backed test runs on SQLite and, when
 LOOM_TEST_DATABASE_URL is set, on PostgreSQL too (never skipped: an
-unreachable PostgreSQL fails the run)."""
+unreachable PostgreSQL fails the run).
+
+Invariants (STYLE: "an autouse fixture fails a test that leaves an open
+transaction or undelivered outbox rows it did not expect"): `invariants`
+watches every SQLAlchemy engine that first connects during the test; when the
+test body has passed, and before any fixture tears down, the test fails if
+such an engine still has a connection checked out of its pool (an open
+transaction, or a connection nobody closed) or if its `outbox` table holds
+rows not `sent`. A test that leaves outbox rows on purpose says so with
+`@pytest.mark.outbox_ok`.
+"""
 from __future__ import annotations
 
 import os
 import uuid
+import weakref
 from datetime import datetime
 from pathlib import Path
 
@@ -37,6 +48,85 @@ class PgSchema:
         with self.admin.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE')
         self.admin.dispose()
+
+
+_SEEN: "weakref.WeakSet[sa.pool.Pool]" = weakref.WeakSet()  # pools of engines already watched
+_watching: list | None = None  # the running test's engines, while `invariants` is active
+
+
+@sa.event.listens_for(sa.engine.Engine, "engine_connect")
+def _watch(conn) -> None:
+    engine = conn.engine
+    if engine.pool not in _SEEN:  # seen outside a test (a module fixture's): never watched
+        _SEEN.add(engine.pool)
+        if _watching is not None:
+            _watching.append(weakref.ref(engine))
+
+
+class Invariants:
+    """What the running test's engines must look like when its body is done."""
+
+    def __init__(self, outbox_ok: bool):
+        self.outbox_ok = outbox_ok
+        self.engines = []
+
+    def problems(self) -> list[str]:
+        out = []
+        engines = [e for e in (ref() for ref in self.engines) if e is not None]
+        for engine in engines:
+            checked_out = getattr(engine.pool, "checkedout", None)
+            if checked_out is not None and checked_out():
+                out.append(f"{engine.url!r}: {checked_out()} connection(s) still checked out "
+                           "(an open transaction, or a connection never closed)")
+        if not self.outbox_ok:
+            for engine in engines:
+                left = _undelivered(engine)
+                if left:
+                    out.append(f"{engine.url!r}: undelivered outbox rows {left} (deliver them, "
+                               "or mark the test @pytest.mark.outbox_ok)")
+        return out
+
+
+def _undelivered(engine) -> dict:
+    from engine.store import tables as t
+
+    o = t.outbox
+    try:
+        with engine.connect() as conn:
+            return {status: n for status, n in conn.execute(
+                sa.select(o.c.status, sa.func.count()).where(o.c.status != "sent")
+                .group_by(o.c.status))}
+    except sa.exc.DBAPIError:
+        return {}  # not a Loom store (no outbox table), or already gone
+
+
+@pytest.fixture(autouse=True)
+def invariants(request):
+    """Watch the engines the test creates; checked by pytest_runtest_call below."""
+    global _watching
+    inv = Invariants(request.node.get_closest_marker("outbox_ok") is not None)
+    _watching = inv.engines
+    request.node.stash[_INVARIANTS] = inv
+    try:
+        yield inv
+    finally:
+        _watching = None
+
+
+_INVARIANTS = pytest.StashKey[Invariants]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """After a passing test body, before fixtures tear down (they close engines and drop
+    schemas), check the invariants."""
+    result = yield
+    inv = item.stash.get(_INVARIANTS, None)
+    if inv is not None:
+        problems = inv.problems()
+        if problems:
+            pytest.fail("test left state behind:\n  " + "\n  ".join(problems), pytrace=False)
+    return result
 
 
 @pytest.fixture(params=BACKENDS)

@@ -97,6 +97,7 @@ def test_webhook__error_status_is_retried(eng, u, webhook, clock):
     assert len(webhook.requests) == 2 and eng.outbox_status() == {"sent": 1}
 
 
+@pytest.mark.outbox_ok  # the failed webhook waits for its retry
 def test_webhook__timeout_is_a_failed_attempt(eng, u, webhook, monkeypatch):
     monkeypatch.setenv("LOOM_WEBHOOK_TIMEOUT", "0.2")
     webhook.delay = 1.0
@@ -106,6 +107,7 @@ def test_webhook__timeout_is_a_failed_attempt(eng, u, webhook, monkeypatch):
     assert eng.outbox_status() == {"pending": 1}
 
 
+@pytest.mark.outbox_ok  # the unsigned webhook waits for its retry
 def test_webhook__refuses_to_send_unsigned(eng, u, webhook, monkeypatch):
     monkeypatch.delenv("LOOM_WEBHOOK_SECRET")
     o = eng.create(u["sal"], "sales_order", {"customer": "ACME", "due_date": "2026-04-01"})
@@ -129,6 +131,7 @@ class Recording:
         self.delivered.append(outbox_id)
 
 
+@pytest.mark.outbox_ok  # released rows are the point
 def test_stop__finishes_the_inflight_delivery_and_releases_the_rest(eng, u):
     ref = []
     channel = eng.registries.channels.register("recording", Recording(ref))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
+import pytest
 import sqlalchemy as sa
 
 from engine.alerts import scheduler
@@ -27,6 +28,7 @@ def test_latest_tick__is_the_last_cron_time_not_after_now():
     assert scheduler.latest_tick("0 8 * * *", datetime(2026, 3, 2, 7, 59)) == datetime(2026, 3, 1, 8, 0)
 
 
+@pytest.mark.outbox_ok  # emails queued; delivery is not under test
 def test_schedule__date_condition_fires_matching_records_once_per_tick(eng, u, clock):
     soon = order(eng, u, "2026-03-04")  # today is 2026-03-02: due within 3 days
     order(eng, u, "2026-03-20")  # not yet
@@ -43,6 +45,7 @@ def test_schedule__date_condition_fires_matching_records_once_per_tick(eng, u, c
     assert [t["detail"]["fired"] for t in ticks] == [1, 1]
 
 
+@pytest.mark.outbox_ok  # the queued mails are the point
 def test_schedule__email_channel_queues_one_mail_per_fired_record(eng, u):
     order(eng, u, "2026-03-03")
     order(eng, u, "2026-03-04", who="sid")
@@ -50,6 +53,7 @@ def test_schedule__email_channel_queues_one_mail_per_fired_record(eng, u):
     assert eng.outbox_status() == {"pending": 2}
 
 
+@pytest.mark.outbox_ok  # emails queued; delivery is not under test
 def test_schedule__once_fires_again_only_after_the_condition_was_false(eng, u, clock):
     o = order(eng, u, "2026-03-01")  # overdue
     def fired():
@@ -70,6 +74,7 @@ def test_schedule__once_fires_again_only_after_the_condition_was_false(eng, u, c
     assert traces == ["fired", "condition_false", "fired"]
 
 
+@pytest.mark.outbox_ok  # emails queued; delivery is not under test
 def test_schedule__scan_is_one_sql_query_over_the_typed_table(eng, u):
     for i in range(30):
         order(eng, u, "2026-03-03" if i % 3 == 0 else "2026-04-30", customer=f"C{i}")
@@ -130,6 +135,7 @@ def test_two_workers__each_scheduled_alert_fires_exactly_once(eng, u, alerts_dir
     assert len(smtp.messages) == len(due)  # delivered by whichever worker leased each row
 
 
+@pytest.mark.outbox_ok  # emails queued; delivery is not under test
 def test_worker_takeover__expired_lease_resumes_without_duplicates(eng, u, monkeypatch, clock):
     monkeypatch.setattr(scheduler, "BATCH", 5)
     due = [order(eng, u, "2026-03-03", customer=f"C{i}").id for i in range(12)]
@@ -144,6 +150,7 @@ def test_worker_takeover__expired_lease_resumes_without_duplicates(eng, u, monke
     assert scheduler.run_tick(eng, rt, tick, "third").skipped == "done"
 
 
+@pytest.mark.outbox_ok  # emails queued; delivery is not under test
 def test_worker_takeover__a_live_lease_is_respected_until_it_expires(eng, u, clock):
     order(eng, u, "2026-03-03")
     [rt] = [r for r in eng._scheduled_alerts() if r.id == "due_soon"]

@@ -14,6 +14,7 @@ def requisitions(eng, u):
     return eng.list(u["root"], "purchase_requisition").items
 
 
+@pytest.mark.outbox_ok  # emails queued; delivery is not under test
 def test_change_alert__fires_when_true_then_only_after_false_again(eng, u):
     p = eng.create(u["pat"], "product", {"sku": "A1", "name": "Widget", "stock_qty": 30})
     p = eng.update(u["pat"], "product", p.id, {"stock_qty": 3}, p.version)
@@ -27,6 +28,7 @@ def test_change_alert__fires_when_true_then_only_after_false_again(eng, u):
         "condition_false", "fired", "suppressed", "condition_false", "fired"]
 
 
+@pytest.mark.outbox_ok  # emails queued; delivery is not under test
 def test_create_action__raises_a_requisition_with_values_from_the_alerts_record(eng, u):
     p = eng.create(u["pat"], "product", {"sku": "B2", "name": "Bolt", "stock_qty": 4,
                                          "safety_stock": 10})
@@ -56,6 +58,7 @@ def test_create_trigger__fires_on_create_and_not_on_update(eng, u):
     assert outcomes(eng, u["root"], "big_order") == ["fired"]
 
 
+@pytest.mark.outbox_ok  # the queued webhook is the point
 def test_enter_trigger__fires_when_the_record_enters_the_step(eng, u, webhook):
     o = eng.create(u["sal"], "sales_order", {"customer": "ACME", "due_date": "2026-04-01"})
     assert eng.notifications(u["sal"]) == []
@@ -112,6 +115,7 @@ def test_explain_alert__evaluates_now_without_firing(eng, u):
     assert out["condition"] is False and out["values"] == {"stock_qty": 50, "safety_stock": 10}
 
 
+@pytest.mark.outbox_ok  # emails queued; delivery is not under test
 def test_inbox__unread_count_list_and_mark_read(eng, u):
     for i in range(3):
         eng.create(u["pat"], "product", {"sku": f"H{i}", "name": f"Hinge {i}", "stock_qty": 0})

@@ -38,6 +38,7 @@ def api_schema(engine, users):
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+@pytest.mark.outbox_ok  # random writes fire alerts that queue email
 @pytest.mark.outbox_ok  # fuzzed records may trigger alerts that queue emails
 @schema.parametrize()
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
