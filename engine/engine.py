@@ -108,6 +108,8 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
         self.typed = typed
         self.runtimes = runtimes
         self.repo = Repository(self.db.dialect, typed)
+        self._loaded: dict = {}
+        self._list_aliases: dict = {}
         self._form_types = all_form_types(defs, self.registries.field_types)
         self._rows_fn: dict[str, Callable] = {}
         for fid, form in defs.forms.items():
@@ -207,8 +209,24 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
     def _record(self, row: Mapping) -> Record:
         data = row["data"]
         return Record(row["id"], row["form"], row["number"], row["state"], row["version"],
-                      row["owner"], self.runtimes[row["form"]].load(data), row["created_at"],
+                      row["owner"], self._load(row["form"], data), row["created_at"],
                       row["updated_at"], row.get("definition_version"), data)
+
+    def _load(self, form_id: str, data: dict) -> dict:
+        """`runtime.load(data)`, once per JSON object: a transaction hands out the same
+        `data` for every read of a record (store/repository.py), so its values are
+        parsed once. The memo holds `data` itself, so its id() cannot be reused."""
+        memo = self._loaded
+        hit = memo.get(id(data))
+        if hit is not None and hit[0] is data and hit[1] == form_id:
+            return {k: ([dict(x) if isinstance(x, dict) else x for x in v]
+                        if isinstance(v, list) else v) for k, v in hit[2].items()}
+        values = self.runtimes[form_id].load(data)
+        if len(memo) >= 2048:
+            memo.clear()
+        memo[id(data)] = (data, form_id, values)
+        return {k: ([dict(x) if isinstance(x, dict) else x for x in v]
+                    if isinstance(v, list) else v) for k, v in values.items()}
 
     def _can_edit(self, conn, user: User, rec: Record) -> bool:
         perms = self.defs.form(rec.form).permissions
@@ -310,8 +328,12 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
         form = self.defs.form(form_id)
         limit = max(0, min(int(limit), MAX_PAGE))
         offset = max(0, int(offset))
+        # one alias per form, reused: building an alias's column collection costs ~1 ms
+        alias = self._list_aliases.get(form_id)
+        if alias is None:
+            alias = self._list_aliases[form_id] = self.typed[form_id].table.alias(f"r_{form_id}")
         scope = RecordScope(self.typed, self.registries.field_types, form_id,
-                            dialect=self.db.dialect, user=user, clock=self.clock)
+                            dialect=self.db.dialect, user=user, clock=self.clock, alias=alias)
         conds = []
         if filter:
             expr = parse(filter)
