@@ -1,16 +1,20 @@
 """Demo data for the bundled ERP app: users per role and a year of business.
 
-    logins = seed(engine, orders=1500, progress=print)   # {user: password}
+    logins = seed(engine, orders=1000, progress=print)   # {user: password}
 
 Everything goes through the Engine facade (create, update, act), so the
 records carry real numbers, events, tasks, reservations, invoices and
 alerts. The engine clock is moved through the year while seeding, so dates,
 events and report months spread realistically. Deterministic for a given
-`seed`. Writes are grouped in `Engine.batch()` transactions for speed.
+`seed`. Writes are grouped in `Engine.batch()` transactions, a simulated week
+each (every SQLite commit is an fsync); progress goes to `progress` or, by
+default, to the `engine.demo` logger (INFO, shown by `loom serve --demo`).
 """
 from __future__ import annotations
 
+import logging
 import random
+import time
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Callable
@@ -68,6 +72,9 @@ SUPPLIERS = ["Hangzhou Timber Co.", "Foshan Furniture Parts", "Suzhou Textiles",
 WAREHOUSES = [("SH", "Shanghai DC", "上海市嘉定区"), ("GZ", "Guangzhou DC", "广州市白云区"),
               ("CD", "Chengdu DC", "成都市双流区")]
 CARRIERS = ["sf", "jd", "zto", "own_fleet"]
+BATCH_DAYS = 7  # simulated days per transaction
+
+log = logging.getLogger(__name__)
 
 
 class _Clock:
@@ -83,7 +90,7 @@ class _Clock:
         return self.at.date()
 
 
-def seed(engine, *, orders: int = 1500, customers: int = 300, seed: int = 7,
+def seed(engine, *, orders: int = 1000, customers: int = 200, seed: int = 7,
          days: int = 365, progress: Callable[[str], None] | None = None,
          password: str | None = None) -> dict[str, str]:
     """Create the demo users and a year of data ending today; {user: password}.
@@ -95,7 +102,7 @@ def seed(engine, *, orders: int = 1500, customers: int = 300, seed: int = 7,
     if "admin" in {u.name for u in engine.users.all()}:
         users = _users(engine, rnd, password)
         return {name: pw for name, _, pw in users if pw is not None}
-    say = progress or (lambda msg: None)
+    say = progress or (lambda msg: log.info("demo seed: %s", msg))
     real_clock = engine.clock
     end = real_clock.now().replace(hour=9, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=days)
@@ -225,37 +232,41 @@ def _year(engine, u, m, rnd, clock, start, end, n_orders, say):
     mto = [p for p in m["products"] if p.data["made_to_order"]]
     open_orders: list = []  # approved, waiting to ship: (ship day, order)
     open_invoices: list = []  # (pay day, invoice id)
+    buying = _Buying()
     made = 0
-    for day in range(days + 1):
-        clock.at = start + timedelta(days=day, hours=rnd.randint(0, 8))
-        today = clock.at.date()
-        age = days - day  # days before the end: recent orders are still in flight
+    t0 = time.perf_counter()
+    for first in range(0, days + 1, BATCH_DAYS):
+        # a week per transaction: SQLite's synchronous=FULL makes every commit an fsync
         with engine.batch():
-            count = int(per_day) + (1 if rnd.random() < per_day - int(per_day) else 0)
-            for _ in range(count):
-                made += 1
-                order = _new_order(engine, u, m, rnd, stock_by_wh, mto, today)
-                if order is None:
-                    continue
-                fate = _advance_order(engine, u, rnd, order, age)
-                if fate == "approved":
-                    open_orders.append((day + rnd.randint(1, 12), order))
-            # shipping, invoicing, payments of earlier days
-            due, open_orders = [o for o in open_orders if o[0] <= day], \
-                [o for o in open_orders if o[0] > day]
-            for _, order in due:
-                for inv in _ship(engine, u, rnd, order, today):
-                    open_invoices.append((day + rnd.randint(10, 75), inv))
-            due, open_invoices = [i for i in open_invoices if i[0] <= day], \
-                [i for i in open_invoices if i[0] > day]
-            for _, inv in due:
-                _pay(engine, u, rnd, inv, today)
-            _purchasing(engine, u, rnd, today)
-            if rnd.random() < 0.3:
-                _crm(engine, u, m, rnd, today)
-        if day % 30 == 0:
-            say(f"{today}: {made} orders")
-    say(f"{made} orders over {days} days")
+            for day in range(first, min(days + 1, first + BATCH_DAYS)):
+                clock.at = start + timedelta(days=day, hours=rnd.randint(0, 8))
+                today = clock.at.date()
+                age = days - day  # days before the end: recent orders are still in flight
+                count = int(per_day) + (1 if rnd.random() < per_day - int(per_day) else 0)
+                for _ in range(count):
+                    made += 1
+                    order = _new_order(engine, u, m, rnd, stock_by_wh, mto, today)
+                    if order is None:
+                        continue
+                    fate = _advance_order(engine, u, rnd, order, age)
+                    if fate == "approved":
+                        open_orders.append((day + rnd.randint(1, 12), order))
+                # shipping, invoicing, payments of earlier days
+                due, open_orders = [o for o in open_orders if o[0] <= day], \
+                    [o for o in open_orders if o[0] > day]
+                for _, order in due:
+                    for inv in _ship(engine, u, rnd, order, today):
+                        open_invoices.append((day + rnd.randint(10, 75), inv))
+                due, open_invoices = [i for i in open_invoices if i[0] <= day], \
+                    [i for i in open_invoices if i[0] > day]
+                for _, inv in due:
+                    _pay(engine, u, rnd, inv, today)
+                _purchasing(engine, u, rnd, today, buying)
+                if rnd.random() < 0.3:
+                    _crm(engine, u, m, rnd, today)
+                if day % 30 == 0:
+                    say(f"{today}: {made}/{n_orders} orders ({time.perf_counter() - t0:.0f} s)")
+    say(f"{made} orders over {days} days in {time.perf_counter() - t0:.0f} s")
 
 
 def _new_order(engine, u, m, rnd, stock_by_wh, mto, today):
@@ -351,20 +362,38 @@ def _pay(engine, u, rnd, invoice_id, today):
         _try(engine.act, fiona, "invoice", invoice_id, "settle")
 
 
-def _purchasing(engine, u, rnd, today):
+class _Buying:
+    """What the buyer remembers between days, so a quiet day asks the engine once."""
+
+    def __init__(self):
+        self.drafts = False  # purchase orders may be waiting in draft
+        self.sent: dict = {}  # purchase order id: expected date
+
+
+def _purchasing(engine, u, rnd, today, buying: _Buying):
     """The buyer works the requisitions the low-stock alert raised; goods arrive later."""
     pat, gm, walt = u["pat"], u["gm"], u["walt"]
     for r in engine.list(pat, "purchase_requisition", filter="state == 'requested'").items:
         _try(engine.act, pat, "purchase_requisition", r.id, "approve")
         if engine.get(pat, "purchase_requisition", r.id).state == "gm_review":
             _try(engine.act, gm, "purchase_requisition", r.id, "approve")
-        _try(engine.act, pat, "purchase_requisition", r.id, "order")
-    for po in engine.list(pat, "purchase_order", filter="state == 'draft'").items:
-        _try(engine.act, pat, "purchase_order", po.id, "send")
+        buying.drafts |= bool(_try(engine.act, pat, "purchase_requisition", r.id, "order"))
+    if buying.drafts:  # ordering a requisition drafts a purchase order
+        buying.drafts = False
+        for po in engine.list(pat, "purchase_order", filter="state == 'draft'").items:
+            sent = _try(engine.act, pat, "purchase_order", po.id, "send")
+            if sent is None:
+                buying.drafts = True  # try again tomorrow
+            else:
+                buying.sent[sent.id] = sent.data["expected_date"]
+    # goods arrive at the earliest two days before they are expected
+    if not buying.sent or today < min(buying.sent.values()) - timedelta(days=2):
+        return
     for po in engine.list(pat, "purchase_order", filter="state == 'sent'", limit=50).items:
         lateness = rnd.choice([-2, -1, 0, 0, 1, 3])
         if today < po.data["expected_date"] + timedelta(days=lateness):
             continue
+        buying.sent.pop(po.id, None)
         gr = _try(engine.create, walt, "goods_receipt", {"purchase_order": po.id,
                                                          "qty": po.data["open_qty"]})
         if gr and _try(engine.act, walt, "goods_receipt", gr.id, "post"):
