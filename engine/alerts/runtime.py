@@ -241,11 +241,11 @@ def send_notification(engine, conn, *, to, channels, subject: str, body: str, re
                        record=record.to_json(), webhook=webhook, language=language)
 
     messages = [message(lang, group) for lang, group in groups.items()]
-    everyone = message(default, people)
+    everyone = message(default, people)  # for channels that send one message for all
     out: dict = {"recipients": [p.name for p in people],
                  "subject": messages[0].subject if messages else everyone.subject, "channels": {}}
-    if len(rendered) > 1:
-        out["subjects"] = {lang: r[0] for lang, r in rendered.items()}
+    if len(messages) > 1:
+        out["subjects"] = {m.language: m.subject for m in messages}
     for name in channels:
         channel = engine.registries.channels[name]
         for msg in (messages if getattr(channel, "per_recipient", True) and messages else [everyone]):
