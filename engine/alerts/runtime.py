@@ -170,29 +170,14 @@ def _fire(engine, conn, rt, record, user) -> tuple[str, dict]:
 
 def run_plugin_action(engine, conn, rt, record, action) -> None:
     """A registered action (`action(ctx, args)`, as workflow on-enter actions are called)."""
+    from ..workflow.step_actions import StepContext, holds
+
     impl = engine.registries.actions[action.kind]
-    try:
-        from ..workflow.step_actions import StepContext
-
-        ctx = StepContext(engine, conn, SYSTEM, record, record.state, dict(record.data),
-                          engine.clock.now())
-        ctx.alert = rt.spec
-    except ImportError:  # pragma: no cover - the workflow package is optional here
-        ctx = ActionContext(engine, conn, SYSTEM, record, action.args, rt.spec, record.state)
-    impl(ctx, action.args)
-
-
-@dataclass
-class ActionContext:
-    """What a plugin action run by an alert receives."""
-
-    engine: Any
-    conn: Any
-    user: Any
-    record: Any
-    args: Any
-    alert: Any = None
-    step: str | None = None
+    ctx = StepContext(engine, conn, SYSTEM, record, record.state, dict(record.data),
+                      engine.clock.now())
+    ctx.alert = rt.spec
+    if holds(ctx, action.if_):
+        impl(ctx, action.args)
 
 
 def send_notification(engine, conn, *, to, channels, subject: str, body: str, record,

@@ -182,7 +182,15 @@ def _on_enter(b: Builder, path: tuple, raw: list | None) -> tuple[m.StepAction, 
     for i, item in enumerate(raw or []):
         (kind, args), = item.items()
         p = path + (i, kind)
-        out.append(m.StepAction(kind, _ACTION_ARGS.get(kind, _plugin_args)(b, p, args), b.source(p)))
+        if kind in _ACTION_ARGS:
+            out.append(m.StepAction(kind, _ACTION_ARGS[kind](b, p, args), b.source(p)))
+            continue
+        # a plugin action: the engine owns its `if`, the plugin gets the rest
+        cond = args.get("if") if isinstance(args, dict) else None
+        if isinstance(args, dict):
+            args = {k: v for k, v in args.items() if k != "if"}
+        out.append(m.StepAction(kind, _plugin_args(b, p, args), b.source(p),
+                                if_=b.expr(p + ("if",), cond)))
     return tuple(out)
 
 
@@ -222,8 +230,8 @@ def _notify_args(b: Builder, p: tuple, args: dict) -> m.NotifyArgs:
 
 
 def _plugin_args(b: Builder, p: tuple, args: Any) -> Any:
-    # Plugin actions get their arguments as an immutable view; the plugin's own
-    # `build` hook (if any) turns them into its typed object at registration.
+    # Plugin actions get their arguments as an immutable view (tuples of
+    # (key, value) pairs for mappings): definitions stay frozen once loaded.
     return _freeze(args)
 
 

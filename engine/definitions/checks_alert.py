@@ -56,6 +56,8 @@ def check_alert(ctx: Context, alert, doc) -> None:
         if act.kind not in kinds:
             ctx.add(doc, ("actions", i, act.kind), f"unknown action {act.kind!r}"
                     f"{suggestion_suffix(act.kind, kinds)}", E_ACTION_KIND, key=True)
+        elif act.if_ is not None and env is not None:
+            ctx.check_condition(doc, ("actions", i, act.kind, "if"), act.if_, env, "if")
 
 
 def cron_ok(text) -> bool:

@@ -113,6 +113,8 @@ class WorkflowCheck:
         p = path + (act.kind,)
         if self.form is None:
             return
+        if act.if_ is not None and env is not None:  # a plugin action's `if`
+            ctx.check_condition(doc, p + ("if",), act.if_, env, "if")
         if act.kind == "set":
             self.values(p, self.form, act.args.values, env, "set")
             if act.args.if_ is not None:

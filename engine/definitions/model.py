@@ -213,6 +213,7 @@ class StepAction:
     kind: str
     args: Any
     source: Source | None = None
+    if_: Expr | None = None  # plugin actions' `if`; built-in kinds keep theirs in `args`
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from ..errors import ActionRefused, Conflict, ValidationFailed
 from ..store import tables as t
 from . import approvers, tasks
 from .machines import RETURN, WITHDRAW, Subject
-from .step_actions import StepContext
+from .step_actions import StepContext, holds
 
 BUILTINS = ("transfer", "add_signer", "comment", "cc", "withdraw")
 REJECT = "reject"
@@ -443,6 +443,9 @@ def enter(engine, conn, user, rec, dest: str, values: dict, now) -> tuple[dict, 
             if fn is None:
                 raise ActionRefused(f"step {dest}: there is no on_enter action {act.kind!r} "
                                     "(a plugin missing?)", "unknown_step_action")
+            if not holds(ctx, act.if_):
+                ctx.effects.append({"skipped": act.kind})
+                continue
             fn(ctx, act.args)
         values = ctx.values
         detail["on_enter"] = ctx.effects
