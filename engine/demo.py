@@ -5,16 +5,30 @@
 Everything goes through the Engine facade (create, update, act), so the
 records carry real numbers, events, tasks, reservations, invoices and
 alerts. The engine clock is moved through the year while seeding, so dates,
-events and report months spread realistically. Deterministic for a given
-`seed`. Writes are grouped in `Engine.batch()` transactions, a simulated week
-each (every SQLite commit is an fsync); progress goes to `progress` or, by
-default, to the `engine.demo` logger (INFO, shown by `loom serve --demo`).
+events and report months spread realistically.
+
+The year is a small discrete-event simulation: every business step (submit,
+approve, ship, deliver, pay, receive goods...) is put on an agenda a few days
+after the one before it, so at the end the recent records are still in
+flight in every step of their workflow, and the older ones are done. Stock
+settings are sized from the expected demand, so the low-stock alert fires
+through the year at any size and drives requisitions, purchase orders, goods
+receipts and supplier invoices. On the last day the staff leave work in
+everyone's inbox (`_finale`).
+
+Deterministic for a given `seed`. Writes are grouped in `Engine.batch()`
+transactions, a simulated week each (every SQLite commit is an fsync); each
+write runs in a savepoint, so one that is refused (a reservation beyond the
+stock, say) is undone alone. Progress goes to `progress` or, by default, to
+the `engine.demo` logger (INFO, shown by `loom serve --demo`).
 """
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Callable
@@ -47,32 +61,38 @@ WORDS = ["Bright", "Golden", "Harbour", "Lotus", "Summit", "Jade", "Pine", "Rive
          "Crane", "Silk", "Orchid", "Bamboo", "Phoenix", "Cedar", "Willow", "Peak", "Pearl"]
 KINDS = ["Interiors", "Hotels", "Offices", "Living", "Design", "Furnishings", "Homes",
          "Trading", "Studios", "Retail"]
-PRODUCTS = [  # sku, name, category, price, made to order
-    ("CH-100", "Oak dining chair", "furniture", 1200, False),
-    ("CH-110", "Walnut armchair", "furniture", 2600, False),
-    ("CH-120", "Office task chair", "furniture", 1800, False),
-    ("TB-200", "Oak dining table", "furniture", 5800, False),
-    ("TB-210", "Coffee table", "furniture", 2200, False),
-    ("DK-300", "Standing desk", "furniture", 4200, False),
-    ("SH-400", "Bookshelf", "furniture", 1900, False),
-    ("LP-500", "Floor lamp", "lighting", 780, False),
-    ("LP-510", "Desk lamp", "lighting", 320, False),
-    ("LP-520", "Pendant light", "lighting", 1350, False),
-    ("TX-600", "Linen cushion", "textile", 180, False),
-    ("TX-610", "Wool rug", "textile", 2400, False),
-    ("TX-620", "Blackout curtain", "textile", 650, False),
-    ("SF-900", "Custom sofa", "furniture", 9800, True),
-    ("WD-910", "Fitted wardrobe", "furniture", 12800, True),
-    ("BD-920", "Custom bed frame", "furniture", 7600, True),
+PRODUCTS = [  # sku, name, category, price, made to order, popularity
+    ("CH-100", "Oak dining chair", "furniture", 1200, False, 6),
+    ("CH-110", "Walnut armchair", "furniture", 2600, False, 2),
+    ("CH-120", "Office task chair", "furniture", 1800, False, 5),
+    ("TB-200", "Oak dining table", "furniture", 5800, False, 2),
+    ("TB-210", "Coffee table", "furniture", 2200, False, 3),
+    ("DK-300", "Standing desk", "furniture", 4200, False, 3),
+    ("SH-400", "Bookshelf", "furniture", 1900, False, 2),
+    ("LP-500", "Floor lamp", "lighting", 780, False, 3),
+    ("LP-510", "Desk lamp", "lighting", 320, False, 5),
+    ("LP-520", "Pendant light", "lighting", 1350, False, 2),
+    ("TX-600", "Linen cushion", "textile", 180, False, 6),
+    ("TX-610", "Wool rug", "textile", 2400, False, 1),
+    ("TX-620", "Blackout curtain", "textile", 650, False, 3),
+    ("SF-900", "Custom sofa", "furniture", 9800, True, 3),
+    ("WD-910", "Fitted wardrobe", "furniture", 12800, True, 2),
+    ("BD-920", "Custom bed frame", "furniture", 7600, True, 2),
 ]
 MATERIALS = [("MT-001", "Oak board", 180), ("MT-002", "Linen fabric", 90),
              ("MT-003", "Foam block", 60), ("MT-004", "Steel frame", 240)]
-SUPPLIERS = ["Hangzhou Timber Co.", "Foshan Furniture Parts", "Suzhou Textiles",
-             "Zhongshan Lighting Works", "Ningbo Hardware", "Qingdao Foam Ltd"]
+SUPPLIERS = [  # name, days late: (earliest, latest) - so on-time rates differ
+    ("Hangzhou Timber Co.", (-3, 1)), ("Foshan Furniture Parts", (-2, 4)),
+    ("Suzhou Textiles", (-1, 2)), ("Zhongshan Lighting Works", (-1, 7)),
+    ("Ningbo Hardware", (-2, 3)), ("Qingdao Foam Ltd", (0, 10))]
 WAREHOUSES = [("SH", "Shanghai DC", "上海市嘉定区"), ("GZ", "Guangzhou DC", "广州市白云区"),
               ("CD", "Chengdu DC", "成都市双流区")]
 CARRIERS = ["sf", "jd", "zto", "own_fleet"]
 BATCH_DAYS = 7  # simulated days per transaction
+LINES_PER_ORDER = 2.0  # mean stock lines per order (1 to 3)
+QTY_PER_LINE = 4.5  # mean quantity per stock line (1 to 8)
+PAYERS = {  # how customers pay: days after the due date (earliest, latest), weight
+    "prompt": ((-12, 0), 4), "normal": ((-3, 12), 5), "slow": ((8, 55), 3), "bad": ((45, 140), 1)}
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +115,8 @@ def seed(engine, *, orders: int = 1000, customers: int = 200, seed: int = 7,
          password: str | None = None) -> dict[str, str]:
     """Create the demo users and a year of data ending today; {user: password}.
 
-    A database that already has sales orders keeps them: only missing users
-    are added (existing users keep their passwords and are not listed).
+    A database that already has the demo users keeps its data: only missing
+    users are added (existing users keep their passwords and are not listed).
     """
     rnd = random.Random(seed)
     if "admin" in {u.name for u in engine.users.all()}:
@@ -112,11 +132,15 @@ def seed(engine, *, orders: int = 1000, customers: int = 200, seed: int = 7,
         users = _users(engine, rnd, password)
         u = {n: engine.user(n) for n in DEMO_USERS}
         say(f"{len(users)} users")
-        master = _master_data(engine, u, rnd, customers)
+        master = _master_data(engine, u, rnd, customers, orders, days)
         say(f"{len(master['customers'])} customers, {len(master['products'])} products, "
             f"{len(master['stock'])} stock items")
         _opening_stock(engine, u, master, rnd)
-        _year(engine, u, master, rnd, clock, start, end, orders, say)
+        sim = _Sim(engine, u, master, rnd, clock, start, days, orders, say)
+        sim.run()
+        clock.at = end
+        engine.run_schedules("demo")  # this morning's overdue and due-soon alerts
+        _read_old_notifications(engine, u, end - timedelta(days=10))
     finally:
         engine.clock = real_clock
     return {name: pw for name, _, pw in users}
@@ -135,24 +159,29 @@ def _users(engine, rnd, password):
     return out
 
 
-def _master_data(engine, u, rnd, n_customers):
+def _master_data(engine, u, rnd, n_customers, n_orders, days):
+    """Warehouses, suppliers, products, stock items sized from the expected demand, customers."""
     admin, pat, walt = u["admin"], u["pat"], u["walt"]
-    m: dict = {"customers": [], "products": [], "stock": {}, "suppliers": [], "warehouses": []}
+    m: dict = {"customers": [], "products": [], "stock": {}, "suppliers": [], "warehouses": [],
+               "weight": {}, "lateness": {}, "payer": {}, "cweight": []}
     with engine.batch():
         for code, name, addr in WAREHOUSES:
             m["warehouses"].append(engine.create(admin, "warehouse", {
                 "code": code, "name": name, "address": addr, "keeper": "walt"}))
-        for name in SUPPLIERS:
-            m["suppliers"].append(engine.create(pat, "supplier", {
+        for name, lateness in SUPPLIERS:
+            s = engine.create(pat, "supplier", {
                 "name": name, "contact_name": rnd.choice(["Chen", "Liu", "Zhao", "Huang"]),
                 "phone": f"+86 21 {rnd.randint(10000000, 99999999)}",
-                "payment_days": rnd.choice([30, 45, 60])}))
+                "email": f"sales@{name.split()[0].lower()}-supply.example",
+                "payment_days": rnd.choice([30, 45, 60])})
+            m["suppliers"].append(s)
+            m["lateness"][s.id] = lateness
         materials = []
         for sku, name, cost in MATERIALS:
             materials.append(engine.create(pat, "product", {
-                "sku": sku, "name": name, "category": "material", "price": str(cost * 2),
-                "cost": str(cost), "supplier": rnd.choice(m["suppliers"]).id}))
-        for sku, name, cat, price, mto in PRODUCTS:
+                "sku": sku, "name": name, "category": "material", "unit": "kg" if cost < 100 else "pcs",
+                "price": str(cost * 2), "cost": str(cost), "supplier": rnd.choice(m["suppliers"]).id}))
+        for sku, name, cat, price, mto, weight in PRODUCTS:
             data = {"sku": sku, "name": name, "category": cat, "price": str(price),
                     "min_price": str(int(price * 0.8)), "cost": str(int(price * 0.45)),
                     "supplier": rnd.choice(m["suppliers"]).id, "lead_days": rnd.choice([5, 7, 10, 14]),
@@ -167,13 +196,26 @@ def _master_data(engine, u, rnd, n_customers):
                     for mt in rnd.sample(materials, 3)]})
                 p = engine.update(admin, "product", p.id, {"bom": bom.id}, version=p.version)
             m["products"].append(p)
-        for p in m["products"]:
-            if p.data["made_to_order"]:
-                continue
+            m["weight"][p.id] = weight
+        # expected units a day per stock item: orders a day, one warehouse in three,
+        # the item's share of the lines, the mean quantity
+        stocked = [p for p in m["products"] if not p.data["made_to_order"]]
+        total_w = sum(m["weight"][p.id] for p in stocked)
+        per_day = n_orders / max(1, days)
+        m["demand"] = {}
+        for p in stocked:
             for wh in m["warehouses"]:
-                m["stock"][(p.id, wh.id)] = engine.create(walt, "stock", {
-                    "product": p.id, "warehouse": wh.id, "safety_stock": rnd.choice([10, 20, 30]),
-                    "reorder_qty": rnd.choice([50, 80, 120])})
+                d = per_day / len(m["warehouses"]) * LINES_PER_ORDER * m["weight"][p.id] / total_w \
+                    * QTY_PER_LINE * rnd.uniform(0.8, 1.25)
+                s = engine.create(walt, "stock", {
+                    "product": p.id, "warehouse": wh.id,
+                    "safety_stock": max(10, math.ceil(d * 25)),  # covers the longest lead time
+                    "reorder_qty": max(20, int(round(d * rnd.uniform(40, 70), -1)))})
+                m["stock"][(p.id, wh.id)] = s
+                m["demand"][s.id] = d
+        # a few large accounts and a long tail; credit limits roughly fit what they owe
+        weights = [rnd.paretovariate(1.3) for _ in range(n_customers)]
+        revenue = n_orders * 26000 / max(1, sum(weights))
         names = set()
         for i in range(n_customers):
             region = rnd.choice(REGIONS)
@@ -183,29 +225,37 @@ def _master_data(engine, u, rnd, n_customers):
                 name = f"{city} {rnd.choice(WORDS)} {rnd.choice(KINDS)} {len(names)}"
             names.add(name)
             rep = rnd.choice(REPS)
-            m["customers"].append(engine.create(u[rep], "customer", {
+            days_credit = rnd.choice([15, 30, 45, 60])
+            owes = revenue * weights[i] * (days_credit + 20) / max(1, days) * rnd.uniform(0.8, 2.5)
+            limit = next((x for x in (50000, 100000, 200000, 500000, 1000000) if x >= owes), 2000000)
+            c = engine.create(u[rep], "customer", {
                 "name": name, "region": region, "industry": rnd.choice(
                     ["hospitality", "retail", "office", "residential"]),
                 "phone": f"+86 {rnd.randint(130, 189)} {rnd.randint(1000, 9999)} "
                          f"{rnd.randint(1000, 9999)}",
                 "email": f"buyer{i}@customer{i}.example",
-                "credit_limit": str(rnd.choice([50000, 100000, 200000, 500000, 1000000])),
-                "payment_days": rnd.choice([15, 30, 45, 60]),
+                "credit_limit": str(limit),
+                "payment_days": days_credit,
                 "contacts": [{"contact_name": rnd.choice(["Ms. Chen", "Mr. Li", "Ms. Wang",
                                                           "Mr. Zhou"]),
                               "position": "Purchasing", "phone": "+86 21 5555 0101"}],
                 "addresses": [{"kind": "shipping", "address": f"{rnd.randint(1, 999)} "
-                               f"{rnd.choice(WORDS)} Road, {city}"}]}))
+                               f"{rnd.choice(WORDS)} Road, {city}"}]})
+            m["customers"].append(c)
+            m["payer"][c.id] = rnd.choices(list(PAYERS), [w for _, w in PAYERS.values()])[0]
+        m["cweight"] = weights
     return m
 
 
 def _opening_stock(engine, u, m, rnd):
-    """The opening count (盘点) per warehouse, approved by finance; then the alerts'
-    requisitions for the empty new items are turned down."""
+    """The opening count (盘点) per warehouse, approved by finance: three weeks to four
+    months of demand above the safety stock, so items run low at different times;
+    then the alerts' requisitions for the empty new items are turned down."""
     with engine.batch():
         for wh in m["warehouses"]:
-            lines = [{"item": s.id, "counted_qty": rnd.randint(60, 250)}
-                     for (pid, wid), s in m["stock"].items() if wid == wh.id]
+            lines = [{"item": s.id, "counted_qty": s.data["safety_stock"] + 2 + int(
+                m["demand"][s.id] * rnd.uniform(20, 120))}
+                for (pid, wid), s in m["stock"].items() if wid == wh.id]
             count = engine.create(u["walt"], "stock_count", {
                 "warehouse": wh.id, "lines": lines, "notes": "Opening count"})
             engine.act(u["walt"], "stock_count", count.id, "submit")
@@ -216,216 +266,749 @@ def _opening_stock(engine, u, m, rnd):
                        comment="Opening stock counted")
 
 
-def _try(fn, *a, **kw):
-    try:
-        return fn(*a, **kw)
-    except LoomError:
-        return None
+def _read_old_notifications(engine, u, before: datetime) -> None:
+    """People have read what reached them more than ten days ago."""
+    iso = before.isoformat(timespec="seconds") + "Z"
+    for user in u.values():
+        while True:
+            old = [n["id"] for n in engine.notifications(user, unread_only=True, limit=500)
+                   if n["created_at"] < iso]
+            if not old:
+                break
+            engine.mark_read(user, old)
 
 
-def _year(engine, u, m, rnd, clock, start, end, n_orders, say):
-    days = max(1, (end - start).days)
-    per_day = n_orders / days
-    stock_by_wh: dict = {}
-    for (pid, wid), s in m["stock"].items():
-        stock_by_wh.setdefault(wid, []).append(s)
-    mto = [p for p in m["products"] if p.data["made_to_order"]]
-    open_orders: list = []  # approved, waiting to ship: (ship day, order)
-    open_invoices: list = []  # (pay day, invoice id)
-    buying = _Buying()
-    made = 0
-    t0 = time.perf_counter()
-    for first in range(0, days + 1, BATCH_DAYS):
-        # a week per transaction: SQLite's synchronous=FULL makes every commit an fsync
-        with engine.batch():
-            for day in range(first, min(days + 1, first + BATCH_DAYS)):
-                clock.at = start + timedelta(days=day, hours=rnd.randint(0, 8))
-                today = clock.at.date()
-                age = days - day  # days before the end: recent orders are still in flight
-                count = int(per_day) + (1 if rnd.random() < per_day - int(per_day) else 0)
-                for _ in range(count):
-                    made += 1
-                    order = _new_order(engine, u, m, rnd, stock_by_wh, mto, today)
-                    if order is None:
-                        continue
-                    fate = _advance_order(engine, u, rnd, order, age)
-                    if fate == "approved":
-                        open_orders.append((day + rnd.randint(1, 12), order))
-                # shipping, invoicing, payments of earlier days
-                due, open_orders = [o for o in open_orders if o[0] <= day], \
-                    [o for o in open_orders if o[0] > day]
-                for _, order in due:
-                    for inv in _ship(engine, u, rnd, order, today):
-                        open_invoices.append((day + rnd.randint(10, 75), inv))
-                due, open_invoices = [i for i in open_invoices if i[0] <= day], \
-                    [i for i in open_invoices if i[0] > day]
-                for _, inv in due:
-                    _pay(engine, u, rnd, inv, today)
-                _purchasing(engine, u, rnd, today, buying)
-                if rnd.random() < 0.3:
-                    _crm(engine, u, m, rnd, today)
-                if day % 30 == 0:
-                    say(f"{today}: {made}/{n_orders} orders ({time.perf_counter() - t0:.0f} s)")
-    say(f"{made} orders over {days} days in {time.perf_counter() - t0:.0f} s")
+class _Sim:
+    """The year as an agenda of business steps: `at(day, fn, *args)` runs fn that day."""
 
+    def __init__(self, engine, u, m, rnd, clock, start, days, n_orders, say):
+        self.e, self.u, self.m, self.rnd, self.clock = engine, u, m, rnd, clock
+        self.start, self.days, self.n_orders, self.say = start, days, n_orders, say
+        self.agenda: dict[int, list] = defaultdict(list)
+        self.day = 0
+        self.sp = None  # the batch's savepoint factory
+        self.stock_by_wh: dict = defaultdict(list)
+        for (pid, wid), s in m["stock"].items():
+            self.stock_by_wh[wid].append(s)
+        self.mto = [p for p in m["products"] if p.data["made_to_order"]]
+        self.price = {p.id: p.data["price"] for p in m["products"]}
+        self.made = 0
+        self.seen_reqs: set = set()
+        self.retries: dict = defaultdict(int)
+        self.shipping: dict = {}  # order id: stock line indexes still to ship
+        self.mto_orders: set = set()
+        self.calls = max(0.6, 1.4 * n_orders / 1000 * 365 / max(1, days))  # interactions a day
 
-def _new_order(engine, u, m, rnd, stock_by_wh, mto, today):
-    rep = rnd.choice(REPS)
-    customer = rnd.choice(m["customers"])
-    wh = rnd.choice(list(stock_by_wh))
-    items = rnd.sample(stock_by_wh[wh], rnd.randint(1, 4))
-    lines = [{"product": s.data["product"], "qty": rnd.randint(1, 12)} for s in items]
-    data = {"customer": customer.id, "order_date": today.isoformat(),
-            "due_date": (today + timedelta(days=rnd.randint(5, 30))).isoformat(),
+    # --- machinery -------------------------------------------------------------
+
+    def at(self, day: int, fn, *args, **kw) -> None:
+        if day <= self.days:  # later steps happen after today: the record stays in flight
+            self.agenda[max(day, self.day)].append((fn, args, kw))
+
+    def later(self, lo: int, hi: int, fn, *args, **kw) -> None:
+        self.at(self.day + self.rnd.randint(lo, hi), fn, *args, **kw)
+
+    def do(self, fn, *a, **kw):
+        """One write in a savepoint: a refused one (LoomError) is undone alone; None then."""
+        self.clock.at += timedelta(minutes=2)
+        try:
+            with self.sp():
+                return fn(*a, **kw)
+        except LoomError as exc:
+            log.debug("demo seed: %s%s refused: %s", getattr(fn, "__name__", fn), a[1:4], exc)
+            return None
+
+    def act(self, who: str, form: str, rid: int, action: str, **kw):
+        return self.do(self.e.act, self.u[who], form, rid, action, **kw)
+
+    def get(self, form: str, rid: int):
+        return self.e.get(self.u["admin"], form, rid)
+
+    def find(self, form: str, flt: str, limit: int = 50):
+        return self.e.list(self.u["admin"], form, filter=flt, limit=limit).items
+
+    def run(self) -> None:
+        t0 = time.perf_counter()
+        per_day = [1 + 0.3 * math.sin(2 * math.pi * (d + 40) / 365) for d in range(self.days + 1)]
+        scale = self.n_orders / sum(per_day)
+        due = 0.0
+        for first in range(0, self.days + 1, BATCH_DAYS):
+            with self.e.batch() as sp:
+                self.sp = sp
+                for day in range(first, min(self.days + 1, first + BATCH_DAYS)):
+                    self.day = day
+                    self.clock.at = self.start + timedelta(days=day, hours=self.rnd.randint(0, 2))
+                    due += per_day[day] * scale
+                    while self.made < min(self.n_orders, int(due + 0.5)):
+                        self.made += 1
+                        self.new_order()
+                    self.buyer_inbox()
+                    self.crm()
+                    if day in (self.days // 4, self.days // 2, 3 * self.days // 4):
+                        self.stock_counts()
+                    jobs = self.agenda.pop(day, [])
+                    i = 0
+                    while i < len(jobs):  # a job may add more for today
+                        fn, args, kw = jobs[i]
+                        fn(*args, **kw)
+                        i += 1
+                        jobs.extend(self.agenda.pop(day, []))
+                    if day == self.days:
+                        self.finale()
+                    if day % 30 == 0:
+                        self.say(f"{self.today()}: {self.made}/{self.n_orders} orders "
+                                 f"({time.perf_counter() - t0:.0f} s)")
+            self.sp = None
+            self.e.run_schedules("demo")  # overdue approvals and invoices, orders due soon
+        self.say(f"{self.made} orders over {self.days} days in {time.perf_counter() - t0:.0f} s")
+
+    def today(self) -> date:
+        return self.clock.at.date()
+
+    # --- sales ---------------------------------------------------------------------
+
+    def new_order(self, customer=None, lines=None, rep=None, mto: bool | None = None):
+        rnd = self.rnd
+        rep = rep or rnd.choice(REPS)
+        customer = customer or rnd.choices(self.m["customers"], self.m["cweight"])[0]
+        wh = rnd.choice(list(self.stock_by_wh))
+        if lines is None:
+            items = self.stock_by_wh[wh]
+            picked: list = []
+            for _ in range(rnd.randint(1, 3)):
+                s = rnd.choices(items, [self.m["weight"][x.data["product"]] for x in items])[0]
+                if s not in picked:
+                    picked.append(s)
+            lines = [{"product": s.data["product"], "qty": rnd.randint(1, 8)} for s in picked]
+            if mto if mto is not None else rnd.random() < 0.12:
+                p = rnd.choices(self.mto, [self.m["weight"][x.id] for x in self.mto])[0]
+                lines.append({"product": p.id, "size": rnd.choice(["S", "M", "L", "220x95"]),
+                              "material": rnd.choice(["oak", "walnut", "linen", "leather"]),
+                              "colour": rnd.choice(["natural", "sage", "charcoal", "sand"]),
+                              "qty": rnd.randint(1, 3)})
+            if rnd.random() < 0.15:  # a negotiated discount, never below the lowest price
+                for ln in lines:
+                    ln["price"] = str((self.price[ln["product"]] * Decimal("0.9")).quantize(Decimal("1")))
+        today = self.today()
+        order = self.do(self.e.create, self.u[rep], "sales_order", {
+            "customer": customer.id, "order_date": today.isoformat(),
+            "due_date": (today + timedelta(days=rnd.randint(7, 30))).isoformat(),
             "channel": rnd.choice(["phone", "email", "online", "store"]), "warehouse": wh,
-            "lines": lines}
-    if rnd.random() < 0.12:
-        p = rnd.choice(mto)
-        lines.append({"product": p.id, "size": rnd.choice(["S", "M", "L", "220x95"]),
-                      "material": rnd.choice(["oak", "walnut", "linen", "leather"]),
-                      "colour": rnd.choice(["natural", "sage", "charcoal", "sand"]),
-                      "qty": rnd.randint(1, 3)})
-    return _try(engine.create, u[rep], "sales_order", data)
+            "lines": lines, "notes": rnd.choice([None, None, None, "Deliver to the loading dock",
+                                                 "Call before delivery", "Gift wrap"])})
+        if order is None:
+            return None
+        if rnd.random() < 0.03:
+            self.later(0, 3, self.act, rep, "sales_order", order.id, "discard")
+        else:
+            self.at(self.day + rnd.choice([0, 0, 0, 1, 1, 2, 3]), self.submit, order.id, rep)
+        return order
 
+    def submit(self, oid, rep):
+        if self.act(rep, "sales_order", oid, "submit"):
+            self.at(self.day + self.rnd.choice([0, 1, 1, 2]), self.review, oid)
 
-def _advance_order(engine, u, rnd, order, age):
-    """Move a new order along; older orders are further through their life."""
-    rep = engine.user(order.owner)
-    r = rnd.random()
-    if age < 2 and r < 0.5:
-        return "draft"
-    if r < 0.03:
-        _try(engine.act, rep, "sales_order", order.id, "discard")
-        return "discarded"
-    if not _try(engine.act, rep, "sales_order", order.id, "submit"):
-        return "draft"
-    if age < 4 and r < 0.6:
-        return "review"
-    manager = u[rnd.choice(MANAGERS)]
-    if r < 0.07:
-        _try(engine.act, manager, "sales_order", order.id, "reject", comment="Price too low")
-        return "rejected"
-    for _ in range(3):
-        rec = engine.get(u["admin"], "sales_order", order.id)
-        if rec.state == "approved":
-            break
-        who = {"manager_review": manager, "gm_review": u["gm"],
-               "finance_review": u["fiona"]}.get(rec.state)
-        if who is None or not _try(engine.act, who, "sales_order", order.id, "approve"):
-            return rec.state
-    if r > 0.97:
-        _try(engine.act, rep, "sales_order", order.id, "request_cancel", comment="Customer withdrew")
-        _try(engine.act, manager, "sales_order", order.id, "approve")
-        return "cancelled"
-    return "approved"
-
-
-def _ship(engine, u, rnd, order, today):
-    walt = u["walt"]
-    rec = engine.get(u["admin"], "sales_order", order.id)
-    if rec.state != "approved" or not rec.data["lines"]:
-        return []
-    lines = [{"product": ln["product"], "qty": ln["qty"], "price": str(ln["price"])}
-             for ln in rec.data["lines"]]
-    parts = [lines]
-    if len(lines) > 1 and rnd.random() < 0.25:  # a partial shipment first
-        parts = [lines[:1], lines[1:]]
-    invoices = []
-    for part in parts:
-        dn = _try(engine.create, walt, "delivery_note", {
-            "sales_order": order.id, "lines": part, "carrier": rnd.choice(CARRIERS),
-            "tracking_number": f"{rnd.choice(['SF', 'JD', 'ZT'])}{rnd.randint(10**9, 10**10)}"})
-        if dn is None or not _try(engine.act, walt, "delivery_note", dn.id, "ship"):
-            continue
-        _try(engine.act, walt, "delivery_note", dn.id, "deliver")
-        for inv in engine.list(u["fiona"], "invoice", filter=f"delivery_note == {dn.id}").items:
-            invoices.append(inv.id)
-    if any(ln.get("size") for ln in rec.data["lines"]):  # made-to-order lines
-        for wo in engine.list(u["zhang.min"], "work_order", filter=f"sales_order == {order.id}").items:
-            for action in ("start", "finish", "pass"):
-                _try(engine.act, u["zhang.min"], "work_order", wo.id, action)
-    _try(engine.act, walt, "sales_order", order.id, "complete")
-    return invoices
-
-
-def _pay(engine, u, rnd, invoice_id, today):
-    fiona = u["fiona"]
-    inv = engine.get(fiona, "invoice", invoice_id)
-    if inv.state != "issued":
-        return
-    amount = inv.data["outstanding"]
-    if rnd.random() < 0.15:
-        amount = (amount / 2).quantize(Decimal("0.01"))
-    pay = _try(engine.create, fiona, "payment", {"invoice": invoice_id, "amount": str(amount),
-                                                 "reference": f"BANK{rnd.randint(10**6, 10**7)}"})
-    if pay and _try(engine.act, fiona, "payment", pay.id, "post"):
-        _try(engine.act, fiona, "invoice", invoice_id, "settle")
-
-
-class _Buying:
-    """What the buyer remembers between days, so a quiet day asks the engine once."""
-
-    def __init__(self):
-        self.drafts = False  # purchase orders may be waiting in draft
-        self.sent: dict = {}  # purchase order id: expected date
-
-
-def _purchasing(engine, u, rnd, today, buying: _Buying):
-    """The buyer works the requisitions the low-stock alert raised; goods arrive later."""
-    pat, gm, walt = u["pat"], u["gm"], u["walt"]
-    for r in engine.list(pat, "purchase_requisition", filter="state == 'requested'").items:
-        _try(engine.act, pat, "purchase_requisition", r.id, "approve")
-        if engine.get(pat, "purchase_requisition", r.id).state == "gm_review":
-            _try(engine.act, gm, "purchase_requisition", r.id, "approve")
-        buying.drafts |= bool(_try(engine.act, pat, "purchase_requisition", r.id, "order"))
-    if buying.drafts:  # ordering a requisition drafts a purchase order
-        buying.drafts = False
-        for po in engine.list(pat, "purchase_order", filter="state == 'draft'").items:
-            sent = _try(engine.act, pat, "purchase_order", po.id, "send")
-            if sent is None:
-                buying.drafts = True  # try again tomorrow
+    def review(self, oid):
+        """Whoever the order waits for decides: sales manager, general manager, finance."""
+        rnd = self.rnd
+        rec = self.get("sales_order", oid)
+        who = {"manager_review": rnd.choice(MANAGERS), "gm_review": "gm",
+               "finance_review": "fiona"}.get(rec.state)
+        if who is None:
+            return
+        r = rnd.random()
+        if rec.state == "manager_review" and r < 0.04:
+            self.act(who, "sales_order", oid, "reject",
+                     comment=rnd.choice(["Price too low for this customer", "Duplicate order"]))
+            return
+        if rec.state == "finance_review" and r < 0.15:
+            self.act(who, "sales_order", oid, "reject",
+                     comment="Over the credit limit: ask for payment of the overdue invoices first")
+            return
+        if r > 0.97:
+            if self.act(who, "sales_order", oid, "return",
+                        comment="Please confirm the delivery date with the customer"):
+                self.later(1, 2, self.submit, oid, rec.owner)
+            return
+        after = self.act(who, "sales_order", oid, "approve")
+        if after is None:  # more than is in stock: wait for the goods, then give up
+            self.retries[oid] += 1
+            if self.retries[oid] <= 5:
+                self.later(2, 4, self.review, oid)
             else:
-                buying.sent[sent.id] = sent.data["expected_date"]
-    # goods arrive at the earliest two days before they are expected
-    if not buying.sent or today < min(buying.sent.values()) - timedelta(days=2):
-        return
-    for po in engine.list(pat, "purchase_order", filter="state == 'sent'", limit=50).items:
-        lateness = rnd.choice([-2, -1, 0, 0, 1, 3])
-        if today < po.data["expected_date"] + timedelta(days=lateness):
-            continue
-        buying.sent.pop(po.id, None)
-        gr = _try(engine.create, walt, "goods_receipt", {"purchase_order": po.id,
-                                                         "qty": po.data["open_qty"]})
-        if gr and _try(engine.act, walt, "goods_receipt", gr.id, "post"):
-            _try(engine.act, pat, "purchase_order", po.id, "close")
-            si = _try(engine.create, u["fiona"], "supplier_invoice", {
-                "supplier": po.data["supplier"], "purchase_order": po.id,
-                "amount": str(po.data["amount"]), "supplier_ref": f"FP{rnd.randint(10**5, 10**6)}"})
-            if si and _try(engine.act, u["fiona"], "supplier_invoice", si.id, "approve") \
-                    and rnd.random() < 0.7:
-                _try(engine.act, u["fiona"], "supplier_invoice", si.id, "pay")
+                self.act(who, "sales_order", oid, "reject",
+                         comment="Not enough stock by the due date; offer a later date")
+        elif after.state == "approved":
+            self.approved(oid, after)
+        else:
+            self.at(self.day + rnd.choice([0, 1, 1, 2]), self.review, oid)
 
+    def approved(self, oid, rec):
+        rnd = self.rnd
+        if oid in self.shipping:  # re-approved after a change: its shipping is planned
+            return
+        stock_lines = [i for i, ln in enumerate(rec.data["lines"]) if not ln.get("size")]
+        self.shipping[oid] = stock_lines
+        if len(stock_lines) < len(rec.data["lines"]):
+            self.mto_orders.add(oid)
+            for wo in self.find("work_order", f"sales_order == {oid}"):
+                self.later(1, 3, self.work, wo.id, "start")
+        r = rnd.random()
+        if r < 0.03 and oid not in self.mto_orders:
+            self.later(1, 3, self.change_or_cancel, oid, "request_cancel")
+        elif r < 0.05 and oid not in self.mto_orders:
+            self.later(1, 3, self.change_or_cancel, oid, "request_change")
+        if stock_lines:
+            self.later(1, 6, self.pick, oid)
 
-def _crm(engine, u, m, rnd, today):
-    customer = rnd.choice(m["customers"])
-    rep = engine.user(customer.owner) if customer.owner in DEMO_USERS else u["alice"]
-    _try(engine.create, rep, "interaction", {
-        "customer": customer.id, "kind": rnd.choice(["call", "visit", "email", "meeting"]),
-        "subject": rnd.choice(["Quarterly review", "New catalogue", "Delivery follow-up",
-                               "Price negotiation", "Showroom visit"]),
-        "next_step": rnd.choice(["Send quote", "Call back next week", "Arrange samples", ""]) or None})
-    if rnd.random() < 0.25:
-        case = _try(engine.create, u["sophie"], "service_case", {
-            "customer": customer.id, "kind": rnd.choice(["complaint", "repair"]),
-            "priority": rnd.choice(["low", "normal", "high"]),
-            "description": rnd.choice(["Scratch on table top", "Lamp flickers",
-                                       "Late delivery", "Wobbly chair leg"])})
-        if case and rnd.random() < 0.7:
-            _try(engine.act, u["sophie"], "service_case", case.id, "take")
-            engine_case = engine.get(u["sophie"], "service_case", case.id)
-            _try(engine.update, u["sophie"], "service_case", case.id,
-                 {"resolution": "Replaced the part on site"}, version=engine_case.version)
-            _try(engine.act, u["sophie"], "service_case", case.id, "resolve")
+    def change_or_cancel(self, oid, action):
+        rec = self.get("sales_order", oid)
+        comment = {"request_cancel": "Customer withdrew the order",
+                   "request_change": "Customer wants different quantities"}[action]
+        if self.act(rec.owner, "sales_order", oid, action, comment=comment):
+            self.later(0, 2, self.decide_change, oid, action)
+
+    def decide_change(self, oid, action):
+        manager = self.rnd.choice(MANAGERS)
+        if self.rnd.random() < 0.2:
+            self.act(manager, "sales_order", oid, "reject", comment="Goods are already picked")
+            return
+        after = self.act(manager, "sales_order", oid, "approve")
+        if after is not None and after.state == "amending":
+            self.later(0, 1, self.amend, oid)
+
+    def amend(self, oid):
+        rec = self.get("sales_order", oid)
+        lines = [{"product": ln["product"], "qty": max(1, ln["qty"] + self.rnd.choice([-2, -1, 1, 2])),
+                  "price": str(ln["price"])} for ln in rec.data["lines"]]
+        if self.do(self.e.update, self.u[rec.owner], "sales_order", oid, {"lines": lines},
+                   version=rec.version):
+            self.shipping.pop(oid, None)
+            self.submit(oid, rec.owner)
+
+    def pick(self, oid):
+        """The warehouse picks (part of) the stock lines; it ships that day or the next."""
+        rnd = self.rnd
+        rec = self.get("sales_order", oid)
+        if rec.state in ("change_review", "cancel_review", "amending", "manager_review"):
+            self.later(2, 3, self.pick, oid)
+            return
+        todo = self.shipping.get(oid)
+        if rec.state != "approved" or not todo:
+            return
+        part = todo
+        if len(todo) > 1 and rnd.random() < 0.25:  # a partial shipment first
+            part = todo[:1]
+            self.later(3, 10, self.pick, oid)
+        self.shipping[oid] = [i for i in todo if i not in part]
+        self.deliver_lines(rec, [rec.data["lines"][i] for i in part])
+
+    def deliver_lines(self, rec, lines, ship: bool = True):
+        rnd = self.rnd
+        dn = self.do(self.e.create, self.u["walt"], "delivery_note", {
+            "sales_order": rec.id, "carrier": rnd.choice(CARRIERS),
+            "lines": [{"product": ln["product"], "qty": ln["qty"], "price": str(ln["price"])}
+                      for ln in lines],
+            "tracking_number": f"{rnd.choice(['SF', 'JD', 'ZT'])}{rnd.randint(10**9, 10**10)}"})
+        if dn is None or not ship:
+            return dn
+        if rnd.random() < 0.02:  # packed the wrong goods: start again tomorrow
+            self.act("walt", "delivery_note", dn.id, "cancel")
+            self.later(1, 1, self.deliver_lines, rec, lines)
+            return dn
+        self.later(0, 1, self.ship, dn.id, rec.id)
+        return dn
+
+    def ship(self, dn_id, oid):
+        if not self.act("walt", "delivery_note", dn_id, "ship"):
+            return
+        self.later(1, 5, self.act, "walt", "delivery_note", dn_id, "deliver")
+        for inv in self.find("invoice", f"delivery_note == {dn_id}"):
+            self.invoice_raised(inv)
+        order = self.get("sales_order", oid)
+        if order.data["shipped_value"] >= order.data["total"]:
+            self.act("walt", "sales_order", oid, "complete")
+        if self.rnd.random() < 0.04:  # something was wrong with what arrived
+            self.later(5, 25, self.new_return, oid)
+
+    def work(self, wo_id, action):
+        """Production: start, send to quality check, pass (or fail and rework)."""
+        rnd = self.rnd
+        if action == "pass" and rnd.random() < 0.1:
+            if self.act("zhang.min", "work_order", wo_id, "fail", comment="Stitching uneven, redo"):
+                self.later(2, 4, self.work, wo_id, "finish")
+            return
+        if not self.act("zhang.min", "work_order", wo_id, action):
+            return
+        if action == "start":
+            self.later(3, 9, self.work, wo_id, "finish")
+        elif action == "finish":
+            self.later(1, 2, self.work, wo_id, "pass")
+        else:
+            wo = self.get("work_order", wo_id)
+            oid = wo.data["sales_order"]
+            if oid and all(w.state == "done" for w in self.find("work_order", f"sales_order == {oid}")):
+                self.later(1, 2, self.ship_made, oid)
+
+    def ship_made(self, oid):
+        rec = self.get("sales_order", oid)
+        if rec.state != "approved":
+            if rec.state not in ("completed", "cancelled"):
+                self.later(2, 3, self.ship_made, oid)
+            return
+        lines = [ln for ln in rec.data["lines"] if ln.get("size")]
+        if lines:
+            self.deliver_lines(rec, lines)
+
+    # --- invoices and payments --------------------------------------------------------
+
+    def invoice_raised(self, inv):
+        rnd = self.rnd
+        if rnd.random() < 0.01:
+            self.later(1, 4, self.act, "fiona", "invoice", inv.id, "void",
+                       comment="Billed to the wrong company; reissued by hand")
+            return
+        lo, hi = PAYERS[self.m["payer"][inv.data["customer"]]][0]
+        terms = (inv.data["due_date"] - inv.data["invoice_date"]).days
+        pay_day = self.day + max(1, terms + rnd.randint(lo, hi))
+        if self.m["payer"][inv.data["customer"]] == "bad" and rnd.random() < 0.3:
+            return  # never paid this year: deep in the ageing report
+        self.at(pay_day, self.pay, inv.id, rnd.random() < 0.12)
+
+    def pay(self, inv_id, partly):
+        inv = self.get("invoice", inv_id)
+        if inv.state != "issued" or inv.data["outstanding"] <= 0:
+            return
+        amount = inv.data["outstanding"]
+        if partly:
+            amount = (amount * Decimal(self.rnd.choice(["0.3", "0.5"]))).quantize(Decimal("0.01"))
+            self.later(15, 50, self.pay, inv_id, False)
+        pay = self.do(self.e.create, self.u["fiona"], "payment", {
+            "invoice": inv_id, "amount": str(amount),
+            "method": self.rnd.choice(["bank_transfer"] * 8 + ["cheque", "cash"]),
+            "reference": f"BANK{self.rnd.randint(10**6, 10**7)}"})
+        if pay is not None:
+            self.later(0, 1, self.post_payment, pay.id, inv_id)
+
+    def post_payment(self, pay_id, inv_id):
+        if self.act("fiona", "payment", pay_id, "post"):
+            self.act("fiona", "invoice", inv_id, "settle")  # refused while something is left
+
+    # --- returns and service ----------------------------------------------------------
+
+    def new_return(self, oid):
+        rnd = self.rnd
+        rec = self.get("sales_order", oid)
+        by = rec.owner  # service may not read warehouses: the rep files it, service opens a case
+        service = rnd.random() < 0.35
+        ln = rnd.choice(rec.data["lines"])
+        ret = self.do(self.e.create, self.u[by], "return_request", {
+            "sales_order": oid, "reason": rnd.choice(["damaged", "wrong_item", "quality", "not_needed"]),
+            "lines": [{"product": ln["product"], "qty": rnd.randint(1, min(3, ln["qty"])),
+                       "price": str(ln["price"])}],
+            "notes": rnd.choice([None, "Photos in the email of the customer", "Box crushed"])})
+        if ret is None:
+            return
+        if service:
+            case = self.do(self.e.create, self.u["sophie"], "service_case", {
+                "customer": rec.data["customer"], "sales_order": oid, "kind": "return",
+                "return_request": ret.id, "priority": "normal",
+                "description": "Customer returns part of the delivery"})
+            if case is not None:
+                self.later(0, 2, self.service, case.id, "take")
+        self.later(0, 1, self.submit_return, ret.id, by)
+
+    def submit_return(self, rid, by):
+        if self.act(by, "return_request", rid, "submit"):
+            self.later(1, 2, self.review_return, rid, by)
+
+    def review_return(self, rid, by):
+        r = self.rnd.random()
+        manager = self.rnd.choice(MANAGERS)
+        if r < 0.1:
+            self.act(manager, "return_request", rid, "reject", comment="Outside the 30-day return period")
+        elif r < 0.17:
+            if self.act(manager, "return_request", rid, "return", comment="Attach photos of the damage"):
+                self.later(1, 3, self.submit_return, rid, by)
+        elif self.act(manager, "return_request", rid, "approve"):
+            self.later(2, 7, self.act, "walt", "return_request", rid, "receive")
+
+    def crm(self):
+        rnd = self.rnd
+        for _ in range(int(self.calls) + (rnd.random() < self.calls % 1)):
+            customer = rnd.choices(self.m["customers"], self.m["cweight"])[0]
+            rep = customer.owner if customer.owner in DEMO_USERS else "alice"
+            if rnd.random() < 0.2:
+                rep = rnd.choice(MANAGERS)
+            self.do(self.e.create, self.u[rep], "interaction", {
+                "customer": customer.id, "kind": rnd.choice(["call", "visit", "email", "meeting"]),
+                "subject": rnd.choice(["Quarterly review", "New catalogue", "Delivery follow-up",
+                                       "Price negotiation", "Showroom visit", "Project tender"]),
+                "notes": rnd.choice([None, "Interested in the oak range", "Asked for volume pricing",
+                                     "Happy with the last delivery"]),
+                "next_step": rnd.choice(["Send quote", "Call back next week", "Arrange samples", ""])
+                or None})
+        if rnd.random() < self.calls / 12:
+            customer = rnd.choices(self.m["customers"], self.m["cweight"])[0]
+            case = self.do(self.e.create, self.u["sophie"], "service_case", {
+                "customer": customer.id, "kind": rnd.choice(["complaint", "repair"]),
+                "priority": rnd.choice(["low", "normal", "normal", "high"]),
+                "description": rnd.choice(["Scratch on table top", "Lamp flickers",
+                                           "Late delivery", "Wobbly chair leg", "Rug colour faded"])})
+            if case is not None:
+                self.later(0, 2, self.service, case.id, "take")
+
+    def service(self, cid, action, follow=True):
+        rnd = self.rnd
+        if action == "resolve":
+            case = self.get("service_case", cid)
+            self.do(self.e.update, self.u["sophie"], "service_case", cid, {
+                "resolution": rnd.choice(["Replaced the part on site", "Sent a replacement",
+                                          "Refunded the delivery fee", "Repaired in the workshop"])},
+                version=case.version)
+        if not self.act("sophie", "service_case", cid, action,
+                        **({"comment": "Customer says it is not fixed"} if action == "reopen" else {})):
+            return
+        nxt = {"take": ("resolve", 1, 7), "reopen": ("resolve", 1, 4)}.get(action)
+        if action == "resolve":
+            nxt = ("reopen", 2, 5) if rnd.random() < 0.08 else ("close", 2, 10)
+        if nxt and follow:
+            self.later(nxt[1], nxt[2], self.service, cid, nxt[0])
+
+    # --- stock and purchasing -------------------------------------------------------
+
+    def stock_counts(self, warehouses=None):
+        """A quarterly count per warehouse: small differences; finance approves it."""
+        rnd = self.rnd
+        for wh in warehouses or self.m["warehouses"]:
+            lines = []
+            for s in self.stock_by_wh[wh.id]:
+                st = self.get("stock", s.id)
+                diff = rnd.choice([0, 0, 0, 0, -1, 1, -2])
+                lines.append({"item": s.id, "counted_qty": max(st.data["reserved"],
+                                                               st.data["on_hand"] + diff)})
+            count = self.do(self.e.create, self.u["walt"], "stock_count", {
+                "warehouse": wh.id, "lines": lines, "notes": "Quarterly count"})
+            if count is None or not self.act("walt", "stock_count", count.id, "submit"):
+                continue
+            if warehouses is None and wh is self.m["warehouses"][-1] and self.day == self.days // 4:
+                self.act("fiona", "stock_count", count.id, "reject",
+                         comment="The top shelves were not counted; count again")
+                self.stock_counts([wh])
+                continue
+            if rnd.random() < 0.2:  # finance wants a recount first
+                self.act("fiona", "stock_count", count.id, "return", comment="Recount aisle B")
+                self.act("walt", "stock_count", count.id, "submit")
+            self.act("fiona", "stock_count", count.id, "approve")
+
+    def buyer_inbox(self):
+        """New requisitions (mostly raised by the low-stock alert) reach the buyer. Once a
+        week the buyer goes through the low-stock list and asks again for what is low and
+        not on order (a requisition turned down, a purchase order the supplier cancelled)."""
+        if self.day % 7 == 3:
+            pending = {r.data["item"] for r in self.find(
+                "purchase_requisition", "state in ['requested', 'gm_review', 'approved']", limit=200)}
+            pending |= {po.data["item"] for po in self.find(
+                "purchase_order", "state in ['draft', 'sent']", limit=200)}
+            for st in self.find("stock", "available < safety_stock", limit=100):
+                if st.id not in pending:
+                    self.do(self.e.create, self.u["pat"], "purchase_requisition", {
+                        "item": st.id, "reason": "Low stock, nothing on order (weekly review)",
+                        "qty": st.data["reorder_qty"] + st.data["safety_stock"] - st.data["available"]})
+        for r in self.find("purchase_requisition", "state == 'requested'", limit=100):
+            if r.id not in self.seen_reqs:
+                self.seen_reqs.add(r.id)
+                self.later(0, 2, self.requisition, r.id)
+
+    def requisition(self, rid):
+        rnd = self.rnd
+        if rnd.random() < 0.05:
+            self.act("pat", "purchase_requisition", rid, "reject", comment="Covered by an open order")
+            return
+        after = self.act("pat", "purchase_requisition", rid, "approve")
+        if after is None:
+            return
+        if after.state == "gm_review":
+            self.later(1, 2, self.gm_requisition, rid)
+        else:
+            self.later(0, 1, self.order, rid)
+
+    def gm_requisition(self, rid):
+        if self.rnd.random() < 0.04:
+            self.act("gm", "purchase_requisition", rid, "reject", comment="Order less: sales are slowing")
+            return
+        if self.act("gm", "purchase_requisition", rid, "approve"):
+            self.later(0, 1, self.order, rid)
+
+    def order(self, rid):
+        if not self.act("pat", "purchase_requisition", rid, "order"):
+            return
+        for po in self.find("purchase_order", f"requisition == {rid}"):
+            self.later(0, 1, self.send_po, po.id)
+
+    def send_po(self, po_id):
+        po = self.act("pat", "purchase_order", po_id, "send")
+        if po is None:
+            return
+        if self.rnd.random() < 0.03:  # the supplier cannot deliver: buy again
+            self.later(1, 3, self.cancel_po, po_id)
+            return
+        lo, hi = self.m["lateness"][po.data["supplier"]]
+        arrives = (po.data["expected_date"] - self.today()).days + self.rnd.randint(lo, hi)
+        self.later(max(1, arrives), max(1, arrives), self.receive, po_id)
+
+    def cancel_po(self, po_id):  # the weekly review orders it again
+        self.act("pat", "purchase_order", po_id, "cancel", comment="Supplier cannot deliver this month")
+
+    def receive(self, po_id):
+        """Goods arrive: one receipt, or a part now and the rest a few days later."""
+        rnd = self.rnd
+        po = self.get("purchase_order", po_id)
+        qty = po.data["open_qty"]
+        if qty <= 0 or po.state != "sent":
+            return
+        if qty > 4 and rnd.random() < 0.15:
+            qty = qty // 2
+            self.later(3, 8, self.receive, po_id)
+        gr = self.do(self.e.create, self.u["walt"], "goods_receipt", {"purchase_order": po_id,
+                                                                      "qty": qty})
+        if gr is not None:
+            self.at(self.day + rnd.choice([0, 0, 0, 1]), self.post_receipt, gr.id, po_id)
+
+    def post_receipt(self, gr_id, po_id):
+        if not self.act("walt", "goods_receipt", gr_id, "post"):
+            return
+        po = self.get("purchase_order", po_id)
+        if po.data["open_qty"] <= 0 and self.act("walt", "purchase_order", po_id, "close"):
+            self.later(0, 4, self.supplier_invoice, po_id)
+
+    def supplier_invoice(self, po_id, again=False):
+        rnd = self.rnd
+        po = self.get("purchase_order", po_id)
+        si = self.do(self.e.create, self.u[rnd.choice(["pat", "fiona"])], "supplier_invoice", {
+            "supplier": po.data["supplier"], "purchase_order": po_id, "amount": str(po.data["amount"]),
+            "supplier_ref": f"FP{rnd.randint(10**7, 10**8)}"})
+        if si is not None:
+            self.later(1, 3, self.check_supplier_invoice, si.id, po_id, again)
+
+    def check_supplier_invoice(self, si_id, po_id, again):
+        if not again and self.rnd.random() < 0.05:
+            if self.act("fiona", "supplier_invoice", si_id, "reject",
+                        comment="Price differs from the purchase order"):
+                self.later(3, 7, self.supplier_invoice, po_id, True)
+            return
+        si = self.act("fiona", "supplier_invoice", si_id, "approve")
+        if si is not None:
+            terms = (si.data["due_date"] - self.today()).days
+            self.later(max(1, terms - 5), max(1, terms), self.act, "fiona", "supplier_invoice",
+                       si_id, "pay")
+
+    # --- the last day: work in everyone's inbox ------------------------------------------
+
+    def finale(self):
+        """Make sure every step of every flow has something in it today, and that every
+        role finds open work: the odd state a small year may not reach is made here."""
+        rnd, u = self.rnd, self.u
+        states = self.states()
+
+        def have(form, state, n=1):
+            return states.get(form, {}).get(state, 0) >= n
+
+        # sales orders waiting in each review (the general manager gets a large one,
+        # finance one that takes a customer over its limit)
+        for _ in range(2 - min(2, states.get("sales_order", {}).get("draft", 0))):
+            self.new_order_in("draft")
+        for step in ("manager_review", "gm_review", "finance_review"):
+            if not have("sales_order", step, 2):
+                for _ in range(2):
+                    self.new_order_in(step)
+        for rep in REPS:  # each rep hears today that an order was approved
+            self.new_order_in("approved", rep=rep)
+        if not have("work_order", "planned") or not have("work_order", "in_progress") \
+                or not have("work_order", "quality_check"):
+            self.made_to_order_today()
+        approved = [o for o in self.find("sales_order", "state == 'approved' and shipped_value == 0",
+                                         limit=30) if o.id not in self.mto_orders]
+        # the warehouse is picking one order and has shipped part of another
+        if not have("delivery_note", "picking") and approved:
+            o = approved.pop()
+            self.deliver_lines(o, o.data["lines"][:1], ship=False)
+        partial = [o for o in approved if len(o.data["lines"]) > 1]
+        if partial and not self.find("sales_order", "state == 'approved' and shipped_value > 0", limit=1):
+            o = partial[0]
+            approved.remove(o)
+            dn = self.deliver_lines(o, o.data["lines"][:1], ship=False)
+            if dn is not None:
+                self.ship(dn.id, o.id)
+        for step, action in (("change_review", "request_change"), ("cancel_review", "request_cancel"),
+                             ("amending", "request_change")):
+            if not have("sales_order", step) and approved:
+                o = approved.pop()
+                comment = "Customer asks to change the quantities" if action == "request_change" \
+                    else "Customer found a cheaper offer"
+                if self.act(o.owner, "sales_order", o.id, action, comment=comment) and step == "amending":
+                    self.act(rnd.choice(MANAGERS), "sales_order", o.id, "approve")
+        # production and service are asked to sign an order and a return before the manager
+        review = self.find("sales_order", "state == 'manager_review'", limit=20)
+        mto = [o for o in review if any(ln.get("size") for ln in o.data["lines"])] or review
+        self.sign_first(mto[:1], "zhang.min", "Can production make the custom pieces by the due date?")
+        self.sign_first(review[-1:], "walt", "Please confirm we can ship all of it from this warehouse")
+        gm_orders = self.find("sales_order", "state == 'gm_review'", limit=5)
+        for o in gm_orders[:1]:
+            self.act("gm", "sales_order", o.id, "add_signer", to={"user": "pat", "position": "before"},
+                     comment="Check the supplier can deliver the materials in time")
+        if not have("return_request", "review", 2):
+            for o in self.find("sales_order", "state == 'completed'", limit=2):
+                self.new_return(o.id)
+                for r in self.find("return_request", f"sales_order == {o.id} and state == 'draft'"):
+                    self.submit_return(r.id, r.owner)
+        self.sign_first(self.find("return_request", "state == 'review'", limit=1), "sophie",
+                        "Service: please check the damage photos", form="return_request")
+        for state in ("draft", "approved", "received"):
+            if not have("return_request", state):
+                self.return_in(state)
+        # after-sales: a case being worked on and one waiting for the customer to confirm
+        for state, steps in (("open", ()), ("in_progress", ("take",)), ("resolved", ("take", "resolve"))):
+            if not have("service_case", state):
+                case = self.do(self.e.create, u["sophie"], "service_case", {
+                    "customer": rnd.choice(self.m["customers"]).id, "kind": "repair",
+                    "priority": "high", "description": "Drawer runner broken after a week"})
+                for step in steps if case else ():
+                    self.service(case.id, step, follow=False)
+        # the warehouse counts one store today; yesterday's count of another waits for finance
+        for i, wh in enumerate(self.m["warehouses"][:2]):
+            lines = [{"item": s.id, "counted_qty": max(
+                s.data["reserved"], s.data["on_hand"] + rnd.choice([0, 0, -1, 1]))}
+                for s in (self.get("stock", x.id) for x in self.stock_by_wh[wh.id])]
+            count = self.do(self.e.create, u["walt"], "stock_count", {
+                "warehouse": wh.id, "lines": lines, "notes": "Cycle count"})
+            if count and i == 1:
+                self.act("walt", "stock_count", count.id, "submit")
+        # purchasing: one requisition by hand in each open step
+        items = sorted(self.m["stock"].values(), key=lambda s: -self.m["demand"][s.id])
+        for state, item in zip(("requested", "gm_review", "approved", "ordered"), items):
+            if state == "ordered" and have("purchase_order", "draft") or \
+                    state in ("requested", "approved") and have("purchase_requisition", state):
+                continue
+            big = state == "gm_review"
+            price = self.get("product", item.data["product"]).data["cost"]
+            qty = max(10, int(20000 / max(1, price)) + 5) if big else 10
+            req = self.do(self.e.create, u["walt"], "purchase_requisition", {
+                "item": item.id, "qty": qty, "reason": "Stock up before the holiday season"})
+            if req is None or state == "requested":
+                continue
+            self.act("pat", "purchase_requisition", req.id, "approve")
+            if state == "ordered":
+                self.act("pat", "purchase_requisition", req.id, "order")  # its order stays a draft
+        sent = self.find("purchase_order", "state == 'sent'", limit=1)
+        if not sent:  # a purchase order on its way
+            cost = self.get("product", items[-1].data["product"]).data["cost"]
+            req = self.do(self.e.create, u["walt"], "purchase_requisition", {
+                "item": items[-1].id, "qty": max(1, min(20, int(19000 / max(1, cost)))),
+                "reason": "Display pieces for the showroom"})
+            if req and self.act("pat", "purchase_requisition", req.id, "approve") \
+                    and self.act("pat", "purchase_requisition", req.id, "order"):
+                for po in self.find("purchase_order", f"requisition == {req.id}"):
+                    sent = [x for x in [self.act("pat", "purchase_order", po.id, "send")] if x]
+        if not have("goods_receipt", "draft"):  # part of it arrived this morning
+            for po in sent:
+                self.do(self.e.create, u["walt"], "goods_receipt",
+                        {"purchase_order": po.id, "qty": max(1, po.data["open_qty"] // 2)})
+        if not have("payment", "draft"):  # a transfer came in, not posted yet
+            for inv in self.find("invoice", "state == 'issued' and outstanding > 0", limit=1):
+                self.do(self.e.create, u["fiona"], "payment", {
+                    "invoice": inv.id, "amount": str(inv.data["outstanding"]),
+                    "reference": f"BANK{rnd.randint(10**6, 10**7)}"})
+
+    def states(self) -> dict:
+        import sqlalchemy as sa
+
+        from .store import tables as t
+
+        out: dict = defaultdict(dict)
+        with self.e.db.read() as conn:
+            for form, state, n in conn.execute(sa.select(t.records.c.form, t.records.c.state,
+                                                         sa.func.count()).group_by(
+                    t.records.c.form, t.records.c.state)):
+                out[form][state] = n
+        return out
+
+    def sign_first(self, records, who, comment, form="sales_order"):
+        """The approver holding the task asks `who` to sign before them (加签)."""
+        for rec in records:
+            for manager in MANAGERS:
+                if self.act(manager, form, rec.id, "add_signer", to={"user": who, "position": "before"},
+                            comment=comment):
+                    break
+
+    def made_to_order_today(self):
+        """An order of three custom pieces approved today: one waits, one is being made,
+        one is at the quality check."""
+        lines = [{"product": p.id, "qty": 1, "size": "custom", "material": "oak", "colour": "sage"}
+                 for p in self.mto]
+        order = self.new_order_in("approved", lines=lines)
+        if order is None:
+            return
+        wos = self.find("work_order", f"sales_order == {order.id}")
+        for i, wo in enumerate(wos[:2]):
+            self.act("zhang.min", "work_order", wo.id, "start")
+            if i == 1:
+                self.act("zhang.min", "work_order", wo.id, "finish")
+
+    def new_order_in(self, step, rep=None, lines=None):
+        """A fresh order brought to `step` today."""
+        rnd = self.rnd
+        customers = self.m["customers"]
+        if step == "finance_review":  # the customer with the least credit left
+            customer = min((self.get("customer", c.id) for c in customers[:60]),
+                           key=lambda c: c.data["credit_available"])
+            big = self.mto[1].id  # a fitted wardrobe per
+            qty = max(1, int(customer.data["credit_available"] // self.price[big]) + 1)
+            qty = min(qty, 3) if customer.data["credit_available"] < 30000 else qty
+            lines = [{"product": big, "qty": qty, "size": "custom", "material": "oak",
+                      "colour": "natural"}]
+        elif step == "gm_review":
+            customer = rnd.choice(customers[:20])
+            big = self.mto[1].id
+            lines = [{"product": big, "qty": 5, "size": "custom", "material": "walnut",
+                      "colour": "sand"}]
+        else:
+            customer = None
+        order = self.new_order(customer=customer, lines=lines, rep=rep)
+        if order is None:
+            order = self.do(self.e.create, self.u[rep or rnd.choice(REPS)], "sales_order", {
+                "customer": (customer or rnd.choice(customers)).id, "due_date":
+                (self.today() + timedelta(days=21)).isoformat(),
+                "warehouse": self.m["warehouses"][0].id,
+                "lines": lines or [{"product": self.m["products"][0].id, "qty": 2}]})
+        if order is None or step == "draft":
+            return order
+        self.act(order.owner, "sales_order", order.id, "submit")
+        for _ in range(3):
+            rec = self.get("sales_order", order.id)
+            if rec.state == step:
+                break
+            approver = {"manager_review": rnd.choice(MANAGERS), "gm_review": "gm",
+                        "finance_review": "fiona"}.get(rec.state)
+            if approver is None or not self.act(approver, "sales_order", order.id, "approve"):
+                break
+        return order
+
+    def return_in(self, state):
+        done = self.find("sales_order", "state == 'completed'", limit=30)
+        if not done:
+            return
+        o = self.rnd.choice(done)
+        ln = o.data["lines"][0]
+        ret = self.do(self.e.create, self.u[o.owner], "return_request", {
+            "sales_order": o.id, "reason": "damaged",
+            "lines": [{"product": ln["product"], "qty": 1, "price": str(ln["price"])}]})
+        if ret is None or state == "draft":
+            return
+        self.act(o.owner, "return_request", ret.id, "submit")
+        self.act("sam", "return_request", ret.id, "approve")
+        if state == "received":
+            self.act("walt", "return_request", ret.id, "receive")
 
 
 __all__ = ["seed", "DEMO_USERS"]
