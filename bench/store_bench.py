@@ -7,7 +7,6 @@ declared index. Prints rates and ratios measured in the same run.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import tempfile

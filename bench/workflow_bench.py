@@ -12,7 +12,6 @@ Targets (SQLite): >= 500 actions/s, >= 30% of raw, inbox < 10 ms.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile

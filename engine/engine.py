@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 import sqlalchemy as sa
 
 from .alerts.facade import AlertsFacade
-from .auth.users import SYSTEM, Directory, User
+from .auth.users import Directory, User
 from .clock import Clock
 from .definitions.catalog import Definitions, load_definitions
 from .definitions.environment import all_form_types, form_env
@@ -254,13 +254,17 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
 
     def _create_in(self, conn, user: User, form_id: str, data: Mapping) -> Record:
         """`create` inside the caller's transaction (step actions, alerts); no permission check."""
+        values = self.runtimes[form_id].prepare(dict(data or {}), user=user, existing=None,
+                                                services=Services(self, conn, user))
+        return self._insert_record(conn, user, form_id, values, self.clock.now())
+
+    def _insert_record(self, conn, user: User, form_id: str, values: dict, now) -> Record:
+        """Store validated values as a new record: number, typed rows, event, listeners and
+        the workflow's start step, all in the caller's transaction."""
         form = self.defs.form(form_id)
         runtime = self.runtimes[form_id]
         wf = self.defs.workflow_for(form_id)
-        values = runtime.prepare(dict(data or {}), user=user, existing=None,
-                                 services=Services(self, conn, user))
         self._check_unique(conn, form_id, values, None)
-        now = self.clock.now()
         number = None
         if form.number:
             key = counter_key(form.number, now, values)
@@ -325,7 +329,7 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
     def list(self, user: User, form_id: str, filter: str | None = None, order: str | None = None,
              limit: int = 50, offset: int = 0) -> Page:
         """One page of the records the user may read, filtered and ordered in SQL."""
-        form = self.defs.form(form_id)
+        self.defs.form(form_id)  # NotFound for an unknown form
         limit = max(0, min(int(limit), MAX_PAGE))
         offset = max(0, int(offset))
         # one alias per form, reused: building an alias's column collection costs ~1 ms

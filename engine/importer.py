@@ -377,7 +377,6 @@ def _import_records(engine, user, spec, rows, line_sheets, resolver, result, sav
         result.errors.append(RowError(form, 1, "the file is empty: no header row"))
         return
     tf = spec.title_field
-    key_names = {tf} if tf else set()
     numbered = bool(spec.number) and (tf in (None, "number") or spec.field(tf) is None)
     extra = {"_key": {"number", "ref", "key", "#"} | ({tf} if numbered and tf else set())}
     cols = _Columns(spec.fields, rows[0], extra,

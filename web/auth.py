@@ -8,7 +8,7 @@ number of `loom serve` processes behind a load balancer agree.
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from engine.errors import Locked, NotAuthenticated

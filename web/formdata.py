@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any, Mapping
 
-from .views.common import label, lang, option_label
+from .views.common import label, option_label
 
 ROW_RE = re.compile(r"^f\.(\w+)\.(\d{1,4})\.(\w+)$")
 MAX_ROWS = 1000

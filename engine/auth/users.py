@@ -1,7 +1,7 @@
 """Users, roles, managers and delegation, as the engine sees them."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Iterable
 

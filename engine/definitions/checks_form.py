@@ -10,8 +10,8 @@ import re
 
 from ..expr import types as T
 from .semantics import (
-    E_CONDITION, E_CYCLE, E_DEFAULT_TEXT, E_DUPLICATE_FIELD, E_EXPR, E_FIELD, E_FIELD_KIND,
-    E_FIELD_TYPE, E_FORM, E_LINK_TO, E_NUMBER, E_OPTIONS, Context, value_at,
+    E_CYCLE, E_DEFAULT_TEXT, E_DUPLICATE_FIELD, E_FIELD, E_FIELD_KIND, E_FIELD_TYPE, E_LINK_TO,
+    E_NUMBER, E_OPTIONS, Context, value_at,
 )
 from .environment import SYSTEM_FIELDS
 from .suggest import suggestion_suffix
@@ -141,7 +141,7 @@ class FormCheck:
     # --- form level -----------------------------------------------------------
 
     def title_and_indexes(self) -> None:
-        ctx, doc = self.ctx, self.doc
+        doc = self.doc
         plain = {n for n, t in self.types.items() if t.kind not in (T.TABLE,)}
         if self.form.title_field is not None:
             self.field_ref(("title_field",), self.form.title_field, plain, "title_field")

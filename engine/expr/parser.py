@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import ast
 from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING
 
 from ..errors import ExpressionError
 from . import nodes as n
+
+if TYPE_CHECKING:  # expr imports this module
+    from .expr import Expr
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 50

@@ -14,7 +14,6 @@ from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any, Callable
 
 from ..errors import ExpressionError
-from . import nodes as n
 from . import types as T
 from .checker import check
 from .parser import MAX_SIZE

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ..errors import ActionRefused, Conflict, LoomError, ValidationFailed
 from . import actions as A
-from . import approvers, tasks
+from . import approvers
 
 
 def explain(engine, conn, user, rec) -> list[dict]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from ..errors import ActionRefused, Conflict, LoomError, ValidationFailed
+from ..errors import ActionRefused, Conflict, ValidationFailed
 from . import actions as A
 from . import tasks as task_store
 from .machines import CompiledWorkflow
@@ -198,31 +198,6 @@ class WorkflowFacade:
                                detail=detail or None)
         A.announce(self, conn, user, rec, after, step.name)
         return after
-
-    def _wf_insert(self, conn, user, form_id: str, values: dict, now):
-        """A record created by a workflow (on-enter `create`), in the caller's transaction."""
-        from ..engine import Change
-        from ..forms.numbering import counter_key, format_number
-
-        form = self.defs.form(form_id)
-        runtime = self.runtimes[form_id]
-        wf = self.defs.workflow_for(form_id)
-        number = None
-        if form.number:
-            key = counter_key(form.number, now, values)
-            number = format_number(form.number, self.repo.next_number(conn, form_id, key), now,
-                                   values)
-        row = self.repo.insert(conn, form=form_id, number=number, state=wf.start if wf else None,
-                               data=runtime.dump(values), values=values, owner=user.name, now=now,
-                               definition_version=wf.version if wf else None)
-        rec = self._record(row)
-        self.repo.append_event(conn, record_id=rec.id, form=form_id, at=now, actor=user.name,
-                               action="create", to_state=rec.state, version=1,
-                               diff=runtime.diff({}, values))
-        self._emit(Change("create", form_id, user, None, rec, rec.state, conn))
-        if wf is not None:
-            rec = self._enter_start(conn, user, rec)
-        return rec
 
     def _wf_write_other(self, conn, user, target, target_row: dict, values: dict, now, why: str):
         """Write another record changed by an on-enter `update`."""

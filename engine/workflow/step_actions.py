@@ -13,6 +13,8 @@ record's values and `line` bound as parameters; exactly one record must match.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import re
 from typing import Any
 
@@ -24,9 +26,7 @@ from ..errors import ExpressionError, LoomError, NotFound, ValidationFailed
 from ..expr import SqlTerm
 from ..expr import types as T
 from ..expr.sql import bind, null
-from ..store import tables as t
 from ..store.sqlscope import RecordScope
-from . import approvers
 
 PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
 
@@ -115,7 +115,7 @@ def create_record(ctx: StepContext, args: CreateArgs) -> None:
         runtime = ctx.engine.runtimes[args.form]
         values = runtime.prepare(_json(runtime, raw), user=ctx.user, existing=None,
                                  services=ctx.services(SYSTEM), system=True)
-        rec = ctx.engine._wf_insert(ctx.conn, ctx.user, args.form, values, ctx.now)
+        rec = ctx.engine._insert_record(ctx.conn, ctx.user, args.form, values, ctx.now)
         ctx.effects.append({"created": {"form": args.form, "id": rec.id, "number": rec.number}})
 
 
@@ -229,21 +229,18 @@ class WhereScope:
 
 
 def notify(ctx: StepContext, args: NotifyArgs) -> None:
+    """Tell people, through the same channels and per-language rendering as alerts."""
     if not holds(ctx, args.if_):
         ctx.effects.append({"skipped": "notify"})
         return
-    res = approvers.resolve(ctx.engine.users, ctx.conn, args.to, ctx.values, ctx.record.owner)
-    subject, body = ctx.render(args.subject), ctx.render(args.body)
-    for name in res.names:
-        ctx.conn.execute(t.notifications.insert().values(
-            user_name=name, created_at=ctx.now, subject=subject, body=body, form=ctx.form,
-            record_id=ctx.record.id, source=f"workflow:{ctx.step}"))
-    outbox = getattr(ctx.engine, "enqueue_notification", None)
-    for channel in args.channels:
-        if channel != "inbox" and outbox is not None:
-            outbox(ctx.conn, channel=channel, users=res.names, subject=subject, body=body,
-                   form=ctx.form, record_id=ctx.record.id)
-    ctx.effects.append({"notified": res.names, "channels": list(args.channels)})
+    runtime = ctx.engine.runtimes[ctx.form]
+    # the record as it will stand after this step, so templates see the new values
+    record = replace(ctx.record, data=ctx.values, state=ctx.step,
+                     json_data=runtime.dump(ctx.values))
+    out = ctx.engine._send_notification(ctx.conn, to=args.to, channels=args.channels,
+                                        subject=args.subject, body=args.body, record=record,
+                                        source=f"workflow:{ctx.step}")
+    ctx.effects.append({"notified": out["recipients"], "channels": list(args.channels)})
 
 
 def _json(runtime, raw: dict) -> dict:

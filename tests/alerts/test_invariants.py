@@ -1,7 +1,6 @@
 """The suite's invariants fixture (tests/conftest.py) catches what it promises to."""
 from __future__ import annotations
 
-import pytest
 
 pytest_plugins = ["pytester"]
 

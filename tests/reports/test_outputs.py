@@ -5,7 +5,6 @@ import csv
 import io
 import shutil
 import xml.etree.ElementTree as ET
-from datetime import date
 from decimal import Decimal
 
 import pytest

@@ -4,7 +4,7 @@ Every step re-reads the record from the database (`reread`): nothing passes in m
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 

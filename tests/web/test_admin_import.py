@@ -3,7 +3,6 @@ out of office, and visible_if / computed fields inside line-item rows."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect

@@ -1,7 +1,6 @@
 """Shared helpers for workflow tests: records through the facade, always re-read from the database."""
 from __future__ import annotations
 
-from decimal import Decimal
 
 from engine.auth.users import SYSTEM
 

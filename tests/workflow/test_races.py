@@ -7,7 +7,6 @@ from __future__ import annotations
 import multiprocessing
 import threading
 
-import pytest
 
 from engine.auth.users import SYSTEM
 from engine.errors import Conflict

@@ -1,7 +1,6 @@
 """What every page needs: the user's language, labels, nav counts, permissions helpers."""
 from __future__ import annotations
 
-from functools import wraps
 
 from flask import current_app, g
 from flask_login import current_user, login_required

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
@@ -379,7 +378,7 @@ def record(form, record_id):
 def act(form, record_id):
     spec = _spec(form)
     eng, user = engine(), acting_user()
-    rec = eng.get(user, form, record_id)
+    eng.get(user, form, record_id)  # 404 unless the user may read the record
     name = request.form.get("action") or ""
     if not re.match(r"^\w{1,64}$", name):
         abort(400)
