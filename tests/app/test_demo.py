@@ -1,0 +1,155 @@
+"""The demo seed (engine/demo.py) fills every page of the bundled app: every form,
+every workflow step, every report, and open work for every role. One small seed
+per backend, shared by the tests of this module."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from engine import demo
+from engine.clock import FrozenClock
+from engine.store import tables as t
+from tests.conftest import BACKENDS, PgSchema, make_engine
+
+APP = Path(__file__).resolve().parents[2] / "definitions"
+pytestmark = pytest.mark.outbox_ok  # low-stock and credit alerts queue e-mails nobody delivers
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def seeded(request, tmp_path_factory):
+    schema = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+    else:
+        schema = PgSchema()
+        url = schema.url
+    eng = make_engine(APP, url, FrozenClock(datetime(2026, 3, 2, 9, 0, 0)))
+    logins = demo.seed(eng, orders=120, customers=30)
+    try:
+        yield eng, logins
+    finally:
+        eng.close()
+        if schema is not None:
+            schema.drop()
+
+
+def states(eng) -> dict[str, dict[str | None, int]]:
+    out: dict = defaultdict(dict)
+    r = t.records
+    with eng.db.read() as conn:
+        for form, state, n in conn.execute(sa.select(r.c.form, r.c.state, sa.func.count())
+                                           .group_by(r.c.form, r.c.state)):
+            out[form][state] = n
+    return out
+
+
+def test_seed__lists_a_password_for_every_demo_user(seeded):
+    eng, logins = seeded
+    assert set(logins) == set(demo.DEMO_USERS)
+    for name, pw in logins.items():
+        assert eng.authenticate(name, pw).name == name
+
+
+def test_seed__every_form_has_records(seeded):
+    eng, _ = seeded
+    have = states(eng)
+    assert [f for f in eng.defs.forms if not have.get(f)] == []
+
+
+def test_seed__every_workflow_has_records_in_all_but_at_most_one_step(seeded):
+    eng, _ = seeded
+    have = states(eng)
+    short = {}
+    for wf in eng.defs.workflows.values():
+        missing = set(wf.steps) - set(have[wf.form])
+        if len(missing) > 1:
+            short[wf.form] = sorted(missing)
+    assert short == {}
+
+
+@pytest.mark.parametrize("form, wanted", [
+    ("sales_order", ["draft", "manager_review", "gm_review", "finance_review", "approved",
+                     "change_review", "amending", "cancel_review", "completed", "cancelled",
+                     "rejected"]),
+    ("purchase_requisition", ["requested", "gm_review", "approved", "ordered", "rejected"]),
+    ("purchase_order", ["draft", "sent", "received"]),
+    ("goods_receipt", ["draft", "posted"]),
+    ("supplier_invoice", ["received", "approved", "paid"]),
+    ("delivery_note", ["picking", "shipped", "delivered"]),
+    ("invoice", ["issued", "paid"]),
+    ("payment", ["draft", "posted"]),
+    ("return_request", ["draft", "review", "approved", "received"]),
+    ("work_order", ["planned", "in_progress", "quality_check", "done"]),
+    ("stock_count", ["counting", "review", "adjusted"]),
+    ("service_case", ["open", "in_progress", "resolved", "closed"]),
+])
+def test_seed__flows_are_in_flight_and_done(seeded, form, wanted):
+    eng, _ = seeded
+    have = states(eng)[form]
+    assert [s for s in wanted if not have.get(s)] == []
+
+
+def test_seed__returns_received_have_credit_notes(seeded):
+    eng, _ = seeded
+    admin = eng.user("admin")
+    received = eng.list(admin, "return_request", filter="state == 'received'", limit=500).items
+    notes = {c.data["return_request"] for c in eng.list(admin, "credit_note", limit=500).items}
+    assert received and {r.id for r in received} <= notes
+
+
+def test_seed__stock_runs_low_during_the_year_and_is_bought_again(seeded):
+    eng, _ = seeded
+    admin = eng.user("admin")
+    raised = eng.list(admin, "purchase_requisition",
+                      filter="state == 'ordered' and reason == 'Raised by the low-stock alert'")
+    assert raised.total >= 5
+    received = eng.list(admin, "purchase_order", filter="state == 'received'", limit=500).items
+    assert len({po.data["item"] for po in received}) >= 5
+    rates = {s.data["on_time_rate"] for s in eng.list(admin, "supplier").items
+             if s.data["receipts"]}
+    assert len(rates) > 1  # suppliers differ in punctuality
+
+
+def test_seed__every_report_returns_rows_and_charts_have_several_points(seeded):
+    eng, _ = seeded
+    admin = eng.user("admin")
+    empty, flat = [], []
+    for rid, spec in eng.defs.reports.items():
+        res = eng.report(admin, rid, {})
+        for r in res.tiles or [res]:
+            if not r.rows:
+                empty.append(r.report)
+            elif r.chart is not None and r.chart.type != "table" and len(r.rows) < 2:
+                flat.append(r.report)
+    assert (empty, flat) == ([], [])
+
+
+def test_seed__receivables_age_in_several_buckets(seeded):
+    eng, _ = seeded
+    buckets = [r["bucket"] for r in eng.report(eng.user("admin"), "receivables_ageing", {}).dicts()]
+    assert len(buckets) >= 3 and "0 not due" in buckets
+
+
+def test_seed__every_approver_finds_open_tasks(seeded):
+    eng, _ = seeded
+    idle = [n for n in ("gm", "sam", "li.na", "fiona", "walt", "pat", "zhang.min", "sophie")
+            if not eng.tasks(eng.user(n))]
+    assert idle == []
+
+
+def test_seed__every_demo_user_has_tasks_or_unread_notifications(seeded):
+    eng, _ = seeded
+    idle = [n for n in demo.DEMO_USERS if n != "admin"
+            and not eng.tasks(eng.user(n)) and not eng.unread_count(eng.user(n))]
+    assert idle == []
+
+
+def test_seed__a_second_time_adds_nothing(seeded):
+    eng, _ = seeded
+    before = states(eng)
+    assert demo.seed(eng, orders=120, customers=30) == {}
+    assert states(eng) == before
