@@ -52,7 +52,6 @@ class User:
     manager: str | None = None
     full_name: str | None = None
     is_admin: bool = False
-    session_epoch: int = 0
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
@@ -94,12 +93,14 @@ class Directory:
 
     def update(self, name: str, **values) -> User:
         roles = values.pop("roles", None)
-        if "password" in values:
+        new_password = "password" in values
+        if new_password:
             pw = values.pop("password")
             values["password_hash"] = hash_password(pw) if pw else None
-            values["session_epoch"] = t.users.c.session_epoch + 1  # password change ends sessions
         with self.db.write() as conn:
             _forget_users(conn)
+            if new_password:  # a changed password ends every session, in the same transaction
+                self._revoke(conn, name, kinds=("session",))
             if values:
                 res = conn.execute(t.users.update().where(t.users.c.name == name).values(**values))
                 if res.rowcount == 0:
@@ -132,7 +133,7 @@ class Directory:
         else:
             roles = frozenset(conn.execute(_ROLES, {"b_name": name}).scalars())
             user = User(row["name"], roles, row["email"], row["language"] or "en", row["manager"],
-                        row["full_name"], bool(row["is_admin"]), row["session_epoch"])
+                        row["full_name"], bool(row["is_admin"]))
         cache[key] = user
         return user
 
@@ -244,7 +245,28 @@ class Directory:
                          .values(revoked_at=self.clock.now()))
 
     def revoke_sessions(self, name: str) -> None:
+        """Log a user out everywhere (their API tokens keep working)."""
         with self.db.write() as conn:
-            conn.execute(t.tokens.update().where(t.tokens.c.user_name == name, t.tokens.c.kind == "session",
-                                                 t.tokens.c.revoked_at.is_(None))
-                         .values(revoked_at=self.clock.now()))
+            self._revoke(conn, name, kinds=("session",))
+
+    def deactivate(self, name: str) -> None:
+        """Stop a user: no login, no session, no API token; their records and history stay."""
+        with self.db.write() as conn:
+            _forget_users(conn)
+            res = conn.execute(t.users.update().where(t.users.c.name == name).values(active=False))
+            if res.rowcount == 0:
+                raise NotFound(f"no user {name!r}")
+            self._revoke(conn, name, kinds=("session", "api"))
+
+    def reactivate(self, name: str) -> User:
+        with self.db.write() as conn:
+            _forget_users(conn)
+            res = conn.execute(t.users.update().where(t.users.c.name == name).values(active=True))
+            if res.rowcount == 0:
+                raise NotFound(f"no user {name!r}")
+        return self.get(name)
+
+    def _revoke(self, conn, name: str, kinds: tuple[str, ...]) -> None:
+        conn.execute(t.tokens.update().where(t.tokens.c.user_name == name, t.tokens.c.kind.in_(kinds),
+                                             t.tokens.c.revoked_at.is_(None))
+                     .values(revoked_at=self.clock.now()))

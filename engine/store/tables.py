@@ -78,7 +78,6 @@ users = sa.Table(
     sa.Column("away_from", sa.Date),
     sa.Column("away_until", sa.Date),
     sa.Column("delegate", sa.String(128)),
-    sa.Column("session_epoch", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", Stamp, nullable=False),
 )
 

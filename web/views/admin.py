@@ -132,11 +132,7 @@ def change_user(name):
         if name == user.name:
             errors["deactivate"] = "you cannot deactivate yourself"
         else:
-            try:
-                eng.users.update(name, active=False)
-            except NotFound:  # update() reads the user back, and an inactive user is not found
-                pass
-            eng.users.revoke_sessions(name)  # logged out everywhere; their tokens stop working too
+            eng.users.deactivate(name)  # logged out everywhere; API tokens stop working too
             flash("user_deactivated")
     elif what == "password":
         password = request.form.get("password") or ""
