@@ -135,6 +135,14 @@ def build_openapi(engine) -> dict:
             "operationId": "notifications", "summary": "My notifications",
             "parameters": [{"name": "unread", "in": "query", "schema": {"type": "boolean"}}],
             "responses": {"200": {"description": "Notifications", **_json(_ref("Items"))}, **_errors("401")}}},
+        "/api/notifications/read": {"post": {
+            "operationId": "notifications_read", "summary": "Mark my notifications read (all, or the given ids)",
+            "requestBody": {"required": False, **_json({
+                "type": "object", "additionalProperties": False,
+                "properties": {"ids": {"type": "array", "items": {"type": "integer"}}}})},
+            "responses": {"200": {"description": "Unread count afterwards", **_json({
+                "type": "object", "properties": {"unread": {"type": "integer"}}})},
+                **_errors("401", "422")}}},
     }
     for form in defs.forms.values():
         schemas.update(_form_schemas(form, regs))
