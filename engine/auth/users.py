@@ -22,6 +22,10 @@ BAD_LOGIN = "unknown user or wrong password"
 # answered once per transaction: `_users(conn)` remembers them until the
 # transaction ends or this directory writes a user.
 _B = sa.bindparam
+# every API request looks its token up: built once (see engine/store/repository.py)
+_TOKEN = sa.select(t.tokens.c.user_name, t.tokens.c.expires_at).where(
+    t.tokens.c.token_hash == sa.bindparam("b_hash"), t.tokens.c.revoked_at.is_(None))
+_TOKEN_OF_KIND = _TOKEN.where(t.tokens.c.kind == sa.bindparam("b_kind"))
 _FIND = sa.select(t.users).where(t.users.c.name == _B("b_name"))
 _ROLES = sa.select(t.user_roles.c.role).where(t.user_roles.c.user_name == _B("b_name"))
 _WITH_ROLE = (sa.select(t.user_roles.c.user_name)
@@ -227,11 +231,9 @@ class Directory:
     def user_for_token(self, token: str, kind: str | None = None) -> User:
         now = self.clock.now()
         with self.db.read() as conn:
-            q = sa.select(t.tokens).where(t.tokens.c.token_hash == token_hash(token),
-                                          t.tokens.c.revoked_at.is_(None))
-            if kind:
-                q = q.where(t.tokens.c.kind == kind)
-            row = conn.execute(q).mappings().first()
+            q, params = (_TOKEN_OF_KIND, {"b_hash": token_hash(token), "b_kind": kind}) if kind \
+                else (_TOKEN, {"b_hash": token_hash(token)})
+            row = conn.execute(q, params).mappings().first()
             if row is None or (row["expires_at"] is not None and row["expires_at"] < now):
                 raise NotAuthenticated("the token is not valid")
             user = self.find(row["user_name"], conn)
