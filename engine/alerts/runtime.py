@@ -34,7 +34,7 @@ class AlertRuntime:
     create_values: tuple = ()  # ((field, literal | closure, is_expr), ...)
     create_env: Any = None
     create_if: Callable | None = None  # `create.if` (per line with `each`)
-    create_lines: tuple | None = None  # (table, from, if closure | None, compiled values)
+    create_lines: tuple | None = None  # (table, source closure, if closure | None, values)
 
     @property
     def id(self) -> str:
@@ -72,26 +72,36 @@ def compile_alert(engine, spec) -> AlertRuntime:
                 continue  # a table path (`lines.qty` under sum) is not a value on its own
     rt = AlertRuntime(spec, env, test, seen)
     if spec.create is not None:
-        def line_env(table):
-            row = env.names.get(table)
+        def row_of(table):
+            row = env.names.get(table) if table else None
+            return row.item if row is not None and row.item else T.t(T.ANY)
+
+        def line_env(extra):
             return form_env(engine.defs, engine.registries.field_types, spec.form,
-                            extra={"line": row.item if row is not None and row.item else T.t(T.ANY)},
-                            forms=engine._form_types)
+                            extra=extra, forms=engine._form_types)
 
         def compiled(values, e):
             return tuple((name, value.expr.compile_python(e, fns), True) if value.is_expr
                          else (name, value.literal, False) for name, value in values)
 
         create = spec.create
-        cenv = line_env(create.each) if create.each else env
+        cenv = line_env({"line": row_of(create.each)}) if create.each else env
         rt.create_values, rt.create_env = compiled(create.values, cenv), cenv
         rt.create_if = create.if_.compile_python(cenv, fns) if create.if_ is not None else None
-        if create.lines is not None:
-            lenv = line_env(create.lines.from_)
-            rt.create_lines = (create.lines.table, create.lines.from_,
-                               create.lines.if_.compile_python(lenv, fns)
-                               if create.lines.if_ is not None else None,
-                               compiled(create.lines.values, lenv))
+        lines = create.lines
+        if lines is not None:
+            # the source: a table of the alert's record, or one reached through links
+            # (`line.product.bom.components`); `outer` is the `each` line
+            source = lines.source.compile_python(cenv, fns)
+            extra = {"line": row_of(lines.from_) if not lines.through_links
+                     else lines.source.check(cenv, fns).item or T.t(T.ANY)}
+            if create.each:
+                extra["outer"] = row_of(create.each)
+            lenv = line_env(extra)
+            rt.create_lines = (lines.table, source,
+                               lines.if_.compile_python(lenv, fns)
+                               if lines.if_ is not None else None,
+                               compiled(lines.values, lenv))
     return rt
 
 
@@ -142,11 +152,14 @@ def _fire(engine, conn, rt, record, user) -> tuple[str, dict]:
                 data[name] = engine._eval(v, values, SYSTEM, conn, extra) if is_expr else v
             if rt.create_lines is not None:
                 table, source, keep, row_values = rt.create_lines
+                outer = {"outer": line} if line is not None else {}
+                rows = engine._eval(source, values, SYSTEM, conn, extra) or []
                 data[table] = [
-                    {name: engine._eval(v, values, SYSTEM, conn, {"line": row}) if is_expr else v
-                     for name, v, is_expr in row_values}
-                    for row in values.get(source) or []
-                    if keep is None or engine._eval(keep, values, SYSTEM, conn, {"line": row})]
+                    {name: engine._eval(v, values, SYSTEM, conn, {"line": row, **outer})
+                     if is_expr else v for name, v, is_expr in row_values}
+                    for row in rows
+                    if keep is None or engine._eval(keep, values, SYSTEM, conn,
+                                                    {"line": row, **outer})]
             rec = engine._create_in(conn, SYSTEM, spec.create.form, data)
             created.append({"form": rec.form, "id": rec.id, "number": rec.number})
         detail["created"] = created

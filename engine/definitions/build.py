@@ -206,7 +206,8 @@ def _lines_args(b: Builder, p: tuple, args: dict | None) -> m.LinesArgs | None:
         return None
     return m.LinesArgs(table=args["table"], from_=args["from"],
                        values=b.values(p + ("values",), args.get("values")),
-                       if_=b.expr(p + ("if",), args.get("if")))
+                       if_=b.expr(p + ("if",), args.get("if")),
+                       source=b.expr(p + ("from",), args["from"]))
 
 
 def _create_args(b: Builder, p: tuple, args: dict) -> m.CreateArgs:

@@ -264,12 +264,15 @@ def check_create(ctx: Context, doc, path: tuple, source_form: str, args) -> None
 
 
 def check_lines(ctx: Context, doc, path: tuple, source_form: str, args) -> None:
-    """`create.lines`: a table of the new record, filled from a table of the acting record."""
+    """`create.lines`: a table of the new record, filled from a table of the acting record
+    (`from: lines`) or of a record it links to (`from: product.bom.components`)."""
     lines = args.lines
-    if args.each is not None:
-        ctx.add(doc, path, "create: lines and each do not go together (with each, `line` is "
-                "already the acting record's line); create one record per line with each, or "
-                "one record with all lines with lines", E_CREATE_LINES, key=True)
+    if args.each is not None and not lines.through_links:
+        ctx.add(doc, path + ("from",), "create: with each, lines cannot copy the acting "
+                f"record's own table {lines.from_!r} (`line` is already the acting record's "
+                "line); create one record per line with each, or one record with all lines "
+                "without each, or copy a linked record's table, like "
+                "from: line.product.bom.components", E_CREATE_LINES)
         return
     target_types = ctx.form_types.get(args.form, {})
     table = target_types.get(lines.table)
@@ -282,8 +285,13 @@ def check_lines(ctx: Context, doc, path: tuple, source_form: str, args) -> None:
         ctx.add(doc, path + ("table",), f"lines: {lines.table!r} is a {table} field; table "
                 "names a table of line items of the new record", E_FIELD_KIND)
         return
-    row = each_row(ctx, doc, path + ("from",), source_form, lines.from_, "lines from")
-    env = ctx.env(source_form, extra={"line": row if row is not None else T.t(T.ANY)})
+    row = source_row(ctx, doc, path + ("from",), source_form, args)
+    extra = {"line": row if row is not None else T.t(T.ANY)}
+    if args.each is not None:
+        outer = ctx.form_types.get(source_form, {}).get(args.each)
+        extra["outer"] = outer.item if outer is not None and outer.item is not None \
+            else T.t(T.ANY)
+    env = ctx.env(source_form, extra=extra)
     if lines.if_ is not None:
         ctx.check_condition(doc, path + ("if",), lines.if_, env, "if")
     spec = ctx.defs.forms[args.form].field(lines.table)
@@ -305,5 +313,30 @@ def check_lines(ctx: Context, doc, path: tuple, source_form: str, args) -> None:
                     E_REQUIRED)
 
 
+def source_row(ctx: Context, doc, path: tuple, source_form: str, args):
+    """The row type of `lines.from`, or None after reporting why it is not a table.
+
+    A bare name is a table field of the acting record; a dotted path is checked as
+    an expression in the create's scope (`line` is the `each` line) and must end in
+    a table, like product.bom.components."""
+    lines = args.lines
+    if not lines.through_links:
+        return each_row(ctx, doc, path, source_form, lines.from_, "lines from")
+    if lines.source is None:
+        return None  # did not parse; the builder reported it
+    extra = {}
+    if args.each is not None:
+        each = ctx.form_types.get(source_form, {}).get(args.each)
+        extra["line"] = each.item if each is not None and each.item is not None else T.t(T.ANY)
+    t = ctx.check_expr(doc, path, lines.source, ctx.env(source_form, extra=extra))
+    if t is None or t.kind == T.ANY:
+        return None
+    if t.kind != T.TABLE:
+        ctx.add(doc, path, f"lines from: {lines.from_!r} is {t}; lines from must end in a "
+                "table of line items, like product.bom.components", E_FIELD_KIND)
+        return None
+    return t.item
+
+
 __all__ = ["check", "check_create", "check_lines", "check_values", "check_where", "each_row",
-           "names_at"]
+           "names_at", "source_row"]

@@ -224,12 +224,25 @@ class SetArgs:
 
 @dataclass(frozen=True)
 class LinesArgs:
-    """`create.lines`: fill table `table` of the new record, one row per line of `from_`."""
+    """`create.lines`: fill table `table` of the new record, one row per row of `from_`.
+
+    `from_` is a table field of the acting record (`lines`) or a dotted path
+    that reaches a table through links (`product.bom.components`, with `each`
+    `line.product.bom.components`); `source` is that path as an expression.
+    In `values` and `if`, `line` is the source row and, with `each`, `outer`
+    is the acting record's current line.
+    """
 
     table: str  # a table field of the created record
-    from_: str  # a table field of the acting record; `line` is its current row
+    from_: str  # the path to the source table, as written
     values: tuple  # ((row field, Value), ...)
-    if_: Expr | None = None  # copy only the lines for which this holds
+    if_: Expr | None = None  # copy only the rows for which this holds
+    source: Expr | None = None  # `from_` parsed; None when it did not parse
+
+    @property
+    def through_links(self) -> bool:
+        """Whether `from_` is a dotted path (a linked record's table), not a table of our own."""
+        return "." in self.from_
 
 
 @dataclass(frozen=True)
@@ -238,7 +251,7 @@ class CreateArgs:
     values: tuple  # ((field, Value), ...)
     each: str | None = None  # a table field of the acting record: one record per line
     if_: Expr | None = None  # create only when this holds (per line with `each`)
-    lines: LinesArgs | None = None  # line items of the new record from the acting record's
+    lines: LinesArgs | None = None  # line items of the new record from a table (see LinesArgs)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,8 @@ an expression, and carries a stable code:
                                          LOOM-E067 action named like a built-in one
                                          LOOM-E068 `update` needs one of id, where
                                          LOOM-E069 `where` never names `target`
-                                         LOOM-E070 `create.lines` with `each`
+                                         LOOM-E070 `create.lines` with `each` copies
+                                                   the acting record's own table
 """
 from __future__ import annotations
 

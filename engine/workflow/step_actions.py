@@ -9,7 +9,8 @@ Every built-in takes an `if` (with `each`: per line, `line` in scope).
 `update` finds its target by `id` or by `where`: a condition over `target.x`
 compiled to one SQL query over the target form's typed table, the acting
 record's values and `line` bound as parameters; exactly one record must match.
-`create.lines` fills a table of the new record from a table of the acting one.
+`create.lines` fills a table of the new record from a table of the acting one or,
+through a dotted path (`line.product.bom.components`), of a record it links to.
 """
 from __future__ import annotations
 
@@ -111,7 +112,7 @@ def create_record(ctx: StepContext, args: CreateArgs) -> None:
             continue
         raw = {name: ctx.value(slot, extra, table=args.each) for name, slot in args.values}
         if args.lines is not None:
-            raw[args.lines.table] = copied_lines(ctx, args.lines)
+            raw[args.lines.table] = copied_lines(ctx, args, row)
         runtime = ctx.engine.runtimes[args.form]
         values = runtime.prepare(_json(runtime, raw), user=ctx.user, existing=None,
                                  services=ctx.services(SYSTEM), system=True)
@@ -119,15 +120,55 @@ def create_record(ctx: StepContext, args: CreateArgs) -> None:
         ctx.effects.append({"created": {"form": args.form, "id": rec.id, "number": rec.number}})
 
 
-def copied_lines(ctx: StepContext, lines) -> list[dict]:
-    """`create.lines`: one row of the new record's table per (matching) acting line."""
+def copied_lines(ctx: StepContext, args: CreateArgs, outer: dict | None) -> list[dict]:
+    """`create.lines`: one row of the new record's table per (matching) source row.
+
+    The source is a table of the acting record or, through links, of a record it
+    links to (read as SYSTEM through the engine's link loader, like any link
+    hop); in `values` and `if`, `line` is the source row and `outer` the `each`
+    line."""
+    lines = args.lines
+    if not lines.through_links:
+        source = ctx.values.get(lines.from_) or []
+    else:
+        source = ctx.eval(lines.source, {"line": outer} if args.each else None,
+                          table=args.each) or []
+    env = lines_env(ctx.engine, ctx.form, args)
+    fns = ctx.engine.registries.functions
+    keep = lines.if_.compile_python(env, fns) if lines.if_ is not None else None
+    values = [(name, slot.expr.compile_python(env, fns) if slot.is_expr else None, slot)
+              for name, slot in lines.values]
     out = []
-    for row in ctx.values.get(lines.from_) or []:
-        extra = {"line": row}
-        if holds(ctx, lines.if_, extra, table=lines.from_):
-            out.append({name: ctx.value(slot, extra, table=lines.from_)
-                        for name, slot in lines.values})
+    for row in source:
+        scope = ctx.scope({"line": row, **({"outer": outer} if args.each else {})})
+        if keep is not None and not ctx.engine._eval(keep, scope, ctx.user, ctx.conn):
+            continue
+        out.append({name: ctx.engine._eval(fn, scope, ctx.user, ctx.conn) if fn is not None
+                    else slot.literal for name, fn, slot in values})
     return out
+
+
+def lines_env(engine, form: str, args: CreateArgs):
+    """The names of `create.lines` values: the acting record's fields, `line` (a source
+    row) and, with `each`, `outer` (the acting record's line)."""
+    from ..definitions.environment import form_env
+
+    key = ("create.lines", form, args.each, args.lines.from_)
+    env = engine._wf_envs.get(key)
+    if env is None:
+        types = engine._form_types[form]
+        extra = {"line": T.t(T.ANY)}
+        if args.each is not None:
+            extra["outer"] = types[args.each].item
+        if not args.lines.through_links:
+            extra["line"] = types[args.lines.from_].item
+        elif args.lines.source is not None:
+            each_env = engine._wf_env(form, args.each)
+            extra["line"] = args.lines.source.check(each_env, engine.registries.functions).item
+        env = form_env(engine.defs, engine.registries.field_types, form, extra=extra,
+                       forms=engine._form_types)
+        engine._wf_envs[key] = env
+    return env
 
 
 def update_records(ctx: StepContext, args: UpdateArgs) -> None:
