@@ -4,7 +4,10 @@ The fixture tree `workflows/step_features` places an order: a conditional
 `set`, stock reserved in bins found by product and depot (`where`), a job
 per made-to-order line (`each` + `if`), a request with the order's lines
 (`lines`, filtered by its own `if`), a conditional `notify`, and an alert
-that raises a request with lines. Every check re-reads from the database.
+that raises a request with lines. Each job also gets its product's recipe
+(`lines.from: line.product.recipe.parts`, through links), and an alert on a
+new job asks for its parts (`from: product.recipe.parts`, without `each`).
+Every check re-reads from the database.
 """
 from __future__ import annotations
 
@@ -172,3 +175,76 @@ def test_alert_create__if_and_lines(shop):
     assert len(alerted) == 1
     assert [(ln["product"], ln["qty"]) for ln in alerted[0].data["lines"]] == [
         (shop.chair.id, 5), (shop.lamp.id, 1)]
+
+
+# --- create ... lines from a linked record's table ---------------------------------------
+
+
+def with_recipe(shop, product, parts):
+    """Give `product` a recipe of (part, per_unit) pairs."""
+    recipe = shop.eng.create(SYSTEM, "recipe", {"product": product.id, "parts": [
+        {"part": p.id, "per_unit": n} for p, n in parts]})
+    product = reread(shop.eng, product)
+    return shop.eng.update(SYSTEM, "product", product.id, {"recipe": recipe.id}, product.version)
+
+
+def test_create_lines_through_links__each_job_gets_its_products_recipe(shop):
+    with_recipe(shop, shop.sofa, [(shop.chair, 2), (shop.lamp, 1)])
+    shop.place(shop.order([{"product": shop.sofa.id, "qty": 3, "colour": "sage"},
+                           {"product": shop.chair.id, "qty": 1},
+                           {"product": shop.sofa.id, "qty": 1, "colour": "sand"}]))
+    jobs = shop.all("job")
+    # `line` is the recipe row, `outer` the order line, bare `qty` (computed) the job's
+    assert [[(m["part"], m["per_unit"], m["needed"], m["colour"]) for m in j.data["materials"]]
+            for j in jobs] == [
+        [(shop.chair.id, 2, 6, "sage"), (shop.lamp.id, 1, 3, "sage")],
+        [(shop.chair.id, 2, 2, "sand"), (shop.lamp.id, 1, 1, "sand")]]
+
+
+def test_create_lines_through_links__if_filters_the_source_rows(shop):
+    skip = shop.eng.create(SYSTEM, "product", {"sku": "SKIP"})
+    with_recipe(shop, shop.sofa, [(skip, 1), (shop.lamp, 4)])
+    shop.place(shop.order([{"product": shop.sofa.id, "qty": 2}]))
+    [job] = shop.all("job")
+    assert [(m["part"], m["needed"]) for m in job.data["materials"]] == [(shop.lamp.id, 8)]
+
+
+def test_create_lines_through_links__no_linked_record_gives_no_rows(shop):
+    shop.place(shop.order([{"product": shop.sofa.id, "qty": 2}]))  # the sofa has no recipe
+    [job] = shop.all("job")
+    assert job.data["materials"] == []
+
+
+def test_create_lines_through_links__reads_records_the_user_may_not_read(shop):
+    # alice (sales) cannot read recipes; the step action reads them as the system does
+    recipe = with_recipe(shop, shop.sofa, [(shop.lamp, 1)]).data["recipe"]
+    with pytest.raises(LoomError):
+        shop.eng.get(shop.u["alice"], "recipe", recipe)
+    shop.place(shop.order([{"product": shop.sofa.id, "qty": 1}]))
+    [job] = shop.all("job")
+    assert [m["part"] for m in job.data["materials"]] == [shop.lamp.id]
+
+
+def test_alert_create_lines_through_links__without_each(shop):
+    with_recipe(shop, shop.sofa, [(shop.chair, 2), (shop.lamp, 1)])
+    order = shop.place(shop.order([{"product": shop.sofa.id, "qty": 3}]))
+    parts = [r for r in shop.all("request") if r.data["note"] == "parts"]
+    assert len(parts) == 1
+    assert [(ln["product"], ln["qty"]) for ln in parts[0].data["lines"]] == [
+        (shop.chair.id, 6), (shop.lamp.id, 3)]
+    assert reread(shop.eng, order).state == "placed"
+
+
+def test_create_lines_through_links__values_are_checked_against_the_source_row(tmp_path):
+    import shutil
+
+    from engine.definitions.catalog import check_tree
+    from engine.registry import default_registries
+
+    tree = shutil.copytree(TREE, tmp_path / "app")
+    wf = tree / "workflows" / "order.yaml"
+    wf.write_text(wf.read_text(encoding="utf-8").replace(
+        'per_unit: "line.per_unit"', 'per_unit: "line.part"'), encoding="utf-8")
+    _, problems = check_tree(str(tree), default_registries(load_plugins=False))
+    assert [p.code for p in problems] == ["LOOM-E035"]
+    assert "field 'per_unit' is integer, but this value is link to product" in str(problems[0])
