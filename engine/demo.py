@@ -115,8 +115,9 @@ def seed(engine, *, orders: int = 1000, customers: int = 200, seed: int = 7,
          password: str | None = None) -> dict[str, str]:
     """Create the demo users and a year of data ending today; {user: password}.
 
-    A database that already has the demo users keeps its data: only missing
-    users are added (existing users keep their passwords and are not listed).
+    Passwords follow from `seed`, so a restart prints the same logins. A
+    database that already has the demo users keeps its data: only missing
+    users are added, and users whose password was changed are not listed.
     """
     rnd = random.Random(seed)
     if "admin" in {u.name for u in engine.users.all()}:
@@ -153,8 +154,8 @@ def _users(engine, rnd, password):
         try:
             engine.add_user(name, roles, manager=manager, email=f"{name}@loom-demo.example",
                             language=language, password=pw, is_admin=name == "admin")
-        except LoomError:
-            pw = None  # already there: it keeps its password
+        except LoomError:  # already there from an earlier start: list it if unchanged
+            pw = pw if engine.users.has_password(name, pw) else None
         out.append((name, roles, pw))
     return out
 

@@ -5,7 +5,10 @@ markup as is. Every chart has <title> and <desc> (wired up with
 aria-labelledby), axis labels, a legend when there is more than one series,
 and a <title> per bar, point or slice so hovering shows the exact value.
 Text is escaped; colours come from a fixed palette that stays readable for
-the common colour-vision deficiencies (Okabe–Ito).
+the common colour-vision deficiencies (Okabe–Ito). Bars with a `series` are
+stacked (the total per category reads off the axis, the parts off the
+colours); x labels are thinned to what fits, and month buckets read as
+`2026-03`.
 """
 from __future__ import annotations
 
@@ -16,8 +19,9 @@ from xml.sax.saxutils import escape, quoteattr
 
 WIDTH, HEIGHT = 720, 400
 MARGIN = {"left": 80, "right": 160, "top": 48, "bottom": 72}
+# Okabe–Ito first, then Paul Tol's muted colours, so up to 12 series stay apart
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
-           "#000000")
+           "#000000", "#999999", "#882255", "#44AA99", "#332288")
 MAX_TABLE_ROWS = 50
 
 
@@ -109,15 +113,37 @@ def _nice_max(v: float) -> float:
     return 10 * exp
 
 
+MAX_X_LABELS = 12
+
+
+def _category_label(values: list):
+    """How x categories are written: month buckets as 2026-03, the rest as they are."""
+    if values and all(isinstance(v, date) and not isinstance(v, datetime) and v.day == 1
+                      for v in values):
+        return lambda v: f"{v:%Y-%m}"
+    return _fmt
+
+
+def _tick(v: float, step: float) -> str:
+    return f"{v:,.0f}" if float(step).is_integer() else f"{v:,.2f}"
+
+
 def _xy(kind: str, title: str, data: dict, x_label: str, y_label: str) -> str:
     cats, series = data["categories"], data["series"]
     left, top = MARGIN["left"], MARGIN["top"]
     pw = WIDTH - MARGIN["left"] - MARGIN["right"]
     ph = HEIGHT - MARGIN["top"] - MARGIN["bottom"]
-    values = [v for _, pts in series for v in pts.values()]
+    stacked = kind == "bar" and len(series) > 1
+    if stacked:  # the axis must reach the tallest stack, positive and negative parts apart
+        ups = [sum(max(pts.get(c, 0.0), 0.0) for _, pts in series) for c in cats]
+        downs = [sum(min(pts.get(c, 0.0), 0.0) for _, pts in series) for c in cats]
+        values = ups + downs
+    else:
+        values = [v for _, pts in series for v in pts.values()]
     lo = min([0.0] + values)
     hi = _nice_max(max([0.0] + values))
     span = (hi - lo) or 1.0
+    label_of = _category_label(cats)
 
     def ypos(v: float) -> float:
         return top + ph - (v - lo) / span * ph
@@ -136,33 +162,44 @@ def _xy(kind: str, title: str, data: dict, x_label: str, y_label: str) -> str:
         out.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + pw}" y2="{y:.1f}" '
                    f'stroke="#ddd" aria-hidden="true"/>')
         out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
-                   f'{escape(_fmt(round(v, 2)))}</text>')
+                   f'{escape(_tick(v, span / 5))}</text>')
     n = max(len(cats), 1)
     band = pw / n
+    every = math.ceil(n / MAX_X_LABELS)  # labels that would overlap are left out
     for i, c in enumerate(cats):
+        if i % every:
+            continue
         cx = left + band * (i + 0.5)
         out.append(f'<text x="{cx:.1f}" y="{top + ph + 18}" text-anchor="middle">'
-                   f'{escape(_short(_fmt(c)))}</text>')
+                   f'{escape(_short(label_of(c), 12))}</text>')
     out.append(f'<text class="x-label" x="{left + pw / 2}" y="{HEIGHT - 20}" '
                f'text-anchor="middle" font-weight="bold">{escape(x_label)}</text>')
     out.append(f'<text class="y-label" transform="translate(18 {top + ph / 2}) rotate(-90)" '
                f'text-anchor="middle" font-weight="bold">{escape(y_label)}</text>')
     # marks
-    k = max(len(series), 1)
+    base_up = {c: 0.0 for c in cats}  # where the next stacked part starts, per category
+    base_down = {c: 0.0 for c in cats}
     for si, (name, pts) in enumerate(series):
         color = PALETTE[si % len(PALETTE)]
         out.append(f'<g class="series" aria-label={quoteattr(name)}>')
         if kind == "bar":
-            bw = band * 0.8 / k
+            bw = band * 0.8
             for i, c in enumerate(cats):
                 if c not in pts:
                     continue
                 v = pts[c]
-                x0 = left + band * i + band * 0.1 + bw * si
-                y0, y1 = ypos(max(v, 0)), ypos(min(v, 0))
+                x0 = left + band * i + band * 0.1
+                if stacked and v >= 0:
+                    start, base_up[c] = base_up[c], base_up[c] + v
+                    y0, y1 = ypos(start + v), ypos(start)
+                elif stacked:
+                    start, base_down[c] = base_down[c], base_down[c] + v
+                    y0, y1 = ypos(start), ypos(start + v)
+                else:
+                    y0, y1 = ypos(max(v, 0)), ypos(min(v, 0))
                 out.append(f'<rect x="{x0:.1f}" y="{y0:.1f}" width="{bw:.1f}" '
                            f'height="{max(y1 - y0, 0.5):.1f}" fill="{color}">'
-                           f'<title>{escape(f"{name}, {_fmt(c)}: {_fmt(v)}")}</title></rect>')
+                           f'<title>{escape(f"{name}, {label_of(c)}: {_fmt(v)}")}</title></rect>')
         else:
             pts_xy = [(left + band * (i + 0.5), ypos(pts[c]), c) for i, c in enumerate(cats)
                       if c in pts]
@@ -171,7 +208,7 @@ def _xy(kind: str, title: str, data: dict, x_label: str, y_label: str) -> str:
                        f'stroke-width="2"/>')
             for x, y, c in pts_xy:
                 out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{color}">'
-                           f'<title>{escape(f"{name}, {_fmt(c)}: {_fmt(pts[c])}")}</title>'
+                           f'<title>{escape(f"{name}, {label_of(c)}: {_fmt(pts[c])}")}</title>'
                            f'</circle>')
         out.append("</g>")
     out += _legend([name for name, _ in series])

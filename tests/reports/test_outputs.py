@@ -145,3 +145,29 @@ def test_loom_check__rejects_bad_reports(tmp_path, name, expected):
     _, problems = check_tree(str(root), default_registries())
     errors = [str(p) for p in problems if p.severity == "error"]
     assert len(errors) == 1 and expected in errors[0] and name in errors[0], errors
+
+
+def test_svg_bars_with_series_stack_and_label_months_briefly(reng, ru):
+    from datetime import date
+
+    from engine.reports.results import ReportResult, ResultColumn
+
+    spec = reng.defs.reports["orders_by_month_region"]
+    cols = [ResultColumn(c.name, str(c.label), "text", "group") for c in spec.group_by] + \
+           [ResultColumn(m.name, str(m.label), "money", "measure") for m in spec.measures]
+    months = [date(2025, m, 1) for m in range(1, 13)] + [date(2026, m, 1) for m in range(1, 13)]
+    rows = [tuple({"month": m, "region": region}.get(c.name, amount) for c in cols)
+            for m in months for region, amount in (("North", Decimal("10")), ("South", Decimal("30")))]
+    root = ET.fromstring(render_svg(spec, ReportResult(spec.id, "t", cols, rows)))
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert "2025-01" in texts and "2025-01-01" not in texts  # month buckets read as months
+    assert sum(1 for t in texts if t and t[:2] == "20" and len(t) == 7) <= 12  # thinned
+    # stacked: South's bar starts where North's ends, so the axis reaches the sum (40)
+    assert any(t == "40" for t in texts) or any(t == "50" for t in texts)
+    north = [r for g in root.iter(f"{SVG}g") if g.get("aria-label") == "North"
+             for r in g.iter(f"{SVG}rect")]
+    south = [r for g in root.iter(f"{SVG}g") if g.get("aria-label") == "South"
+             for r in g.iter(f"{SVG}rect")]
+    assert north[0].get("x") == south[0].get("x")  # same column, not side by side
+    assert abs(float(south[0].get("y")) + float(south[0].get("height"))
+               - float(north[0].get("y"))) < 0.2
