@@ -339,6 +339,11 @@ def test_made_to_order_line_becomes_a_work_order(world):
     erp, u = world.erp, world.u
     sofa = erp.create(u["pat"], "product", {"sku": "SF-900", "name": "Custom sofa",
                                             "price": "8000", "made_to_order": True})
+    linen = erp.create(u["pat"], "product", {"sku": "M-LIN", "name": "Linen", "price": "40"})
+    bom = erp.create(u["root"], "bom", {"product": sofa.id, "components": [
+        {"material": linen.id, "qty_per_unit": "6.5"},
+        {"material": world.lamp.id, "qty_per_unit": "1"}]})
+    sofa = erp.update(u["root"], "product", sofa.id, {"bom": bom.id}, version=sofa.version)
     with pytest.raises(ValidationFailed) as exc:  # made to order: size, material, colour
         world.order([{"product": sofa.id, "qty": 1}])
     assert set(exc.value.fields) == {"lines[0].size", "lines[0].material", "lines[0].colour"}
@@ -351,6 +356,14 @@ def test_made_to_order_line_becomes_a_work_order(world):
     assert (wo.state, wo.data["qty"], wo.data["colour"], wo.data["sales_order"]) == (
         "planned", 2, "sage", order.id)
     assert world.stock(world.lamp_sh)["reserved"] == 3  # the stock line, not the sofa
+    # its material needs come from the sofa's bill of materials, times 2 sofas
+    assert [(m["component"], m["qty_per_unit"], m["required_qty"])
+            for m in wo.data["materials"]] == [
+        (linen.id, Decimal("6.5"), Decimal("13.0")), (world.lamp.id, Decimal("1"), Decimal("2"))]
+    needs = {r["sku"]: r for r in erp.report(u["root"], "material_needs").dicts()}
+    assert {sku: (Decimal(str(r["required_qty"])), r["work_orders"])
+            for sku, r in needs.items()} == {"M-LIN": (Decimal("13"), 1),
+                                             world.lamp.data["sku"]: (Decimal("2"), 1)}
 
     # shipping the sofa touches no shelf; sales by product counts it
     dn = erp.create(u["walt"], "delivery_note", {
