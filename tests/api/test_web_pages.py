@@ -161,6 +161,17 @@ def test_admin__alert_traces_and_why_the_low_stock_alert_did_not_fire(browser_as
     assert 'id="alert-low_stock"' in page and "stock_qty &lt; safety_stock" in page
 
 
+@pytest.mark.outbox_ok  # the low-stock alert fires and queues an email
+def test_record_page__shows_an_alert_that_fired(browser_as, engine, users):
+    # a `fired` trace carries no condition values: the page must still render
+    product = engine.create(users["pat"], "product", {"sku": "P-2", "name": "Gadget", "price": "1.00",
+                                                      "stock_qty": 2, "safety_stock": 10})
+    r = browser_as("pat").get(f"/f/product/{product.id}")
+    assert r.status_code == 200
+    page = r.get_data(as_text=True)
+    assert 'id="alert-low_stock"' in page and "fired" in page
+
+
 # --- out of office -------------------------------------------------------------------
 
 
