@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import contextlib
 import threading
 from pathlib import Path
 
@@ -13,15 +14,16 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run"]
 
 
-@pytest.fixture
-def server(engine):
-    """The web app served by waitress (as `loom serve` does) on a free port; yields the base URL."""
+@contextlib.contextmanager
+def serving(engine, secret_key: str, threads: int = 4):
+    """The web app over `engine` served by waitress (as `loom serve` does) on a free port;
+    yields the base URL and stops the server afterwards."""
     from waitress.server import create_server
 
     from web import create_app
 
-    app = create_app(engine, secret_key="browser-test")
-    srv = create_server(app, host="127.0.0.1", port=0, threads=4)
+    srv = create_server(create_app(engine, secret_key=secret_key), host="127.0.0.1", port=0,
+                        threads=threads)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     try:
@@ -29,6 +31,12 @@ def server(engine):
     finally:
         srv.close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def server(engine):
+    with serving(engine, "browser-test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,8 @@ from playwright.sync_api import expect
 
 from tests.conftest import DEMO_USERS, VALID, make_engine
 
+from .conftest import serving
+
 from .test_walkthrough import login, logout
 
 
@@ -134,20 +136,8 @@ def quote_engine(database_url, clock, tmp_path):
 
 @pytest.fixture
 def quote_server(quote_engine):
-    import threading
-
-    from waitress.server import create_server
-
-    from web import create_app
-
-    srv = create_server(create_app(quote_engine, secret_key="quote"), host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.effective_port}"
-    finally:
-        srv.close()
-        thread.join(timeout=5)
+    with serving(quote_engine, "quote", threads=2) as url:
+        yield url
 
 
 def test_visible_if_and_computed_fields_inside_line_item_rows(quote_server, browser, quote_engine, shot):

@@ -9,6 +9,8 @@ from playwright.sync_api import expect
 from engine import demo
 from engine.engine import Engine
 
+from .conftest import serving
+
 DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
 PASSWORD = "demo-pass-123"
 
@@ -23,20 +25,8 @@ def demo_engine(database_url):
 
 @pytest.fixture
 def demo_server(demo_engine):
-    import threading
-
-    from waitress.server import create_server
-
-    from web import create_app
-
-    srv = create_server(create_app(demo_engine, secret_key="roles-test"), host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.effective_port}"
-    finally:
-        srv.close()
-        thread.join(timeout=5)
+    with serving(demo_engine, "roles-test") as url:
+        yield url
 
 
 def put_work_in_flight(eng) -> None:
