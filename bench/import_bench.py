@@ -53,14 +53,14 @@ def main() -> None:
             {"item": s.id, "counted_qty": 10_000_000} for s in items]})
         eng.act(walt, "stock_count", count.id, "submit")
         eng.act(fiona, "stock_count", count.id, "approve")
-    codes = [s.data["code"] for s in items]
+    skus = [f"P-{i:03}" for i in range(len(items))]
     path = os.path.join(tmp, f"orders.{args.format}")
-    rows = [["number", "customer", "due_date", "lines.item", "lines.qty"]]
+    rows = [["number", "customer", "due_date", "warehouse", "lines.product", "lines.qty"]]
     orders = args.lines // args.per_order
     for o in range(orders):
         cust = rnd.choice(customers)
         for _ in range(args.per_order):
-            rows.append([f"R{o}", cust, "2099-12-31", rnd.choice(codes), rnd.randint(1, 20)])
+            rows.append([f"R{o}", cust, "2099-12-31", "SH", rnd.choice(skus), rnd.randint(1, 20)])
     if args.format == "csv":
         with open(path, "w", newline="", encoding="utf-8") as fh:
             csv.writer(fh).writerows(rows)
