@@ -156,8 +156,8 @@ class FormRuntime:
                 f.level = self._level(spec.fields, children, row_env)
             fields.append(f)
         self.level = self._level(level_specs, fields, self.env)
-        self._dumpers = {f.name: self._dumper(f) for f in self.level.fields}
-        self._loaders = {f.name: self._loader(f) for f in self.level.fields}
+        self._dumpers = {f.name: self._converter(f, "dump") for f in self.level.fields}
+        self._loaders = {f.name: self._converter(f, "load") for f in self.level.fields}
 
     # --- compiling --------------------------------------------------------------
 
@@ -512,19 +512,12 @@ class FormRuntime:
                 out[name] = [da, db]
         return out
 
-    def _dumper(self, f: _Field):
+    def _converter(self, f: _Field, method: str):
+        """A field's JSON conversion (`dump` or `load` of its type), tables row by row."""
         if f.level is None:
-            ftype, spec = f.ftype, f.spec
-            return lambda v: None if v is None else ftype.dump(spec, v)
-        cells = {c.name: self._dumper(c) for c in f.level.fields}
-        return lambda rows: [{k: (cells[k](x) if k in cells else x) for k, x in r.items()}
-                             for r in rows or ()]
-
-    def _loader(self, f: _Field):
-        if f.level is None:
-            ftype, spec = f.ftype, f.spec
-            return lambda v: None if v is None else ftype.load(spec, v)
-        cells = {c.name: self._loader(c) for c in f.level.fields}
+            convert, spec = getattr(f.ftype, method), f.spec
+            return lambda v: None if v is None else convert(spec, v)
+        cells = {c.name: self._converter(c, method) for c in f.level.fields}
         return lambda rows: [{k: (cells[k](x) if k in cells else x) for k, x in r.items()}
                              for r in rows or ()]
 
