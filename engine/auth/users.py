@@ -261,19 +261,19 @@ class Directory:
     def deactivate(self, name: str) -> None:
         """Stop a user: no login, no session, no API token; their records and history stay."""
         with self.db.write() as conn:
-            _forget_users(conn)
-            res = conn.execute(t.users.update().where(t.users.c.name == name).values(active=False))
-            if res.rowcount == 0:
-                raise NotFound(f"no user {name!r}")
+            self._set_active(conn, name, False)
             self._revoke(conn, name, kinds=("session", "api"))
 
     def reactivate(self, name: str) -> User:
         with self.db.write() as conn:
-            _forget_users(conn)
-            res = conn.execute(t.users.update().where(t.users.c.name == name).values(active=True))
-            if res.rowcount == 0:
-                raise NotFound(f"no user {name!r}")
+            self._set_active(conn, name, True)
         return self.get(name)
+
+    def _set_active(self, conn, name: str, active: bool) -> None:
+        _forget_users(conn)
+        res = conn.execute(t.users.update().where(t.users.c.name == name).values(active=active))
+        if res.rowcount == 0:
+            raise NotFound(f"no user {name!r}")
 
     def _revoke(self, conn, name: str, kinds: tuple[str, ...]) -> None:
         conn.execute(t.tokens.update().where(t.tokens.c.user_name == name, t.tokens.c.kind.in_(kinds),
