@@ -40,6 +40,17 @@ from .workflow.facade import WorkflowFacade
 MAX_PAGE = 500
 
 
+def _allowed(user: User, roles: Iterable[str]) -> bool:
+    """A form's role list: empty means everyone; admins always."""
+    return user.is_admin or not roles or bool(user.roles & set(roles))
+
+
+def _copy(values: dict) -> dict:
+    """Values a caller may change without touching the memo: lists and rows copied."""
+    return {k: ([dict(x) if isinstance(x, dict) else x for x in v] if isinstance(v, list) else v)
+            for k, v in values.items()}
+
+
 def as_record_id(value: Any) -> int | None:
     """A record id from user input, or None when it cannot be one (never an overflow)."""
     if isinstance(value, bool):
@@ -157,12 +168,10 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
     # --- permissions -------------------------------------------------------
 
     def can_create(self, user: User, form_id: str) -> bool:
-        roles = self.defs.form(form_id).permissions.create
-        return user.is_admin or not roles or bool(user.roles & set(roles))
+        return _allowed(user, self.defs.form(form_id).permissions.create)
 
     def _has_read_role(self, user: User, form_id: str) -> bool:
-        roles = self.defs.form(form_id).permissions.read
-        return user.is_admin or not roles or bool(user.roles & set(roles))
+        return _allowed(user, self.defs.form(form_id).permissions.read)
 
     def _involved(self, conn, user: User, record_id: int) -> bool:
         """Whoever holds or held a task on the record, or was copied in."""
@@ -185,26 +194,26 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
 
     def _loader(self, conn):
         def load(form: str, record_id):
-            rid = as_record_id(record_id)
-            if rid is None or form not in self.defs.forms:
-                return None
-            try:
-                row = self.repo.fetch(conn, form, rid)
-            except NotFound:
-                return None
-            return self._record(row).values()
+            found = self._find_row(conn, form, record_id)
+            return None if found is None else self._record(found).values()
         return load
 
     def _readable_values(self, conn, user: User, form: str, record_id) -> Mapping | None:
+        row = self._find_row(conn, form, record_id)
+        if row is None:
+            return None
+        values = self._record(row).values()
+        return values if self._can_read_row(conn, user, form, row, values) else None
+
+    def _find_row(self, conn, form: str, record_id) -> Mapping | None:
+        """The stored row for an id that came from data or a user, or None (never an error)."""
         rid = as_record_id(record_id)
-        if rid is None:
+        if rid is None or form not in self.defs.forms:
             return None
         try:
-            row = self.repo.fetch(conn, form, rid)
+            return self.repo.fetch(conn, form, rid)
         except NotFound:
             return None
-        rec = self._record(row)
-        return rec.values() if self._can_read_row(conn, user, form, row, rec.values()) else None
 
     def _record(self, row: Mapping) -> Record:
         data = row["data"]
@@ -219,14 +228,12 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
         memo = self._loaded
         hit = memo.get(id(data))
         if hit is not None and hit[0] is data and hit[1] == form_id:
-            return {k: ([dict(x) if isinstance(x, dict) else x for x in v]
-                        if isinstance(v, list) else v) for k, v in hit[2].items()}
+            return _copy(hit[2])
         values = self.runtimes[form_id].load(data)
         if len(memo) >= 2048:
             memo.clear()
         memo[id(data)] = (data, form_id, values)
-        return {k: ([dict(x) if isinstance(x, dict) else x for x in v]
-                    if isinstance(v, list) else v) for k, v in values.items()}
+        return _copy(values)
 
     def _can_edit(self, conn, user: User, rec: Record) -> bool:
         perms = self.defs.form(rec.form).permissions
