@@ -23,7 +23,7 @@ from .definitions.catalog import Definitions, load_definitions
 from .definitions.environment import all_form_types, form_env
 from .errors import ExpressionError, LoomError, NotFound, PermissionDenied, ValidationFailed
 from .expr import MappingContext, parse
-from .forms.field_types import MAX_ID
+from .fields import MAX_ID
 from .forms.numbering import counter_key, format_number
 from .forms.runtime import FormRuntime
 from .records import Event, Page, Record

@@ -62,7 +62,7 @@ def default_registries(load_plugins: bool = True) -> Registries:
     """A fresh set of registries with the built-ins and any installed plugins."""
     from .alerts.channels import register_builtin_channels
     from .expr import default_functions
-    from .forms.field_types import register_builtin_field_types
+    from .fields import register_builtin_field_types
     from .workflow.step_actions import register_builtin_actions
 
     regs = Registries(functions=default_functions())

@@ -22,7 +22,7 @@ from engine.errors import ExpressionError
 from engine.expr import SqlTerm
 from engine.expr import sql as S
 from engine.expr import types as T
-from engine.forms.field_types import FieldError, IntegerType
+from engine.fields import FieldError, IntegerType
 
 INT = T.t(T.INTEGER)
 

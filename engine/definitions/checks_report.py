@@ -11,7 +11,7 @@ measures listed before it; `having` sees every output column and the params.
 from __future__ import annotations
 
 from ..expr import types as T
-from ..forms.field_types import expr_type_of
+from ..fields import expr_type_of
 from . import model as m
 from .semantics import (
     E_COLUMN, E_COLUMN_DUP, E_EXPR, E_FIELD_TYPE, E_LINE_ITEMS, E_MEASURE, E_SOURCE, E_TILES,

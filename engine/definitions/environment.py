@@ -5,7 +5,7 @@ from typing import Mapping
 
 from ..expr import Env
 from ..expr import types as T
-from ..forms.field_types import expr_type_of
+from ..fields import expr_type_of
 from .catalog import Definitions
 
 SYSTEM_FIELDS: Mapping[str, T.Type] = {

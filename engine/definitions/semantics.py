@@ -183,7 +183,7 @@ class Context:
         self._workflow_by_form: dict[str, Any] = {}
         for wf in defs.workflows.values():
             self._workflow_by_form.setdefault(wf.form, wf)
-        from ..forms.field_types import expr_type_of
+        from ..fields import expr_type_of
 
         for fid, form in defs.forms.items():
             names = dict(SYSTEM_FIELDS)

@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping, Protocol, runtime_checkable
 from ..definitions.environment import SYSTEM_FIELDS
 from ..errors import ExpressionError, ValidationFailed
 from .computation import evaluation_order, field_deps
-from .field_types import FieldError
+from ..fields import FieldError
 
 REQUIRED = "is required"
 UNKNOWN = "unknown field"
@@ -132,7 +132,7 @@ class FormRuntime:
 
     def __init__(self, form, defs, registries):
         from ..definitions.environment import all_form_types, form_env
-        from .field_types import expr_type_of
+        from ..fields import expr_type_of
 
         self.form = form
         self.defs = defs

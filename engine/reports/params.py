@@ -13,7 +13,7 @@ from ..definitions import model as m
 from ..errors import BadParameter
 from ..expr import Env, MappingContext
 from ..expr import types as T
-from ..forms.field_types import FieldError, expr_type_of
+from ..fields import FieldError, expr_type_of
 
 
 class ParamSet:

@@ -17,7 +17,7 @@ from ..errors import ExpressionError
 from ..expr import SqlTerm
 from ..expr.sql import apply_aggregate
 from ..expr import types as T
-from ..forms.field_types import expr_type_of
+from ..fields import expr_type_of
 from .typed import TypedStore
 
 _SYSTEM = {
