@@ -11,7 +11,10 @@ import json
 import re
 from typing import Any, Mapping
 
-from .views.common import label, option_label
+from engine.errors import LoomError
+from engine.fields import FieldType
+
+from .views.common import engine, label, option_label, t
 
 ROW_RE = re.compile(r"^f\.(\w+)\.(\d{1,4})\.(\w+)$")
 MAX_ROWS = 1000
@@ -20,9 +23,33 @@ MAX_ROWS = 1000
 # exactly in the browser. The server recomputes everything on save.
 DEFAULT_FROM_RE = re.compile(r"^\s*(\w+)\.(\w+)\s*$")
 
+_PLAIN = FieldType()  # for a type no registry knows (the definition check reports it)
 
-def parse_post(form_spec, post) -> dict:
+
+def field_type(eng, f) -> FieldType:
+    """The registered type of field `f`: every per-type question goes to it."""
+    return eng.registries.field_types.get(f.type) or _PLAIN
+
+
+class WebLabels:
+    """What `FieldType.display` needs, in the request's language; link titles looked up beforehand."""
+
+    def __init__(self, titles: Mapping | None = None):
+        self.titles = titles or {}
+
+    def option(self, field, option):
+        return option_label(field, option)
+
+    def word(self, key):
+        return t(key)
+
+    def link_title(self, form, record_id):
+        return self.titles.get((form, str(record_id)), f"#{record_id}")
+
+
+def parse_post(form_spec, post, eng=None) -> dict:
     """request.form → the `data` dict the engine takes (text values, rows as lists)."""
+    eng = eng or engine()
     data: dict[str, Any] = {}
     rows: dict[str, dict[int, dict]] = {}
     for key in post.keys():
@@ -32,8 +59,7 @@ def parse_post(form_spec, post) -> dict:
             tf = form_spec.field(table)
             if tf is None or not tf.is_table or tf.field(cell) is None or i >= MAX_ROWS:
                 continue
-            cf = tf.field(cell)
-            value = post.getlist(key) if cf.type == "multichoice" else post.get(key)
+            value = field_type(eng, tf.field(cell)).from_form(tf.field(cell), post, key)
             rows.setdefault(table, {}).setdefault(i, {})[cell] = value
     for f in form_spec.fields:
         if f.is_table:
@@ -50,57 +76,40 @@ def parse_post(form_spec, post) -> dict:
             continue
         if f.compute is not None or f.readonly:
             continue
-        key = f"f.{f.name}"
-        if f.type == "boolean":
-            data[f.name] = "true" if post.get(key) else "false"
-        elif f.type == "multichoice":
-            data[f.name] = post.getlist(key)
-        elif key in post:
-            data[f.name] = post.get(key)
+        value = field_type(eng, f).from_form(f, post, f"f.{f.name}")
+        if value is not None:
+            data[f.name] = value
     return data
 
 
 def text_of(ftype, spec, value) -> Any:
     """A Python field value → what an input shows (text, or a list for multichoice)."""
-    if value is None:
-        return [] if spec.type == "multichoice" else ""
-    if spec.type == "multichoice":
-        return list(value)
-    if spec.type == "boolean":
-        return "true" if value else ""
-    if spec.type == "datetime" and hasattr(value, "strftime"):
-        return value.strftime("%Y-%m-%dT%H:%M")
-    dumped = ftype.dump(spec, value) if ftype is not None else value
-    if isinstance(dumped, dict):
-        return dumped.get("name", "")
-    return "" if dumped is None else str(dumped)
+    return (ftype or _PLAIN).to_input(spec, value)
 
 
 def texts_of(eng, form_spec, values: Mapping) -> dict:
     """Record values → {field: text, table: [{cell: text}]} for rendering."""
-    reg = eng.registries.field_types
     out: dict[str, Any] = {}
     for f in form_spec.fields:
         v = values.get(f.name)
         if f.is_table:
-            out[f.name] = [{c.name: text_of(reg.get(c.type), c, (r or {}).get(c.name)) for c in f.fields}
+            out[f.name] = [{c.name: field_type(eng, c).to_input(c, (r or {}).get(c.name)) for c in f.fields}
                            for r in (v or [])]
         else:
-            out[f.name] = text_of(reg.get(f.type), f, v)
+            out[f.name] = field_type(eng, f).to_input(f, v)
     return out
 
 
-def texts_from_post(form_spec, data: Mapping) -> dict:
+def texts_from_post(form_spec, data: Mapping, eng=None) -> dict:
     """Posted data (already text) → the same shape as texts_of, for re-rendering."""
+    eng = eng or engine()
     out: dict[str, Any] = {}
     for f in form_spec.fields:
         v = data.get(f.name)
         if f.is_table:
             out[f.name] = [{c.name: r.get(c.name, "") for c in f.fields} for r in (v or [])]
-        elif f.type == "boolean":
-            out[f.name] = "true" if v == "true" else ""
         else:
-            out[f.name] = v if v is not None else ("" if f.type != "multichoice" else [])
+            out[f.name] = field_type(eng, f).reshow(f, v)
     return out
 
 
@@ -174,21 +183,22 @@ def _hints(f) -> dict:
 
 
 def widget(eng, f, text, errors: Mapping, path: str, hidden: bool = False, link_titles=None) -> dict:
-    ftype = eng.registries.field_types.get(f.type)
+    ftype = field_type(eng, f)
     w = {
         "name": f.name, "path": path, "input": "f." + path.replace("[", ".").replace("]", ""),
         "id": "f-" + path.replace("[", "-").replace("].", "-").replace(".", "-").replace("]", ""),
-        "type": f.type, "widget": getattr(ftype, "widget", "text"), "label": label(f.label, f.name),
+        "type": f.type, "widget": ftype.widget, "label": label(f.label, f.name),
         "required": f.required, "value": text, "error": errors.get(path),
         "readonly": f.compute is not None or f.readonly, "hidden": hidden,
         "help": label(f.help) if f.help else "", "hints": _hints(f),
-        "min": f.min, "max": f.max,
+        "min": f.min, "max": f.max, "preview": json.dumps(ftype.preview(f)),
     }
     if f.options:
         w["options"] = [(o, option_label(f, o)) for o in f.options]
-    if f.type == "link":
-        w["to"] = f.to
-        w["link_title"] = (link_titles or {}).get((f.to, str(text))) if text else ""
+    to = ftype.link_form(f)
+    if to is not None:
+        w["to"] = to
+        w["link_title"] = (link_titles or {}).get(ftype.link_of(f, text)) if text else ""
     return w
 
 
@@ -217,14 +227,13 @@ def link_titles_for(eng, user, form_spec, texts: Mapping) -> dict:
     """{(form, id): title} for every link value shown, read as the user (unreadable → '#id')."""
     wanted: set[tuple[str, str]] = set()
     for f in form_spec.fields:
-        if f.type == "link" and texts.get(f.name):
-            wanted.add((f.to, str(texts[f.name])))
         if f.is_table:
-            for c in f.fields:
-                if c.type == "link":
-                    for row in texts.get(f.name) or []:
-                        if row.get(c.name):
-                            wanted.add((c.to, str(row[c.name])))
+            for row in texts.get(f.name) or []:
+                for c in f.fields:
+                    if target := field_type(eng, c).link_of(c, row.get(c.name)):
+                        wanted.add(target)
+        elif target := field_type(eng, f).link_of(f, texts.get(f.name)):
+            wanted.add(target)
     out = {}
     for form, rid in wanted:
         out[(form, rid)] = record_title(eng, user, form, rid)
@@ -232,8 +241,6 @@ def link_titles_for(eng, user, form_spec, texts: Mapping) -> dict:
 
 
 def record_title(eng, user, form: str, rid) -> str:
-    from engine.errors import LoomError
-
     try:
         rec = eng.get(user, form, int(rid))
     except (LoomError, ValueError):
@@ -252,20 +259,6 @@ def title_of(eng, rec) -> str:
     return rec.number or f"#{rec.id}"
 
 
-def display(eng, f, value) -> str:
+def display(eng, f, value, labels: WebLabels | None = None) -> str:
     """A stored value as text for record pages and lists (not for inputs)."""
-    if value is None or value == "" or value == []:
-        return ""
-    if f.type == "boolean":
-        from .views.common import t
-
-        return t("yes") if value else t("no")
-    if f.type == "choice":
-        return option_label(f, value)
-    if f.type == "multichoice":
-        return ", ".join(option_label(f, v) for v in value)
-    if f.type == "percent":
-        return text_of(eng.registries.field_types.get(f.type), f, value) + "%"
-    if f.type == "datetime" and hasattr(value, "strftime"):
-        return value.strftime("%Y-%m-%d %H:%M")
-    return str(text_of(eng.registries.field_types.get(f.type), f, value))
+    return field_type(eng, f).display(f, value, labels or WebLabels())

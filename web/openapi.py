@@ -12,46 +12,12 @@ ERROR_CODES = {"400": "Bad request or parameter", "401": "Not authenticated", "4
                "404": "Not found (or not readable by you)", "409": "Stale version or action not available",
                "422": "Validation failed; `fields` says which", "429": "Too many failed logins (locked)"}
 
-DECIMAL = {"type": ["string", "null"], "pattern": r"^-?[0-9]+(\.[0-9]+)?%?$",
-           "description": "exact decimal as a string"}
-
 
 def field_schema(f, registries) -> dict:
-    t = f.type
-    if t == "table":
-        props = {c.name: field_schema(c, registries) for c in f.fields}
-        return {"type": ["array", "null"], "items": {"type": "object", "properties": props,
-                                                       "additionalProperties": False}}
-    if t in ("text", "textarea", "email", "phone", "user"):
-        s: dict[str, Any] = {"type": ["string", "null"]}
-        if f.max_length:
-            s["maxLength"] = f.max_length
-        if t == "email":
-            s["format"] = "email"
-    elif t == "integer":
-        s = {"type": ["integer", "null"]}
-        if f.min is not None:
-            s["minimum"] = int(f.min)
-        if f.max is not None:
-            s["maximum"] = int(f.max)
-    elif t in ("decimal", "money", "percent"):
-        s = dict(DECIMAL)
-    elif t == "boolean":
-        s = {"type": ["boolean", "null"]}
-    elif t == "date":
-        s = {"type": ["string", "null"], "format": "date"}
-    elif t == "datetime":
-        s = {"type": ["string", "null"], "format": "date-time"}
-    elif t == "choice":
-        s = {"enum": [*f.options, None]}
-    elif t == "multichoice":
-        s = {"type": ["array", "null"], "items": {"enum": list(f.options)}}
-    elif t == "link":
-        s = {"type": ["integer", "null"], "description": f"id of a {f.to} record"}
-    elif t == "file":
-        s = {"type": ["object", "null"], "properties": {"name": {"type": "string"}}}
-    else:
-        s = {}  # a plugin field type: any JSON value
+    """The API schema of one field: the type's own, with the field's title and read-only flag."""
+    ftype = registries.field_types.get(f.type)
+    # a type no registry knows (the definition check reports it): any JSON value
+    s = ftype.json_schema(f, lambda c: field_schema(c, registries)) if ftype is not None else {}
     label = f.label.get("en") if f.label else ""
     if label:
         s["title"] = label
@@ -202,7 +168,7 @@ def build_openapi(engine) -> dict:
                                    "201": {"description": "Imported", **_json({"type": "object"})},
                                    **_errors("400", "401", "403", "404", "422")}}}
     for rep in defs.reports.values():
-        params = [{"name": p.name, "in": "query", "required": False, "schema": _param_schema(p)}
+        params = [{"name": p.name, "in": "query", "required": False, "schema": _param_schema(p, regs)}
                   for p in rep.params]
         params.append({"name": "format", "in": "query", "schema": {"enum": ["json", "csv", "xlsx"]}})
         paths[f"/api/reports/{rep.id}"] = {"get": {
@@ -230,15 +196,8 @@ def build_openapi(engine) -> dict:
     }
 
 
-def _param_schema(p) -> dict:
-    if p.type == "date":
-        return {"type": "string", "format": "date"}
-    if p.type == "integer":
-        return {"type": "integer"}
-    if p.type in ("decimal", "money", "percent"):
-        return {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$"}
-    if p.type == "boolean":
-        return {"type": "boolean"}
-    if p.options:
-        return {"enum": list(p.options)}
-    return {"type": "string"}
+def _param_schema(p, registries) -> dict:
+    ftype = registries.field_types.get(p.type)
+    if ftype is None:
+        return {"enum": list(p.options)} if p.options else {"type": "string"}
+    return ftype.param_schema(p)

@@ -18,8 +18,6 @@ bp = Blueprint("forms", __name__)
 
 PAGE_SIZE = 25
 MAX_QUERY = 100
-DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-INT_RE = re.compile(r"^\d{1,15}$")
 
 
 def _spec(form: str):
@@ -49,34 +47,18 @@ def _filters(spec, args) -> tuple[list[str], dict]:
         asked["q"] = q
         tf = spec.title_field or "number"
         parts.append(f"contains(lower({tf}), lower({lit(q)}))")
-    for name in spec.indexes:
-        f = spec.field(name)
-        if f is None:
-            continue
-        if f.type in ("date", "datetime"):
-            lo, hi = (args.get(f"x.{name}.from") or "").strip(), (args.get(f"x.{name}.to") or "").strip()
-            if DATE_RE.match(lo):
-                parts.append(f"{name} >= {lit(lo)}")
-                asked[f"x.{name}.from"] = lo
-            if DATE_RE.match(hi):
-                parts.append(f"{name} <= {lit(hi)}")
-                asked[f"x.{name}.to"] = hi
-            continue
-        v = (args.get(f"x.{name}") or "").strip()[:MAX_QUERY]
-        if not v:
-            continue
-        if f.type == "choice" and v in f.options:
-            parts.append(f"{name} == {lit(v)}")
-        elif f.type == "link" and INT_RE.match(v):
-            parts.append(f"{name} == {int(v)}")
-        elif f.type in ("integer",) and re.match(r"^-?\d{1,15}$", v):
-            parts.append(f"{name} == {int(v)}")
-        elif f.type in ("text", "email", "phone", "user", "textarea"):
-            parts.append(f"contains(lower({name}), lower({lit(v)}))")
-        else:
-            continue
-        asked[f"x.{name}"] = v
+    for f in _filter_fields(spec):
+        more, used = fd.field_type(engine(), f).list_filter(f, args)
+        parts += more
+        asked.update(used)
     return parts, asked
+
+
+def _filter_fields(spec) -> list:
+    """Indexed fields whose type offers a list filter."""
+    eng = engine()
+    return [f for f in (spec.field(n) for n in spec.indexes)
+            if f is not None and fd.field_type(eng, f).filter_input is not None]
 
 
 def _sortable(spec) -> list[str]:
@@ -105,32 +87,23 @@ def listing(form):
     columns = [spec.field(n) for n in spec.indexes if spec.field(n) is not None and n != spec.title_field]
     link_titles = {}
     for c in columns:
-        if c.type == "link":
-            for r in page.items:
-                v = r.data.get(c.name)
-                if v is not None and (c.to, str(v)) not in link_titles:
-                    link_titles[(c.to, str(v))] = fd.record_title(eng, user, c.to, v)
-    rows = []
-    for r in page.items:
-        cells = []
-        for c in columns:
-            v = r.data.get(c.name)
-            cells.append(link_titles.get((c.to, str(v)), "") if c.type == "link" and v is not None
-                         else fd.display(eng, c, v))
-        rows.append({"rec": r, "title": fd.title_of(eng, r), "cells": cells})
-    filters = []
-    for name in spec.indexes:
-        f = spec.field(name)
-        if f is not None and f.type in ("date", "datetime", "choice", "link", "integer", "text",
-                                        "email", "phone", "user", "textarea"):
-            filters.append(f)
+        for r in page.items:
+            target = fd.field_type(eng, c).link_of(c, r.data.get(c.name))
+            if target is not None and target not in link_titles:
+                link_titles[target] = fd.record_title(eng, user, *target)
+    labels = fd.WebLabels(link_titles)
+    rows = [{"rec": r, "title": fd.title_of(eng, r),
+             "cells": [fd.display(eng, c, r.data.get(c.name), labels) for c in columns]}
+            for r in page.items]
+    filters = _filter_fields(spec)
     pages = max(1, (page.total + PAGE_SIZE - 1) // PAGE_SIZE)
     wf = eng.defs.workflow_for(form)
     template = "_list_results.html" if request.headers.get("HX-Request") and \
         request.headers.get("HX-Target") == "results" else "list.html"
     return render_template(template, spec=spec, rows=rows, columns=columns, total=page.total,
                            page=page_no, pages=pages, sort=sort, sortable=sortable, asked=asked,
-                           filters=filters, can_create=eng.can_create(user, form), wf=wf,
+                           filters=filters, filter_inputs={f.name: fd.field_type(eng, f).filter_input
+                                                           for f in filters}, can_create=eng.can_create(user, form), wf=wf,
                            link_options=_filter_link_options(eng, user, filters))
 
 
@@ -150,8 +123,9 @@ def export(form, fmt):
 def _filter_link_options(eng, user, filters) -> dict:
     out = {}
     for f in filters:
-        if f.type == "link":
-            out[f.name] = _options(eng, user, f.to, "")
+        to = fd.field_type(eng, f).link_form(f)
+        if to is not None:
+            out[f.name] = _options(eng, user, to, "")
     return out
 
 
@@ -192,7 +166,7 @@ def _with_attrs(eng, options, attrs):
             spec = eng.defs.forms[rec.form]
             f = spec.field(a)
             if f is not None and not f.is_table:
-                data[a] = fd.text_of(eng.registries.field_types.get(f.type), f, rec.data.get(a))
+                data[a] = fd.field_type(eng, f).to_input(f, rec.data.get(a))
         out.append((value, title, data))
     return out
 
@@ -207,8 +181,8 @@ def _editor(spec, texts, errors, record=None, status=200, message=None):
     link_options = {}
     for w in widgets:
         for cell in ([w] + list(w.get("template") or [])):
-            if cell["type"] == "link" and cell["to"] not in link_options:
-                attrs = _default_attrs(spec, cell["to"])
+            if cell.get("to") and cell["to"] not in link_options:
+                attrs = _default_attrs(eng, spec, cell["to"])
                 link_options[cell["to"]] = (_with_attrs(eng, _options(eng, user, cell["to"], ""), attrs), attrs)
     users = [u.name for u in eng.users.all()]
     return render_template("form.html", spec=spec, widgets=widgets, errors=errors, record=record,
@@ -216,7 +190,7 @@ def _editor(spec, texts, errors, record=None, status=200, message=None):
                            general=[(k, v) for k, v in errors.items() if not _is_field_path(spec, k)]), status
 
 
-def _default_attrs(spec, to_form: str) -> list[str]:
+def _default_attrs(eng, spec, to_form: str) -> list[str]:
     """Fields of `to_form` that some row default reads through a link (`product.price` → price)."""
     out = []
     for f in spec.fields:
@@ -224,7 +198,7 @@ def _default_attrs(spec, to_form: str) -> list[str]:
             m = fd.DEFAULT_FROM_RE.match(c.default.expr.source) if c.default and c.default.expr else None
             if m:
                 link = (f.field(m.group(1)) if f.is_table else spec.field(m.group(1)))
-                if link is not None and link.type == "link" and link.to == to_form:
+                if link is not None and fd.field_type(eng, link).link_form(link) == to_form:
                     out.append(m.group(2))
     return out
 
@@ -248,11 +222,11 @@ def new(form):
             if not texts.get(f.name):
                 texts[f.name] = [{c.name: "" for c in f.fields}]
         return _editor(spec, texts, {})
-    data = fd.parse_post(spec, request.form)
+    data = fd.parse_post(spec, request.form, eng)
     try:
         rec = eng.create(user, form, data)
     except ValidationFailed as exc:
-        return _editor(spec, fd.texts_from_post(spec, data), exc.fields, status=422, message=t("fix_errors"))
+        return _editor(spec, fd.texts_from_post(spec, data, eng), exc.fields, status=422, message=t("fix_errors"))
     flash("saved")
     return redirect(url_for("forms.record", form=form, record_id=rec.id))
 
@@ -265,7 +239,7 @@ def edit(form, record_id):
     rec = eng.get(user, form, record_id)
     if request.method == "GET":
         return _editor(spec, fd.texts_of(eng, spec, rec.data), {}, record=rec)
-    data = fd.parse_post(spec, request.form)
+    data = fd.parse_post(spec, request.form, eng)
     try:
         version = int(request.form.get("version") or 0)
     except ValueError:
@@ -273,10 +247,10 @@ def edit(form, record_id):
     try:
         eng.update(user, form, record_id, data, version)
     except ValidationFailed as exc:
-        return _editor(spec, fd.texts_from_post(spec, data), exc.fields, record=rec, status=422,
+        return _editor(spec, fd.texts_from_post(spec, data, eng), exc.fields, record=rec, status=422,
                        message=t("fix_errors"))
     except Conflict:
-        return _editor(spec, fd.texts_from_post(spec, data), {}, record=eng.get(user, form, record_id),
+        return _editor(spec, fd.texts_from_post(spec, data, eng), {}, record=eng.get(user, form, record_id),
                        status=409, message=t("version_conflict"))
     flash("saved")
     return redirect(url_for("forms.record", form=form, record_id=record_id))
@@ -288,25 +262,18 @@ def edit(form, record_id):
 def _record_page(spec, rec, status=200, message=None, action_errors=None):
     eng, user = engine(), acting_user()
     texts = fd.texts_of(eng, spec, rec.data)
-    titles = fd.link_titles_for(eng, user, spec, texts)
+    labels = fd.WebLabels(fd.link_titles_for(eng, user, spec, texts))
     shown = []
     for f in spec.fields:
         v = rec.data.get(f.name)
         if f.is_table:
-            rows = []
-            for row in v or []:
-                cells = []
-                for c in f.fields:
-                    cv = row.get(c.name)
-                    cells.append(titles.get((c.to, str(cv)), f"#{cv}") if c.type == "link" and cv is not None
-                                 else fd.display(eng, c, cv))
-                rows.append(cells)
+            rows = [[fd.display(eng, c, row.get(c.name), labels) for c in f.fields] for row in v or []]
             shown.append({"f": f, "table": True, "columns": [label(c.label, c.name) for c in f.fields],
                           "rows": rows})
         elif f.name in rec.data:
-            text = titles.get((f.to, str(v)), f"#{v}") if f.type == "link" and v is not None else fd.display(eng, f, v)
-            link = url_for("forms.record", form=f.to, record_id=v) if f.type == "link" and v is not None else None
-            shown.append({"f": f, "table": False, "text": text, "link": link})
+            target = fd.field_type(eng, f).link_of(f, v)
+            link = url_for("forms.record", form=target[0], record_id=v) if target else None
+            shown.append({"f": f, "table": False, "text": fd.display(eng, f, v, labels), "link": link})
     actions = available_actions(eng, user, rec)
     plain_actions = [a for a in actions if not a.get("needs_user") and not
                      (isinstance(a.get("to"), list) and len(a["to"]) > 1)]
