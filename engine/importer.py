@@ -28,14 +28,9 @@ import csv
 import io
 import os
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal
 from typing import IO, Any, Callable, Iterable
 
 from .errors import LoomError, NotFound, ValidationFailed
-
-TRUE = {"true", "yes", "y", "1", "x", "是", "对", "✓"}
-FALSE = {"false", "no", "n", "0", "否", "", "✗"}
 
 
 @dataclass
@@ -214,51 +209,8 @@ def _quote(text: str) -> str:
 
 
 def _convert(f, value: Any, resolver: _Resolver) -> Any:
-    """A cell → what the field type parses; raises ValueError with the reason."""
-    if isinstance(value, str):
-        value = value.strip()
-    if f.type == "link":
-        text = _cell_text(value)
-        rid = resolver.resolve(f.to, text)
-        if rid is None:
-            raise ValueError(f"no {f.to} {text!r}")
-        if rid == -1:
-            raise ValueError(f"more than one {f.to} is called {text!r}")
-        return rid
-    if f.type in ("choice", "multichoice"):
-        labels = {}
-        for opt, label in f.option_labels:
-            for _, text in label.texts:
-                labels[str(text).strip().lower()] = opt
-        def one(v):
-            v = _cell_text(v)
-            if v in f.options:
-                return v
-            return labels.get(v.lower(), v)
-        if f.type == "multichoice":
-            return [one(v) for v in str(value).replace("；", ";").replace(",", ";").split(";")
-                    if v.strip()]
-        return one(value)
-    if f.type == "boolean":
-        if isinstance(value, bool):
-            return value
-        text = _cell_text(value).lower()
-        if text in TRUE:
-            return True
-        if text in FALSE:
-            return False
-        raise ValueError(f"expected yes or no, got {value!r}")
-    if f.type == "date" and isinstance(value, datetime):
-        return value.date().isoformat()
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, float):
-        if f.type == "integer" and value.is_integer():
-            return int(value)
-        return str(Decimal(repr(value)))
-    if f.type == "percent" and isinstance(value, str) and value.endswith("%"):
-        return value
-    return value
+    """A cell → what the field type parses; the type reads its own cells (FieldType.from_cell)."""
+    return resolver.engine.registries.field_types[f.type].from_cell(f, value, resolver.resolve)
 
 
 def _cell_text(value: Any) -> str:
