@@ -54,6 +54,8 @@ class BooleanType(FieldType):
         return labels.word("yes") if value else labels.word("no")
 
     def from_cell(self, field, raw, resolve_link=None):
+        if isinstance(raw, str):
+            raw = raw.strip()
         if isinstance(raw, bool):
             return raw
         text = cell_text(raw).lower()
