@@ -131,3 +131,15 @@ def test_plugin_type__spreadsheet_cells_use_its_own_to_cell_and_read_back():
 
 def _swatch(regs):
     return load_definitions(str(TREE), regs).forms["swatch"]
+
+
+def test_plugin_type__a_report_parameter_of_it_is_parsed_rendered_and_documented(studio, pia):
+    pia_user = studio.user("pia")
+    studio.create(pia_user, "swatch", {"name": "Poppy", "colour": "red"})
+    studio.create(pia_user, "swatch", {"name": "Sky", "colour": "blue"})
+    page = pia.get("/reports/by_colour?shade=red").get_data(as_text=True)
+    assert 'name="shade" type="text"' in page and 'name="top" type="number"' in page
+    assert "Poppy" in page and "Sky" not in page  # "red" parsed by the plugin to #ff0000
+    params = pia.get("/api/openapi.json").get_json()["paths"]["/api/reports/by_colour"]["get"]["parameters"]
+    assert [(p["name"], p["schema"]) for p in params][:2] == [("shade", {"type": "string"}),
+                                                              ("top", {"type": "integer"})]

@@ -8,6 +8,7 @@ from flask_login import login_required
 
 from engine.errors import LoomError
 
+from .. import formdata as fd
 from .. import report_view
 from ..auth import acting_user
 from .common import engine, visible_reports
@@ -45,7 +46,9 @@ def show(report_id):
             raise
         error = getattr(exc, "fields", None) or {getattr(exc, "name", None) or "": exc.message}
     return render_template("report.html", spec=spec, result=result, error=error, params=params,
-                           query=urlencode(params), engine_reports=eng.defs.reports), (400 if error else 200)
+                           query=urlencode(params), engine_reports=eng.defs.reports,
+                           param_widgets={p.name: fd.field_type(eng, p).widget for p in spec.params}), \
+        (400 if error else 200)
 
 
 @bp.get("/reports/<report_id>/chart.svg")
