@@ -102,8 +102,8 @@ def listing(form):
         request.headers.get("HX-Target") == "results" else "list.html"
     return render_template(template, spec=spec, rows=rows, columns=columns, total=page.total,
                            page=page_no, pages=pages, sort=sort, sortable=sortable, asked=asked,
-                           filters=filters, filter_inputs={f.name: fd.field_type(eng, f).filter_input
-                                                           for f in filters}, can_create=eng.can_create(user, form), wf=wf,
+                           filters=filters, can_create=eng.can_create(user, form), wf=wf,
+                           filter_inputs={f.name: fd.field_type(eng, f).filter_input for f in filters},
                            link_options=_filter_link_options(eng, user, filters))
 
 
