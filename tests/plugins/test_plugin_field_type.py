@@ -53,6 +53,7 @@ def test_plugin_type__new_page_renders_an_input_and_a_post_saves_the_parsed_valu
     page = pia.get("/f/swatch/new").get_data(as_text=True)
     assert re.search(r'<input id="f-colour" name="f.colour" type="text" value=""[^>]*data-type="colour"', page)
     assert 'name="f.shades.0.shade"' in page  # a cell of the plugin type in line items too
+    assert 'data-preview="{&#34;kind&#34;: &#34;text&#34;, &#34;text&#34;: &#34;&#34;}"' in page
 
     r = pia.send("/f/swatch/new", {"f.name": "Poppy", "f.colour": "Red", "f.shades.0.shade": "#00FF00",
                                    "f.shades.0.note": "leaf"})
