@@ -144,7 +144,7 @@ def export(form, fmt):
     eng, user = engine(), acting_user()
     if spec not in readable_forms(eng, user):
         abort(403)
-    return report_view.download(eng.form_stream(user, form), fmt, form)
+    return report_view.download(eng.export_stream(user, form), fmt, form)
 
 
 def _filter_link_options(eng, user, filters) -> dict:
