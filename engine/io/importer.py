@@ -36,6 +36,7 @@ from .readers import read_tables, sibling_csvs
 from .results import ImportResult, RowError
 
 PROGRESS_EVERY = 500  # rows between progress calls
+MAX_SHEET_NAME = 31  # Excel cuts longer sheet names (exports of long FORM.table names)
 
 
 class _Rollback(Exception):
@@ -113,8 +114,10 @@ def _pick_sheets(sheets: dict, form: str, table: str, spec):
     lines = {}
     if not table:
         for t in spec.tables:
-            k = names.get(f"{form}.{t.name}") or names.get(t.name) or next(
-                (names[n] for n in names if n in _labels_of(t) and names[n] != main_key), None)
+            own_name = f"{form}.{t.name}"
+            k = names.get(own_name) or names.get(own_name[:MAX_SHEET_NAME]) or names.get(t.name) \
+                or next((names[n] for n in names if n in _labels_of(t) and names[n] != main_key),
+                        None)
             if k is not None:
                 lines[t.name] = sheets[k]
     return sheets[main_key], lines

@@ -50,7 +50,9 @@ class LinkResolver:
             return None
         spec = self.engine.defs.form(form)
         table = self.engine.typed[form].table
-        m = BY_ID.match(text)
+        # `#id` only where it is the title: no title field and no number
+        untitled = not spec.number and (spec.title_field is None or spec.field(spec.title_field) is None)
+        m = BY_ID.match(text) if untitled else None
         # the title; else the number (what names a record's lines in an export); else
         # `#id`, the title of a record with neither
         for cond in (self._condition(spec, table, value, text),
