@@ -236,3 +236,11 @@ def test_form_export_download_shows_titles_number_and_state(browser_as, engine, 
     row = dict(zip(head, rows[1]))
     assert (row["Number"], row["State"], row["Customer"], row["Channel"]) == \
         (order.number, "Draft", "Acme", "phone")
+    r = browser_as("alice").get("/f/sales_order/export.xlsx", buffered=False)
+    assert r.is_streamed
+    wb = openpyxl.load_workbook(io.BytesIO(b"".join(r.response)))
+    r.close()
+    assert wb.sheetnames == ["sales_order", "sales_order.lines"]
+    lines = [list(v) for v in wb["sales_order.lines"].iter_rows(values_only=True)]
+    assert lines[0][:3] == ["Sales order", "Product", "Qty"]
+    assert lines[1][:3] == [order.number, "Widget", 2]  # the product by its title
