@@ -4,7 +4,7 @@
                                  [--database sqlite:///tmp/bench.db] [--dry-run]
 
 Generates master data through the engine, writes the file, then times
-`import_file` (all rows in one transaction) and prints progress and the rate.
+`Engine.import_file` (all rows in one transaction) and prints progress and the rate.
 """
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from engine.engine import Engine  # noqa: E402
-from engine.importer import import_file  # noqa: E402
 
 DEFS = os.path.join(os.path.dirname(__file__), "..", "definitions")
 
@@ -82,7 +81,7 @@ def main() -> None:
             last[0] = now
             print(f"  {done}/{total} rows  {now - t0:6.1f}s", flush=True)
 
-    result = import_file(eng, admin, "sales_order", path, dry_run=args.dry_run, progress=progress)
+    result = eng.import_file(admin, "sales_order", path, dry_run=args.dry_run, progress=progress)
     dt = time.perf_counter() - t0
     print(f"{'dry run' if args.dry_run else 'import'}: {result.rows} rows, "
           f"{len(result.created)} orders created, {len(result.errors)} errors, "

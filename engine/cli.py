@@ -266,7 +266,6 @@ def import_cmd(target: Target, form, file, dry_run, username) -> None:
     """Import FILE (CSV or XLSX) into FORM, or FORM.lines; all rows or none."""
     from .auth.users import SYSTEM
     from .errors import LoomError
-    from .importer import import_file
 
     eng = target.engine()
     try:
@@ -280,7 +279,7 @@ def import_cmd(target: Target, form, file, dry_run, username) -> None:
             if show:
                 click.echo(f"\r{done}/{total} rows", err=True, nl=done == total)
 
-        result = import_file(eng, actor, form, file, dry_run=dry_run, progress=progress)
+        result = eng.import_file(actor, form, file, dry_run=dry_run, progress=progress)
     except LoomError as exc:
         _fail(exc)
     finally:
@@ -305,12 +304,11 @@ def import_cmd(target: Target, form, file, dry_run, username) -> None:
 def template_cmd(target: Target, form, file) -> None:
     """Write an empty import template for FORM (or FORM.lines) to FILE (.csv or .xlsx)."""
     from .errors import LoomError
-    from .importer import template
 
     fmt = "xlsx" if file.lower().endswith(".xlsx") else "csv"
     eng = target.engine()
     try:
-        data = template(eng, form, fmt)
+        data = eng.template(form, fmt)
     except LoomError as exc:
         _fail(exc)
     finally:
@@ -347,10 +345,15 @@ def db_upgrade(target: Target) -> None:
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE",
               help="A report parameter; repeat for several.")
 @click.option("--user", "username", default=None, help="Run as this user (default: system).")
+@click.option("--values", "option_values", is_flag=True,
+              help="Write choice fields' option values instead of their labels.")
 @engine_options
 def export(target: Target, name: str, fmt: str, output: str, params: tuple[str, ...],
-           username: str | None) -> None:
-    """Export a REPORT, or the records of a FORM (FORM.table for line items), as CSV or XLSX."""
+           username: str | None, option_values: bool) -> None:
+    """Export a REPORT, or the records of a FORM (FORM.table for line items), as CSV or XLSX.
+
+    A form's CSV written to a file brings its line items along in FILE.TABLE.csv beside it
+    (what `loom import FORM FILE` reads back); XLSX puts them on their own sheets."""
     from .auth.users import SYSTEM
     from .errors import LoomError
 
@@ -363,17 +366,24 @@ def export(target: Target, name: str, fmt: str, output: str, params: tuple[str, 
     engine = target.engine()
     try:
         user = engine.user(username) if username else SYSTEM
+        is_report = name in engine.defs.reports
+        if not is_report and values:
+            raise LoomError("--param applies to reports; a form export takes none")
         out = sys.stdout.buffer if output == "-" else open(output, "wb")
         try:
-            if name in engine.defs.reports:
+            if is_report:
                 n = engine.export_report(user, name, fmt, out, values)
             else:
-                if values:
-                    raise LoomError("--param applies to reports; a form export takes none")
-                n = engine.export_form(user, name, fmt, out)
+                n = engine.export(user, name, fmt, out, labels=not option_values)
         finally:
             if out is not sys.stdout.buffer:
                 out.close()
+        if not is_report and fmt == "csv" and output != "-" and "." not in name:
+            stem, ext = os.path.splitext(output)
+            for table in engine.defs.form(name).tables:
+                with open(f"{stem}.{table.name}{ext or '.csv'}", "wb") as fh:
+                    engine.export(user, f"{name}.{table.name}", fmt, fh,
+                                  labels=not option_values)
         click.echo(f"{n} row(s) exported", err=True)
     except LoomError as exc:
         click.echo(f"error: {exc}", err=True)

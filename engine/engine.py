@@ -26,6 +26,7 @@ from .expr import MappingContext, parse
 from .fields import MAX_ID
 from .forms.numbering import counter_key, format_number
 from .forms.runtime import FormRuntime
+from . import io as records_io
 from .records import Event, Page, Record
 from .registry import Registries, default_registries
 from .reports.facade import ReportsFacade
@@ -407,6 +408,29 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
         """The starting values of a blank form (defaults applied), for the UI."""
         with self.db.read() as conn:
             return self.runtimes[form_id].defaults(user, Services(self, conn, user))
+
+    # --- records I/O (engine/io): import, templates, readable exports ---------
+
+    def import_file(self, user: User, form_id: str, source, dry_run: bool = False,
+                    progress: Callable[[int, int], None] | None = None, *,
+                    format: str | None = None, filename: str | None = None) -> records_io.ImportResult:
+        """Import a CSV/XLSX file (path or binary stream) into a form or `FORM.table`;
+        every row or none."""
+        return records_io.import_file(self, user, form_id, source, dry_run, progress,
+                                      format=format, filename=filename)
+
+    def template(self, form_id: str, fmt: str = "csv", language: str | None = None) -> bytes:
+        """An empty import file for a form (or `FORM.table`)."""
+        return records_io.template(self, form_id, fmt, language)
+
+    def export(self, user: User, name: str, fmt: str, out, *, labels: bool = True) -> int:
+        """The records of a form (or `FORM.table`) the user may read, as a person reads them
+        and `import_file` reads them back; returns the row count of the first sheet."""
+        return records_io.export(self, user, name, fmt, out, labels=labels)
+
+    def export_stream(self, user: User, name: str, *, labels: bool = True):
+        """`export`'s first sheet as a lazy stream (context manager), for HTTP downloads."""
+        return records_io.export_stream(self, user, name, labels=labels)
 
     # --- internals ---------------------------------------------------------
 

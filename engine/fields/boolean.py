@@ -66,7 +66,9 @@ class BooleanType(FieldType):
         raise FieldError(f"expected yes or no, got {raw!r}")
 
     def to_cell(self, field, value, labels=None):
-        return value
+        if value is None or labels is None:
+            return value
+        return labels.word("yes" if value else "no")  # a word `from_cell` reads back
 
     def json_schema(self, field, schema_of):
         return {"type": ["boolean", "null"]}

@@ -108,7 +108,10 @@ class MultiChoiceType(FieldType):
     def to_cell(self, field, value, labels=None):
         if not value:
             return None
-        return "; ".join(labels.option(field, v) if labels is not None else v for v in value)
+        items = [labels.option(field, v) if labels is not None else v for v in value]
+        if any("," in i or ";" in i for i in items):  # a label `from_cell` would split
+            items = list(value)
+        return "; ".join(items)
 
     def json_schema(self, field, schema_of):
         return {"type": ["array", "null"], "items": {"enum": list(field.options)}}

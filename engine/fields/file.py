@@ -19,5 +19,10 @@ class FileType(FieldType):
             return {"name": raw}
         raise FieldError("expected a file")
 
+    def to_cell(self, field, value, labels=None):
+        if not value:
+            return None
+        return value.get("name") if isinstance(value, dict) else str(value)
+
     def json_schema(self, field, schema_of):
         return {"type": ["object", "null"], "properties": {"name": {"type": "string"}}}

@@ -47,7 +47,7 @@ class LinkType(FieldType):
     # A cell names the linked record by its title (a name, a number), never by id.
     def from_cell(self, field, raw, resolve_link=None):
         text = cell_text(raw)
-        rid = resolve_link(field.to, text) if resolve_link is not None else None
+        rid = resolve_link(field.to, raw) if resolve_link is not None else None
         if rid is None:
             raise FieldError(f"no {field.to} {text!r}")
         if rid == -1:

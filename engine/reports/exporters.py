@@ -79,12 +79,24 @@ def write_csv(stream: ReportStream, out: BinaryIO) -> int:
 
 
 def write_xlsx(stream: ReportStream, out: BinaryIO) -> int:
+    return write_xlsx_sheets([stream], out)[0]
+
+
+def write_xlsx_sheets(streams: list[ReportStream], out: BinaryIO) -> list[int]:
+    """One workbook, a sheet per stream (each read to its end in turn); rows per sheet."""
     from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    counts = [_add_sheet(wb, stream) for stream in streams]
+    wb.save(out)
+    return counts
+
+
+def _add_sheet(wb, stream: ReportStream) -> int:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=_sheet_title(stream.title or stream.report))
     cols = stream.columns
     # widths must be set before the first row is written: size them from a sample
@@ -111,7 +123,6 @@ def write_xlsx(stream: ReportStream, out: BinaryIO) -> int:
         for row in source:
             ws.append([_cell(ws, v, f, WriteOnlyCell) for v, f in zip(row, formats)])
             count += 1
-    wb.save(out)
     return count
 
 
@@ -134,5 +145,5 @@ def _sheet_title(title: str) -> str:
     return clean[:31]
 
 
-__all__ = ["write", "write_csv", "write_xlsx", "csv_chunks", "FORMATS"]
+__all__ = ["write", "write_csv", "write_xlsx", "write_xlsx_sheets", "csv_chunks", "FORMATS"]
 

@@ -2,6 +2,7 @@
 CSRF, size limit, permissions and streaming, through Flask's test client with CSRF on."""
 from __future__ import annotations
 
+import csv
 import io
 import re
 from datetime import date
@@ -10,6 +11,7 @@ import openpyxl
 import pytest
 
 from engine.alerts import outbox
+from tests.api.conftest import order_data
 
 TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -223,3 +225,22 @@ def test_exports__large_downloads_stream_in_chunks(browser_as, engine, users, ap
     assert r.status_code == 200 and r.is_streamed and r.data[:2] == b"PK"
     assert browser_as("pat").get("/f/sales_order/export.csv").status_code == 403
     assert api("pat").get("/api/reports/sales_by_month?format=csv").status_code == 403
+
+
+def test_form_export_download_shows_titles_number_and_state(browser_as, engine, users, catalog):
+    order = engine.create(users["alice"], "sales_order", order_data(catalog))
+    r = browser_as("alice").get("/f/sales_order/export.csv")
+    rows = list(csv.reader(io.StringIO(r.get_data().decode("utf-8-sig"))))
+    head = rows[0]
+    assert head[:3] == ["Number", "State", "Customer"]
+    row = dict(zip(head, rows[1]))
+    assert (row["Number"], row["State"], row["Customer"], row["Channel"]) == \
+        (order.number, "Draft", "Acme", "phone")
+    r = browser_as("alice").get("/f/sales_order/export.xlsx", buffered=False)
+    assert r.is_streamed
+    wb = openpyxl.load_workbook(io.BytesIO(b"".join(r.response)))
+    r.close()
+    assert wb.sheetnames == ["sales_order", "sales_order.lines"]
+    lines = [list(v) for v in wb["sales_order.lines"].iter_rows(values_only=True)]
+    assert lines[0][:3] == ["Sales order", "Product", "Qty"]
+    assert lines[1][:3] == [order.number, "Widget", 2]  # the product by its title

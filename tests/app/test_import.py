@@ -10,7 +10,6 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from engine.importer import import_file, template
 from tests.conftest import make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,10 +48,10 @@ def csv_bytes(text: str) -> io.BytesIO:
 def test_customers_by_label_in_chinese__dry_run_changes_nothing(erp):
     root = erp.user("root")
     data = "名称,区域,信用额度\nAcme,华东,5000\nBeta,south,100\n"
-    result = import_file(erp, root, "customer", csv_bytes(data), format="csv", dry_run=True)
+    result = erp.import_file(root, "customer", csv_bytes(data), format="csv", dry_run=True)
     assert result.ok and result.rows == 2 and result.created == []
     assert erp.list(root, "customer").total == 0
-    result = import_file(erp, root, "customer", csv_bytes(data), format="csv")
+    result = erp.import_file(root, "customer", csv_bytes(data), format="csv")
     assert result.ok and len(result.created) == 2
     acme = erp.get(root, "customer", result.created[0])
     assert (acme.data["region"], acme.data["credit_limit"]) == ("east", Decimal("5000.00"))
@@ -61,7 +60,7 @@ def test_customers_by_label_in_chinese__dry_run_changes_nothing(erp):
 def test_every_bad_row_is_reported_and_nothing_is_imported(erp):
     root = erp.user("root")
     data = "name,region\nGood,east\n,east\nBad region,nowhere\nGood,east\n"
-    result = import_file(erp, root, "customer", csv_bytes(data), format="csv")
+    result = erp.import_file(root, "customer", csv_bytes(data), format="csv")
     assert [(e.row, e.column, e.message) for e in result.errors] == [
         (3, "name", "is required"),
         (4, "region", "'nowhere' is not one of: north, east, south, west, central"),
@@ -71,14 +70,14 @@ def test_every_bad_row_is_reported_and_nothing_is_imported(erp):
 
 
 def test_unknown_column_is_named(erp):
-    result = import_file(erp, erp.user("root"), "customer", csv_bytes("name,colour\nA,red\n"),
+    result = erp.import_file(erp.user("root"), "customer", csv_bytes("name,colour\nA,red\n"),
                          format="csv")
     assert len(result.errors) == 1 and "unknown column 'colour'" in result.errors[0].message
 
 
 def test_orders_with_lines_from_one_workbook(stocked):
     erp, root = stocked, stocked.user("root")
-    wb = openpyxl.load_workbook(io.BytesIO(template(erp, "sales_order", "xlsx")))
+    wb = openpyxl.load_workbook(io.BytesIO(erp.template("sales_order", "xlsx")))
     assert wb.sheetnames == ["sales_order", "sales_order.lines"]
     wb["sales_order"].append(["A", "Acme", None, "2026-03-20", None, None, "SH"])
     wb["sales_order"].append(["B", "Acme", None, "2026-03-25", None, None, "SH"])
@@ -89,7 +88,7 @@ def test_orders_with_lines_from_one_workbook(stocked):
     buf = io.BytesIO()
     wb.save(buf)
     buf.seek(0)
-    result = import_file(erp, root, "sales_order", buf, format="xlsx")
+    result = erp.import_file(root, "sales_order", buf, format="xlsx")
     assert [(e.sheet, e.row, e.column) for e in result.errors] == [
         ("sales_order.lines", 4, "qty"), ("sales_order.lines", 5, "sales_order")]
     assert erp.list(root, "sales_order").total == 0
@@ -100,7 +99,7 @@ def test_orders_with_lines_from_one_workbook(stocked):
     wb.save(buf)
     buf.seek(0)
     progress = []
-    result = import_file(erp, root, "sales_order", buf, format="xlsx",
+    result = erp.import_file(root, "sales_order", buf, format="xlsx",
                          progress=lambda d, t: progress.append((d, t)))
     assert result.ok and len(result.created) == 2
     assert progress[-1] == (5, 5)
@@ -112,7 +111,7 @@ def test_flat_csv_groups_lines_by_the_key_column(stocked):
     erp, root = stocked, stocked.user("root")
     data = ("number,customer,due_date,warehouse,lines.product,lines.qty\n"
             "X,Acme,2026-04-01,SH,CH-1,1\nX,Acme,2026-04-01,SH,CH-1,2\nY,Acme,2026-04-01,SH,CH-1,7\n")
-    result = import_file(erp, root, "sales_order", csv_bytes(data), format="csv")
+    result = erp.import_file(root, "sales_order", csv_bytes(data), format="csv")
     assert result.ok, result.errors
     totals = sorted(erp.get(root, "sales_order", i).data["total"] for i in result.created)
     assert totals == [Decimal("300.00"), Decimal("700.00")]
@@ -126,16 +125,16 @@ def test_lines_of_existing_orders(stocked):
                                               "lines": [{"product": erp.list(root, "product").items[0].id,
                                                          "qty": 1}]})
     data = f"sales_order,product,qty\n{order.number},CH-1,4\nSO-NOPE,CH-1,1\n"
-    result = import_file(erp, root, "sales_order.lines", csv_bytes(data), format="csv")
+    result = erp.import_file(root, "sales_order.lines", csv_bytes(data), format="csv")
     assert [(e.row, e.message) for e in result.errors] == [(3, "no sales_order 'SO-NOPE'")]
-    result = import_file(erp, root, "sales_order.lines",
+    result = erp.import_file(root, "sales_order.lines",
                          csv_bytes(f"sales_order,product,qty\n{order.number},CH-1,4\n"), format="csv")
     assert result.ok and result.updated == [order.id]
     assert erp.get(root, "sales_order", order.id).data["total"] == Decimal("500.00")
 
 
 def test_csv_template_is_the_header_row(erp):
-    assert template(erp, "customer", "csv").decode("utf-8-sig").splitlines()[0].startswith(
+    assert erp.template("customer", "csv").decode("utf-8-sig").splitlines()[0].startswith(
         "name,region,industry")
 
 

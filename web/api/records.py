@@ -1,6 +1,8 @@
 """Records of one form: create, list, read (with actions), update, act, history, explain, import."""
 from __future__ import annotations
 
+import io
+
 from flask import jsonify, request
 
 from ..auth import acting_user, engine
@@ -110,10 +112,6 @@ def record_explain(form, record_id):
 @bp.post("/forms/<form>/import")
 def record_import(form):
     """CSV or XLSX (multipart field "file", or the raw body): all rows or none."""
-    import io
-
-    from engine.importer import import_file
-
     eng, user = engine(), acting_user()
     eng.defs.form(form.split(".", 1)[0])
     upload = request.files.get("file")
@@ -126,7 +124,7 @@ def record_import(form):
         raise ApiError(400, "bad_request", "send a CSV or XLSX file (multipart field \"file\" or the request body)")
     dry_run = (request.args.get("dry_run") or "").lower() in ("1", "true", "yes")
     try:
-        result = import_file(eng, user, form, io.BytesIO(content), dry_run=dry_run, filename=filename)
+        result = eng.import_file(user, form, io.BytesIO(content), dry_run=dry_run, filename=filename)
     except (ValueError, KeyError, UnicodeDecodeError) as exc:  # unreadable file
         raise ApiError(400, "bad_request", f"cannot read the file: {exc}") from None
     if result.errors:

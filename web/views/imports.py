@@ -1,7 +1,7 @@
 """Batch import per form: download a template, dry-run an upload (every bad row, with why), import.
 
 The real import runs every dry-run check again and commits all rows or none
-(`engine.importer.import_file`). The page keeps no upload on the server: the
+(`Engine.import_file`, engine/io). The page keeps no upload on the server: the
 browser posts the same file twice (htmx keeps the file input filled), so any
 number of web processes agree and nothing is left behind.
 """
@@ -13,7 +13,6 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask_login import login_required
 
 from engine.errors import LoomError, NotFound, PermissionDenied
-from engine.importer import import_file, template
 
 from ..auth import acting_user
 from .common import engine, lang
@@ -57,7 +56,7 @@ def download_template(form, fmt):
     spec = _spec_for_create(form)
     if fmt not in MIMETYPES:
         abort(404)
-    data = template(engine(), spec.id, fmt, lang())
+    data = engine().template(spec.id, fmt, lang())
     return Response(data, headers={"Content-Type": MIMETYPES[fmt],
                                    "Content-Disposition": f'attachment; filename="{spec.id}-template.{fmt}"'})
 
@@ -77,8 +76,8 @@ def upload(form):
         return _page(spec, error="the file is empty", status=400, filename=filename)
     dry_run = request.form.get("mode") != "import"
     try:
-        result = import_file(engine(), acting_user(), spec.id, io.BytesIO(content), dry_run=dry_run,
-                             filename=filename)
+        result = engine().import_file(acting_user(), spec.id, io.BytesIO(content), dry_run=dry_run,
+                                      filename=filename)
     except PermissionDenied:
         raise
     except LoomError as exc:  # the file itself cannot be read

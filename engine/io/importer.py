@@ -1,0 +1,319 @@
+"""Batch import of records from CSV or XLSX: all rows or none, every bad row reported.
+
+    result = engine.import_file(user, "sales_order", "orders.xlsx", dry_run=True)
+    result.ok, result.rows, result.errors, result.created
+
+Columns are field names or labels (any language). A link column holds the
+linked record's title (links.py). A file for `FORM.lines` holds line items:
+one column names the parent record (by its title); the lines are added to it.
+
+An XLSX workbook may carry a parent form and its line items together: sheet
+`sales_order` holds the orders and sheet `sales_order.lines` their lines, the
+`_parent` column naming an order by its `_key` *as written in the first sheet*
+(numbered forms renumber on import; the key only ties the lines to their
+order). CSV does the same with `orders.csv` and `orders.lines.csv` side by
+side, or repeats the parent's columns on each row and gives line columns as
+`lines.qty`: rows with the same key make one record.
+
+Everything runs through `Engine.create`/`Engine.update` (validation, numbering,
+workflow start, alerts) inside one `Engine.batch()` transaction; a dry run
+rolls it back. Each row runs in a savepoint, so one bad row does not hide the
+errors of the rows after it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import sqlalchemy as sa
+
+from ..errors import LoomError, NotFound, PermissionDenied, ValidationFailed
+from .cells import blank, cell_text, from_cell
+from .columns import (KEY, KEY_WORDS, PARENT, STATE, STATE_WORDS, Columns, column_names,
+                      empty_row, reserved)
+from .links import LinkResolver
+from .readers import read_tables, sibling_csvs
+from .results import ImportResult, RowError
+
+PROGRESS_EVERY = 500  # rows between progress calls
+MAX_SHEET_NAME = 31  # Excel cuts longer sheet names (exports of long FORM.table names)
+
+
+class _Rollback(Exception):
+    pass
+
+
+@dataclass
+class _Pending:
+    sheet: str
+    row: int
+    data: dict | None
+    lines: dict[str, list[tuple[int, str, dict]]] = field(default_factory=dict)  # table → rows
+    key: str | None = None
+
+
+def import_file(engine, user, form: str, source, dry_run: bool = False,
+                progress: Callable[[int, int], None] | None = None, *,
+                format: str | None = None, filename: str | None = None) -> ImportResult:
+    """Import `source` (path or binary stream) into `form` or `FORM.table`; all or nothing."""
+    parent_id, _, table = form.partition(".")
+    spec = engine.defs.form(parent_id)
+    if table and (spec.field(table) is None or not spec.field(table).is_table):
+        raise NotFound(f"form {parent_id} has no line items called {table!r}")
+    sheets = read_tables(source, format, filename)
+    if not table and list(sheets) == [""]:
+        siblings = sibling_csvs(source, format, [t.name for t in spec.tables])
+        if siblings:
+            sheets = {parent_id: sheets[""],
+                      **{f"{parent_id}.{n}": rows for n, rows in siblings.items()}}
+    result = ImportResult(form=form, dry_run=dry_run)
+    resolver = LinkResolver(engine, user)
+    if not table and not engine.can_create(user, parent_id):
+        raise PermissionDenied(f"you may not create {spec.title.get(user.language)} records")
+
+    # Which sheet holds what: the form's own sheet (or the only sheet), and FORM.table sheets.
+    main_rows, line_sheets = _pick_sheets(sheets, parent_id, table, spec)
+    total = max(0, len(main_rows) - 1) + sum(max(0, len(r) - 1) for r in line_sheets.values())
+    result.rows = total
+    done = [0]
+
+    def tick(rows: int = 1):
+        """Progress counts rows as their records are written (reading is quick)."""
+        before = done[0]
+        done[0] += rows
+        if progress is not None and (done[0] // PROGRESS_EVERY != before // PROGRESS_EVERY
+                                     or done[0] == total):
+            progress(min(done[0], total), total)
+
+    try:
+        with engine.batch() as savepoint:
+            if table:
+                _import_lines_only(engine, user, spec, table, main_rows, resolver, result,
+                                   savepoint, tick)
+            else:
+                _import_records(engine, user, spec, main_rows, line_sheets, resolver, result,
+                                savepoint, tick)
+            if dry_run or result.errors:
+                raise _Rollback()
+    except _Rollback:
+        result.created, result.updated = [], []
+    if progress is not None and total and done[0] < total:
+        progress(total, total)
+    result.errors.sort(key=lambda e: (e.sheet != form, e.sheet, e.row))
+    return result
+
+
+def _pick_sheets(sheets: dict, form: str, table: str, spec):
+    if list(sheets) == [""]:
+        return sheets[""], {}
+    names = {k.strip().lower(): k for k in sheets}
+    own = form + ("." + table if table else "")
+    title_names = {str(t).lower() for _, t in spec.title.texts}
+    main_key = names.get(own) or next((names[n] for n in names if n in title_names), None) \
+        or next(iter(sheets))
+    lines = {}
+    if not table:
+        for t in spec.tables:
+            own_name = f"{form}.{t.name}"
+            k = names.get(own_name) or names.get(own_name[:MAX_SHEET_NAME]) or names.get(t.name) \
+                or next((names[n] for n in names if n in _labels_of(t) and names[n] != main_key),
+                        None)
+            if k is not None:
+                lines[t.name] = sheets[k]
+    return sheets[main_key], lines
+
+
+def _labels_of(f) -> set[str]:
+    return {f.name.lower()} | {str(t).strip().lower() for _, t in f.label.texts}
+
+
+def _parent_words(spec) -> set[str]:
+    """Older headers of the parent column: the form's id, "parent", its title."""
+    return {spec.id, "parent"} | {str(t).strip() for _, t in spec.title.texts}
+
+
+def _line_columns(spec, t, header) -> Columns:
+    return Columns(t.fields, header, reserved(t.fields, PARENT, _parent_words(spec)))
+
+
+def _row_values(cols: Columns, row: list, resolver, sheet: str, rownum: int,
+                result: ImportResult, skip: frozenset = frozenset((KEY, PARENT))) -> dict | None:
+    data, ok = {}, True
+    for i, name in cols.map.items():
+        if name in skip or i >= len(row) or blank(row[i]):
+            continue
+        f = cols.fields[name]
+        try:
+            data[name] = from_cell(resolver.types, f, row[i], resolver)
+        except ValueError as exc:
+            result.errors.append(RowError(sheet, rownum, str(exc), name))
+            ok = False
+    return data if ok else None
+
+
+def _import_records(engine, user, spec, rows, line_sheets, resolver, result, savepoint, tick):
+    form = spec.id
+    if not rows:
+        result.errors.append(RowError(form, 1, "the file is empty: no header row"))
+        return
+    tf = spec.title_field
+    # numbered: the number names a record (its title is no field of its own)
+    numbered = bool(spec.number) and (tf is None or spec.field(tf) is None)
+    cols = Columns(spec.fields, rows[0], reserved(spec.fields, KEY, KEY_WORDS),
+                   prefixes=() if line_sheets else [t.name for t in spec.tables],
+                   ignored=reserved(spec.fields, STATE, STATE_WORDS)[STATE])
+    for h in cols.unknown:
+        result.errors.append(RowError(form, 1, f"unknown column {h!r}; the columns are "
+                                      f"{', '.join(column_names(spec.fields))}"))
+    line_cols = {}
+    for tname, idx in cols.line_map.items():
+        lc = Columns(spec.field(tname).fields, list(idx.values()))
+        for h in lc.unknown:
+            result.errors.append(RowError(form, 1, f"unknown column {tname}.{h}; the columns are "
+                                          + ", ".join(f"{tname}.{n}" for n in
+                                                      column_names(spec.field(tname).fields))))
+        line_cols[tname] = (list(idx), lc)
+    if any(e.row == 1 for e in result.errors):
+        return
+    key_col = cols.index(KEY)
+    if key_col is None and tf and not numbered:
+        key_col = cols.index(tf)
+    pending: list[_Pending] = []
+    by_key: dict[str, _Pending] = {}
+    flat_table = bool(line_cols)
+    for n, row in enumerate(rows[1:], start=2):
+        if empty_row(row):
+            continue
+        key = cell_text(row[key_col]) if key_col is not None and key_col < len(row) else None
+        p = by_key.get(key) if key and flat_table else None
+        if p is None:
+            p = _Pending(form, n, _row_values(cols, row, resolver, form, n, result), key=key)
+            pending.append(p)
+            if key:
+                if key in by_key and not flat_table and line_sheets:
+                    result.errors.append(RowError(form, n, f"{key!r} appears twice"))
+                by_key[key] = p
+        for tname, (idx, lc) in line_cols.items():
+            cells = [row[i] if i < len(row) else None for i in idx]
+            if any(not blank(c) for c in cells):
+                line = _row_values(lc, cells, resolver, form, n, result)
+                p.lines.setdefault(tname, []).append((n, form, line))
+    # Line sheets: each row names its parent by the key used in the first sheet.
+    for tname, lrows in line_sheets.items():
+        sheet = f"{form}.{tname}"
+        if not lrows:
+            continue
+        lcols = _line_columns(spec, spec.field(tname), lrows[0])
+        if lcols.unknown:
+            for h in lcols.unknown:
+                result.errors.append(RowError(sheet, 1, f"unknown column {h!r}"))
+            continue
+        pcol = lcols.index(PARENT)
+        if pcol is None:
+            result.errors.append(RowError(sheet, 1, f"no column naming the {form} of each line "
+                                          f"(call it {PARENT})"))
+            continue
+        for n, row in enumerate(lrows[1:], start=2):
+            if empty_row(row):
+                continue
+            ref = cell_text(row[pcol]) if pcol < len(row) else ""
+            p = by_key.get(ref)
+            if p is None:
+                result.errors.append(RowError(sheet, n, f"no {form} {ref!r} in the {form} sheet",
+                                              form))
+                continue
+            line = _row_values(lcols, row, resolver, sheet, n, result)
+            p.lines.setdefault(tname, []).append((n, sheet, line))
+    for p in pending:
+        tick(1 + sum(len(v) for v in p.lines.values()) - (1 if p.lines and line_cols else 0))
+        if p.data is None or any(line is None for rows_ in p.lines.values() for _, _, line in rows_):
+            continue
+        data = dict(p.data)
+        for tname, lrows in p.lines.items():
+            data[tname] = [line for _, _, line in lrows]
+        try:
+            with savepoint():
+                rec = engine.create(user, form, data)
+        except ValidationFailed as exc:
+            _report(result, p, exc)
+            continue
+        except LoomError as exc:
+            result.errors.append(RowError(p.sheet, p.row, str(exc)))
+            continue
+        except sa.exc.DBAPIError as exc:  # a constraint the database caught (e.g. unique)
+            result.errors.append(RowError(p.sheet, p.row, _db_message(exc)))
+            continue
+        result.created.append(rec.id)
+        if p.key and tf:
+            resolver.remember(form, p.key, rec.id)
+
+
+def _report(result: ImportResult, p: _Pending, exc: ValidationFailed) -> None:
+    for path, msg in (exc.fields or {"": str(exc)}).items():
+        # lines[3].qty → the spreadsheet row of that line
+        head, _, rest = str(path).partition("[")
+        if rest and head in p.lines:
+            idx, _, col = rest.partition("]")
+            try:
+                n, sheet, _ = p.lines[head][int(idx)]
+            except (ValueError, IndexError):
+                n, sheet = p.row, p.sheet
+            result.errors.append(RowError(sheet, n, str(msg), col.lstrip(".") or head))
+        else:
+            result.errors.append(RowError(p.sheet, p.row, str(msg), path or None))
+
+
+def _import_lines_only(engine, user, spec, table, rows, resolver, result, savepoint, tick):
+    """FORM.lines: append line items to existing parents, named by their title."""
+    form = spec.id
+    sheet = f"{form}.{table}"
+    if not rows:
+        result.errors.append(RowError(sheet, 1, "the file is empty: no header row"))
+        return
+    cols = _line_columns(spec, spec.field(table), rows[0])
+    for h in cols.unknown:
+        result.errors.append(RowError(sheet, 1, f"unknown column {h!r}"))
+    pcol = cols.index(PARENT)
+    if pcol is None:
+        result.errors.append(RowError(sheet, 1, f"no column naming the {form} of each line "
+                                      f"(call it {PARENT})"))
+    if cols.unknown or pcol is None:
+        return
+    groups: dict[int, list] = {}
+    for n, row in enumerate(rows[1:], start=2):
+        if empty_row(row):
+            continue
+        ref = row[pcol] if pcol < len(row) else None
+        pid = resolver(form, ref) if not blank(ref) else None
+        if pid is None or pid < 0:
+            result.errors.append(RowError(sheet, n, f"no {form} {cell_text(ref)!r}", form))
+            continue
+        line = _row_values(cols, row, resolver, sheet, n, result)
+        groups.setdefault(pid, []).append((n, sheet, line))
+    for pid, lines in groups.items():
+        tick(len(lines))
+        if any(line is None for _, _, line in lines):
+            continue
+        try:
+            rec = engine.get(user, form, pid)
+            existing = [dict(r) for r in rec.data.get(table) or []]
+            with savepoint():
+                engine.update(user, form, pid, {table: existing + [l for _, _, l in lines]},
+                              version=rec.version)
+        except ValidationFailed as exc:
+            # Existing lines come first in the record; their errors go on the first new row.
+            padded = [(lines[0][0], sheet, None)] * len(existing) + lines
+            _report(result, _Pending(sheet, lines[0][0], {}, {table: padded}), exc)
+            continue
+        except LoomError as exc:
+            for n, _, _ in lines:
+                result.errors.append(RowError(sheet, n, str(exc)))
+            continue
+        result.updated.append(pid)
+
+
+def _db_message(exc: Exception) -> str:
+    text = str(getattr(exc, "orig", exc)).splitlines()[0]
+    if "unique" in text.lower() or "duplicate" in text.lower():
+        return "a record with the same unique value already exists"
+    return text
