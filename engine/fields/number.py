@@ -195,7 +195,9 @@ class PercentType(DecimalType):
         return text + "%" if text else ""
 
     def to_cell(self, field, value, labels=None):
-        return None if value is None else self.to_input(field, value) + "%"
+        if value is None:
+            return None
+        return f"{(Decimal(value) * 100).normalize():f}%"  # 0.125 → "12.5%", as people write it
 
     def preview(self, field, value=None):
         return dict(super().preview(field, value), places=max(self.scale(field) - 2, 0))

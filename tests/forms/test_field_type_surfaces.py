@@ -11,6 +11,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from engine.definitions.model import FieldSpec, Label
+from engine.fields.base import cell_text
 from engine.fields import FieldError, PlainLabels
 from engine.registry import default_registries
 
@@ -34,8 +35,9 @@ def spec(type_: str, **kw) -> FieldSpec:
 TITLES = {("contact", "Acme"): 5, ("contact", "7"): 7, ("contact", "Twin"): -1}
 
 
-def resolve(form, text):
-    return TITLES.get((form, text))
+def resolve(form, cell):
+    """The importer's resolver gets the cell as read (a typed XLSX date or number stays typed)."""
+    return TITLES.get((form, cell_text(cell)))
 
 
 # What engine/importer.py's cell conversion gave before the types owned it, type by type.
@@ -117,7 +119,7 @@ ROUND_TRIP = [
     ("file", {"name": "a.pdf"}),
 ]
 CELLS = {  # what an export writes (ids and option values; labels when asked for)
-    "percent": "12.50%", "multichoice": "red; green", "link": 5, "file": "a.pdf",
+    "percent": "12.5%", "multichoice": "red; green", "link": 5, "file": "a.pdf",
     "date": date(2026, 3, 2), "money": Decimal("1234.50"), "boolean": True,
 }
 
@@ -129,10 +131,10 @@ def test_to_cell__writes_what_from_cell_reads_back(type_, value):
     if type_ in CELLS and value is not False:
         assert cell == CELLS[type_]
     ids = {("contact", "5"): 5}
-    back = ft.from_cell(f, cell, lambda form, text: ids.get((form, text)))
+    back = ft.from_cell(f, cell, lambda form, c: ids.get((form, cell_text(c))))
     assert ft.parse(f, back) == value
     as_text = "" if cell is None else str(cell)  # the same cell in a CSV file
-    assert ft.parse(f, ft.from_cell(f, as_text, lambda form, text: ids.get((form, text)))) == value
+    assert ft.parse(f, ft.from_cell(f, as_text, lambda form, c: ids.get((form, cell_text(c))))) == value
 
 
 def test_to_cell__with_labels_writes_what_people_read_and_still_reads_back():
@@ -157,7 +159,7 @@ def test_every_builtin_value_survives_an_xlsx_workbook():
     ids = {("contact", "5"): 5}
     for (t, value), cell in zip(ROUND_TRIP, row):
         ft, f = TYPES[t], spec(t)
-        assert ft.parse(f, ft.from_cell(f, cell, lambda form, text: ids.get((form, text)))) == value, t
+        assert ft.parse(f, ft.from_cell(f, cell, lambda form, c: ids.get((form, cell_text(c))))) == value, t
 
 
 @pytest.mark.parametrize("type_, posted, expected", [
