@@ -16,7 +16,7 @@ import pytest
 
 from engine.definitions.catalog import check_tree
 from engine.definitions import semantics
-from engine.registry import default_registries
+from engine.bootstrap import default_registries
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 VALID = FIXTURES / "valid"
