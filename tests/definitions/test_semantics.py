@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from engine.definitions.catalog import check_tree
-from engine.definitions import semantics
+from engine.definitions import checks, semantics
 from engine.bootstrap import default_registries
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -204,6 +204,6 @@ def test_check_semantics__with_no_definitions_returns_nothing(registries):
     from engine.definitions.catalog import DEFAULT_APP, Definitions
 
     defs = Definitions(app=DEFAULT_APP, forms={}, workflows={}, alerts={}, reports={})
-    assert semantics.check_semantics(defs, {k: {} for k in
-                                            ("app", "form", "workflow", "alert", "report")},
-                                     registries) == []
+    assert checks.check_semantics(defs, {k: {} for k in
+                                         ("app", "form", "workflow", "alert", "report")},
+                                  registries) == []
