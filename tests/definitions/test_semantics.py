@@ -105,6 +105,19 @@ def test_invalid_fixture__reports_exactly_the_expected_problem(path: Path, tmp_p
     assert got == expected
 
 
+@pytest.mark.parametrize("name", ["workflow_unknown_on_enter_action.yaml",
+                                  "workflow_notify_unknown_channel.yaml",
+                                  "form_unknown_field_type.yaml"])
+def test_without_registries__the_checks_know_the_built_in_actions_channels_and_types(
+        name, tmp_path):
+    # definitions sit below the runtime packages, so with no registries given they name
+    # the built-in actions and channels from their own lists; the messages must not change
+    path = FIXTURES / "invalid" / "semantic" / name
+    expected = expectations(path)
+    target = expected[0].split(":", 1)[0]
+    assert check_files(tmp_path, None, {target: path.read_text(encoding="utf-8")}) == expected
+
+
 # --- decisions where DESIGN.md is silent -------------------------------------------
 
 WF_HEAD = "workflow: purchase_requisition\nform: purchase_requisition\nstart: draft\nsteps:\n"
