@@ -32,6 +32,7 @@ import re
 import shutil
 import tomllib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -309,6 +310,7 @@ def check(root: Path, packages=PACKAGES, layers=LAYERS, upward_allowed=UPWARD_AL
 # --- the tree as it is -----------------------------------------------------------
 
 
+@cache
 def _report() -> Report:
     return check(ROOT, optional=optional_dependencies(ROOT / "pyproject.toml"))
 
