@@ -191,7 +191,7 @@ def main() -> int:
     ap.add_argument("--profile", action="store_true", help="cProfile one in-process check")
     args = ap.parse_args()
     from engine.definitions.catalog import check_tree
-    from engine.registry import default_registries
+    from engine.bootstrap import default_registries
 
     with tempfile.TemporaryDirectory() as tmp:
         n = generate(tmp, forms=args.forms)

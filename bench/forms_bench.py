@@ -18,7 +18,7 @@ from engine.auth.users import User  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
 from engine.definitions.catalog import load_definitions  # noqa: E402
 from engine.forms.runtime import FormRuntime  # noqa: E402
-from engine.registry import default_registries  # noqa: E402
+from engine.bootstrap import default_registries  # noqa: E402
 
 
 class MemoryServices:

@@ -28,7 +28,7 @@ from .forms.numbering import counter_key, format_number
 from .forms.runtime import FormRuntime
 from . import io as records_io
 from .records import Event, Page, Record
-from .registry import Registries, default_registries
+from .bootstrap import Registries, default_registries
 from .reports.facade import ReportsFacade
 from .store import tables as t
 from .store.database import Database

@@ -1,12 +1,16 @@
 """Registries owned by an Engine: field types, functions, actions, channels.
 
 Built-ins register exactly the way plugins do (entry-point group
-`loom.plugins`: a callable receiving the Registries).
+`loom.plugins`: a callable receiving the Registries); `engine/bootstrap.py`
+fills a fresh set. This module is at the bottom layer and imports nothing of
+the engine but its errors.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Generic, Iterator, TypeVar
+
+from .errors import LoomError
 
 T = TypeVar("T")
 
@@ -35,8 +39,6 @@ class Registry(Generic[T]):
         try:
             return self._items[name]
         except KeyError:
-            from .errors import LoomError
-
             raise LoomError(f"unknown {self.kind} {name!r}") from None
 
     def __contains__(self, name: object) -> bool:
@@ -58,21 +60,13 @@ class Registries:
     plugins: list = field(default_factory=list)  # names of the loaded plugin entry points
 
 
-def default_registries(load_plugins: bool = True) -> Registries:
-    """A fresh set of registries with the built-ins and any installed plugins."""
-    from .alerts.channels import register_builtin_channels
-    from .expr import default_functions
-    from .fields import register_builtin_field_types
-    from .workflow.step_actions import register_builtin_actions
 
-    regs = Registries(functions=default_functions())
-    register_builtin_field_types(regs.field_types)
-    register_builtin_actions(regs.actions)
-    register_builtin_channels(regs.channels)
-    if load_plugins:
-        from importlib.metadata import entry_points
+def __getattr__(name):
+    # Temporary, until the merge: engine/cli.py (another engineer's file this
+    # session) still imports `default_registries` from here. It lives in
+    # engine/bootstrap.py; delete this hook once cli.py imports it from there.
+    if name == "default_registries":
+        from .bootstrap import default_registries
 
-        for ep in entry_points(group="loom.plugins"):
-            ep.load()(regs)
-            regs.plugins.append(ep.name)
-    return regs
+        return default_registries
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

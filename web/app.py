@@ -5,15 +5,20 @@ import logging
 import os
 import secrets
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException
+from markupsafe import escape
+from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.exceptions import NotFound as HttpNotFound
 
 from engine.errors import LoomError
 
 from . import security
+from .api import bp as api_bp
+from .api import error_response, http_error_response, loom_error_response
 from .auth import bp as auth_bp
 from .auth import login_manager
+from .views import register as register_views
 
 log = logging.getLogger("loom.web")
 csrf = CSRFProtect()
@@ -42,10 +47,6 @@ def create_app(engine, *, secret_key: str | None = None, config: dict | None = N
     login_manager.init_app(app)
     csrf.init_app(app)
 
-    from .api import bp as api_bp
-    from .api import http_error_response, loom_error_response
-    from .views import register as register_views
-
     csrf.exempt(api_bp)  # the API checks CSRF itself: see web/security.py
     app.register_blueprint(auth_bp)
     app.register_blueprint(api_bp)
@@ -63,8 +64,6 @@ def create_app(engine, *, secret_key: str | None = None, config: dict | None = N
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError):
         if wants_json():
-            from .api import error_response
-
             return error_response(400, "csrf_failed", exc.description)
         return render_template("error.html", status=400, message=exc.description), 400
 
@@ -73,8 +72,6 @@ def create_app(engine, *, secret_key: str | None = None, config: dict | None = N
         if wants_json():
             return http_error_response(exc)
         if request.headers.get("HX-Request"):  # a fragment for the target, not a page inside a page
-            from markupsafe import escape
-
             return f'<p class="error" role="alert">{escape(exc.description or exc.name)}</p>', exc.code
         return render_template("error.html", status=exc.code, message=exc.description), exc.code
 
@@ -90,11 +87,7 @@ def create_app(engine, *, secret_key: str | None = None, config: dict | None = N
 
     @login_manager.unauthorized_handler
     def _unauthorized():
-        from flask import redirect, url_for
-
         if wants_json():
-            from .api import error_response
-
             return error_response(401, "not_authenticated", "log in or send an Authorization: Bearer token")
         return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
 
@@ -108,8 +101,6 @@ def create_app(engine, *, secret_key: str | None = None, config: dict | None = N
         if fields:
             for key, value in fields:
                 if "\x00" in key or "\x00" in value:
-                    from werkzeug.exceptions import BadRequest
-
                     raise BadRequest("text must not contain NUL characters")
 
     @app.before_request
@@ -117,8 +108,6 @@ def create_app(engine, *, secret_key: str | None = None, config: dict | None = N
         # a record id beyond BIGINT cannot exist; answer 404 before the database overflows
         rid = (request.view_args or {}).get("record_id")
         if isinstance(rid, int) and rid > MAX_ID:
-            from werkzeug.exceptions import NotFound as HttpNotFound
-
             raise HttpNotFound("no such record")
 
     @app.get("/healthz")

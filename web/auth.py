@@ -8,10 +8,12 @@ number of `loom serve` processes behind a load balancer agree.
 """
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from engine.errors import Locked, NotAuthenticated
+from engine.errors import Locked, LoomError, NotAuthenticated
 
 from .i18n import LANGUAGES
 
@@ -164,10 +166,6 @@ def account():
 
 def _set_away(what: str) -> dict:
     """Out of office: new tasks go to the delegate from `start` to `until` (both days included)."""
-    from datetime import date
-
-    from engine.errors import LoomError
-
     eng, user = engine(), current_user.user
     if what == "back":
         eng.set_out_of_office(user, None, None, None)

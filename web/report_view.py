@@ -6,6 +6,8 @@ from typing import Callable, ContextManager, Iterator
 
 from flask import Response
 
+from engine.reports.exporters import csv_chunks, write_xlsx
+
 MIMETYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "xlsx": MIMETYPES["xlsx"]}
 FILE_CHUNK = 64 * 1024
@@ -55,8 +57,6 @@ class StreamedExport:
 def _xlsx_chunks(stream) -> Iterator[bytes]:
     # openpyxl's write-only workbook spools rows to a temporary file; the zip it saves goes
     # to another temporary file, sent in chunks: memory stays flat whatever the row count.
-    from engine.reports.exporters import write_xlsx
-
     with tempfile.TemporaryFile() as f:
         write_xlsx(stream, f)
         f.seek(0)
@@ -65,8 +65,6 @@ def _xlsx_chunks(stream) -> Iterator[bytes]:
 
 
 def chunks_for(fmt: str) -> Callable[[object], Iterator[bytes]]:
-    from engine.reports.exporters import csv_chunks
-
     return csv_chunks if fmt == "csv" else _xlsx_chunks
 
 

@@ -7,6 +7,7 @@ exact character inside the YAML string.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import timedelta
 from typing import Any, Callable
@@ -278,8 +279,6 @@ def build_workflow(b: Builder) -> m.WorkflowSpec:
 
 
 def content_hash(doc: SourceDoc) -> str:
-    import json
-
     blob = json.dumps(doc.data, sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:12]
 

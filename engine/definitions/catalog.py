@@ -1,48 +1,19 @@
-"""The loaded set of definitions of one app, and how to load a directory."""
+"""Loading a directory: every file checked and built into `Definitions`.
+
+`Definitions` itself lives in `loaded.py` (re-exported here).
+"""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable
 
 from ..errors import DefinitionError, Problem
-from . import model as m
 from .build import BUILDERS, Builder
+from .checks import check_semantics
+from .loaded import DEFAULT_APP as DEFAULT_APP
+from .loaded import Definitions as Definitions
+from .schema_check import check_schema, kind_of
 from .yaml_source import SourceDoc, YamlProblem, load_file
-
-DEFAULT_APP = m.AppSpec(name="app", title=m.Label.of("Loom"), roles=())
-
-
-@dataclass(frozen=True)
-class Definitions:
-    """Every definition of an app, by kind and id. Frozen once loaded."""
-
-    app: m.AppSpec
-    forms: Mapping[str, m.FormSpec]
-    workflows: Mapping[str, m.WorkflowSpec]
-    alerts: Mapping[str, m.AlertSpec]
-    reports: Mapping[str, m.ReportSpec]
-    root: str = ""
-    warnings: tuple[Problem, ...] = ()
-    docs: Mapping[str, SourceDoc] = field(default_factory=dict, compare=False, repr=False)
-
-    def form(self, form_id: str) -> m.FormSpec:
-        from ..errors import NotFound
-
-        try:
-            return self.forms[form_id]
-        except KeyError:
-            raise NotFound(f"there is no form {form_id!r}") from None
-
-    def workflow_for(self, form_id: str) -> m.WorkflowSpec | None:
-        for wf in self.workflows.values():
-            if wf.form == form_id:
-                return wf
-        return None
-
-    def alerts_for(self, form_id: str) -> tuple[m.AlertSpec, ...]:
-        return tuple(a for a in self.alerts.values() if a.form == form_id)
-
 
 def definition_files(root: str) -> list[str]:
     """Every .yaml/.yml file under root, in a stable order."""
@@ -58,9 +29,6 @@ def definition_files(root: str) -> list[str]:
 def check_tree(root: str, registries=None, progress: Callable[[int, int], None] | None = None
                ) -> tuple[Definitions | None, list[Problem]]:
     """Load and check every file under `root`; return what loaded and every problem."""
-    from .schema_check import check_schema, kind_of
-    from .semantics import check_semantics
-
     problems: list[Problem] = []
     built: dict[str, dict] = {k: {} for k in BUILDERS}
     docs: dict[str, SourceDoc] = {}

@@ -5,6 +5,8 @@ subject) is checked against the alert's own form.
 """
 from __future__ import annotations
 
+from croniter import croniter
+
 from .checks_workflow import check_create
 from .semantics import E_ACTION_KIND, E_ALERT_STEP, E_CRON, Context, value_at
 from .suggest import suggestion_suffix
@@ -61,10 +63,6 @@ def check_alert(ctx: Context, alert, doc) -> None:
 
 
 def cron_ok(text) -> bool:
-    try:
-        from croniter import croniter
-    except ImportError:  # pragma: no cover - croniter is a dependency
-        return True
     try:
         return bool(croniter.is_valid(str(text)))
     except Exception:  # noqa: BLE001 - croniter raises assorted types on odd input

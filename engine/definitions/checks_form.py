@@ -11,7 +11,7 @@ import re
 from ..expr import types as T
 from .semantics import (
     E_CYCLE, E_DEFAULT_TEXT, E_DUPLICATE_FIELD, E_FIELD, E_FIELD_KIND, E_FIELD_TYPE, E_LINK_TO,
-    E_NUMBER, E_OPTIONS, Context, value_at,
+    E_NUMBER, E_OPTIONS, Context, assignable, names_at, value_at,
 )
 from .environment import SYSTEM_FIELDS
 from .suggest import suggestion_suffix
@@ -105,8 +105,6 @@ class FormCheck:
         if f.compute is not None:
             t = ctx.check_expr(doc, path + ("compute",), f.compute, env)
             if t is not None and own is not None:
-                from .semantics import assignable
-
                 if not assignable(own, t):
                     ctx.add(doc, path + ("compute",), f"{desc} is {own}, but its compute gives "
                             f"{t}", "LOOM-E035")
@@ -239,8 +237,6 @@ def _find_cycle(start: str, edges: dict) -> list[str] | None:
 
 
 def _names(doc, path):
-    from .semantics import names_at
-
     return names_at(doc, path)
 
 

@@ -6,7 +6,7 @@ from typing import Mapping
 from ..expr import Env
 from ..expr import types as T
 from ..fields import expr_type_of
-from .catalog import Definitions
+from .loaded import Definitions
 
 SYSTEM_FIELDS: Mapping[str, T.Type] = {
     "id": T.t(T.INTEGER), "number": T.t(T.TEXT), "state": T.t(T.TEXT), "owner": T.t(T.USER),

@@ -2,9 +2,9 @@
 
 Runs after every file loaded, passed its schema and was built into the frozen
 model. One module per kind does the work (`checks_form`, `checks_workflow`,
-`checks_alert`, `checks_report`, `checks_app`); this module holds what they
-share: the `Context` (problems, roles, expression environments) and the
-problem codes.
+`checks_alert`, `checks_report`, `checks_app`, run in turn by `checks.py`);
+this module holds what they share: the `Context` (problems, roles,
+expression environments) and the problem codes.
 
 Every problem points at the key or value at fault, or at the character inside
 an expression, and carries a stable code:
@@ -39,8 +39,10 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping
 
 from ..errors import ExpressionError, Problem
+from ..expr import Env, default_functions, parse
 from ..expr import types as T
-from ..expr.checker import Env
+from ..fields import expr_type_of, register_builtin_field_types
+from ..registry import Registries
 from .environment import SYSTEM_FIELDS
 from .suggest import suggestion_suffix
 from .yaml_source import SourceDoc
@@ -162,14 +164,21 @@ def type_name(t: T.Type) -> str:
     return str(t)
 
 
+def spec_registries() -> Registries:
+    """The registries a check needs when the caller gives none: built-in field types and
+    functions. Step actions and channels are runtime packages above this layer, so their
+    names come from BUILTIN_ACTIONS / BUILTIN_CHANNELS instead (plugins' are not known)."""
+    regs = Registries(functions=default_functions())
+    register_builtin_field_types(regs.field_types)
+    return regs
+
+
 class Context:
     """Everything the per-kind checks share while checking one tree."""
 
     def __init__(self, defs, docs: Mapping[str, Mapping[str, SourceDoc]], registries):
         if registries is None:
-            from ..registry import default_registries
-
-            registries = default_registries(load_plugins=False)
+            registries = spec_registries()
         self.defs = defs
         self.docs = docs
         self.registries = registries
@@ -183,8 +192,6 @@ class Context:
         self._workflow_by_form: dict[str, Any] = {}
         for wf in defs.workflows.values():
             self._workflow_by_form.setdefault(wf.form, wf)
-        from ..fields import expr_type_of
-
         for fid, form in defs.forms.items():
             names = dict(SYSTEM_FIELDS)
             wf = self._workflow_by_form.get(fid)
@@ -314,8 +321,6 @@ class Context:
         """`{{ expr }}` placeholders of a subject or body (warnings: rendering is lenient)."""
         if not isinstance(text, str) or "{{" not in text:
             return
-        from ..expr import parse
-
         start = 0
         while True:
             i = text.find("{{", start)
@@ -364,20 +369,6 @@ class Context:
 
     def action_kinds(self) -> list[str]:
         return list(self.registries.actions) or list(BUILTIN_ACTIONS)
-
-
-def check_semantics(defs, docs: Mapping[str, Mapping[str, SourceDoc]], registries=None
-                    ) -> list[Problem]:
-    """Every semantic problem of a loaded tree, in file order."""
-    from . import checks_alert, checks_app, checks_form, checks_report, checks_workflow
-
-    ctx = Context(defs, docs, registries)
-    checks_app.check(ctx)
-    checks_form.check(ctx)
-    checks_workflow.check(ctx)
-    checks_alert.check(ctx)
-    checks_report.check(ctx)
-    return sorted(set(ctx.problems), key=lambda p: (p.file, p.line, p.col, p.message))
 
 
 def field_paths(fields: Iterable, base: tuple = ("fields",)):

@@ -7,6 +7,7 @@ refused, alias expansion is bounded and no tag can construct Python objects.
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -295,8 +296,6 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> Problem:
 
 def load_file(path: str, display: str | None = None) -> SourceDoc:
     """Load a file from disk, refusing huge files before reading them whole."""
-    import os
-
     display = display or path
     size = os.path.getsize(path)
     if size > MAX_FILE_BYTES:

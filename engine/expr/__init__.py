@@ -6,7 +6,7 @@ from .context import MappingContext as MappingContext
 from .expr import Expr as Expr
 from .functions import Function as Function
 from .functions import Functions as Functions
-from .functions import default_functions as default_functions
+from .builtins import default_functions as default_functions
 from .parser import parse as parse
 from .sql import SqlScope as SqlScope
 from .sql import SqlTerm as SqlTerm

@@ -38,11 +38,8 @@ class Checked:
         return self.types[id(node)]
 
 
-def check(expr, env: Env, functions=None) -> Checked:
-    if functions is None:
-        from .functions import default_functions
-
-        functions = default_functions()
+def check(expr, env: Env, functions) -> Checked:
+    """Type every node of `expr` against `env`, calling `functions` (a Functions)."""
     c = _Checker(env, functions)
     result = c.visit(expr.tree)
     return Checked(result, c.types, c.literals, expr.tree)

@@ -1,15 +1,20 @@
-"""`Expr`: one parsed, validated expression and its compiled forms."""
+"""`Expr`: one parsed, validated expression and its compiled forms.
+
+It sits above the checker and both compilers (it calls them) and below the
+parser (which builds it).
+"""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from . import nodes as n
-
-if TYPE_CHECKING:
-    from .checker import Env
-    from .functions import Functions
-    from .sql import SqlScope, SqlTerm
-    from .types import Type
+from .builtins import default_functions
+from .checker import Env, check
+from .functions import Functions
+from .python import compile_python
+from .sql import compile_sql
+from .sqlterms import SqlScope, SqlTerm
+from .types import Type
 
 _CACHE_SIZE = 16  # distinct (env, functions) pairs one expression is compiled for
 
@@ -48,29 +53,26 @@ class Expr:
                                         if isinstance(x, n.Call))
         return self._functions
 
-    def check(self, env: "Env", functions: "Functions | None" = None) -> "Type":
-        """The static type; raises ExpressionError for unknown names and type errors."""
-        from .checker import check
+    def check(self, env: Env, functions: Functions | None = None) -> Type:
+        """The static type; raises ExpressionError for unknown names and type errors.
 
-        return check(self, env, functions).type
+        Without `functions`, only the built-ins are known.
+        """
+        return check(self, env, functions if functions is not None else default_functions()).type
 
-    def compile_python(self, env: "Env", functions: "Functions") -> Callable[[Any], Any]:
+    def compile_python(self, env: Env, functions: Functions) -> Callable[[Any], Any]:
         """A closure `f(ctx) -> value`, compiled once per (env, functions) pair."""
         key = (id(env), id(functions))
         hit = self._compiled.get(key)
         # the entry holds env and functions, so their ids cannot be reused meanwhile
         if hit is not None and hit[0] is env and hit[1] is functions:
             return hit[2]
-        from .python import compile_python
-
         fn = compile_python(self, env, functions)
         if len(self._compiled) >= _CACHE_SIZE:
             self._compiled.pop(next(iter(self._compiled)))
         self._compiled[key] = (env, functions, fn)
         return fn
 
-    def compile_sql(self, scope: "SqlScope", functions: "Functions") -> "SqlTerm":
+    def compile_sql(self, scope: SqlScope, functions: Functions) -> SqlTerm:
         """A SQLAlchemy column expression giving what `compile_python` gives."""
-        from .sql import compile_sql
-
         return compile_sql(self, scope, functions)

@@ -1,4 +1,7 @@
-"""The function registry: one `Functions` per Engine; plugins register into it."""
+"""The function registry: one `Functions` per Engine; plugins register into it.
+
+The built-ins and `default_functions()` live in `builtins/`, above this module.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -40,11 +43,3 @@ class Functions(Registry[Function]):
         return super().register(name, Function(name, python, type_rule, sql, aggregate,
                                                uses_context))
 
-
-def default_functions() -> Functions:
-    """A fresh registry holding the built-ins."""
-    from .builtins import register_builtins
-
-    functions = Functions()
-    register_builtins(functions)
-    return functions

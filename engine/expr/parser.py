@@ -7,19 +7,11 @@ from __future__ import annotations
 
 import ast
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
 
 from ..errors import ExpressionError
 from . import nodes as n
-
-if TYPE_CHECKING:  # expr imports this module
-    from .expr import Expr
-
-MAX_LENGTH = 2000
-MAX_DEPTH = 50
-MAX_POWER = 100
-MAX_SIZE = 10000  # longest text or list an expression may produce
-MAX_INT = 10 ** 18  # literals beyond this do not fit a scaled BIGINT
+from .expr import Expr
+from .limits import MAX_DEPTH, MAX_INT, MAX_LENGTH, MAX_POWER, MAX_SIZE
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
            ast.Mod: "%", ast.Pow: "**"}
@@ -48,10 +40,8 @@ _REFUSED = {
 }
 
 
-def parse(text: str) -> "Expr":
+def parse(text: str) -> Expr:
     """Parse and validate `text`; raises ExpressionError with an offset."""
-    from .expr import Expr
-
     if not isinstance(text, str):
         raise ExpressionError("an expression must be text")
     if len(text) > MAX_LENGTH:

@@ -8,6 +8,7 @@ False, `==`/`!=` treat None as a value.
 """
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
@@ -16,7 +17,7 @@ from typing import Any, Callable
 from ..errors import ExpressionError
 from . import types as T
 from .checker import check
-from .parser import MAX_SIZE
+from .limits import MAX_SIZE
 from .types import Type
 
 
@@ -139,8 +140,6 @@ def _arith(op: str, offset: int) -> Callable[[Any, Any], Any]:
 
 
 def _ordering(op: str, offset: int):
-    import operator
-
     cmp = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op]
 
     def compare(a, b):

@@ -5,6 +5,7 @@ import os
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 
 MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 
@@ -26,7 +27,5 @@ def upgrade(database) -> None:
 
 
 def current_revision(database) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
     with database.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()

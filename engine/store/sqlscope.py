@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 import sqlalchemy as sa
 
 from ..errors import ExpressionError
-from ..expr import SqlTerm
+from ..expr import Env, SqlTerm
 from ..expr.sql import apply_aggregate
 from ..expr import types as T
 from ..fields import expr_type_of
@@ -68,8 +68,6 @@ class RecordScope:
     def env(self):
         """The names an expression over this scope's rows sees (for the SQL compiler's checks)."""
         if self._env is None:
-            from ..expr import Env
-
             forms = _form_types(self.typed, self.field_types)
             names = dict(forms[self.form_id])
             if self.lines is not None:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from engine.definitions.catalog import check_tree
 from engine.definitions.yaml_source import YamlProblem, load_text
 from engine.errors import Problem
-from engine.registry import default_registries
+from engine.bootstrap import default_registries
 
 VALID = Path(__file__).resolve().parents[1] / "fixtures" / "valid"
 FILES = sorted(str(p.relative_to(VALID)) for p in VALID.rglob("*.yaml"))

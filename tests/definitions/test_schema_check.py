@@ -6,7 +6,7 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
-from engine.definitions import schema_check
+from engine.definitions import schema_messages
 from engine.definitions.schema_check import (KINDS, check_document, check_schema, kind_of,
                                              schema_for, write_schemas)
 from engine.definitions.suggest import did_you_mean, suggestion_suffix
@@ -202,11 +202,11 @@ def test_anyof_branch__picks_the_branch_the_author_meant():
                                              "additionalProperties": False}]}
     error = next(Draft202012Validator(schema).iter_errors({"nmae": "x"}))
     doc = load_text("nmae: x\n", "t.yaml")
-    problems = schema_check._Translator(doc, "form").translate(error)
+    problems = schema_messages.Translator(doc, "form").translate(error)
     assert [str(p) for p in problems] == [
         "t.yaml:1:1: unknown key 'nmae' in thing; did you mean 'name'? [LOOM-E010]"]
     error = next(Draft202012Validator(schema).iter_errors(3))
-    problems = schema_check._Translator(load_text("3\n", "t.yaml"), "form").translate(error)
+    problems = schema_messages.Translator(load_text("3\n", "t.yaml"), "form").translate(error)
     assert [p.message for p in problems] == ["expected text or a mapping, got a number"]
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from engine.definitions.catalog import check_tree
-from engine.definitions import semantics
-from engine.registry import default_registries
+from engine.definitions import checks, semantics
+from engine.bootstrap import default_registries
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 VALID = FIXTURES / "valid"
@@ -103,6 +103,19 @@ def test_invalid_fixture__reports_exactly_the_expected_problem(path: Path, tmp_p
     target = expected[0].split(":", 1)[0]
     got = check_files(tmp_path, registries, {target: path.read_text(encoding="utf-8")})
     assert got == expected
+
+
+@pytest.mark.parametrize("name", ["workflow_unknown_on_enter_action.yaml",
+                                  "workflow_notify_unknown_channel.yaml",
+                                  "form_unknown_field_type.yaml"])
+def test_without_registries__the_checks_know_the_built_in_actions_channels_and_types(
+        name, tmp_path):
+    # definitions sit below the runtime packages, so with no registries given they name
+    # the built-in actions and channels from their own lists; the messages must not change
+    path = FIXTURES / "invalid" / "semantic" / name
+    expected = expectations(path)
+    target = expected[0].split(":", 1)[0]
+    assert check_files(tmp_path, None, {target: path.read_text(encoding="utf-8")}) == expected
 
 
 # --- decisions where DESIGN.md is silent -------------------------------------------
@@ -204,6 +217,6 @@ def test_check_semantics__with_no_definitions_returns_nothing(registries):
     from engine.definitions.catalog import DEFAULT_APP, Definitions
 
     defs = Definitions(app=DEFAULT_APP, forms={}, workflows={}, alerts={}, reports={})
-    assert semantics.check_semantics(defs, {k: {} for k in
-                                            ("app", "form", "workflow", "alert", "report")},
-                                     registries) == []
+    assert checks.check_semantics(defs, {k: {} for k in
+                                         ("app", "form", "workflow", "alert", "report")},
+                                  registries) == []

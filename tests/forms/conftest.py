@@ -10,7 +10,7 @@ from engine.auth.users import User
 from engine.clock import FrozenClock
 from engine.definitions.catalog import load_definitions
 from engine.forms.runtime import FormRuntime
-from engine.registry import default_registries
+from engine.bootstrap import default_registries
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 NOW = datetime(2024, 3, 5, 10, 30)

@@ -8,7 +8,7 @@ import pytest
 
 from engine.definitions.catalog import check_tree
 from engine.errors import ValidationFailed
-from engine.registry import default_registries
+from engine.bootstrap import default_registries
 from plugins.business_days import business_days
 from tests.conftest import FIXTURES, make_engine
 

@@ -7,7 +7,7 @@ import pytest
 
 from engine.definitions.catalog import check_tree
 from engine.engine import Engine
-from engine.registry import default_registries
+from engine.bootstrap import default_registries
 from tests.conftest import FIXTURES
 
 TREE = FIXTURES / "plugin_actions"

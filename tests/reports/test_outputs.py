@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine.definitions.catalog import check_tree
-from engine.registry import default_registries
+from engine.bootstrap import default_registries
 from engine.reports.charts import render_svg
 
 from .conftest import REPORTS

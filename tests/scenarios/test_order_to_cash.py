@@ -109,7 +109,7 @@ def world(erp):
 
 def test_loom_check_is_clean():
     from engine.definitions.catalog import check_tree
-    from engine.registry import default_registries
+    from engine.bootstrap import default_registries
 
     _, problems = check_tree(str(APP), default_registries())
     assert [str(p) for p in problems] == []

@@ -239,7 +239,7 @@ def test_create_lines_through_links__values_are_checked_against_the_source_row(t
     import shutil
 
     from engine.definitions.catalog import check_tree
-    from engine.registry import default_registries
+    from engine.bootstrap import default_registries
 
     tree = shutil.copytree(TREE, tmp_path / "app")
     wf = tree / "workflows" / "order.yaml"

@@ -1,0 +1,44 @@
+"""`Definitions`: the frozen, loaded set of an app's definitions (what runtime code reads).
+
+Apart from `catalog.py` (which loads and checks a tree) so the expression
+environments and the semantic checks can name it without importing the loader.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from ..errors import NotFound, Problem
+from . import model as m
+from .yaml_source import SourceDoc
+
+DEFAULT_APP = m.AppSpec(name="app", title=m.Label.of("Loom"), roles=())
+
+
+@dataclass(frozen=True)
+class Definitions:
+    """Every definition of an app, by kind and id. Frozen once loaded."""
+
+    app: m.AppSpec
+    forms: Mapping[str, m.FormSpec]
+    workflows: Mapping[str, m.WorkflowSpec]
+    alerts: Mapping[str, m.AlertSpec]
+    reports: Mapping[str, m.ReportSpec]
+    root: str = ""
+    warnings: tuple[Problem, ...] = ()
+    docs: Mapping[str, SourceDoc] = field(default_factory=dict, compare=False, repr=False)
+
+    def form(self, form_id: str) -> m.FormSpec:
+        try:
+            return self.forms[form_id]
+        except KeyError:
+            raise NotFound(f"there is no form {form_id!r}") from None
+
+    def workflow_for(self, form_id: str) -> m.WorkflowSpec | None:
+        for wf in self.workflows.values():
+            if wf.form == form_id:
+                return wf
+        return None
+
+    def alerts_for(self, form_id: str) -> tuple[m.AlertSpec, ...]:
+        return tuple(a for a in self.alerts.values() if a.form == form_id)
