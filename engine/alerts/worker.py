@@ -16,7 +16,7 @@ import threading
 import uuid
 from datetime import timedelta
 
-from . import outbox, scheduler, traces
+from . import outbox, traces
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class Worker:
         eng = self.engine
         out: dict = {}
         stop = lambda: self.stopping  # noqa: E731
-        out["schedules"] = scheduler.run_due(eng, self.owner, stop)
+        out["schedules"] = eng.run_schedules(self.owner, stop=stop)
         if not self.stopping and hasattr(eng, "run_sla"):
             try:
                 out["sla"] = eng.run_sla()

@@ -1,9 +1,18 @@
-"""The record as the engine hands it out."""
+"""The record as the engine hands it out, and the shared types below the facade.
+
+`Record`, `Page` and `Event` are what callers get back; `Change` is what a
+write tells its listeners; `Services` is what form validation may ask of the
+store. Workflow, alerts and reports import these from here, never from the
+facade (engine/engine.py). `reader.RecordReader` reads and checks access,
+`writer.RecordWriter` does every insert, update and history event.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable, Mapping
+
+from ..fields import MAX_ID
 
 
 @dataclass(frozen=True)
@@ -64,3 +73,48 @@ class Event:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat(timespec="seconds") + "Z"
+
+
+def as_record_id(value: Any) -> int | None:
+    """A record id from user input, or None when it cannot be one (never an overflow)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        rid = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return rid if 0 < rid <= MAX_ID else None
+
+
+@dataclass
+class Change:
+    """What a write did, handed to listeners inside the write's transaction."""
+
+    kind: str  # "create" | "update" | "enter"
+    form: str
+    user: Any
+    before: Record | None
+    after: Record
+    step: str | None = None
+    conn: Any = None
+
+
+class Services:
+    """What form validation may ask of the store, as the acting user.
+
+    `readable(conn, user, form, id)` gives a record's values when the user may
+    read it (else None); `users` answers whether a user name exists."""
+
+    def __init__(self, readable: Callable[..., Mapping | None], users, clock, conn, user):
+        self._readable, self._users = readable, users
+        self.conn, self.user, self.clock = conn, user, clock
+        self._cache: dict = {}
+
+    def load(self, form: str, record_id) -> Mapping | None:
+        key = (form, record_id)
+        if key not in self._cache:
+            self._cache[key] = self._readable(self.conn, self.user, form, record_id)
+        return self._cache[key]
+
+    def user_exists(self, name: str) -> bool:
+        return self._users.exists(name, self.conn)
