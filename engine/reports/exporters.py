@@ -16,6 +16,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import BinaryIO, Iterator
 
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
 from ..errors import LoomError
 from .results import ReportStream
 
@@ -79,11 +84,6 @@ def write_csv(stream: ReportStream, out: BinaryIO) -> int:
 
 
 def write_xlsx(stream: ReportStream, out: BinaryIO) -> int:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=_sheet_title(stream.title or stream.report))
     cols = stream.columns
