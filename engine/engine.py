@@ -112,6 +112,18 @@ class Engine:
             return defs
 
     @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Clock) -> None:
+        """A new clock (the demo seeding walks one through a year) reaches every service."""
+        self._clock = clock
+        live = getattr(self, "_live", None)
+        if live is not None:
+            self._live = self._wire(live.rt)
+
+    @property
     def runtime(self) -> Runtime:
         """The current runtime snapshot (replaced, never changed, by `reload`)."""
         return self._live.rt
