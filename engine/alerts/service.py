@@ -173,11 +173,6 @@ class AlertService:
         return outbox.deliver_due(self.db, self.rt.registries.channels, owner, self.clock,
                                   limit=limit, stop=stop)
 
-    def prune_traces(self) -> int:
-        """Drop traces older than the retention period."""
-        with self.db.write() as conn:
-            return traces.prune(conn, self.clock.now())
-
 
 def _admin(user) -> None:
     if user is not None and not user.is_admin:
