@@ -71,8 +71,12 @@ class Event:
                 "diff": self.diff or {}, "detail": self.detail or {}}
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
+    """A datetime as the API writes it (UTC, seconds, `Z`)."""
     return None if value is None else value.isoformat(timespec="seconds") + "Z"
+
+
+_iso = iso  # the old private name
 
 
 def as_record_id(value: Any) -> int | None:

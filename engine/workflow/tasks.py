@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..records import _iso
+from ..records import iso
 from ..store import tables as t
 
 BLOCK = 1000
@@ -55,7 +55,7 @@ class Task:
     def to_json(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
         for k in ("created_at", "due_at", "reminded_at", "decided_at"):
-            out[k] = _iso(out[k])
+            out[k] = iso(out[k])
         return out
 
 
