@@ -148,11 +148,11 @@ def main() -> None:
     print(f"database: {engine.db.dialect}, {args.size:,} orders", file=sys.stderr)
     expected = generate(engine, args.size)
 
-    [rt] = [r for r in engine._scheduled_alerts() if r.id == "due_soon"]
+    [rt] = [r for r in engine.runtime.alerts_scheduled if r.id == "due_soon"]
     tick = scheduler.latest_tick(rt.spec.on.cron, NOW)
 
     def worker_scan() -> int:
-        scan, _ = scheduler.scan_query(engine, rt, tick)  # compiled per tick, as the worker does
+        scan, _ = scheduler.scan_query(engine.services.alerts, rt, tick)  # compiled per tick, as the worker does
         with engine.db.read() as conn:
             return len(conn.execute(scan).scalars().all())
 
@@ -172,7 +172,7 @@ def main() -> None:
     print(f"ratio:            {w_time / h_time:9.2f}x  (target <= 1.5x)")
     if args.fire:
         started = time.perf_counter()
-        res = scheduler.run_tick(engine, rt, tick, "bench")
+        res = scheduler.run_tick(engine.services.alerts, rt, tick, "bench")
         took = time.perf_counter() - started
         print(f"full tick:        {took * 1000:9.1f} ms  ({res.fired:,} fired into the inbox, "
               f"{res.fired / took:,.0f}/s)")

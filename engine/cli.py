@@ -70,7 +70,7 @@ def main() -> None:
 def check(directory: str | None, fmt: str, against: str | None) -> None:
     """Check every definition under DIRECTORY; exit 1 if any error."""
     from .definitions.catalog import check_tree
-    from .registry import default_registries
+    from .bootstrap import default_registries
 
     root = definitions_dir(directory)
     show_progress = fmt == "text" and sys.stderr.isatty()

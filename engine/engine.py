@@ -4,97 +4,58 @@
     order = engine.create(user, "sales_order", {...})
 
 Each public method takes the acting user and checks, server-side, that the
-user may do it on that record. Areas beyond records (workflow, reports,
-alerts) add their methods through the facade mixins imported below.
+user may do it on that record. The facade holds no behaviour of its own: it
+composes a record service, a workflow service, a report service and an alert
+service, each bound to one immutable runtime snapshot (engine/runtime.py) and
+handed only the collaborators it needs — a RecordReader (records,
+expressions, access rules), the RecordWriter (every insert, update, history
+event and change notification) and, for actions, their tools. On reload a
+new snapshot and its services replace the old ones in one assignment.
 """
 from __future__ import annotations
 
 import contextlib
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from datetime import date, datetime
+from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping
 
-import sqlalchemy as sa
-
-from .alerts.facade import AlertsFacade
+from .alerts.service import AlertService
 from .auth.users import Directory, User
 from .clock import Clock
 from .definitions.catalog import Definitions, load_definitions
-from .definitions.environment import all_form_types, form_env
-from .errors import ExpressionError, LoomError, NotFound, PermissionDenied, ValidationFailed
-from .expr import MappingContext, parse
-from .fields import MAX_ID
-from .forms.numbering import counter_key, format_number
-from .forms.runtime import FormRuntime
-from . import io as records_io
-from .records import Event, Page, Record
+from .errors import LoomError
+from .records import Change, Event, Page, Record, Services, as_record_id
+from .records.context import ActionTools
+from .records.reader import RecordReader
+from .records.service import MAX_PAGE, RecordService
+from .records.writer import RecordWriter
 from .bootstrap import Registries, default_registries
-from .reports.facade import ReportsFacade
-from .store import tables as t
+from . import io as records_io
+from .reports.results import ReportResult, ReportStream
+from .reports.service import ReportService
+from .runtime import Runtime
 from .store.database import Database
 from .store.migrate import upgrade
-from .store.repository import Repository
-from .store.sqlscope import RecordScope
-from .store.typed import TypedStore
-from .workflow.facade import WorkflowFacade
+from .workflow.service import WorkflowService
 
-MAX_PAGE = 500
+__all__ = ["Engine", "Change", "Services", "as_record_id", "MAX_PAGE"]
 
 
-def _allowed(user: User, roles: Iterable[str]) -> bool:
-    """A form's role list: empty means everyone; admins always."""
-    return user.is_admin or not roles or bool(user.roles & set(roles))
+@dataclass(frozen=True)
+class Live:
+    """One runtime snapshot and the services bound to it: swapped as a whole on reload."""
+
+    rt: Runtime
+    reader: RecordReader
+    writer: RecordWriter
+    records: RecordService
+    workflow: WorkflowService
+    reports: ReportService
+    alerts: AlertService
 
 
-def _copy(values: dict) -> dict:
-    """Values a caller may change without touching the memo: lists and rows copied."""
-    return {k: ([dict(x) if isinstance(x, dict) else x for x in v] if isinstance(v, list) else v)
-            for k, v in values.items()}
-
-
-def as_record_id(value: Any) -> int | None:
-    """A record id from user input, or None when it cannot be one (never an overflow)."""
-    if isinstance(value, bool):
-        return None
-    try:
-        rid = int(value)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return rid if 0 < rid <= MAX_ID else None
-
-
-@dataclass
-class Change:
-    """What a write did, handed to listeners inside the write's transaction."""
-
-    kind: str  # "create" | "update" | "enter"
-    form: str
-    user: User
-    before: Record | None
-    after: Record
-    step: str | None = None
-    conn: Any = None
-
-
-class Services:
-    """What form validation may ask of the store, as the acting user."""
-
-    def __init__(self, engine: "Engine", conn, user: User):
-        self.engine, self.conn, self.user = engine, conn, user
-        self.clock = engine.clock
-        self._cache: dict = {}
-
-    def load(self, form: str, record_id) -> Mapping | None:
-        key = (form, record_id)
-        if key not in self._cache:
-            self._cache[key] = self.engine._readable_values(self.conn, self.user, form, record_id)
-        return self._cache[key]
-
-    def user_exists(self, name: str) -> bool:
-        return self.engine.users.exists(name, self.conn)
-
-
-class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
+class Engine:
     """Forms, workflows, alerts and reports of one app over one database."""
 
     def __init__(self, definitions_dir: str | None = None, database_url: str = "sqlite:///loom.db", *,
@@ -107,34 +68,41 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
         if migrate:
             upgrade(self.db)
         self.users = Directory(self.db, self.clock)
+        # listeners beyond the alerts: each hears every write, inside its transaction
         self.listeners: list[Callable[[Change], None]] = []
         self._lock = threading.Lock()
         self._install(definitions or load_definitions(definitions_dir, self.registries), sync=migrate)
 
-    # --- definitions -------------------------------------------------------
+    # --- the runtime snapshot -------------------------------------------------------
 
     def _install(self, defs: Definitions, sync: bool = True) -> None:
-        typed = TypedStore(defs, self.registries.field_types)
-        runtimes = {fid: FormRuntime(f, defs, self.registries) for fid, f in defs.forms.items()}
-        self.defs = defs
-        self.typed = typed
-        self.runtimes = runtimes
-        self.repo = Repository(self.db.dialect, typed)
-        self._loaded: dict = {}
-        self._list_aliases: dict = {}
-        self._form_types = all_form_types(defs, self.registries.field_types)
-        self._rows_fn: dict[str, Callable] = {}
-        for fid, form in defs.forms.items():
-            if form.permissions.rows is not None:
-                env = form_env(defs, self.registries.field_types, fid, forms=self._form_types)
-                self._rows_fn[fid] = form.permissions.rows.compile_python(env, self.registries.functions)
+        rt = Runtime.build(defs, self.registries, self.db.dialect)
         if sync:
             with self.db.write() as conn:
-                typed.sync(conn, lambda fid, data: runtimes[fid].load(data))
-        self.listeners = []
-        self._init_workflow()
-        self._init_reports()
-        self._init_alerts()
+                rt.typed.sync(conn, lambda fid, data: rt.forms[fid].load(data))
+        self._live = self._wire(rt)  # the one assignment readers see
+
+    def _wire(self, rt: Runtime) -> Live:
+        """The services of one snapshot, each handed only what it needs."""
+        reader = RecordReader(rt, self.users, self.clock)
+        alerts: AlertService | None = None
+
+        def sink(change: Change) -> None:
+            alerts.on_change(change)
+            for listener in list(self.listeners):
+                listener(change)
+
+        writer = RecordWriter(rt, reader, sink)
+        workflow: WorkflowService | None = None
+        tools = ActionTools(
+            rt=rt, reader=reader, writer=writer, clock=self.clock, dialect=self.db.dialect,
+            create=lambda *a, **kw: workflow.create_record(*a, **kw),
+            notify=lambda *a, **kw: alerts.send_notification(*a, **kw))
+        workflow = WorkflowService(rt, self.db, self.clock, self.users, reader, writer, tools)
+        alerts = AlertService(rt, self.db, self.clock, self.users, reader, tools)
+        return Live(rt, reader, writer,
+                    RecordService(rt, self.db, self.clock, reader, writer, workflow.create_record),
+                    workflow, ReportService(rt, self.db, self.clock, reader), alerts)
 
     def reload(self, definitions_dir: str | None = None) -> Definitions:
         """Load changed definitions and swap them in without a restart."""
@@ -143,6 +111,44 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
             self.definitions_dir = definitions_dir or self.definitions_dir
             self._install(defs)
             return defs
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Clock) -> None:
+        """A new clock (the demo seeding walks one through a year) reaches every service."""
+        self._clock = clock
+        live = getattr(self, "_live", None)
+        if live is not None:
+            self._live = self._wire(live.rt)
+
+    @property
+    def runtime(self) -> Runtime:
+        """The current runtime snapshot (replaced, never changed, by `reload`)."""
+        return self._live.rt
+
+    @property
+    def services(self) -> Live:
+        """The current snapshot with the services bound to it."""
+        return self._live
+
+    @property
+    def defs(self) -> Definitions:
+        return self._live.rt.defs
+
+    @property
+    def typed(self):
+        return self._live.rt.typed
+
+    @property
+    def repo(self):
+        return self._live.rt.repo
+
+    @property
+    def runtimes(self) -> Mapping:
+        return self._live.rt.forms
 
     # --- users -------------------------------------------------------------
 
@@ -169,245 +175,39 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
     # --- permissions -------------------------------------------------------
 
     def can_create(self, user: User, form_id: str) -> bool:
-        return _allowed(user, self.defs.form(form_id).permissions.create)
+        return self._live.reader.can_create(user, form_id)
 
-    def _has_read_role(self, user: User, form_id: str) -> bool:
-        return _allowed(user, self.defs.form(form_id).permissions.read)
-
-    def _involved(self, conn, user: User, record_id: int) -> bool:
-        """Whoever holds or held a task on the record, or was copied in."""
-        return conn.execute(sa.select(t.tasks.c.id).where(
-            t.tasks.c.record_id == record_id, t.tasks.c.assignee == user.name).limit(1)).first() is not None
-
-    def _can_read_row(self, conn, user: User, form_id: str, row: Mapping, values: Mapping) -> bool:
-        if user.is_admin or row["owner"] == user.name:
-            return True
-        if self._has_read_role(user, form_id):
-            fn = self._rows_fn.get(form_id)
-            if fn is None or self._eval(fn, values, user, conn):
-                return True
-        return self._involved(conn, user, row["id"])
-
-    def _eval(self, fn, values: Mapping, user: User, conn=None, extra: Mapping | None = None) -> Any:
-        ctx = MappingContext({**values, **(extra or {})}, user=user,
-                             loader=self._loader(conn), clock=self.clock)
-        return fn(ctx)
-
-    def _loader(self, conn):
-        def load(form: str, record_id):
-            found = self._find_row(conn, form, record_id)
-            return None if found is None else self._record(found).values()
-        return load
-
-    def _readable_values(self, conn, user: User, form: str, record_id) -> Mapping | None:
-        row = self._find_row(conn, form, record_id)
-        if row is None:
-            return None
-        values = self._record(row).values()
-        return values if self._can_read_row(conn, user, form, row, values) else None
-
-    def _find_row(self, conn, form: str, record_id) -> Mapping | None:
-        """The stored row for an id that came from data or a user, or None (never an error)."""
-        rid = as_record_id(record_id)
-        if rid is None or form not in self.defs.forms:
-            return None
-        try:
-            return self.repo.fetch(conn, form, rid)
-        except NotFound:
-            return None
-
-    def _record(self, row: Mapping) -> Record:
-        data = row["data"]
-        return Record(row["id"], row["form"], row["number"], row["state"], row["version"],
-                      row["owner"], self._load(row["form"], data), row["created_at"],
-                      row["updated_at"], row.get("definition_version"), data)
-
-    def _load(self, form_id: str, data: dict) -> dict:
-        """`runtime.load(data)`, once per JSON object: a transaction hands out the same
-        `data` for every read of a record (store/repository.py), so its values are
-        parsed once. The memo holds `data` itself, so its id() cannot be reused."""
-        memo = self._loaded
-        hit = memo.get(id(data))
-        if hit is not None and hit[0] is data and hit[1] == form_id:
-            return _copy(hit[2])
-        values = self.runtimes[form_id].load(data)
-        if len(memo) >= 2048:
-            memo.clear()
-        memo[id(data)] = (data, form_id, values)
-        return _copy(values)
-
-    def _can_edit(self, conn, user: User, rec: Record) -> bool:
-        perms = self.defs.form(rec.form).permissions
-        if user.is_admin:
-            return True
-        wf = self.defs.workflow_for(rec.form)
-        if wf is not None:
-            step = wf.step(rec.state)
-            if step is None:
-                return False
-            return any((who == "owner" and rec.owner == user.name) or who in user.roles
-                       for who in step.edit)
-        return (not perms.update or bool(user.roles & set(perms.update))) or \
-            ("owner" in perms.update and rec.owner == user.name)
+    def can_edit(self, user: User, record: Record) -> bool:
+        """Whether `user` may edit the record now: the step's `edit` list under a workflow,
+        else the form's `update` roles (`owner`: the record's owner); admins always."""
+        return self._live.reader.can_edit(user, record)
 
     # --- records -----------------------------------------------------------
 
     def create(self, user: User, form_id: str, data: Mapping) -> Record:
         """Validate and store a new record; its number, event and workflow start commit together."""
-        form = self.defs.form(form_id)
-        if not self.can_create(user, form_id):
-            raise PermissionDenied(f"you may not create {form.title.get(user.language)} records")
-        with self.db.write() as conn:
-            return self._create_in(conn, user, form_id, data)
-
-    def _create_in(self, conn, user: User, form_id: str, data: Mapping) -> Record:
-        """`create` inside the caller's transaction (step actions, alerts); no permission check."""
-        values = self.runtimes[form_id].prepare(dict(data or {}), user=user, existing=None,
-                                                services=Services(self, conn, user))
-        return self._insert_record(conn, user, form_id, values, self.clock.now())
-
-    def _insert_record(self, conn, user: User, form_id: str, values: dict, now) -> Record:
-        """Store validated values as a new record: number, typed rows, event, listeners and
-        the workflow's start step, all in the caller's transaction."""
-        form = self.defs.form(form_id)
-        runtime = self.runtimes[form_id]
-        wf = self.defs.workflow_for(form_id)
-        self._check_unique(conn, form_id, values, None)
-        number = None
-        if form.number:
-            key = counter_key(form.number, now, values)
-            number = format_number(form.number, self.repo.next_number(conn, form_id, key),
-                                   now, values)
-        row = self.repo.insert(conn, form=form_id, number=number,
-                               state=wf.start if wf else None, data=runtime.dump(values),
-                               values=values, owner=user.name, now=now,
-                               definition_version=wf.version if wf else None)
-        rec = self._record(row)
-        self.repo.append_event(conn, record_id=rec.id, form=form_id, at=now, actor=user.name,
-                               action="create", to_state=rec.state, version=1,
-                               diff=runtime.diff({}, values))
-        self._emit(Change("create", form_id, user, None, rec, rec.state, conn))
-        if wf is not None:
-            rec = self._enter_start(conn, user, rec)
-        return rec
+        return self._live.records.create(user, form_id, data)
 
     def get(self, user: User, form_id: str, record_id: int) -> Record:
         """A record the user may read; NotFound otherwise (same as a missing id)."""
-        self.defs.form(form_id)
-        with self.db.read() as conn:
-            return self._get(conn, user, form_id, record_id)
-
-    def _get(self, conn, user: User, form_id: str, record_id, lock: bool = False) -> Record:
-        rid = as_record_id(record_id)
-        if rid is None:
-            raise NotFound(f"no {form_id} record with id {record_id}")
-        row = self.repo.fetch(conn, form_id, rid, lock=lock)
-        rec = self._record(row)
-        if not self._can_read_row(conn, user, form_id, row, rec.values()):
-            raise NotFound(f"no {form_id} record with id {record_id}")
-        return rec
+        return self._live.records.get(user, form_id, record_id)
 
     def update(self, user: User, form_id: str, record_id: int, data: Mapping,
                version: int | None) -> Record:
         """Change fields; a stale `version` raises Conflict and writes nothing."""
-        runtime = self.runtimes[form_id]
-        with self.db.write() as conn:
-            before = self._get(conn, user, form_id, record_id, lock=True)
-            if version is None:
-                raise ValidationFailed({"version": "the version you edited is required"})
-            if not self._can_edit(conn, user, before):
-                raise PermissionDenied("you may not edit this record in its current step")
-            values = runtime.prepare(dict(data or {}), user=user, existing=before.data,
-                                     services=Services(self, conn, user))
-            self._check_unique(conn, form_id, values, before.id)
-            diff = runtime.diff(before.data, values)
-            now = self.clock.now()
-            row = self.repo.update(conn, {**before.to_json(), "form": form_id, "id": before.id,
-                                          "version": before.version, "created_at": before.created_at,
-                                          "number": before.number, "owner": before.owner},
-                                   data=runtime.dump(values), values=values, state=before.state,
-                                   now=now, expected_version=version, changed=diff.keys())
-            after = self._record({**row, "definition_version": before.definition_version})
-            self.repo.append_event(conn, record_id=after.id, form=form_id, at=now, actor=user.name,
-                                   action="update", from_state=before.state, to_state=after.state,
-                                   version=after.version, diff=diff)
-            self._emit(Change("update", form_id, user, before, after, after.state, conn))
-        return after
+        return self._live.records.update(user, form_id, record_id, data, version)
 
     def list(self, user: User, form_id: str, filter: str | None = None, order: str | None = None,
              limit: int = 50, offset: int = 0) -> Page:
         """One page of the records the user may read, filtered and ordered in SQL."""
-        self.defs.form(form_id)  # NotFound for an unknown form
-        limit = max(0, min(int(limit), MAX_PAGE))
-        offset = max(0, int(offset))
-        # one alias per form, reused: building an alias's column collection costs ~1 ms
-        alias = self._list_aliases.get(form_id)
-        if alias is None:
-            alias = self._list_aliases[form_id] = self.typed[form_id].table.alias(f"r_{form_id}")
-        scope = RecordScope(self.typed, self.registries.field_types, form_id,
-                            dialect=self.db.dialect, user=user, clock=self.clock, alias=alias)
-        conds = []
-        if filter:
-            expr = parse(filter)
-            env = form_env(self.defs, self.registries.field_types, form_id, forms=self._form_types)
-            expr.check(env, self.registries.functions)
-            conds.append(expr.compile_sql(scope, self.registries.functions).expr)
-        visible = self._visibility(scope, user, form_id)
-        if visible is not None:
-            conds.append(visible)
-        order_by = self._order(scope, order)
-        base = scope.base
-        with self.db.read() as conn:
-            ids_q = sa.select(base.c._id).select_from(scope.from_clause())
-            count_q = sa.select(sa.func.count()).select_from(scope.from_clause())
-            for c in conds:
-                ids_q, count_q = ids_q.where(c), count_q.where(c)
-            ids = conn.execute(ids_q.order_by(*order_by).limit(limit).offset(offset)).scalars().all()
-            total = conn.execute(count_q).scalar_one()
-            rows = self.repo.fetch_many(conn, ids)
-        return Page([self._record(rows[i]) for i in ids if i in rows], total)
-
-    def _visibility(self, scope: RecordScope, user: User, form_id: str):
-        """The SQL form of 'may read': rows rule, ownership, task involvement."""
-        if user.is_admin:
-            return None
-        form = self.defs.form(form_id)
-        involved = scope.base.c._id.in_(sa.select(t.tasks.c.record_id)
-                                        .where(t.tasks.c.assignee == user.name, t.tasks.c.form == form_id))
-        own = scope.base.c._owner == user.name
-        if self._has_read_role(user, form_id):
-            if form.permissions.rows is None:
-                return None
-            rows = form.permissions.rows.compile_sql(scope, self.registries.functions).expr
-            return sa.or_(rows, own, involved)
-        return sa.or_(own, involved)
-
-    def _order(self, scope: RecordScope, order: str | None) -> list:
-        if not order:
-            return [scope.base.c._id.desc()]
-        out = []
-        for part in order.split(","):
-            part = part.strip()
-            desc = part.startswith("-")
-            name = part.lstrip("-+")
-            try:
-                col = scope.column((name,)).expr
-            except ExpressionError as exc:
-                raise ValidationFailed({"order": f"cannot sort by {name!r}: {exc}"}) from None
-            out.append(col.desc() if desc else col.asc())
-        out.append(scope.base.c._id.desc())
-        return out
+        return self._live.records.list(user, form_id, filter, order, limit, offset)
 
     def history(self, user: User, form_id: str, record_id: int) -> list[Event]:
-        with self.db.read() as conn:
-            rec = self._get(conn, user, form_id, record_id)
-            return [Event(**{k: r[k] for k in Event.__dataclass_fields__})
-                    for r in self.repo.events(conn, rec.id)]
+        return self._live.records.history(user, form_id, record_id)
 
     def new_values(self, user: User, form_id: str) -> dict:
         """The starting values of a blank form (defaults applied), for the UI."""
-        with self.db.read() as conn:
-            return self.runtimes[form_id].defaults(user, Services(self, conn, user))
+        return self._live.records.new_values(user, form_id)
 
     # --- records I/O (engine/io): import, templates, readable exports ---------
 
@@ -432,29 +232,136 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
         """`export`'s first sheet as a lazy stream (context manager), for HTTP downloads."""
         return records_io.export_stream(self, user, name, labels=labels)
 
-    # --- internals ---------------------------------------------------------
+    # --- workflow ----------------------------------------------------------
 
-    def _check_unique(self, conn, form_id: str, values: Mapping, record_id: int | None) -> None:
-        """Refuse a value of a `unique` field that another record already has."""
-        tf = self.typed[form_id]
-        errors = {}
-        for name in tf.unique:
-            value = values.get(name)
-            if value in (None, ""):
-                continue
-            field = self.defs.form(form_id).field(name)
-            q = sa.select(tf.table.c._id).where(
-                tf.table.c[name] == self.registries.field_types[field.type].to_sql(field, value))
-            if record_id is not None:
-                q = q.where(tf.table.c._id != record_id)
-            if conn.execute(q.limit(1)).first() is not None:
-                errors[name] = f"{value} is already used by another record"
-        if errors:
-            raise ValidationFailed(errors)
+    def act(self, user, form: str, id, action: str, comment: str | None = None, to: Any = None,
+            version: int | None = None):
+        """Do `action` on a record as `user`; the record afterwards, or why not (see
+        WorkflowService.act). Everything the action does commits together or not at all."""
+        return self._live.workflow.act(user, form, id, action, comment, to, version)
 
-    def _emit(self, change: Change) -> None:
-        for listener in list(self.listeners):
-            listener(change)
+    def available_actions(self, user, record) -> list[dict]:
+        """The actions `user` may take on the record now (same checks as `act`)."""
+        return self._live.workflow.available_actions(user, record)
+
+    def tasks(self, user, status: str = "open", limit: int = 100, offset: int = 0) -> list:
+        """The user's approval tasks (the inbox), newest first."""
+        return self._live.workflow.tasks(user, status, limit, offset)
+
+    def explain(self, user, record) -> list[dict]:
+        """For each action of the record's step: where it leads and why, and who would approve."""
+        return self._live.workflow.explain(user, record)
+
+    def run_sla(self, now: datetime | None = None) -> dict:
+        """Remind and escalate overdue tasks; safe to run from two workers at once."""
+        return self._live.workflow.run_sla(now)
+
+    def stranded_problems(self) -> list:
+        """Records in flight that the loaded workflows no longer fit, and approver roles with no users."""
+        return self._live.workflow.stranded_problems()
+
+    def set_out_of_office(self, user, start: date | None, until: date | None,
+                          delegate: str | None):
+        """`user` is away from `start` to `until`; their new tasks go to `delegate`."""
+        return self._live.workflow.set_out_of_office(user, start, until, delegate)
+
+    def out_of_office(self, user) -> dict:
+        """The away period and delegate `user` set: {"start", "until", "delegate"} (None when unset)."""
+        return self._live.workflow.out_of_office(user)
+
+    # --- reports -----------------------------------------------------------
+
+    def report(self, user, report_id: str, params: Mapping[str, Any] | None = None) -> ReportResult:
+        """Run a report (or a dashboard: every tile the reader may run) as `user`."""
+        return self._live.reports.report(user, report_id, params)
+
+    @contextlib.contextmanager
+    def report_stream(self, user, report_id: str,
+                      params: Mapping[str, Any] | None = None) -> Iterator[ReportStream]:
+        """Columns and a lazily fetched row iterator; valid inside the `with` block."""
+        with self._live.reports.report_stream(user, report_id, params) as stream:
+            yield stream
+
+    def export_report(self, user, report_id: str, fmt: str, out: BinaryIO,
+                      params: Mapping[str, Any] | None = None) -> int:
+        """Write a report as CSV or XLSX to a binary file; returns the number of rows."""
+        return self._live.reports.export_report(user, report_id, fmt, out, params)
+
+    def export_form(self, user, form_id: str, fmt: str, out: BinaryIO) -> int:
+        """Write the records of a form (or `form.table` line items) the user may read."""
+        return self._live.reports.export_form(user, form_id, fmt, out)
+
+    @contextlib.contextmanager
+    def form_stream(self, user, form_id: str) -> Iterator[ReportStream]:
+        """The records of a form (or `form.table` line items) the user may read, streamed."""
+        with self._live.reports.form_stream(user, form_id) as stream:
+            yield stream
+
+    def report_svg(self, user, report_id: str, params: Mapping[str, Any] | None = None) -> str:
+        """The report's chart as standalone SVG (a table when it declares no chart)."""
+        return self._live.reports.report_svg(user, report_id, params)
+
+    def report_sql(self, user, report_id: str, params: Mapping[str, Any] | None = None) -> str:
+        """The statement a run would execute (bound values shown as placeholders)."""
+        return self._live.reports.report_sql(user, report_id, params)
+
+    def can_run_report(self, user, report_id: str) -> bool:
+        """Whether `user` may run the report (or open the dashboard); for menus and links."""
+        return self._live.reports.can_run_report(user, report_id)
+
+    # --- alerts, notifications, outbox ----------------------------------------------
+
+    def enqueue_notification(self, conn, *, channel: str, users, subject: str, body: str = "",
+                             form: str | None = None, record_id: int | None = None,
+                             source: str | None = None, webhook: str | None = None) -> list[int]:
+        """Queue an already-rendered notification on an outbox channel inside `conn`'s
+        transaction. Returns outbox ids."""
+        return self._live.alerts.enqueue_notification(
+            conn, channel=channel, users=users, subject=subject, body=body, form=form,
+            record_id=record_id, source=source, webhook=webhook)
+
+    def notifications(self, user, unread_only: bool = False, limit: int = 50,
+                      offset: int = 0) -> list[dict]:
+        """The user's inbox, newest first."""
+        return self._live.alerts.notifications(user, unread_only, limit, offset)
+
+    def unread_count(self, user) -> int:
+        return self._live.alerts.unread_count(user)
+
+    def mark_read(self, user, ids: list[int] | None = None) -> int:
+        """Mark the given notifications (all, when None) of the user read; returns how many."""
+        return self._live.alerts.mark_read(user, ids)
+
+    def alert_traces(self, user, alert: str | None = None, form: str | None = None,
+                     record_id: int | None = None, limit: int = 100) -> list[dict]:
+        """Why alerts fired or did not, newest first: per alert, per form, per record."""
+        return self._live.alerts.alert_traces(user, alert, form, record_id, limit)
+
+    def explain_alert(self, user, alert: str, record_id: int) -> dict:
+        """Evaluate an alert's condition on a record now, without firing: the values it sees."""
+        return self._live.alerts.explain_alert(user, alert, record_id)
+
+    def dead_letters(self, user=None, limit: int = 100) -> list[dict]:
+        """Outbox deliveries that failed for good; admins only when a user is given."""
+        return self._live.alerts.dead_letters(user, limit)
+
+    def retry_dead(self, outbox_id: int, user=None) -> bool:
+        """Queue a dead delivery again, attempts reset; False if it is not dead."""
+        return self._live.alerts.retry_dead(outbox_id, user)
+
+    def outbox_status(self) -> dict[str, int]:
+        """Counts of outbox rows by status (pending | sent | dead | undeliverable)."""
+        return self._live.alerts.outbox_status()
+
+    def run_schedules(self, owner: str = "engine", stop=None) -> list:
+        """One pass over scheduled alerts (what `loom worker` does each poll)."""
+        return self._live.alerts.run_schedules(owner, stop)
+
+    def deliver_outbox(self, owner: str = "engine", limit: int = 50, stop=None) -> dict:
+        """One outbox delivery pass (what `loom worker` does each poll)."""
+        return self._live.alerts.deliver_outbox(owner, limit, stop)
+
+    # --- transactions ----------------------------------------------------------
 
     @contextlib.contextmanager
     def batch(self):

@@ -58,15 +58,3 @@ class Registries:
     actions: Registry = field(default_factory=lambda: Registry("action"))
     channels: Registry = field(default_factory=lambda: Registry("channel"))
     plugins: list = field(default_factory=list)  # names of the loaded plugin entry points
-
-
-
-def __getattr__(name):
-    # Temporary, until the merge: engine/cli.py (another engineer's file this
-    # session) still imports `default_registries` from here. It lives in
-    # engine/bootstrap.py; delete this hook once cli.py imports it from there.
-    if name == "default_registries":
-        from .bootstrap import default_registries
-
-        return default_registries
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,6 +18,7 @@ from ..definitions.environment import form_env
 from ..errors import LoomError
 from ..expr import parse
 from ..expr import types as T
+from ..records.context import StepContext
 from . import outbox, recipients, templates
 from .channels import Message
 
@@ -56,9 +57,10 @@ class AlertRuntime:
         return False
 
 
-def compile_alert(engine, spec) -> AlertRuntime:
-    fns = engine.registries.functions
-    env = form_env(engine.defs, engine.registries.field_types, spec.form, forms=engine._form_types)
+def compile_alert(spec, defs, registries, form_types) -> AlertRuntime:
+    """The alert's expressions compiled against the definitions they were loaded with."""
+    fns = registries.functions
+    env = form_env(defs, registries.field_types, spec.form, forms=form_types)
     test = spec.if_.compile_python(env, fns) if spec.if_ is not None else None
     seen = {}
     if spec.if_ is not None:
@@ -77,8 +79,8 @@ def compile_alert(engine, spec) -> AlertRuntime:
             return row.item if row is not None and row.item else T.t(T.ANY)
 
         def line_env(extra):
-            return form_env(engine.defs, engine.registries.field_types, spec.form,
-                            extra=extra, forms=engine._form_types)
+            return form_env(defs, registries.field_types, spec.form, extra=extra,
+                            forms=form_types)
 
         def compiled(values, e):
             return tuple((name, value.expr.compile_python(e, fns), True) if value.is_expr
@@ -105,37 +107,41 @@ def compile_alert(engine, spec) -> AlertRuntime:
     return rt
 
 
-def values_seen(engine, rt: AlertRuntime, values: Mapping, conn) -> dict:
+def values_seen(reader, rt: AlertRuntime, values: Mapping, conn) -> dict:
     out = {}
     for name, fn in rt.seen.items():
         try:
-            out[name] = engine._eval(fn, values, SYSTEM, conn)
+            out[name] = reader.eval(fn, values, SYSTEM, conn)
         except Exception as exc:  # noqa: BLE001 - a trace must not fail the write
             out[name] = f"<{exc}>"
     return out
 
 
-def condition(engine, rt: AlertRuntime, values: Mapping, user, conn) -> bool:
+def condition(reader, rt: AlertRuntime, values: Mapping, user, conn) -> bool:
     if rt.test is None:
         return True
-    return bool(engine._eval(rt.test, values, user or SYSTEM, conn))
+    return bool(reader.eval(rt.test, values, user or SYSTEM, conn))
 
 
-def fire(engine, conn, rt: AlertRuntime, record, user=None) -> tuple[str, dict]:
-    """Run the alert's actions on `record`; returns (outcome, detail) for the trace."""
+def fire(alerts, conn, rt: AlertRuntime, record, user=None) -> tuple[str, dict]:
+    """Run the alert's actions on `record`; returns (outcome, detail) for the trace.
+
+    `alerts` is the AlertService: its reader evaluates, `create_in` raises records,
+    `send_notification` notifies, `tools` are what plugin actions get."""
     depth = _depth.get()
     if depth >= MAX_DEPTH:
         raise LoomError(f"alert {rt.id!r} not run: alerts nested {MAX_DEPTH} deep "
                         "(an alert's create triggers alerts that create ...)")
     token = _depth.set(depth + 1)
     try:
-        return _fire(engine, conn, rt, record, user)
+        return _fire(alerts, conn, rt, record, user)
     finally:
         _depth.reset(token)
 
 
-def _fire(engine, conn, rt, record, user) -> tuple[str, dict]:
+def _fire(alerts, conn, rt, record, user) -> tuple[str, dict]:
     spec = rt.spec
+    evaluate = alerts.reader.eval
     values = record.values()
     detail: dict = {}
     did_something = False
@@ -144,33 +150,33 @@ def _fire(engine, conn, rt, record, user) -> tuple[str, dict]:
         lines = values.get(spec.create.each) or [] if spec.create.each else [None]
         for line in lines:
             extra = {"line": line} if line is not None else None
-            if rt.create_if is not None and not engine._eval(rt.create_if, values, SYSTEM, conn,
+            if rt.create_if is not None and not evaluate(rt.create_if, values, SYSTEM, conn,
                                                              extra):
                 continue
             data = {}
             for name, v, is_expr in rt.create_values:
-                data[name] = engine._eval(v, values, SYSTEM, conn, extra) if is_expr else v
+                data[name] = evaluate(v, values, SYSTEM, conn, extra) if is_expr else v
             if rt.create_lines is not None:
                 table, source, keep, row_values = rt.create_lines
                 outer = {"outer": line} if line is not None else {}
-                rows = engine._eval(source, values, SYSTEM, conn, extra) or []
+                rows = evaluate(source, values, SYSTEM, conn, extra) or []
                 data[table] = [
-                    {name: engine._eval(v, values, SYSTEM, conn, {"line": row, **outer})
+                    {name: evaluate(v, values, SYSTEM, conn, {"line": row, **outer})
                      if is_expr else v for name, v, is_expr in row_values}
                     for row in rows
-                    if keep is None or engine._eval(keep, values, SYSTEM, conn,
+                    if keep is None or evaluate(keep, values, SYSTEM, conn,
                                                     {"line": row, **outer})]
-            rec = engine._create_in(conn, SYSTEM, spec.create.form, data)
+            rec = alerts.create_in(conn, SYSTEM, spec.create.form, data)
             created.append({"form": rec.form, "id": rec.id, "number": rec.number})
         detail["created"] = created
         did_something = True
     for action in spec.actions:
-        run_plugin_action(engine, conn, rt, record, action)
+        run_plugin_action(alerts.tools, conn, rt, record, action)
         detail.setdefault("actions", []).append(action.kind)
         did_something = True
     if spec.notify is not None:
         n = spec.notify
-        sent = engine._send_notification(
+        sent = alerts.send_notification(
             conn, to=n.to, channels=n.channels, subject=n.subject, body=n.body, record=record,
             source=spec.id, webhook=n.webhook)
         detail.update(sent)
@@ -181,19 +187,17 @@ def _fire(engine, conn, rt, record, user) -> tuple[str, dict]:
     return "fired", detail
 
 
-def run_plugin_action(engine, conn, rt, record, action) -> None:
+def run_plugin_action(tools, conn, rt, record, action) -> None:
     """A registered action (`action(ctx, args)`, as workflow on-enter actions are called)."""
-    from ..workflow.step_actions import StepContext, holds
-
-    impl = engine.registries.actions[action.kind]
-    ctx = StepContext(engine, conn, SYSTEM, record, record.state, dict(record.data),
-                      engine.clock.now())
+    impl = tools.rt.registries.actions[action.kind]
+    ctx = StepContext(tools, conn, SYSTEM, record, record.state, dict(record.data),
+                      tools.clock.now())
     ctx.alert = rt.spec
-    if holds(ctx, action.if_):
+    if ctx.holds(action.if_):
         impl(ctx, action.args)
 
 
-def send_notification(engine, conn, *, to, channels, subject: str, body: str, record,
+def send_notification(alerts, conn, *, to, channels, subject: str, body: str, record,
                       source: str, webhook: str | None = None) -> dict:
     """Render and hand a notification to its channels inside `conn`'s transaction.
 
@@ -205,16 +209,17 @@ def send_notification(engine, conn, *, to, channels, subject: str, body: str, re
     webhook) get it rendered in the app's default language.
     """
     values = record.values()
-    form = engine.defs.forms[record.form]
-    default = engine.defs.app.default_language
-    links = {f.name: (f.to, engine.defs.forms[f.to].title_field if f.to in engine.defs.forms else None)
+    defs = alerts.rt.defs
+    form = defs.forms[record.form]
+    default = defs.app.default_language
+    links = {f.name: (f.to, defs.forms[f.to].title_field if f.to in defs.forms else None)
              for f in form.fields if f.type == "link"}
     choices = {f.name: dict(f.option_labels) for f in form.fields
                if f.option_labels and f.type in ("choice", "multichoice")}
-    alert = engine.defs.alerts.get(source)
-    load = engine._loader(conn)
-    people = recipients.resolve(to, values, engine.users, conn)
-    now = engine.clock.now()
+    alert = defs.alerts.get(source)
+    load = alerts.reader.loader(conn)
+    people = recipients.resolve(to, values, alerts.users, conn)
+    now = alerts.clock.now()
     rendered: dict[str, tuple[str, str, str]] = {}
 
     def render(language: str) -> tuple[str, str, str]:
@@ -245,7 +250,7 @@ def send_notification(engine, conn, *, to, channels, subject: str, body: str, re
     if len(messages) > 1:
         out["subjects"] = {m.language: m.subject for m in messages}
     for name in channels:
-        channel = engine.registries.channels[name]
+        channel = alerts.rt.registries.channels[name]
         for msg in (messages if getattr(channel, "per_recipient", True) and messages else [everyone]):
             _merge(out["channels"].setdefault(name, {}), hand_over(conn, name, channel, msg, now))
     return out

@@ -63,13 +63,13 @@ def lease_name(alert_id: str) -> str:
     return f"alert:{alert_id}"
 
 
-def scan_query(engine, rt, tick: datetime):
+def scan_query(alerts, rt, tick: datetime):
     """The scan: ids of records matching `if` not yet fired for this tick (or while active)."""
-    scope = RecordScope(engine.typed, engine.registries.field_types, rt.spec.form,
-                        dialect=engine.db.dialect, user=SYSTEM, clock=engine.clock)
+    scope = RecordScope(alerts.rt.typed, alerts.rt.registries.field_types, rt.spec.form,
+                        dialect=alerts.db.dialect, user=SYSTEM, clock=alerts.clock)
     if getattr(scope, "env", None) is None:
         scope.env = rt.env
-    cond = where_form(rt.spec.if_.compile_sql(scope, engine.registries.functions).expr) \
+    cond = where_form(rt.spec.if_.compile_sql(scope, alerts.rt.registries.functions).expr) \
         if rt.spec.if_ is not None else sa.true()
     base = scope.base
     matching = sa.select(base.c._id).select_from(scope.from_clause()).where(cond)
@@ -98,14 +98,14 @@ def where_form(cond):
     return cond
 
 
-def run_tick(engine, rt, tick: datetime, owner: str, stop=None) -> TickResult:
-    db = engine.db
+def run_tick(alerts, rt, tick: datetime, owner: str, stop=None) -> TickResult:
+    db = alerts.db
     res = TickResult(rt.id, tick)
     name = lease_name(rt.id)
     _ensure_lease(db, name)
     with db.write() as conn:
         row = _lock(conn, db, name, skip_locked=True)
-        now = engine.clock.now()
+        now = alerts.clock.now()
         if row is None:
             res.skipped = "busy"
             return res
@@ -117,7 +117,7 @@ def run_tick(engine, rt, tick: datetime, owner: str, stop=None) -> TickResult:
             return res
         conn.execute(le.update().where(le.c.name == name).values(owner=owner, until=now + LEASE))
 
-    scan, matching = scan_query(engine, rt, tick)
+    scan, matching = scan_query(alerts, rt, tick)
     started = time.perf_counter()
     with db.read() as conn:
         ids = list(conn.execute(scan).scalars())
@@ -130,7 +130,7 @@ def run_tick(engine, rt, tick: datetime, owner: str, stop=None) -> TickResult:
                 res.skipped = "lost"
                 return res
             reset = dedup.reset_false(conn, rt.id, matching)
-            now = engine.clock.now()
+            now = alerts.clock.now()
             traces.record_many(conn, [
                 {"alert": rt.id, "record_id": rid, "at": now, "outcome": "condition_false",
                  "detail": {"trigger": "schedule", "tick": tick, "once": "reset: may fire again"}}
@@ -147,33 +147,33 @@ def run_tick(engine, rt, tick: datetime, owner: str, stop=None) -> TickResult:
             if not _still_mine(conn, db, name, owner):
                 res.skipped = "lost"
                 return res
-            _fire_batch(engine, conn, rt, batch, tick, res)
+            _fire_batch(alerts, conn, rt, batch, tick, res)
             conn.execute(le.update().where(le.c.name == name)
-                         .values(until=engine.clock.now() + LEASE))
+                         .values(until=alerts.clock.now() + LEASE))
 
     _free(db, name, owner, tick)
     with db.write() as conn:
-        traces.record(conn, rt.id, None, "tick", engine.clock.now(),
+        traces.record(conn, rt.id, None, "tick", alerts.clock.now(),
                       {"tick": tick, "matched": res.matched, "fired": res.fired,
                        "errors": res.errors, "reset": res.reset, "worker": owner,
                        "scan_ms": round(res.scan_seconds * 1000, 1), "outcomes": res.outcomes})
     return res
 
 
-def _fire_batch(engine, conn, rt, ids: list[int], tick: datetime, res: TickResult) -> None:
+def _fire_batch(alerts, conn, rt, ids: list[int], tick: datetime, res: TickResult) -> None:
     done = dedup.already_done(conn, rt.id, ids, rt.spec.once, tick)
     todo = [i for i in ids if i not in done]
-    rows = engine.repo.fetch_many(conn, todo)
+    rows = alerts.rt.repo.fetch_many(conn, todo)
     fired, trace_rows = [], []
-    now = engine.clock.now()
+    now = alerts.clock.now()
     for rid in todo:
         row = rows.get(rid)
         if row is None:  # deleted since the scan
             continue
-        record = engine._record(row)
+        record = alerts.reader.record(row)
         try:
             with conn.begin_nested():
-                outcome, detail = fire(engine, conn, rt, record, SYSTEM)
+                outcome, detail = fire(alerts, conn, rt, record, SYSTEM)
         except Exception as exc:  # noqa: BLE001 - one bad record does not stop the tick
             log.exception("scheduled alert %s failed on %s", rt.id, rid)
             outcome, detail = "error", {"error": f"{type(exc).__name__}: {exc}"}
@@ -185,7 +185,7 @@ def _fire_batch(engine, conn, rt, ids: list[int], tick: datetime, res: TickResul
         res.outcomes[outcome] = res.outcomes.get(outcome, 0) + 1
         trace_rows.append({"alert": rt.id, "record_id": rid, "at": now, "outcome": outcome,
                            "detail": {"trigger": "schedule", "tick": tick, **detail}})
-    dedup.mark_fired(conn, engine.db.dialect, rt.id, fired, now, tick)
+    dedup.mark_fired(conn, alerts.db.dialect, rt.id, fired, now, tick)
     traces.record_many(conn, trace_rows)
 
 
@@ -216,21 +216,21 @@ def _free(db, name: str, owner: str, tick: datetime | None) -> None:
         conn.execute(le.update().where(le.c.name == name, le.c.owner == owner).values(**values))
 
 
-def run_due(engine, owner: str, stop=None) -> list[TickResult]:
+def run_due(alerts, owner: str, stop=None) -> list[TickResult]:
     """Run every scheduled alert whose latest tick has not run yet."""
     out = []
-    now = engine.clock.now()
-    for rt in engine._scheduled_alerts():
+    now = alerts.clock.now()
+    for rt in alerts.rt.alerts_scheduled:
         try:
             tick = latest_tick(rt.spec.on.cron, now)
-            out.append(run_tick(engine, rt, tick, owner, stop))
+            out.append(run_tick(alerts, rt, tick, owner, stop))
         except Exception as exc:  # noqa: BLE001 - one broken alert does not stop the others
             log.exception("scheduled alert %s failed", rt.id)
-            with engine.db.write() as conn:
-                traces.record(conn, rt.id, None, "error", engine.clock.now(),
+            with alerts.db.write() as conn:
+                traces.record(conn, rt.id, None, "error", alerts.clock.now(),
                               {"trigger": "schedule", "error": f"{type(exc).__name__}: {exc}"})
             try:
-                _free(engine.db, lease_name(rt.id), owner, None)
+                _free(alerts.db, lease_name(rt.id), owner, None)
             except Exception:  # noqa: BLE001
                 pass
         if stop is not None and stop():

@@ -16,38 +16,37 @@ from .runtime import condition, fire, values_seen
 log = logging.getLogger(__name__)
 
 
-def make_listener(engine):
-    def on_change(change) -> None:
-        alerts = engine._alerts_by_form.get(change.form)
-        if not alerts or change.after is None:
-            return
-        seen = _seen(change.conn)
-        for rt in alerts:
-            if not rt.matches(change):
-                continue
-            # one evaluation per record version: a transition that reports both
-            # `update` and `enter` does not fire a `change` alert twice
-            key = (rt.id, change.after.id, change.after.version)
-            if key in seen:
-                continue
-            seen.add(key)
-            evaluate(engine, change.conn, rt, change.after, change.user, trigger=change.kind)
-    return on_change
+def on_change(alerts, change) -> None:
+    """Evaluate the alerts of the changed record's form, inside the write's transaction."""
+    compiled = alerts.rt.alerts_by_form.get(change.form)
+    if not compiled or change.after is None:
+        return
+    seen = _seen(change.conn)
+    for rt in compiled:
+        if not rt.matches(change):
+            continue
+        # one evaluation per record version: a transition that reports both
+        # `update` and `enter` does not fire a `change` alert twice
+        key = (rt.id, change.after.id, change.after.version)
+        if key in seen:
+            continue
+        seen.add(key)
+        evaluate(alerts, change.conn, rt, change.after, change.user, trigger=change.kind)
 
 
-def evaluate(engine, conn, rt, record, user, trigger: str) -> str:
+def evaluate(alerts, conn, rt, record, user, trigger: str) -> str:
     """Evaluate one alert on one record; leaves a trace; returns the outcome."""
-    now = engine.clock.now()
+    now = alerts.clock.now()
     base = {"trigger": trigger, "version": record.version}
     try:
         with conn.begin_nested():
             values = record.values()
-            if not condition(engine, rt, values, user, conn):
+            if not condition(alerts.reader, rt, values, user, conn):
                 if rt.spec.once:
                     dedup.mark_false(conn, rt.id, record.id)
                 traces.record(conn, rt.id, record.id, "condition_false", now,
                               {**base, "if": rt.spec.if_.source if rt.spec.if_ else None,
-                               "values": values_seen(engine, rt, values, conn)})
+                               "values": values_seen(alerts.reader, rt, values, conn)})
                 return "condition_false"
             if rt.spec.once:
                 state = dedup.get(conn, rt.id, record.id)
@@ -56,8 +55,8 @@ def evaluate(engine, conn, rt, record, user, trigger: str) -> str:
                                   {**base, "reason": "once: fired before and the condition "
                                    "has not been false since", "last_fired_at": state["last_fired_at"]})
                     return "suppressed"
-            outcome, detail = fire(engine, conn, rt, record, user)
-            dedup.mark_fired(conn, engine.db.dialect, rt.id, [record.id], now)
+            outcome, detail = fire(alerts, conn, rt, record, user)
+            dedup.mark_fired(conn, alerts.db.dialect, rt.id, [record.id], now)
             traces.record(conn, rt.id, record.id, outcome, now, {**base, **detail})
             return outcome
     except Exception as exc:  # noqa: BLE001 - an alert's failure must not undo the user's write

@@ -16,7 +16,7 @@ import threading
 import uuid
 from datetime import timedelta
 
-from . import outbox, scheduler, traces
+from . import traces
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class Worker:
         eng = self.engine
         out: dict = {}
         stop = lambda: self.stopping  # noqa: E731
-        out["schedules"] = scheduler.run_due(eng, self.owner, stop)
+        out["schedules"] = eng.run_schedules(self.owner, stop=stop)
         if not self.stopping and hasattr(eng, "run_sla"):
             try:
                 out["sla"] = eng.run_sla()
@@ -81,8 +81,7 @@ class Worker:
     def deliver(self, stop=None) -> dict:
         total = {"sent": 0, "failed": 0, "dead": 0, "released": 0}
         while True:
-            counts = outbox.deliver_due(self.engine.db, self.engine.registries.channels, self.owner,
-                                        self.engine.clock, limit=self.batch, stop=stop)
+            counts = self.engine.deliver_outbox(self.owner, limit=self.batch, stop=stop)
             for k, v in counts.items():
                 total[k] += v
             if sum(counts.values()) < self.batch or (stop is not None and stop()):

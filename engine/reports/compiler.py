@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from ..definitions import model as m
 from ..errors import ExpressionError
-from ..expr import Env, SqlTerm
+from ..expr import Env, SqlTerm, parse
 from ..expr import sql as S
 from ..expr import types as T
 from ..store.sqlscope import RecordScope, _bound, _form_types
@@ -120,8 +120,6 @@ class CompiledReport:
 
     def _default_columns(self) -> tuple[m.Column, ...]:
         """All typed fields of the source (the number first) when `columns` is not given."""
-        from ..expr import parse
-
         fields = self.form.field(self.spec.lines).fields if self.spec.lines else self.form.fields
         names = [] if self.spec.lines or not self.form.number else ["number"]
         if self.spec.lines:

@@ -20,19 +20,20 @@ class Dashboard:
         self.reports = reports
         self.params = ParamSet(spec.params, registries, forms)
 
-    def run(self, engine, user, raw: Mapping[str, Any] | None) -> ReportResult:
-        engine._check_may_run(user, self.spec)
+    def run(self, reports, user, raw: Mapping[str, Any] | None) -> ReportResult:
+        """`reports` is the ReportService: it checks who may run what and runs each tile."""
+        reports.check_may_run(user, self.spec)
         values = {k: v for k, (v, _) in self.params.resolve(raw, user=user,
-                                                            clock=engine.clock).items()}
+                                                            clock=reports.clock).items()}
         tiles = []
         for tile_id in self.spec.tiles:
-            if tile_id in engine._dashboards:
+            if tile_id in reports.rt.dashboards:
                 continue  # nested dashboards are not drawn inside tiles
             compiled = self.reports.get(tile_id)
-            if compiled is None or not engine._may_run(user, compiled.spec):
+            if compiled is None or not reports.may_run(user, compiled.spec):
                 continue
             shared = {k: v for k, v in values.items()
                       if k in compiled.params.specs and v is not None}
-            tiles.append(engine.report(user, tile_id, shared))
+            tiles.append(reports.report(user, tile_id, shared))
         return ReportResult(self.spec.id, self.spec.title.get(user.language), [], [],
                             params=values, chart=self.spec.chart, tiles=tiles)

@@ -16,6 +16,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import BinaryIO, Iterator
 
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
 from ..errors import LoomError
 from .results import ReportStream
 
@@ -84,8 +89,6 @@ def write_xlsx(stream: ReportStream, out: BinaryIO) -> int:
 
 def write_xlsx_sheets(streams: list[ReportStream], out: BinaryIO) -> list[int]:
     """One workbook, a sheet per stream (each read to its end in turn); rows per sheet."""
-    from openpyxl import Workbook
-
     wb = Workbook(write_only=True)
     counts = [_add_sheet(wb, stream) for stream in streams]
     wb.save(out)
@@ -93,10 +96,6 @@ def write_xlsx_sheets(streams: list[ReportStream], out: BinaryIO) -> list[int]:
 
 
 def _add_sheet(wb, stream: ReportStream) -> int:
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
     ws = wb.create_sheet(title=_sheet_title(stream.title or stream.report))
     cols = stream.columns
     # widths must be set before the first row is written: size them from a sample

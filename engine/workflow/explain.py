@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from ..errors import ActionRefused, Conflict, LoomError, ValidationFailed
+from ..expr import parse
 from . import actions as A
 from . import approvers
 
 
-def explain(engine, conn, user, rec) -> list[dict]:
+def explain(flow, conn, user, rec) -> list[dict]:
     try:
-        run = A.Run(engine, conn, user, rec)
+        run = A.Run(flow, conn, user, rec)
     except ActionRefused as exc:
         return [{"action": None, "available": False, "reason": exc.reason, "why": exc.message}]
     out = []
@@ -26,20 +27,18 @@ def explain(engine, conn, user, rec) -> list[dict]:
             entry.update(available=True, needs=exc.fields)
         spec = run.step.actions.get(name)
         if spec is not None and name != A.RETURN:
-            entry["branches"], dest = _branches(engine, run, spec)
+            entry["branches"], dest = _branches(flow, run, spec)
         else:
             dest = getattr(h, "dest", None) if h is not None else None
         if dest:
             entry["next"] = dest
-            entry["approvers"] = _approvers(engine, conn, run, dest)
+            entry["approvers"] = _approvers(flow, conn, run, dest)
         out.append(entry)
     return out
 
 
-def _branches(engine, run, spec) -> tuple[list, str | None]:
+def _branches(flow, run, spec) -> tuple[list, str | None]:
     """Each `if` in order with the values it saw; the first that holds decides."""
-    from ..expr import parse
-
     out, chosen = [], None
     values = run.rec.values()
     for branch in spec.branches:
@@ -50,13 +49,13 @@ def _branches(engine, run, spec) -> tuple[list, str | None]:
             for path in sorted(branch.if_.paths()):
                 key = ".".join(path)
                 try:
-                    seen[key] = engine._eval(engine._wf_compile(parse(key), run.rec.form),
-                                             values, run.user, run.conn)
+                    seen[key] = flow.reader.eval(flow.rt.envs.compile(parse(key), run.rec.form),
+                                                 values, run.user, run.conn)
                 except LoomError:
                     seen[key] = None
             try:
-                ok = bool(engine._eval(engine._wf_compile(branch.if_, run.rec.form), values,
-                                       run.user, run.conn))
+                ok = bool(flow.reader.eval(flow.rt.envs.compile(branch.if_, run.rec.form),
+                                           values, run.user, run.conn))
             except LoomError as exc:
                 ok, seen["error"] = False, exc.message
             item = {"to": branch.to, "if": branch.if_.source, "values": _plain(seen),
@@ -67,16 +66,16 @@ def _branches(engine, run, spec) -> tuple[list, str | None]:
     return out, chosen
 
 
-def _approvers(engine, conn, run, dest: str) -> list[dict] | None:
+def _approvers(flow, conn, run, dest: str) -> list[dict] | None:
     step = run.spec.step(dest)
     if step is None or not step.is_approval:
         return None
-    res = approvers.resolve(engine.users, conn, step.approvers, run.rec.data, run.rec.owner)
+    res = approvers.resolve(flow.users, conn, step.approvers, run.rec.data, run.rec.owner)
     approvers.exclude_owner(res, run.rec.owner, step.allow_self_approval)
     out = []
     for name in res.names:
         item = {"user": name, "why": res.why[name]}
-        deputy = approvers.delegate(engine.users, conn, name, run.now.date())
+        deputy = approvers.delegate(flow.users, conn, name, run.now.date())
         if deputy:
             item["delegated_to"] = deputy
             item["why"] += f"; away, so the task goes to their delegate {deputy}"

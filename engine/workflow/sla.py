@@ -15,20 +15,21 @@ import sqlalchemy as sa
 
 from ..store import tables as t
 from . import approvers, tasks
+from .moves import create_task
 
 BATCH = 500
 
 
-def run_sla(engine, now: datetime) -> dict:
+def run_sla(flow, now: datetime) -> dict:
     summary = {"reminded": 0, "escalated": 0, "escalation_tasks": 0, "problems": []}
     steps = {}
-    for cw in engine._wf_machines.values():
+    for cw in flow.rt.machines.values():
         for step in cw.spec.steps.values():
             if step.due is not None:
                 steps[(cw.spec.form, step.name)] = step
     if not steps:
         return summary
-    with engine.db.read() as conn:
+    with flow.db.read() as conn:
         due = conn.execute(sa.select(t.tasks.c.id, t.tasks.c.form, t.tasks.c.step).where(
             t.tasks.c.status == tasks.OPEN, t.tasks.c.due_at.is_not(None),
             t.tasks.c.due_at <= now).order_by(t.tasks.c.due_at).limit(BATCH)).all()
@@ -36,14 +37,14 @@ def run_sla(engine, now: datetime) -> dict:
         step = steps.get((form, step_name))
         if step is None:
             continue
-        with engine.db.write() as conn:
-            _one(engine, conn, task_id, step, now, summary)
+        with flow.db.write() as conn:
+            _one(flow, conn, task_id, step, now, summary)
     return summary
 
 
-def _one(engine, conn, task_id: int, step, now: datetime, summary: dict) -> None:
+def _one(flow, conn, task_id: int, step, now: datetime, summary: dict) -> None:
     q = sa.select(t.tasks).where(t.tasks.c.id == task_id, t.tasks.c.status == tasks.OPEN)
-    if engine.db.dialect == "postgresql":
+    if flow.db.dialect == "postgresql":
         q = q.with_for_update(skip_locked=True)
     task = conn.execute(q).mappings().first()
     if task is None:
@@ -55,8 +56,8 @@ def _one(engine, conn, task_id: int, step, now: datetime, summary: dict) -> None
         cond = t.tasks.c.reminded_at.is_(None) if last is None else t.tasks.c.reminded_at == last
         if conn.execute(t.tasks.update().where(t.tasks.c.id == task_id, cond)
                         .values(reminded_at=now)).rowcount == 1:
-            _notify(engine, conn, task["assignee"], task, f"Overdue: your decision on "
-                    f"{_label(engine, conn, task)} in step {step.name} was due "
+            _notify(flow, conn, task["assignee"], task, f"Overdue: your decision on "
+                    f"{_label(flow, conn, task)} in step {step.name} was due "
                     f"{task['due_at']:%Y-%m-%d %H:%M}", "sla:remind")
             summary["reminded"] += 1
     if overdue is None or overdue.escalate_to is None or task["escalated"]:
@@ -67,45 +68,41 @@ def _one(engine, conn, task_id: int, step, now: datetime, summary: dict) -> None
                                            t.tasks.c.escalated == sa.false())
                     .values(escalated=True)).rowcount != 1:
         return
-    row = engine.repo.fetch(conn, task["form"], task["record_id"], lock=True)
+    row = flow.rt.repo.fetch(conn, task["form"], task["record_id"], lock=True)
     if row["state"] != step.name:
         return
-    rec = engine._record(row)
-    res = approvers.resolve(engine.users, conn, overdue.escalate_to, rec.data, rec.owner)
+    rec = flow.reader.record(row)
+    res = approvers.resolve(flow.users, conn, overdue.escalate_to, rec.data, rec.owner)
     approvers.exclude_owner(res, rec.owner, step.allow_self_approval)
     current = tasks.current(conn, rec.id, step.name)
     active = {x.assignee for x in current if x.status in tasks.ACTIVE and x.visit == task["visit"]}
     block = task["position"] // tasks.BLOCK
     top = max([x.position for x in current if x.position // tasks.BLOCK == block],
               default=task["position"])
-    from .actions import create_task
-
     made = []
     for name in res.names:
         if name in active:
             continue
         top += 1
-        made.append(create_task(engine, conn, rec, step, name, now, visit=task["visit"],
+        made.append(create_task(flow, conn, rec, step, name, now, visit=task["visit"],
                                 position=top, escalated=True, taken=active))
-        _notify(engine, conn, made[-1]["assignee"], task, f"Escalated to you: "
-                f"{_label(engine, conn, task)} is overdue in step {step.name}", "sla:escalate")
+        _notify(flow, conn, made[-1]["assignee"], task, f"Escalated to you: "
+                f"{_label(flow, conn, task)} is overdue in step {step.name}", "sla:escalate")
     if not res.names:
         summary["problems"].append(f"task {task_id}: escalation to {res.tried} found nobody")
-    engine.repo.append_event(conn, record_id=rec.id, form=rec.form, at=now, actor="system",
-                             action="escalate", from_state=step.name, to_state=step.name,
-                             task_id=task_id, version=rec.version,
-                             detail={"overdue": task["assignee"], "tasks": made})
+    flow.writer.event(conn, rec, "system", "escalate", now, task_id=task_id,
+                      detail={"overdue": task["assignee"], "tasks": made})
     summary["escalated"] += 1
     summary["escalation_tasks"] += len(made)
 
 
-def _label(engine, conn, task) -> str:
+def _label(flow, conn, task) -> str:
     number = conn.execute(sa.select(t.records.c.number).where(
         t.records.c.id == task["record_id"])).scalar()
     return number or f"{task['form']} #{task['record_id']}"
 
 
-def _notify(engine, conn, user: str, task, subject: str, source: str) -> None:
+def _notify(flow, conn, user: str, task, subject: str, source: str) -> None:
     conn.execute(t.notifications.insert().values(
-        user_name=user, created_at=engine.clock.now(), subject=subject, form=task["form"],
+        user_name=user, created_at=flow.clock.now(), subject=subject, form=task["form"],
         record_id=task["record_id"], source=source))

@@ -16,20 +16,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import re
-from typing import Any
-
 import sqlalchemy as sa
 
 from ..auth.users import SYSTEM
 from ..definitions.model import CreateArgs, NotifyArgs, SetArgs, UpdateArgs
 from ..errors import ExpressionError, LoomError, NotFound, ValidationFailed
-from ..expr import SqlTerm
+from ..expr import SqlTerm, parse
 from ..expr import types as T
 from ..expr.sql import bind, null
+from ..records.context import StepContext
 from ..store.sqlscope import RecordScope
 
-PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
+__all__ = ["StepContext", "holds", "register_builtin_actions"]
 
 
 def register_builtin_actions(registry) -> None:
@@ -39,58 +37,9 @@ def register_builtin_actions(registry) -> None:
     registry.register("notify", notify)
 
 
-class StepContext:
-    """What an on-enter action sees: the record entering `step`, inside its transaction."""
-
-    def __init__(self, engine, conn, user, record, step: str, values: dict, now):
-        self.engine, self.conn, self.user = engine, conn, user
-        self.record = record  # the Record as it was before the action
-        self.form = record.form
-        self.step = step
-        self.values = values  # field values; `set` replaces them
-        self.now = now
-        self.effects: list[dict] = []  # what happened, for the history event
-
-    def scope(self, extra: dict | None = None) -> dict:
-        """The record's fields and system fields as expressions see them (plus line/target)."""
-        rec = self.record
-        out = {**self.values, "id": rec.id, "number": rec.number, "state": self.step,
-               "owner": rec.owner, "created_at": rec.created_at, "updated_at": rec.updated_at}
-        if extra:
-            out.update(extra)
-        return out
-
-    def eval(self, expr, extra_values: dict | None = None, table: str | None = None,
-             target: str | None = None) -> Any:
-        fn = self.engine._wf_compile(expr, self.form, table=table, target=target)
-        return self.engine._eval(fn, self.scope(extra_values), self.user, self.conn)
-
-    def value(self, slot, extra_values=None, table=None, target=None) -> Any:
-        if slot.is_expr:
-            return self.eval(slot.expr, extra_values, table, target)
-        return slot.literal
-
-    def render(self, text: str) -> str:
-        """`{{ expr }}` placeholders filled from the record; a failing one renders empty."""
-        def one(m):
-            from ..expr import parse
-
-            try:
-                v = self.eval(parse(m.group(1).strip()))
-            except LoomError:
-                return ""
-            return "" if v is None else str(v)
-        return PLACEHOLDER.sub(one, text or "")
-
-    def services(self, user=None):
-        from ..engine import Services
-
-        return Services(self.engine, self.conn, user or self.user)
-
-
 def holds(ctx: StepContext, cond, extra=None, table=None) -> bool:
     """An action's `if`: absent means always."""
-    return cond is None or bool(ctx.eval(cond, extra, table=table))
+    return ctx.holds(cond, extra, table)
 
 
 def set_values(ctx: StepContext, args: SetArgs) -> None:
@@ -98,7 +47,7 @@ def set_values(ctx: StepContext, args: SetArgs) -> None:
         ctx.effects.append({"skipped": "set"})
         return
     raw = {name: ctx.value(slot) for name, slot in args.values}
-    runtime = ctx.engine.runtimes[ctx.form]
+    runtime = ctx.tools.rt.forms[ctx.form]
     ctx.values = runtime.prepare(_json(runtime, raw), user=ctx.user, existing=ctx.values,
                                  services=ctx.services(SYSTEM), system=True)
     ctx.effects.append({"set": sorted(raw)})
@@ -113,10 +62,10 @@ def create_record(ctx: StepContext, args: CreateArgs) -> None:
         raw = {name: ctx.value(slot, extra, table=args.each) for name, slot in args.values}
         if args.lines is not None:
             raw[args.lines.table] = copied_lines(ctx, args, row)
-        runtime = ctx.engine.runtimes[args.form]
+        runtime = ctx.tools.rt.forms[args.form]
         values = runtime.prepare(_json(runtime, raw), user=ctx.user, existing=None,
                                  services=ctx.services(SYSTEM), system=True)
-        rec = ctx.engine._insert_record(ctx.conn, ctx.user, args.form, values, ctx.now)
+        rec = ctx.tools.create(ctx.conn, ctx.user, args.form, values, ctx.now)
         ctx.effects.append({"created": {"form": args.form, "id": rec.id, "number": rec.number}})
 
 
@@ -133,47 +82,25 @@ def copied_lines(ctx: StepContext, args: CreateArgs, outer: dict | None) -> list
     else:
         source = ctx.eval(lines.source, {"line": outer} if args.each else None,
                           table=args.each) or []
-    env = lines_env(ctx.engine, ctx.form, args)
-    fns = ctx.engine.registries.functions
+    env = ctx.tools.rt.envs.lines(ctx.form, args)
+    fns = ctx.tools.rt.registries.functions
+    evaluate = ctx.tools.reader.eval
     keep = lines.if_.compile_python(env, fns) if lines.if_ is not None else None
     values = [(name, slot.expr.compile_python(env, fns) if slot.is_expr else None, slot)
               for name, slot in lines.values]
     out = []
     for row in source:
         scope = ctx.scope({"line": row, **({"outer": outer} if args.each else {})})
-        if keep is not None and not ctx.engine._eval(keep, scope, ctx.user, ctx.conn):
+        if keep is not None and not evaluate(keep, scope, ctx.user, ctx.conn):
             continue
-        out.append({name: ctx.engine._eval(fn, scope, ctx.user, ctx.conn) if fn is not None
+        out.append({name: evaluate(fn, scope, ctx.user, ctx.conn) if fn is not None
                     else slot.literal for name, fn, slot in values})
     return out
 
 
-def lines_env(engine, form: str, args: CreateArgs):
-    """The names of `create.lines` values: the acting record's fields, `line` (a source
-    row) and, with `each`, `outer` (the acting record's line)."""
-    from ..definitions.environment import form_env
-
-    key = ("create.lines", form, args.each, args.lines.from_)
-    env = engine._wf_envs.get(key)
-    if env is None:
-        types = engine._form_types[form]
-        extra = {"line": T.t(T.ANY)}
-        if args.each is not None:
-            extra["outer"] = types[args.each].item
-        if not args.lines.through_links:
-            extra["line"] = types[args.lines.from_].item
-        elif args.lines.source is not None:
-            each_env = engine._wf_env(form, args.each)
-            extra["line"] = args.lines.source.check(each_env, engine.registries.functions).item
-        env = form_env(engine.defs, engine.registries.field_types, form, extra=extra,
-                       forms=engine._form_types)
-        engine._wf_envs[key] = env
-    return env
-
-
 def update_records(ctx: StepContext, args: UpdateArgs) -> None:
     rows = ctx.values.get(args.each) or [] if args.each else [None]
-    engine = ctx.engine
+    tools = ctx.tools
     for i, row in enumerate(rows):
         extra = {"line": row} if row is not None else {}
         if not holds(ctx, args.if_, extra, table=args.each):
@@ -183,38 +110,36 @@ def update_records(ctx: StepContext, args: UpdateArgs) -> None:
         else:
             target_id = ctx.eval(args.id, extra, table=args.each)
         try:
-            target_row = engine.repo.fetch(ctx.conn, args.form, int(target_id), lock=True)
+            target_row = tools.rt.repo.fetch(ctx.conn, args.form, int(target_id), lock=True)
         except (NotFound, TypeError, ValueError):
             raise LoomError(f"step {ctx.step}: update of {args.form}: there is no {args.form} "
                             f"record {target_id!r}") from None
-        target = engine._record(target_row)
+        target = tools.reader.record(target_row)
         extra = {**extra, "target": target.id}
         raw = {name: ctx.value(slot, extra, table=args.each, target=args.form)
                for name, slot in args.values}
-        runtime = engine.runtimes[args.form]
+        runtime = tools.rt.forms[args.form]
         try:
             values = runtime.prepare(_json(runtime, raw), user=ctx.user, existing=target.data,
                                      services=ctx.services(SYSTEM), system=True)
         except ValidationFailed as exc:
-            title = engine.defs.forms[args.form].title_field
+            title = tools.rt.defs.forms[args.form].title_field
             label = target.number or (title and target.data.get(title)) or f"#{target.id}"
             raise ValidationFailed(exc.fields, f"step {ctx.step}: updating {args.form} {label} "
                                    "breaks its rules") from None
-        engine._wf_write_other(ctx.conn, ctx.user, target, target_row, values, ctx.now,
-                               f"workflow {ctx.form} {ctx.record.number or ctx.record.id} "
-                               f"entered {ctx.step}")
+        why = f"workflow {ctx.form} {ctx.record.number or ctx.record.id} entered {ctx.step}"
+        tools.writer.update(ctx.conn, ctx.user, target, values, ctx.now, detail={"by": why})
         ctx.effects.append({"updated": {"form": args.form, "id": target.id}})
 
 
 def find_target(ctx: StepContext, args: UpdateArgs, extra: dict, index: int | None) -> int:
     """The id of the one `args.form` record `args.where` holds for; LoomError otherwise."""
-    engine = ctx.engine
-    inner = RecordScope(engine.typed, engine.registries.field_types, args.form,
-                        dialect=engine.db.dialect, user=ctx.user, clock=engine.clock)
-    scope = WhereScope(ctx, inner, extra, args.each, engine._wf_env(ctx.form, args.each,
-                                                                    args.form))
+    rt = ctx.tools.rt
+    inner = RecordScope(rt.typed, rt.registries.field_types, args.form,
+                        dialect=ctx.tools.dialect, user=ctx.user, clock=ctx.tools.clock)
+    scope = WhereScope(ctx, inner, extra, args.each, rt.envs.env(ctx.form, args.each, args.form))
     try:
-        cond = args.where.compile_sql(scope, engine.registries.functions).expr
+        cond = args.where.compile_sql(scope, rt.registries.functions).expr
     except ExpressionError as exc:
         raise LoomError(f"step {ctx.step}: update of {args.form}: where {args.where.source!r} "
                         f"cannot run in SQL: {exc.message}") from None
@@ -241,10 +166,8 @@ class WhereScope:
     def column(self, path: tuple[str, ...]) -> SqlTerm:
         if path[0] == "target":
             return self.target.column(path[1:] or ("id",))
-        from ..expr import parse
-
         expr = parse(".".join(path))
-        typ = expr.check(self.env, self.ctx.engine.registries.functions)
+        typ = expr.check(self.env, self.ctx.tools.rt.registries.functions)
         value = self.ctx.eval(expr, self.extra, table=self.table)
         if value is None:
             return null(typ)
@@ -274,13 +197,13 @@ def notify(ctx: StepContext, args: NotifyArgs) -> None:
     if not holds(ctx, args.if_):
         ctx.effects.append({"skipped": "notify"})
         return
-    runtime = ctx.engine.runtimes[ctx.form]
+    runtime = ctx.tools.rt.forms[ctx.form]
     # the record as it will stand after this step, so templates see the new values
     record = replace(ctx.record, data=ctx.values, state=ctx.step,
                      json_data=runtime.dump(ctx.values))
-    out = ctx.engine._send_notification(ctx.conn, to=args.to, channels=args.channels,
-                                        subject=args.subject, body=args.body, record=record,
-                                        source=f"workflow:{ctx.step}")
+    out = ctx.tools.notify(ctx.conn, to=args.to, channels=args.channels,
+                           subject=args.subject, body=args.body, record=record,
+                           source=f"workflow:{ctx.step}")
     ctx.effects.append({"notified": out["recipients"], "channels": list(args.channels)})
 
 

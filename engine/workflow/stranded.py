@@ -26,12 +26,12 @@ W_EMPTY_ROLE = "LOOM-W094"
 SYSTEM_ACTIONS = {"create", "update", "enter", "escalate", RETURN, WITHDRAW, *BUILTINS}
 
 
-def stranded_problems(engine) -> list[Problem]:
+def stranded_problems(flow) -> list[Problem]:
     out: list[Problem] = []
-    with engine.db.read() as conn:
-        for wf in engine.defs.workflows.values():
-            out += _workflow(engine, conn, wf)
-            out += _empty_roles(engine, conn, wf)
+    with flow.db.read() as conn:
+        for wf in flow.rt.defs.workflows.values():
+            out += _workflow(flow, conn, wf)
+            out += _empty_roles(flow, conn, wf)
     return out
 
 
@@ -40,7 +40,7 @@ def _where(wf, step=None):
     return (src.file, src.line, src.col) if src else (f"workflows/{wf.id}.yaml", 1, 1)
 
 
-def _workflow(engine, conn, wf) -> list[Problem]:
+def _workflow(flow, conn, wf) -> list[Problem]:
     out = []
     rows = conn.execute(sa.select(t.records.c.state, sa.func.count()).where(
         t.records.c.form == wf.form).group_by(t.records.c.state)).all()
@@ -75,14 +75,14 @@ def _workflow(engine, conn, wf) -> list[Problem]:
     return out
 
 
-def _empty_roles(engine, conn, wf) -> list[Problem]:
+def _empty_roles(flow, conn, wf) -> list[Problem]:
     out = []
     for step in wf.steps.values():
         specs = [("approvers", step.approvers)]
         if step.on_overdue is not None:
             specs.append(("escalate_to", step.on_overdue.escalate_to))
         for what, spec in specs:
-            if spec is not None and spec.role and not engine.users.with_role(spec.role, conn):
+            if spec is not None and spec.role and not flow.users.with_role(spec.role, conn):
                 out.append(Problem(*_where(wf, step), f"step {step.name!r}: {what} role "
                                    f"{spec.role!r} has no users; records entering the step "
                                    "would be refused", W_EMPTY_ROLE, "warning"))

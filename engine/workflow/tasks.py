@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..records import iso
 from ..store import tables as t
 
 BLOCK = 1000
@@ -52,11 +53,9 @@ class Task:
         return self.position // BLOCK
 
     def to_json(self) -> dict[str, Any]:
-        from ..records import _iso
-
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
         for k in ("created_at", "due_at", "reminded_at", "decided_at"):
-            out[k] = _iso(out[k])
+            out[k] = iso(out[k])
         return out
 
 

@@ -139,25 +139,25 @@ def test_two_workers__each_scheduled_alert_fires_exactly_once(eng, u, alerts_dir
 def test_worker_takeover__expired_lease_resumes_without_duplicates(eng, u, monkeypatch, clock):
     monkeypatch.setattr(scheduler, "BATCH", 5)
     due = [order(eng, u, "2026-03-03", customer=f"C{i}").id for i in range(12)]
-    [rt] = [r for r in eng._scheduled_alerts() if r.id == "due_soon"]
+    [rt] = [r for r in eng.runtime.alerts_scheduled if r.id == "due_soon"]
     tick = scheduler.latest_tick(rt.spec.on.cron, clock.now())
     batches = []
-    res = scheduler.run_tick(eng, rt, tick, "dying", stop=lambda: batches.append(1) or len(batches) > 1)
+    res = scheduler.run_tick(eng.services.alerts, rt, tick, "dying", stop=lambda: batches.append(1) or len(batches) > 1)
     assert (res.fired, res.skipped) == (5, "stopped")  # stopped between batches, lease freed
-    res = scheduler.run_tick(eng, rt, tick, "other")
+    res = scheduler.run_tick(eng.services.alerts, rt, tick, "other")
     assert (res.matched, res.fired) == (7, 7)
     assert len(due_soon_subjects(eng, u["sal"])) == len(due)
-    assert scheduler.run_tick(eng, rt, tick, "third").skipped == "done"
+    assert scheduler.run_tick(eng.services.alerts, rt, tick, "third").skipped == "done"
 
 
 @pytest.mark.outbox_ok  # emails queued; delivery is not under test
 def test_worker_takeover__a_live_lease_is_respected_until_it_expires(eng, u, clock):
     order(eng, u, "2026-03-03")
-    [rt] = [r for r in eng._scheduled_alerts() if r.id == "due_soon"]
+    [rt] = [r for r in eng.runtime.alerts_scheduled if r.id == "due_soon"]
     tick = scheduler.latest_tick(rt.spec.on.cron, clock.now())
     scheduler._ensure_lease(eng.db, "alert:due_soon")
     with eng.db.write() as conn:  # a worker that claimed the tick and died
         conn.execute(scheduler.le.update().values(owner="dead", until=clock.now().replace(hour=9, minute=5)))
-    assert scheduler.run_tick(eng, rt, tick, "me").skipped == "busy"
+    assert scheduler.run_tick(eng.services.alerts, rt, tick, "me").skipped == "busy"
     clock.advance(minutes=6)
-    assert scheduler.run_tick(eng, rt, tick, "me").fired == 1
+    assert scheduler.run_tick(eng.services.alerts, rt, tick, "me").fired == 1

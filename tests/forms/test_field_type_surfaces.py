@@ -13,7 +13,7 @@ from werkzeug.datastructures import MultiDict
 from engine.definitions.model import FieldSpec, Label
 from engine.fields.base import cell_text
 from engine.fields import FieldError, PlainLabels
-from engine.registry import default_registries
+from engine.bootstrap import default_registries
 
 TYPES = default_registries(load_plugins=False).field_types
 SIZES = (("small", Label((("en", "Small"), ("zh", "小")))), ("large", Label((("en", "Large"), ("zh", "大")))))

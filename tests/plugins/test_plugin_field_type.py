@@ -11,7 +11,7 @@ import pytest
 from engine.definitions.catalog import load_definitions
 from engine.engine import Engine
 from engine.importer import import_file
-from engine.registry import default_registries
+from engine.bootstrap import default_registries
 from tests.conftest import FIXTURES
 from tests.fixtures.plugin_types import colours
 from web import create_app

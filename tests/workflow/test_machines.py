@@ -19,8 +19,8 @@ TREES = [ROOT / "definitions", VALID, WORKFLOWS / "approvals", WORKFLOWS / "chan
 def test_every_condition_and_callback_handed_to_transitions_is_a_callable(tree, tmp_path):
     eng = Engine(str(tree), f"sqlite:///{tmp_path / 'm.db'}")
     try:
-        assert eng._wf_machines, "the tree has workflows"
-        for cw in eng._wf_machines.values():
+        assert eng.runtime.machines, "the tree has workflows"
+        for cw in eng.runtime.machines.values():
             held = cw.callables()
             assert held, cw.spec.id
             assert all(callable(f) and not isinstance(f, str) for f in held), cw.spec.id
@@ -44,10 +44,10 @@ def test_a_string_callback_is_refused_not_imported():
 def test_reload_swaps_machines_without_a_restart(tmp_path, clock):
     eng = Engine(str(WORKFLOWS / "change" / "v1"), f"sqlite:///{tmp_path / 'r.db'}", clock=clock)
     try:
-        before = eng._wf_machines["contract"]
+        before = eng.runtime.machines["contract"]
         assert "legal" in before.machine.states
         eng.reload(str(WORKFLOWS / "change" / "v2"))
-        after = eng._wf_machines["contract"]
+        after = eng.runtime.machines["contract"]
         assert after is not before and "legal" not in after.machine.states
         assert after.version != before.version
     finally:
@@ -57,7 +57,7 @@ def test_reload_swaps_machines_without_a_restart(tmp_path, clock):
 def test_first_matching_branch_wins(engine):
     from engine.workflow.machines import Subject
 
-    cw = engine._wf_machines["sales_order"]
+    cw = engine.runtime.machines["sales_order"]
     assert cw.fire("approve", Subject("manager_review", lambda fn: True)) == "gm_review"
     assert cw.fire("approve", Subject("manager_review", lambda fn: False)) == "approved"
     assert cw.fire("ship", Subject("approved", lambda fn: False)) is None

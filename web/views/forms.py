@@ -328,23 +328,11 @@ def _alert_why(eng, user, rec) -> list[dict]:
 
 
 def _can_edit(eng, user, rec) -> bool:
+    """Whether to show the Edit link: the engine's own rule (it decides again on save)."""
     try:
-        return bool(eng._can_edit_public(user, rec)) if hasattr(eng, "_can_edit_public") else _edit_guess(eng, user, rec)
+        return eng.can_edit(user, rec)
     except LoomError:
         return False
-
-
-def _edit_guess(eng, user, rec) -> bool:
-    """Whether to show the Edit link; the engine still decides on save."""
-    if user.is_admin:
-        return True
-    wf = eng.defs.workflow_for(rec.form)
-    if wf is not None:
-        step = wf.step(rec.state)
-        return step is not None and any((w == "owner" and rec.owner == user.name) or w in user.roles
-                                        for w in step.edit)
-    perms = eng.defs.form(rec.form).permissions
-    return not perms.update or bool(user.roles & set(perms.update))
 
 
 @bp.get("/f/<form>/<int:record_id>")

@@ -1,20 +1,32 @@
-"""The Engine facade's workflow methods (mixed into engine.Engine).
+"""The workflow service the Engine facade composes: actions, the inbox, explain, SLAs.
 
     record = engine.act(user, "sales_order", 7, "approve", comment="ok")
     engine.tasks(user)                      # the inbox
     engine.available_actions(user, record)  # what the UI offers
     engine.explain(user, record)            # where each action leads, and why
     engine.run_sla()                        # reminders and escalations (loom worker)
+
+One service per runtime snapshot. It is handed what it needs: the snapshot
+(`rt`: defs, forms, compiled machines, expression envs), the database, the
+clock, the user directory, a reader (records, expressions, access), the
+RecordWriter, and the tools on-enter actions get. It never sees the facade.
 """
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
 
+import sqlalchemy as sa
+
 from ..errors import ActionRefused, Conflict, ValidationFailed
+from ..store import tables as t
 from . import actions as A
 from . import tasks as task_store
+from .explain import explain
 from .machines import CompiledWorkflow
+from .moves import enter
+from .sla import run_sla
+from .stranded import stranded_problems
 
 BUILTIN_LABELS = {
     "transfer": {"en": "Transfer", "zh": "转交"}, "add_signer": {"en": "Add signer", "zh": "加签"},
@@ -23,26 +35,12 @@ BUILTIN_LABELS = {
 }
 
 
-class WorkflowFacade:
-    """Methods the Engine exposes for workflow."""
+class WorkflowService:
+    """Workflow behind the Engine facade, bound to one runtime snapshot."""
 
-    def _init_workflow(self) -> None:
-        """Compile every workflow into its machine; called on start and on reload.
-
-        The new dict replaces the old one in one assignment, so an action
-        running during a reload sees either the old machines or the new ones.
-        """
-        from ..expr import types as T
-
-        self._wf_envs: dict = {}
-        self._wf_T = T
-        machines = {}
-        for wf in self.defs.workflows.values():
-            if wf.form not in self.defs.forms:
-                continue
-            machines[wf.form] = CompiledWorkflow(
-                wf, lambda expr, form=wf.form: self._wf_compile(expr, form))
-        self._wf_machines = machines
+    def __init__(self, rt, db, clock, users, reader, writer, tools):
+        self.rt, self.db, self.clock, self.users = rt, db, clock, users
+        self.reader, self.writer, self.tools = reader, writer, tools
 
     # --- public API ---------------------------------------------------------------
 
@@ -55,9 +53,9 @@ class WorkflowFacade:
         missing, the record breaking its rules) or PermissionDenied/NotFound.
         Everything the action does commits together or not at all.
         """
-        self.defs.form(form)
+        self.rt.defs.form(form)
         with self.db.write() as conn:
-            rec = self._get(conn, user, form, id, lock=True)
+            rec = self.reader.get(conn, user, form, id, lock=True)
             if version is not None and int(version) != rec.version:
                 raise Conflict(f"the record was changed by someone else (now version "
                                f"{rec.version}); reload it and try again",
@@ -69,10 +67,10 @@ class WorkflowFacade:
 
     def available_actions(self, user, record) -> list[dict]:
         """The actions `user` may take on the record now (same checks as `act`)."""
-        if self.defs.workflow_for(record.form) is None:
+        if self.rt.defs.workflow_for(record.form) is None:
             return []
         with self.db.read() as conn:
-            rec = self._get(conn, user, record.form, record.id)
+            rec = self.reader.get(conn, user, record.form, record.id)
             try:
                 run = A.Run(self, conn, user, rec)
             except ActionRefused:
@@ -97,22 +95,16 @@ class WorkflowFacade:
 
     def explain(self, user, record) -> list[dict]:
         """For each action of the record's step: where it leads and why, and who would approve."""
-        from .explain import explain
-
         with self.db.read() as conn:
-            rec = self._get(conn, user, record.form, record.id)
+            rec = self.reader.get(conn, user, record.form, record.id)
             return explain(self, conn, user, rec)
 
     def run_sla(self, now: datetime | None = None) -> dict:
         """Remind and escalate overdue tasks; safe to run from two workers at once."""
-        from .sla import run_sla
-
         return run_sla(self, now or self.clock.now())
 
     def stranded_problems(self) -> list:
         """Records in flight that the loaded workflows no longer fit, and approver roles with no users."""
-        from .stranded import stranded_problems
-
         return stranded_problems(self)
 
     def set_out_of_office(self, user, start: date | None, until: date | None,
@@ -122,10 +114,6 @@ class WorkflowFacade:
 
     def out_of_office(self, user) -> dict:
         """The away period and delegate `user` set: {"start", "until", "delegate"} (None when unset)."""
-        import sqlalchemy as sa
-
-        from ..store import tables as t
-
         with self.db.read() as conn:
             row = conn.execute(sa.select(t.users.c.away_from, t.users.c.away_until, t.users.c.delegate)
                                .where(t.users.c.name == user.name)).first()
@@ -133,32 +121,34 @@ class WorkflowFacade:
             return {"start": None, "until": None, "delegate": None}
         return {"start": row.away_from, "until": row.away_until, "delegate": row.delegate}
 
-    # --- internals -------------------------------------------------------------------
+    # --- for the facade and the actions -------------------------------------------------
 
-    def _wf_compiled(self, form: str) -> CompiledWorkflow:
-        cw = self._wf_machines.get(form)
+    def compiled(self, form: str) -> CompiledWorkflow:
+        """The form's compiled workflow; ActionRefused when it has none."""
+        cw = self.rt.machines.get(form)
         if cw is None:
             raise ActionRefused(f"form {form} has no workflow", "no_workflow")
         return cw
 
-    def _wf_env(self, form: str, table: str | None = None, target: str | None = None):
-        from ..definitions.environment import form_env
+    def create_record(self, conn, user, form: str, values: dict, now):
+        """Insert validated values and, under a workflow, enter the start step: what the
+        facade's create, an on-enter `create` and an alert's `create` all do."""
+        rec = self.writer.insert(conn, user, form, values, now)
+        if form in self.rt.machines:
+            rec = self.enter_start(conn, user, rec)
+        return rec
 
-        key = (form, table, target)
-        env = self._wf_envs.get(key)
-        if env is None:
-            extra = {}
-            if table is not None:
-                extra["line"] = self._form_types[form][table].item
-            if target is not None:
-                extra["target"] = self._wf_T.link(target)
-            env = form_env(self.defs, self.registries.field_types, form, extra=extra or None,
-                           forms=self._form_types)
-            self._wf_envs[key] = env
-        return env
-
-    def _wf_compile(self, expr, form: str, table: str | None = None, target: str | None = None):
-        return expr.compile_python(self._wf_env(form, table, target), self.registries.functions)
+    def enter_start(self, conn, user, rec):
+        """A new workflow record enters its start step: on-enter actions and tasks there."""
+        cw = self.compiled(rec.form)
+        step = cw.spec.step(cw.spec.start)
+        if not step.on_enter and not step.is_approval:
+            self.writer.entered(conn, user, rec)
+            return rec
+        now = self.clock.now()
+        values, detail = enter(self, conn, user, rec, step.name, dict(rec.data), now)
+        return self.writer.update(conn, user, rec, values, now, state=step.name, action="enter",
+                                  from_state=None, detail=detail, entered=True)
 
     def _describe_action(self, run, name: str, h) -> dict:
         spec = run.step.actions.get(name)
@@ -180,37 +170,3 @@ class WorkflowFacade:
         if spec is not None and spec.confirm:
             out["confirm"] = spec.confirm.get(lang)
         return out
-
-    def _enter_start(self, conn, user, rec):
-        """A new workflow record enters its start step: on-enter actions and tasks there."""
-        cw = self._wf_compiled(rec.form)
-        step = cw.spec.step(cw.spec.start)
-        if not step.on_enter and not step.is_approval:
-            A.announce_enter(self, conn, user, rec)
-            return rec
-        now = self.clock.now()
-        values, detail = A.enter(self, conn, user, rec, step.name, dict(rec.data), now)
-        after = A.write(self, conn, user, rec, step.name, values, now)
-        self.repo.append_event(conn, record_id=rec.id, form=rec.form, at=now, actor=user.name,
-                               action="enter", from_state=None, to_state=step.name,
-                               version=after.version,
-                               diff=self.runtimes[rec.form].diff(rec.data, values) or None,
-                               detail=detail or None)
-        A.announce(self, conn, user, rec, after, step.name)
-        return after
-
-    def _wf_write_other(self, conn, user, target, target_row: dict, values: dict, now, why: str):
-        """Write another record changed by an on-enter `update`."""
-        from ..engine import Change
-
-        runtime = self.runtimes[target.form]
-        diff = runtime.diff(target.data, values)
-        row = self.repo.update(conn, target_row, data=runtime.dump(values), values=values,
-                               state=target.state, now=now, expected_version=None,
-                               changed=diff.keys())
-        after = self._record(row)
-        self.repo.append_event(conn, record_id=after.id, form=after.form, at=now, actor=user.name,
-                               action="update", from_state=after.state, to_state=after.state,
-                               version=after.version, diff=diff, detail={"by": why})
-        self._emit(Change("update", after.form, user, target, after, after.state, conn))
-        return after

@@ -1,4 +1,12 @@
-"""The Engine facade's alerts methods (mixed into engine.Engine)."""
+"""The alert service the Engine facade composes: triggers, notifications, the inbox, traces,
+schedules and the outbox.
+
+One service per runtime snapshot (its compiled alerts are `rt.alerts_by_form`
+and `rt.alerts_scheduled`). It is handed the database, the clock, the user
+directory, a reader (records, expressions, access) and the tools actions get
+(whose `create` raises a record through the workflow's start step). Every
+write reaches it through `on_change`, inside the write's transaction.
+"""
 from __future__ import annotations
 
 import html
@@ -8,33 +16,31 @@ import sqlalchemy as sa
 
 from ..errors import NotFound, PermissionDenied
 from ..store import tables as t
-from . import outbox, templates, traces
-from .runtime import compile_alert, hand_over, send_notification
-from .triggers import make_listener
+from . import dedup, outbox, templates, traces, triggers
+from .channels import Message, Recipient
+from .runtime import compile_alert, condition, hand_over, send_notification, values_seen
+from .scheduler import run_due
 
 
-class AlertsFacade:
-    """Methods the Engine exposes for alerts, notifications and the outbox."""
+class AlertService:
+    """Alerts behind the Engine facade, bound to one runtime snapshot."""
 
-    def _init_alerts(self) -> None:
-        """Compile every alert of the loaded definitions; register the in-transaction listener."""
-        by_form: dict[str, list] = {}
-        scheduled = []
-        for spec in self.defs.alerts.values():
-            rt = compile_alert(self, spec)
-            if spec.on.kind == "schedule":
-                scheduled.append(rt)
-            else:
-                by_form.setdefault(spec.form, []).append(rt)
-        self._alerts_by_form = by_form
-        self._alerts_scheduled = scheduled
-        self.listeners.append(make_listener(self))
+    def __init__(self, rt, db, clock, users, reader, tools):
+        self.rt, self.db, self.clock, self.users = rt, db, clock, users
+        self.reader, self.tools = reader, tools
 
-    def _scheduled_alerts(self) -> list:
-        return list(self._alerts_scheduled)
+    def on_change(self, change) -> None:
+        """The change listener: event-triggered alerts of the written record's form."""
+        triggers.on_change(self, change)
 
-    def _send_notification(self, conn, *, to, channels, subject: str, body: str = "", record,
-                           source: str, webhook: str | None = None) -> dict:
+    def create_in(self, conn, user, form: str, data):
+        """An alert's `create`: validate `data` as `user` and store it (workflow start too)."""
+        values = self.rt.forms[form].prepare(dict(data or {}), user=user, existing=None,
+                                             services=self.reader.services(conn, user))
+        return self.tools.create(conn, user, form, values, self.clock.now())
+
+    def send_notification(self, conn, *, to, channels, subject: str, body: str = "", record,
+                          source: str, webhook: str | None = None) -> dict:
         """Render and queue/write a notification inside `conn`'s transaction (also for workflow
         `notify` step actions). Returns {"recipients", "subject", "channels"}."""
         return send_notification(self, conn, to=to, channels=channels, subject=subject, body=body,
@@ -45,8 +51,6 @@ class AlertsFacade:
                              source: str | None = None, webhook: str | None = None) -> list[int]:
         """Queue an already-rendered notification on an outbox channel inside `conn`'s
         transaction (the workflow's `notify` uses this for email). Returns outbox ids."""
-        from .channels import Message, Recipient
-
         people = []
         for name in dict.fromkeys(users):
             u = self.users.find(name, conn)
@@ -57,7 +61,8 @@ class AlertsFacade:
                       record_id=record_id, recipients=tuple(people), subject=" ".join(subject.split()),
                       text=body or "", at=now, webhook=webhook,
                       html=templates.html_page(subject, html.escape(body or "").replace("\n", "<br>\n")))
-        return hand_over(conn, channel, self.registries.channels[channel], msg, now).get("queued", [])
+        return hand_over(conn, channel, self.rt.registries.channels[channel], msg,
+                         now).get("queued", [])
 
     # --- inbox -------------------------------------------------------------
 
@@ -95,47 +100,44 @@ class AlertsFacade:
 
         Admins see every trace; others see traces of forms they may read and,
         for per-record traces, only records they may read."""
-        if alert is not None and alert not in self.defs.alerts:
+        defs = self.rt.defs
+        if alert is not None and alert not in defs.alerts:
             raise NotFound(f"no alert {alert!r}")
-        names = [a.id for a in self.defs.alerts.values()
+        names = [a.id for a in defs.alerts.values()
                  if (alert is None or a.id == alert) and (form is None or a.form == form)]
         if not user.is_admin:
-            names = [a for a in names if self._has_read_role(user, self.defs.alerts[a].form)]
+            names = [a for a in names if self.reader.has_read_role(user, defs.alerts[a].form)]
             if alert is not None and not names:
-                raise PermissionDenied(f"you may not read {self.defs.alerts[alert].form} records")
+                raise PermissionDenied(f"you may not read {defs.alerts[alert].form} records")
         with self.db.read() as conn:
             if record_id is not None and not user.is_admin:
                 row = conn.execute(sa.select(t.records.c.form).where(
                     t.records.c.id == int(record_id))).first()
                 if row is None:
                     raise NotFound(f"no record with id {record_id}")
-                self._get(conn, user, row.form, record_id)  # NotFound when not readable
+                self.reader.get(conn, user, row.form, record_id)  # NotFound when not readable
             rows = traces.query(conn, alerts=names, record_id=record_id,
                                 limit=max(1, min(int(limit), 1000)))
             if not user.is_admin and record_id is None:
                 rows = [r for r in rows if r["record_id"] is None
-                        or self._readable_values(conn, user, self.defs.alerts[r["alert"]].form,
-                                                 r["record_id"]) is not None]
+                        or self.reader.readable_values(conn, user, defs.alerts[r["alert"]].form,
+                                                       r["record_id"]) is not None]
         return [{**r, "at": r["at"].isoformat(timespec="seconds") + "Z"} for r in rows]
 
     def explain_alert(self, user, alert: str, record_id: int) -> dict:
         """Evaluate an alert's condition on a record now, without firing: the values it sees."""
-        from .runtime import condition, values_seen
-
-        spec = self.defs.alerts.get(alert)
+        spec = self.rt.defs.alerts.get(alert)
         if spec is None:
             raise NotFound(f"no alert {alert!r}")
-        rt = compile_alert(self, spec)
+        rt = compile_alert(spec, self.rt.defs, self.rt.registries, self.rt.form_types)
         with self.db.read() as conn:
-            rec = self._get(conn, user, spec.form, record_id)
+            rec = self.reader.get(conn, user, spec.form, record_id)
             values = rec.values()
-            from . import dedup
-
             state = dedup.get(conn, alert, rec.id)
             return {"alert": alert, "record_id": rec.id,
                     "if": spec.if_.source if spec.if_ else None,
-                    "condition": condition(self, rt, values, user, conn),
-                    "values": traces.jsonable(values_seen(self, rt, values, conn)),
+                    "condition": condition(self.reader, rt, values, user, conn),
+                    "values": traces.jsonable(values_seen(self.reader, rt, values, conn)),
                     "once": spec.once, "active": bool(state and state["active"]),
                     "last_fired_at": traces.jsonable(state["last_fired_at"]) if state else None}
 
@@ -162,15 +164,14 @@ class AlertsFacade:
             return {s: c for s, c in conn.execute(
                 sa.select(o.c.status, sa.func.count()).group_by(o.c.status))}
 
-    def run_schedules(self, owner: str = "engine") -> list:
+    def run_schedules(self, owner: str = "engine", stop=None) -> list:
         """One pass over scheduled alerts (what `loom worker` does each poll)."""
-        from .scheduler import run_due
+        return run_due(self, owner, stop)
 
-        return run_due(self, owner)
-
-    def deliver_outbox(self, owner: str = "engine", limit: int = 50) -> dict:
+    def deliver_outbox(self, owner: str = "engine", limit: int = 50, stop=None) -> dict:
         """One outbox delivery pass (what `loom worker` does each poll)."""
-        return outbox.deliver_due(self.db, self.registries.channels, owner, self.clock, limit=limit)
+        return outbox.deliver_due(self.db, self.rt.registries.channels, owner, self.clock,
+                                  limit=limit, stop=stop)
 
 
 def _admin(user) -> None:

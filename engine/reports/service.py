@@ -1,12 +1,13 @@
-"""The Engine facade's reports methods (mixed into engine.Engine).
+"""The report service the Engine facade composes: running, streaming and exporting reports.
 
     result = engine.report(user, "sales_by_month", {"since": "2026-01-01"})
     with open("out.xlsx", "wb") as f:
         engine.export_report(user, "product_sales", "xlsx", f)
 
-Each report compiles once per definitions load (`_init_reports`); a run
-builds the one SELECT for the reader (their row permissions are part of
-it) and the given parameters (bound, never inlined).
+Each report compiles once per definitions load (into the runtime snapshot:
+`rt.reports`, `rt.dashboards`); a run builds the one SELECT for the reader
+(their row permissions, from the reader's `visibility`, are part of it) and
+the given parameters (bound, never inlined).
 """
 from __future__ import annotations
 
@@ -15,36 +16,26 @@ from typing import Any, BinaryIO, Iterator, Mapping
 
 from ..definitions import model as m
 from ..errors import LoomError, NotFound, PermissionDenied
+from .charts import render_svg
 from .compiler import CompiledReport
-from .dashboards import Dashboard
+from .exporters import write
 from .results import ReportResult, ReportStream, converter, result_columns
 
 STREAM_BATCH = 2000  # rows fetched per round trip when streaming exports
 
 
-class ReportsFacade:
-    """Methods the Engine exposes for reports."""
+class ReportService:
+    """Reports behind the Engine facade, bound to one runtime snapshot."""
 
-    def _init_reports(self) -> None:
-        """Build per-definition reports state; called on start and on reload."""
-        self._reports: dict[str, CompiledReport] = {}
-        self._dashboards: dict[str, Dashboard] = {}
-        for rid, spec in self.defs.reports.items():
-            if spec.is_dashboard:
-                continue
-            self._reports[rid] = CompiledReport(spec, self.defs, self.registries, self.typed)
-        for rid, spec in self.defs.reports.items():
-            if spec.is_dashboard:
-                self._dashboards[rid] = Dashboard(spec, self._reports, self.registries,
-                                                  self._form_types)
-        self._form_exports: dict[str, CompiledReport] = {}
+    def __init__(self, rt, db, clock, reader):
+        self.rt, self.db, self.clock, self.reader = rt, db, clock, reader
 
     # --- running ----------------------------------------------------------------
 
     def report(self, user, report_id: str, params: Mapping[str, Any] | None = None) -> ReportResult:
         """Run a report (or a dashboard: every tile the reader may run) as `user`."""
-        if report_id in self._dashboards:
-            return self._dashboards[report_id].run(self, user, params)
+        if report_id in self.rt.dashboards:
+            return self.rt.dashboards[report_id].run(self, user, params)
         compiled = self._compiled(user, report_id)
         with self._report_rows(user, compiled, params, stream=False) as stream:
             rows = list(stream.rows)
@@ -63,15 +54,11 @@ class ReportsFacade:
     def export_report(self, user, report_id: str, fmt: str, out: BinaryIO,
                       params: Mapping[str, Any] | None = None) -> int:
         """Write a report as CSV or XLSX to a binary file; returns the number of rows."""
-        from .exporters import write
-
         with self.report_stream(user, report_id, params) as stream:
             return write(fmt, stream, out)
 
     def export_form(self, user, form_id: str, fmt: str, out: BinaryIO) -> int:
         """Write the records of a form (or `form.table` line items) the user may read."""
-        from .exporters import write
-
         compiled = self._form_export(form_id)
         with self._report_rows(user, compiled, None) as stream:
             return write(fmt, stream, out)
@@ -86,10 +73,8 @@ class ReportsFacade:
 
     def report_svg(self, user, report_id: str, params: Mapping[str, Any] | None = None) -> str:
         """The report's chart as standalone SVG (a table when it declares no chart)."""
-        from .charts import render_svg
-
         result = self.report(user, report_id, params)
-        return render_svg(self.defs.reports[report_id], result)
+        return render_svg(self.rt.defs.reports[report_id], result)
 
     def report_sql(self, user, report_id: str, params: Mapping[str, Any] | None = None) -> str:
         """The statement a run would execute (bound values shown as placeholders)."""
@@ -99,44 +84,44 @@ class ReportsFacade:
 
     def can_run_report(self, user, report_id: str) -> bool:
         """Whether `user` may run the report (or open the dashboard); for menus and links."""
-        spec = self.defs.reports.get(report_id)
-        return spec is not None and self._may_run(user, spec)
+        spec = self.rt.defs.reports.get(report_id)
+        return spec is not None and self.may_run(user, spec)
 
     # --- internals ----------------------------------------------------------------
 
     def _compiled(self, user, report_id: str) -> CompiledReport:
-        compiled = self._reports.get(report_id)
+        compiled = self.rt.reports.get(report_id)
         if compiled is None:
-            if report_id in self._dashboards:
+            if report_id in self.rt.dashboards:
                 raise LoomError(f"{report_id!r} is a dashboard; export its tiles one by one")
             raise NotFound(f"no report {report_id!r}")
-        self._check_may_run(user, compiled.spec)
+        self.check_may_run(user, compiled.spec)
         return compiled
 
-    def _check_may_run(self, user, spec: m.ReportSpec) -> None:
-        if self._may_run(user, spec):
+    def check_may_run(self, user, spec: m.ReportSpec) -> None:
+        if self.may_run(user, spec):
             return
         raise PermissionDenied(f"you may not run the report {spec.title.get(user.language)}")
 
-    def _may_run(self, user, spec: m.ReportSpec) -> bool:
+    def may_run(self, user, spec: m.ReportSpec) -> bool:
         if user.is_admin:
             return True
         if spec.permissions:
             return bool(user.roles & set(spec.permissions))
         if spec.source:
-            return self._has_read_role(user, spec.source)
+            return self.reader.has_read_role(user, spec.source)
         return True
 
     def _form_export(self, name: str) -> CompiledReport:
-        compiled = self._form_exports.get(name)
+        compiled = self.rt.form_exports.get(name)
         if compiled is None:
             form_id, _, table = name.partition(".")
-            form = self.defs.form(form_id)
+            form = self.rt.defs.form(form_id)
             if table and (form.field(table) is None or not form.field(table).is_table):
                 raise NotFound(f"form {form_id!r} has no table {table!r}")
             spec = m.ReportSpec(id=name, title=form.title, source=form_id, lines=table or None)
-            compiled = CompiledReport(spec, self.defs, self.registries, self.typed)
-            self._form_exports[name] = compiled
+            compiled = CompiledReport(spec, self.rt.defs, self.rt.registries, self.rt.typed)
+            self.rt.form_exports[name] = compiled
         return compiled
 
     def _param_values(self, compiled: CompiledReport, user, params) -> dict:
@@ -147,8 +132,8 @@ class ReportsFacade:
         resolved = compiled.params.resolve(params, user=user, clock=self.clock, strict=strict)
         return compiled.build(dialect=self.db.dialect, user=user, params=resolved,
                               clock=self.clock,
-                              visibility=lambda scope: self._visibility(scope, user,
-                                                                        compiled.spec.source))
+                              visibility=lambda scope: self.reader.visibility(
+                                  scope, user, compiled.spec.source))
 
     @contextlib.contextmanager
     def _report_rows(self, user, compiled: CompiledReport, params, strict: bool = True,

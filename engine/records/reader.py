@@ -1,0 +1,163 @@
+"""Reading records as a user: rows into Records, expressions over them, and who may read or edit.
+
+One `RecordReader` is bound to one runtime snapshot (engine/runtime.py), so
+everything it answers during an operation comes from the same definitions.
+Workflow, alerts and reports get it as their reader and evaluator.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import sqlalchemy as sa
+
+from ..errors import NotFound
+from ..expr import MappingContext
+from ..store import tables as t
+from . import Record, Services, as_record_id
+
+MEMO_SIZE = 2048
+
+_INVOLVED = sa.select(t.tasks.c.id).where(
+    t.tasks.c.record_id == sa.bindparam("b_record_id"),
+    t.tasks.c.assignee == sa.bindparam("b_assignee")).limit(1)
+
+
+def allowed(user, roles: Iterable[str]) -> bool:
+    """A form's role list: empty means everyone; admins always."""
+    return user.is_admin or not roles or bool(user.roles & set(roles))
+
+
+def _copy(values: dict) -> dict:
+    """Values a caller may change without touching the memo: lists and rows copied."""
+    return {k: ([dict(x) if isinstance(x, dict) else x for x in v] if isinstance(v, list) else v)
+            for k, v in values.items()}
+
+
+class RecordReader:
+    """Rows → Records, the evaluator of compiled expressions, and the read/edit rules."""
+
+    def __init__(self, rt, users, clock):
+        self.rt, self.users, self.clock = rt, users, clock
+        self._loaded: dict = {}
+
+    # --- rows and values -------------------------------------------------------
+
+    def record(self, row: Mapping) -> Record:
+        data = row["data"]
+        return Record(row["id"], row["form"], row["number"], row["state"], row["version"],
+                      row["owner"], self._load(row["form"], data), row["created_at"],
+                      row["updated_at"], row.get("definition_version"), data)
+
+    def _load(self, form_id: str, data: dict) -> dict:
+        """`runtime.load(data)`, once per JSON object: a transaction hands out the same
+        `data` for every read of a record (store/repository.py), so its values are
+        parsed once. The memo holds `data` itself, so its id() cannot be reused."""
+        memo = self._loaded
+        hit = memo.get(id(data))
+        if hit is not None and hit[0] is data and hit[1] == form_id:
+            return _copy(hit[2])
+        values = self.rt.forms[form_id].load(data)
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        memo[id(data)] = (data, form_id, values)
+        return _copy(values)
+
+    def find_row(self, conn, form: str, record_id) -> Mapping | None:
+        """The stored row for an id that came from data or a user, or None (never an error)."""
+        rid = as_record_id(record_id)
+        if rid is None or form not in self.rt.defs.forms:
+            return None
+        try:
+            return self.rt.repo.fetch(conn, form, rid)
+        except NotFound:
+            return None
+
+    def loader(self, conn):
+        """Link hops in expressions: a record's values by form and id, as the system sees it."""
+        def load(form: str, record_id):
+            found = self.find_row(conn, form, record_id)
+            return None if found is None else self.record(found).values()
+        return load
+
+    def eval(self, fn, values: Mapping, user, conn=None, extra: Mapping | None = None) -> Any:
+        """Run a compiled expression over a record's values (`extra`: line, target, ...)."""
+        ctx = MappingContext({**values, **(extra or {})}, user=user,
+                             loader=self.loader(conn), clock=self.clock)
+        return fn(ctx)
+
+    def services(self, conn, user) -> Services:
+        """What form validation may ask of the store, as `user`."""
+        return Services(self.readable_values, self.users, self.clock, conn, user)
+
+    # --- who may read ------------------------------------------------------------
+
+    def has_read_role(self, user, form_id: str) -> bool:
+        return allowed(user, self.rt.defs.form(form_id).permissions.read)
+
+    def involved(self, conn, user, record_id: int) -> bool:
+        """Whoever holds or held a task on the record, or was copied in."""
+        return conn.execute(_INVOLVED, {"b_record_id": record_id,
+                                        "b_assignee": user.name}).first() is not None
+
+    def can_read_row(self, conn, user, form_id: str, row: Mapping, values: Mapping) -> bool:
+        if user.is_admin or row["owner"] == user.name:
+            return True
+        if self.has_read_role(user, form_id):
+            fn = self.rt.rows_fn.get(form_id)
+            if fn is None or self.eval(fn, values, user, conn):
+                return True
+        return self.involved(conn, user, row["id"])
+
+    def readable_values(self, conn, user, form: str, record_id) -> Mapping | None:
+        row = self.find_row(conn, form, record_id)
+        if row is None:
+            return None
+        values = self.record(row).values()
+        return values if self.can_read_row(conn, user, form, row, values) else None
+
+    def get(self, conn, user, form_id: str, record_id, lock: bool = False) -> Record:
+        """A record `user` may read; NotFound otherwise (the same answer as a missing id)."""
+        rid = as_record_id(record_id)
+        if rid is None:
+            raise NotFound(f"no {form_id} record with id {record_id}")
+        row = self.rt.repo.fetch(conn, form_id, rid, lock=lock)
+        rec = self.record(row)
+        if not self.can_read_row(conn, user, form_id, row, rec.values()):
+            raise NotFound(f"no {form_id} record with id {record_id}")
+        return rec
+
+    def visibility(self, scope, user, form_id: str):
+        """The SQL form of 'may read': rows rule, ownership, task involvement (None: all)."""
+        if user.is_admin:
+            return None
+        form = self.rt.defs.form(form_id)
+        involved = scope.base.c._id.in_(sa.select(t.tasks.c.record_id).where(
+            t.tasks.c.assignee == user.name, t.tasks.c.form == form_id))
+        own = scope.base.c._owner == user.name
+        if self.has_read_role(user, form_id):
+            if form.permissions.rows is None:
+                return None
+            rows = form.permissions.rows.compile_sql(scope, self.rt.registries.functions).expr
+            return sa.or_(rows, own, involved)
+        return sa.or_(own, involved)
+
+    # --- who may edit ------------------------------------------------------------
+
+    def can_create(self, user, form_id: str) -> bool:
+        return allowed(user, self.rt.defs.form(form_id).permissions.create)
+
+    def can_edit(self, user, rec: Record) -> bool:
+        """The edit rule: the step's `edit` list under a workflow, else the form's `update`
+        roles (empty: everyone; `owner`: the record's owner); admins always."""
+        if user.is_admin:
+            return True
+        wf = self.rt.defs.workflow_for(rec.form)
+        if wf is not None:
+            step = wf.step(rec.state)
+            if step is None:
+                return False
+            return any((who == "owner" and rec.owner == user.name) or who in user.roles
+                       for who in step.edit)
+        update = self.rt.defs.form(rec.form).permissions.update
+        return (not update or bool(user.roles & set(update))) or \
+            ("owner" in update and rec.owner == user.name)

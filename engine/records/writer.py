@@ -1,0 +1,138 @@
+"""RecordWriter: every record insert and update, its history event and its change notification.
+
+Whoever writes a record — the facade's create and update, a workflow
+transition, an on-enter `update` of another record, an alert's `create` —
+goes through here, so every history row has one shape:
+
+    record_id, form, at, actor, action,
+    from_state   the step before (None for a new record)
+    to_state     the step after
+    version      the record's version after the event
+    comment      None unless given
+    task_id      None unless a task decided it
+    diff         {field: [old, new]} of what changed, None when nothing did
+    detail       what else happened (tasks opened, on-enter effects, ...), None when nothing
+
+and every write tells the change sink (alerts, then the facade's listeners)
+inside the same transaction.
+"""
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+import sqlalchemy as sa
+
+from ..errors import ValidationFailed
+from ..forms.numbering import counter_key, format_number
+from . import Change, Record
+
+SAME = object()  # from_state: the record's state before the write
+
+
+class RecordWriter:
+    """Writes records of one runtime snapshot; `sink(change)` hears every write."""
+
+    def __init__(self, rt, reader, sink: Callable[[Change], None]):
+        self.rt, self.reader, self.sink = rt, reader, sink
+
+    # --- inserts ---------------------------------------------------------------
+
+    def insert(self, conn, user, form_id: str, values: dict, now) -> Record:
+        """Store validated values as a new record (number, typed rows, `create` event), in
+        the caller's transaction; a workflow's start step is the caller's business."""
+        rt = self.rt
+        form = rt.defs.form(form_id)
+        runtime = rt.forms[form_id]
+        wf = rt.defs.workflow_for(form_id)
+        self.check_unique(conn, form_id, values, None)
+        number = None
+        if form.number:
+            key = counter_key(form.number, now, values)
+            number = format_number(form.number, rt.repo.next_number(conn, form_id, key),
+                                   now, values)
+        row = rt.repo.insert(conn, form=form_id, number=number,
+                             state=wf.start if wf else None, data=runtime.dump(values),
+                             values=values, owner=user.name, now=now,
+                             definition_version=wf.version if wf else None)
+        rec = self.reader.record(row)
+        self._event(conn, rec, user.name, "create", now, from_state=None,
+                    diff=runtime.diff({}, values))
+        self.sink(Change("create", form_id, user, None, rec, rec.state, conn))
+        return rec
+
+    # --- updates ---------------------------------------------------------------
+
+    def update(self, conn, user, before: Record, values: dict, now, *, state=SAME,
+               expected_version: int | None = None, action: str = "update",
+               from_state=SAME, comment: str | None = None, task_id: int | None = None,
+               detail: Mapping | None = None, entered: bool = False,
+               check_unique: bool = False) -> Record:
+        """Write `values` (and `state`) as the record's next version, with its event.
+
+        `expected_version`: a stale one raises Conflict and writes nothing.
+        `entered`: the record entered `state` (listeners hear `update` and `enter`)."""
+        rt = self.rt
+        runtime = rt.forms[before.form]
+        new_state = before.state if state is SAME else state
+        if check_unique:
+            self.check_unique(conn, before.form, values, before.id)
+        diff = runtime.diff(before.data, values)
+        current = {"id": before.id, "form": before.form, "number": before.number,
+                   "state": before.state, "version": before.version, "owner": before.owner,
+                   "created_at": before.created_at, "updated_at": before.updated_at,
+                   "definition_version": before.definition_version, "data": before.json_data}
+        row = rt.repo.update(conn, current, data=runtime.dump(values), values=values,
+                             state=new_state, now=now, expected_version=expected_version,
+                             changed=diff.keys())
+        after = self.reader.record(row)
+        self._event(conn, after, user.name, action, now,
+                    from_state=before.state if from_state is SAME else from_state,
+                    comment=comment, task_id=task_id, diff=diff, detail=detail)
+        self.sink(Change("update", after.form, user, before, after, new_state, conn))
+        if entered:
+            self.sink(Change("enter", after.form, user, before, after, new_state, conn))
+        return after
+
+    # --- events without a new version ---------------------------------------------
+
+    def event(self, conn, rec: Record, actor: str, action: str, now, *,
+              to_state: str | None = None, comment: str | None = None,
+              task_id: int | None = None, detail: Mapping | None = None) -> int:
+        """A history event that changes no field (a comment, a transfer, an escalation)."""
+        return self._event(conn, rec, actor, action, now, from_state=rec.state,
+                           to_state=to_state, comment=comment, task_id=task_id, detail=detail)
+
+    def entered(self, conn, user, rec: Record) -> None:
+        """A new record rests in its start step as created: listeners hear `enter`."""
+        self.sink(Change("enter", rec.form, user, None, rec, rec.state, conn))
+
+    def _event(self, conn, rec: Record, actor: str, action: str, now, *, from_state,
+               to_state: str | None = None, comment: str | None = None,
+               task_id: int | None = None, diff: Mapping | None = None,
+               detail: Mapping | None = None) -> int:
+        return self.rt.repo.append_event(
+            conn, record_id=rec.id, form=rec.form, at=now, actor=actor, action=action,
+            from_state=from_state, to_state=to_state or rec.state, comment=comment or None,
+            task_id=task_id, version=rec.version, diff=dict(diff) if diff else None,
+            detail=dict(detail) if detail else None)
+
+    # --- rules every write keeps -------------------------------------------------
+
+    def check_unique(self, conn, form_id: str, values: Mapping, record_id: int | None) -> None:
+        """Refuse a value of a `unique` field that another record already has."""
+        rt = self.rt
+        tf = rt.typed[form_id]
+        errors = {}
+        for name in tf.unique:
+            value = values.get(name)
+            if value in (None, ""):
+                continue
+            field = rt.defs.form(form_id).field(name)
+            q = sa.select(tf.table.c._id).where(
+                tf.table.c[name] == rt.registries.field_types[field.type].to_sql(field, value))
+            if record_id is not None:
+                q = q.where(tf.table.c._id != record_id)
+            if conn.execute(q.limit(1)).first() is not None:
+                errors[name] = f"{value} is already used by another record"
+        if errors:
+            raise ValidationFailed(errors)

@@ -1,0 +1,105 @@
+"""Built-in actions every approval step has without declaring them: transfer (转交),
+add_signer (加签), comment and cc (抄送). Each has `check(run)` and `apply(run)`."""
+from __future__ import annotations
+
+from ..errors import ActionRefused, Conflict, ValidationFailed
+from ..store import tables as t
+from . import tasks
+from .moves import create_task
+from .run import Run, assignable, due
+
+
+class Transfer:
+    """转交: hand my open task to another user."""
+
+    name = "transfer"
+
+    def check(self, run: Run) -> None:
+        self.task = run.my_task()
+        self.target = run.other_user(run.to, "transfer to")
+        assignable(run, self.target)
+
+    def apply(self, run: Run):
+        if not tasks.set_status(run.conn, self.task.id, from_status=tasks.OPEN,
+                                to_status=tasks.TRANSFERRED, now=run.now, comment=run.comment):
+            raise Conflict("your task was closed meanwhile; reload the record")
+        made = create_task(run.flow, run.conn, run.rec, run.step, self.target, run.now,
+                           visit=self.task.visit, position=self.task.position,
+                           due_at=self.task.due_at, transferred_from=run.user.name)
+        run.event("transfer", task_id=self.task.id,
+                  detail={"from": run.user.name, "to": self.target, "tasks": [made]})
+        return run.rec
+
+
+class AddSigner:
+    """加签: another approver in this step, before me (they decide first) or after me."""
+
+    name = "add_signer"
+
+    def check(self, run: Run) -> None:
+        self.task = run.my_task()
+        where, who = "after", run.to
+        if isinstance(who, dict):
+            where, who = who.get("position", who.get("where", "after")), who.get("user")
+        elif isinstance(who, str) and ":" in who:
+            where, who = who.split(":", 1)
+        if where not in ("before", "after"):
+            raise ValidationFailed({"to": "add a signer before or after you"})
+        self.where = where
+        self.target = run.other_user(who, "add as signer")
+        assignable(run, self.target)
+
+    def apply(self, run: Run):
+        block = [x for x in run.current() if x.block == self.task.block]
+        if self.where == "before":
+            pos, status = min(x.position for x in block) - 1, tasks.OPEN
+            tasks.set_status(run.conn, self.task.id, from_status=tasks.OPEN, to_status=tasks.WAITING,
+                             now=run.now)
+        else:
+            pos, status = max(x.position for x in block) + 1, tasks.WAITING
+        made = create_task(run.flow, run.conn, run.rec, run.step, self.target, run.now,
+                           visit=self.task.visit, position=pos, status=status,
+                           due_at=due(run.step, run.now))
+        run.event("add_signer", task_id=self.task.id,
+                  detail={"signer": self.target, "where": self.where, "tasks": [made]})
+        return run.rec
+
+
+class Comment:
+    name = "comment"
+
+    def check(self, run: Run) -> None:
+        if not run.comment:
+            raise ValidationFailed({"comment": "write the comment"}, "comment needs a text")
+
+    def apply(self, run: Run):
+        run.event("comment")
+        return run.rec
+
+
+class Cc:
+    """抄送: copy someone in, read-only (a cc task gives read access, a notification tells them)."""
+
+    name = "cc"
+
+    def check(self, run: Run) -> None:
+        involved = run.rec.owner == run.user.name or any(
+            x.assignee == run.user.name and x.status == tasks.OPEN for x in run.current())
+        if not involved:
+            raise ActionRefused("only the owner or a current approver may copy someone in",
+                                "not_allowed")
+        self.target = run.other_user(run.to, "copy in")
+
+    def apply(self, run: Run):
+        tasks.insert(run.conn, record_id=run.rec.id, form=run.rec.form, step=run.rec.state,
+                     visit=max(run.visit, 1), assignee=self.target, now=run.now, kind="cc",
+                     status=tasks.DONE, decision="cc", comment=run.comment)
+        run.conn.execute(t.notifications.insert().values(
+            user_name=self.target, created_at=run.now,
+            subject=f"{run.user.name} copied you in on {run.rec.number or run.rec.id}",
+            body=run.comment, form=run.rec.form, record_id=run.rec.id, source="workflow:cc"))
+        run.event("cc", detail={"to": self.target})
+        return run.rec
+
+
+BUILTIN_CLASSES = {"transfer": Transfer, "add_signer": AddSigner, "comment": Comment, "cc": Cc}

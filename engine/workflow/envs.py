@@ -1,0 +1,53 @@
+"""Name environments of workflow expressions, built once per (form, line, target) and cached.
+
+One `ExprEnvs` belongs to one runtime snapshot: its cache dies with the
+definitions it was built from.
+"""
+from __future__ import annotations
+
+from ..definitions.environment import form_env
+from ..expr import types as T
+
+
+class ExprEnvs:
+    def __init__(self, defs, registries, form_types):
+        self.defs, self.registries, self.form_types = defs, registries, form_types
+        self._envs: dict = {}
+
+    def env(self, form: str, table: str | None = None, target: str | None = None):
+        """The acting record's names, plus `line` (a row of `table`) and `target` (a link)."""
+        key = (form, table, target)
+        env = self._envs.get(key)
+        if env is None:
+            extra = {}
+            if table is not None:
+                extra["line"] = self.form_types[form][table].item
+            if target is not None:
+                extra["target"] = T.link(target)
+            env = form_env(self.defs, self.registries.field_types, form, extra=extra or None,
+                           forms=self.form_types)
+            self._envs[key] = env
+        return env
+
+    def compile(self, expr, form: str, table: str | None = None, target: str | None = None):
+        return expr.compile_python(self.env(form, table, target), self.registries.functions)
+
+    def lines(self, form: str, args):
+        """The names of `create.lines` values: the acting record's fields, `line` (a source
+        row) and, with `each`, `outer` (the acting record's line)."""
+        key = ("create.lines", form, args.each, args.lines.from_)
+        env = self._envs.get(key)
+        if env is None:
+            types = self.form_types[form]
+            extra = {"line": T.t(T.ANY)}
+            if args.each is not None:
+                extra["outer"] = types[args.each].item
+            if not args.lines.through_links:
+                extra["line"] = types[args.lines.from_].item
+            elif args.lines.source is not None:
+                each_env = self.env(form, args.each)
+                extra["line"] = args.lines.source.check(each_env, self.registries.functions).item
+            env = form_env(self.defs, self.registries.field_types, form, extra=extra,
+                           forms=self.form_types)
+            self._envs[key] = env
+        return env

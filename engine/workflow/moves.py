@@ -1,0 +1,74 @@
+"""Moving a record between steps: leave, run the destination's on-enter actions, open its
+tasks, write the record once (one version, one history event)."""
+from __future__ import annotations
+
+from ..errors import ActionRefused
+from . import approvers, tasks
+from .run import due
+from .step_actions import StepContext
+
+
+def transition(run, action: str, dest: str, values: dict, task_id=None):
+    """Leave the current step, enter `dest` (on-enter actions, tasks), write the record once."""
+    flow, rec = run.flow, run.rec
+    tasks.cancel_active(run.conn, rec.id, run.now, step=rec.state)
+    values, detail = enter(flow, run.conn, run.user, rec, dest, values, run.now)
+    return flow.writer.update(run.conn, run.user, rec, values, run.now, state=dest, action=action,
+                              comment=run.comment, task_id=task_id, detail=detail, entered=True)
+
+
+def enter(flow, conn, user, rec, dest: str, values: dict, now) -> tuple[dict, dict]:
+    """Run `dest`'s on-enter actions and open its approval tasks; return values and what happened."""
+    wf = flow.compiled(rec.form)
+    step = wf.spec.step(dest)
+    detail: dict = {}
+    if step.on_enter:
+        ctx = StepContext(flow.tools, conn, user, rec, dest, values, now)
+        for act in step.on_enter:
+            fn = flow.rt.registries.actions.get(act.kind)
+            if fn is None:
+                raise ActionRefused(f"step {dest}: there is no on_enter action {act.kind!r} "
+                                    "(a plugin missing?)", "unknown_step_action")
+            if not ctx.holds(act.if_):
+                ctx.effects.append({"skipped": act.kind})
+                continue
+            fn(ctx, act.args)
+        values = ctx.values
+        detail["on_enter"] = ctx.effects
+    if step.is_approval:
+        visit = tasks.last_visit(conn, rec.id, dest) + 1
+        scope = {**values, "owner": rec.owner}
+        res = approvers.resolve(flow.users, conn, step.approvers, scope, rec.owner)
+        approvers.exclude_owner(res, rec.owner, step.allow_self_approval)
+        if not res.names:
+            why = "; ".join(f"{k} {v}" for k, v in res.skipped.items())
+            raise ActionRefused(f"step {dest} has nobody to approve: {res.tried} resolves to no "
+                                f"active user{' (' + why + ')' if why else ''}; the record stays "
+                                f"in {rec.state}", "no_approvers")
+        made = []
+        for i, name in enumerate(res.names):
+            made.append(create_task(flow, conn, rec, step, name, now, visit=visit,
+                                    position=i * tasks.BLOCK + tasks.MID, due_at=due(step, now),
+                                    taken=[m["assignee"] for m in made]))
+        detail["tasks"] = [m for m in made if m]
+    return values, detail
+
+
+def create_task(flow, conn, rec, step, name: str, now, *, visit: int, position: int,
+                due_at=None, status: str = tasks.OPEN, transferred_from: str | None = None,
+                escalated: bool = False, taken=()) -> dict:
+    """One approve task for `name`, or for their delegate when they are away today."""
+    assignee, delegated_from = name, None
+    deputy = approvers.delegate(flow.users, conn, name, now.date())
+    if deputy and deputy not in taken and (deputy != rec.owner or step.allow_self_approval):
+        assignee, delegated_from = deputy, name
+    tid = tasks.insert(conn, record_id=rec.id, form=rec.form, step=step.name, visit=visit,
+                       assignee=assignee, now=now, status=status, position=position,
+                       due_at=due_at, delegated_from=delegated_from,
+                       transferred_from=transferred_from, escalated=escalated)
+    out = {"id": tid, "assignee": assignee}
+    if delegated_from:
+        out["delegated_from"] = delegated_from
+    if transferred_from:
+        out["transferred_from"] = transferred_from
+    return out

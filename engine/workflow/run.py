@@ -1,0 +1,163 @@
+"""One action by one user on one record: the `Run` every action checks and applies against.
+
+A Run is built inside the caller's transaction; it reads the step's tasks
+once and remembers them, and writes history through the RecordWriter it is
+handed (`flow.writer`), never by itself.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..errors import ActionRefused, Conflict, ValidationFailed
+from ..store import tables as t
+from . import tasks
+from .machines import Subject
+
+
+class Run:
+    """One action by one user on one record, inside one write (or read) transaction."""
+
+    def __init__(self, flow, conn, user, rec, comment: str | None = None, to: Any = None):
+        self.flow, self.conn, self.user, self.rec = flow, conn, user, rec
+        self.now = flow.clock.now()
+        self.wf = flow.compiled(rec.form)
+        self.spec = self.wf.spec
+        self.step = self.spec.step(rec.state)
+        if self.step is None:
+            raise ActionRefused(f"the record is in step {rec.state!r}, which workflow "
+                                f"{self.spec.id} no longer has; an administrator must move it",
+                                "step_removed")
+        self.comment = (comment or "").strip() or None
+        self.to = to
+        self._visit = None
+        self._current = None
+
+    @property
+    def visit(self) -> int:
+        if self._visit is None:
+            self._visit = tasks.last_visit(self.conn, self.rec.id, self.rec.state)
+        return self._visit
+
+    def current(self) -> list:
+        """The approve tasks of the current step visit."""
+        if self._current is None:
+            self._current = tasks.current(self.conn, self.rec.id, self.rec.state, self.visit)
+        return self._current
+
+    def my_task(self):
+        """My open task in this step visit; Conflict when mine was closed meanwhile."""
+        mine = [x for x in self.current() if x.assignee == self.user.name]
+        for x in mine:
+            if x.status == tasks.OPEN:
+                return x
+        if any(x.status == tasks.WAITING for x in mine):
+            raise ActionRefused(f"your task in step {self.rec.state} waits for the signer added "
+                                "before you", "task_waiting")
+        if mine:
+            last = mine[-1]
+            what = {"done": f"already decided ({last.decision})", "cancelled":
+                    "closed: another approver decided first", "transferred": "transferred"}
+            raise Conflict(f"your task in step {self.rec.state} was "
+                           f"{what.get(last.status, last.status)}; reload the record")
+        self.overtaken((tasks.CANCELLED, tasks.DONE))
+        names = sorted({x.assignee for x in self.current() if x.status in tasks.ACTIVE})
+        raise ActionRefused(f"you have no open task in step {self.rec.state}"
+                            + (f"; it waits for {', '.join(names)}" if names else ""),
+                            "not_assignee")
+
+    def overtaken(self, statuses=(tasks.CANCELLED,)) -> None:
+        """Conflict when my latest task on the record was closed under me (someone decided first)."""
+        last = self.conn.execute(sa.select(t.tasks.c.step, t.tasks.c.status).where(
+            t.tasks.c.record_id == self.rec.id, t.tasks.c.assignee == self.user.name,
+            t.tasks.c.kind == "approve").order_by(t.tasks.c.id.desc()).limit(1)).first()
+        if last is not None and last.status in statuses:
+            raise Conflict(f"your task in step {last.step} was closed (another approver decided "
+                           f"first); the record is now in {self.rec.state}; reload it")
+
+    def subject(self, target: str | None = None) -> Subject:
+        values = self.rec.values()
+        return Subject(self.rec.state,
+                       lambda fn: self.flow.reader.eval(fn, values, self.user, self.conn),
+                       target=target)
+
+    def no_self_approval(self) -> None:
+        if self.rec.owner == self.user.name and not self.step.allow_self_approval:
+            raise ActionRefused(f"you own this record; step {self.rec.state} does not allow "
+                                "approving your own records", "self_approval")
+
+    def need_comment(self, action_name: str, rule: str) -> None:
+        if rule == "required" and not self.comment:
+            raise ValidationFailed({"comment": f"a comment is required to {action_name}"},
+                                   f"{action_name} needs a comment")
+
+    def validate(self) -> dict:
+        """The record as it stands must pass its form's rules."""
+        runtime = self.flow.rt.forms[self.rec.form]
+        return runtime.prepare({}, user=self.user, existing=self.rec.data,
+                               services=self.flow.reader.services(self.conn, self.user),
+                               system=True)
+
+    def event(self, action: str, task_id=None, detail=None) -> None:
+        """A history event that leaves the record as it is (comment, transfer, a vote)."""
+        self.flow.writer.event(self.conn, self.rec, self.user.name, action, self.now,
+                               comment=self.comment, task_id=task_id, detail=detail)
+
+    def other_user(self, name: Any, what: str) -> str:
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationFailed({"to": f"name the user to {what}"})
+        name = name.strip()
+        if not self.flow.users.exists(name, self.conn):
+            raise ActionRefused(f"there is no active user {name!r} to {what}", "unknown_user")
+        if name == self.user.name:
+            raise ActionRefused(f"you cannot {what} yourself", "same_user")
+        return name
+
+
+# --- checks every kind of action shares -------------------------------------------
+
+
+def check_by(run: Run, name: str, spec) -> None:
+    who = spec.by or (run.step.edit or ("owner",))
+    if not any((w == "owner" and run.rec.owner == run.user.name) or w in run.user.roles
+               for w in who):
+        raise ActionRefused(f"{name} in step {run.rec.state} is for {', '.join(who)}; you are "
+                            "not one of them", "not_allowed")
+
+
+def assignable(run: Run, name: str) -> None:
+    if name == run.rec.owner and not run.step.allow_self_approval:
+        raise ActionRefused(f"{name} owns the record and may not approve it in step "
+                            f"{run.rec.state}", "self_approval")
+    if any(x.assignee == name and x.status in tasks.ACTIVE for x in run.current()):
+        raise ActionRefused(f"{name} already has a task in step {run.rec.state}",
+                            "already_assignee")
+
+
+def due(step, now):
+    return now + step.due if step.due else None
+
+
+def condition_message(name: str, spec) -> str:
+    conds = [b.if_.source for b in spec.branches if b.if_ is not None]
+    return f"{name} is not available now: {' / '.join(conds)} does not hold" if conds else \
+        f"{name} is not available now"
+
+
+def visited_steps(run: Run) -> list[str]:
+    """Steps the record entered, in the order it first did."""
+    rows = run.conn.execute(sa.select(t.events.c.to_state).where(
+        t.events.c.record_id == run.rec.id).order_by(t.events.c.id)).scalars()
+    seen = [run.spec.start]
+    for s in rows:
+        if s and s not in seen:
+            seen.append(s)
+    return seen
+
+
+def previous_step(run: Run) -> str | None:
+    row = run.conn.execute(sa.select(t.events.c.from_state).where(
+        t.events.c.record_id == run.rec.id, t.events.c.to_state == run.rec.state,
+        t.events.c.from_state != run.rec.state).order_by(t.events.c.id.desc()).limit(1)).scalar()
+    return row
