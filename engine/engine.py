@@ -25,6 +25,7 @@ from .errors import ExpressionError, LoomError, NotFound, PermissionDenied, Vali
 from .expr import MappingContext, parse
 from .fields import MAX_ID
 from .forms.numbering import counter_key, format_number
+from .forms.preview import Preview
 from .forms.runtime import FormRuntime
 from .records import Event, Page, Record
 from .registry import Registries, default_registries
@@ -407,6 +408,29 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
         """The starting values of a blank form (defaults applied), for the UI."""
         with self.db.read() as conn:
             return self.runtimes[form_id].defaults(user, Services(self, conn, user))
+
+    # --- live preview (h/preview) ------------------------------------------
+
+    def preview(self, user: User, form_id: str, data: Mapping, record_id: int | None = None) -> Preview:
+        """What saving `data` (a new record, or an edit of `record_id`) would store, shown and
+        require, and the errors it would answer: one read transaction, nothing written."""
+        runtime = self.runtimes[self.defs.form(form_id).id]
+        with self.db.read() as conn:
+            existing = None
+            if record_id is not None:
+                before = self._get(conn, user, form_id, record_id)
+                if not self._can_edit(conn, user, before):
+                    raise PermissionDenied("you may not edit this record in its current step")
+                existing = before.data
+            elif not self.can_create(user, form_id):
+                raise PermissionDenied(f"you may not create {self.defs.form(form_id).title.get(user.language)} records")
+            out = runtime.preview(dict(data or {}), user=user, existing=existing,
+                                  services=Services(self, conn, user))
+            try:
+                self._check_unique(conn, form_id, out.values, None if existing is None else before.id)
+            except ValidationFailed as exc:
+                out.errors.update({k: v for k, v in exc.fields.items() if k not in out.errors})
+        return out
 
     # --- internals ---------------------------------------------------------
 
