@@ -3,8 +3,8 @@ from __future__ import annotations
 
 
 def register(app) -> None:
-    from . import admin, common, forms, home, imports, inbox, notifications, reports
+    from . import admin, common, forms, home, imports, inbox, notifications, preview, reports
 
     common.install(app)
-    for module in (home, forms, imports, inbox, reports, notifications, admin):
+    for module in (home, forms, preview, imports, inbox, reports, notifications, admin):
         app.register_blueprint(module.bp)

@@ -1,0 +1,92 @@
+"""The form page's live preview: the posted form, parsed as a save parses it, run through
+`Engine.preview` (the server's own expressions: nothing is evaluated in the browser).
+
+The answer is keyed by input id (`f-lines-3-amount`): the page's row numbers, not the
+draft's, since a save drops blank rows and removed rows leave gaps in the numbering.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, jsonify, request
+from flask_login import login_required
+from werkzeug.datastructures import MultiDict
+
+from engine.errors import NotFound
+
+from .. import formdata as fd
+from ..auth import acting_user
+from .common import engine
+
+bp = Blueprint("preview", __name__)
+
+
+@bp.post("/f/<form>/preview")
+@bp.post("/f/<form>/<int:record_id>/preview")
+@login_required
+def form_preview(form, record_id=None):
+    """{texts: computed outputs, fill: empty inputs a save would default, visible, required}."""
+    eng, user = engine(), acting_user()
+    try:
+        spec = eng.defs.form(form)
+    except NotFound:
+        abort(404)
+    data = fd.parse_post(spec, request.form)
+    result = eng.preview(user, form, data, record_id)
+    page_row = row_origins(spec, request.form)
+    posted = fd.texts_from_post(spec, data)
+    shown = fd.texts_of(eng, spec, result.values)
+
+    def dom(path: str) -> str | None:
+        head, sep, rest = path.partition("[")
+        if sep:
+            i, _, cell = rest.partition("].")
+            rows = page_row.get(head) or []
+            if int(i) >= len(rows):
+                return None  # a row the page does not show
+            path = f"{head}[{rows[int(i)]}].{cell}"
+        return fd.dom_id(path)
+
+    texts: dict[str, str] = {}
+    fill: dict[str, str] = {}
+    for f in spec.fields:
+        if not f.is_table:
+            _place(texts, fill, f, dom(f.name), shown.get(f.name, ""), posted.get(f.name, ""))
+            continue
+        before_rows = posted.get(f.name) or []
+        for i, row in enumerate(shown.get(f.name) or []):
+            before = before_rows[i] if i < len(before_rows) else {}
+            for c in f.fields:
+                _place(texts, fill, c, dom(f"{f.name}[{i}].{c.name}"), row.get(c.name, ""),
+                       before.get(c.name, ""))
+    return jsonify({"texts": texts, "fill": fill,
+                    "visible": {k: v for p, v in result.visible.items() if (k := dom(p))},
+                    "required": {k: v for p, v in result.required.items() if (k := dom(p))}})
+
+
+def _place(texts: dict, fill: dict, f, key: str | None, text, before) -> None:
+    """A computed (or read-only) field's new text; or an empty input a save would fill."""
+    if key is None:
+        return
+    if f.compute is not None or f.readonly:
+        texts[key] = text
+    elif before in ("", None) and isinstance(text, str) and text:
+        fill[key] = text
+
+
+def row_origins(spec, post) -> dict[str, list[int]]:
+    """{table: the page's row number of each row the save keeps}: each posted row is parsed
+    alone by `parse_post`, so a row counts exactly when a save would keep it."""
+    numbers: dict[str, set[int]] = {}
+    for key in post.keys():
+        m = fd.ROW_RE.match(key)
+        if m:
+            numbers.setdefault(m.group(1), set()).add(int(m.group(2)))
+    out: dict[str, list[int]] = {}
+    for table, found in numbers.items():
+        kept = []
+        for i in sorted(found):
+            prefix = f"f.{table}.{i}."
+            alone = MultiDict([(k, v) for k, v in post.items(multi=True) if k.startswith(prefix)])
+            if fd.parse_post(spec, alone).get(table):
+                kept.append(i)
+        out[table] = kept
+    return out
