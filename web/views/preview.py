@@ -31,35 +31,58 @@ def form_preview(form, record_id=None):
         abort(404)
     data = fd.parse_post(spec, request.form)
     result = eng.preview(user, form, data, record_id)
-    page_row = row_origins(spec, request.form)
+    posted_rows, kept = row_origins(spec, request.form)
     posted = fd.texts_from_post(spec, data)
     shown = fd.texts_of(eng, spec, result.values)
 
-    def dom(path: str) -> str | None:
+    def dom(path: str, rows: dict) -> str | None:
         head, sep, rest = path.partition("[")
         if sep:
             i, _, cell = rest.partition("].")
-            rows = page_row.get(head) or []
-            if int(i) >= len(rows):
+            numbers = rows.get(head) or []
+            if int(i) >= len(numbers):
                 return None  # a row the page does not show
-            path = f"{head}[{rows[int(i)]}].{cell}"
+            path = f"{head}[{numbers[int(i)]}].{cell}"
         return fd.dom_id(path)
 
     texts: dict[str, str] = {}
     fill: dict[str, str] = {}
     for f in spec.fields:
         if not f.is_table:
-            _place(texts, fill, f, dom(f.name), shown.get(f.name, ""), posted.get(f.name, ""))
+            _place(texts, fill, f, dom(f.name, kept), shown.get(f.name, ""), posted.get(f.name, ""))
             continue
         before_rows = posted.get(f.name) or []
         for i, row in enumerate(shown.get(f.name) or []):
             before = before_rows[i] if i < len(before_rows) else {}
             for c in f.fields:
-                _place(texts, fill, c, dom(f"{f.name}[{i}].{c.name}"), row.get(c.name, ""),
+                _place(texts, fill, c, dom(f"{f.name}[{i}].{c.name}", kept), row.get(c.name, ""),
                        before.get(c.name, ""))
-    return jsonify({"texts": texts, "fill": fill,
-                    "visible": {k: v for p, v in result.visible.items() if (k := dom(p))},
-                    "required": {k: v for p, v in result.required.items() if (k := dom(p))}})
+    visible = {k: v for p, v in result.visible.items() if (k := dom(p, kept))}
+    required = {k: v for p, v in result.required.items() if (k := dom(p, kept))}
+    blank = {t: [n for n in numbers if n not in kept.get(t, ())] for t, numbers in posted_rows.items()}
+    if any(blank.values()):
+        # Rows a save would drop (nothing typed yet) still show and hide cells as an empty
+        # line would: their flags come from the draft with those rows kept, empty.
+        padded = dict(data)
+        for t, numbers in posted_rows.items():
+            if t in data and blank[t]:
+                rows = iter(data[t])
+                padded[t] = [{} if n in blank[t] else next(rows) for n in numbers]
+        extra = eng.preview(user, form, padded, record_id)
+        for flags, out in ((extra.visible, visible), (extra.required, required)):
+            for p, v in flags.items():
+                head, sep, rest = p.partition("[")
+                numbers = posted_rows.get(head) or []
+                i = int(rest.partition("]")[0]) if sep else len(numbers)
+                if i < len(numbers) and numbers[i] in blank.get(head, ()):
+                    out[dom(p, posted_rows)] = v
+        for t, ns in blank.items():
+            table = spec.field(t)
+            for n in ns:
+                for c in table.fields:
+                    if c.compute is not None or c.readonly:
+                        texts[fd.dom_id(f"{t}[{n}].{c.name}")] = ""
+    return jsonify({"texts": texts, "fill": fill, "visible": visible, "required": required})
 
 
 def _place(texts: dict, fill: dict, f, key: str | None, text, before) -> None:
@@ -72,21 +95,22 @@ def _place(texts: dict, fill: dict, f, key: str | None, text, before) -> None:
         fill[key] = text
 
 
-def row_origins(spec, post) -> dict[str, list[int]]:
-    """{table: the page's row number of each row the save keeps}: each posted row is parsed
-    alone by `parse_post`, so a row counts exactly when a save would keep it."""
+def row_origins(spec, post) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+    """The page's row numbers per table: every posted row, and the rows a save keeps. Each
+    posted row is parsed alone by `parse_post`, so a row counts exactly when a save keeps it."""
     numbers: dict[str, set[int]] = {}
     for key in post.keys():
         m = fd.ROW_RE.match(key)
         if m:
             numbers.setdefault(m.group(1), set()).add(int(m.group(2)))
-    out: dict[str, list[int]] = {}
+    posted: dict[str, list[int]] = {}
+    kept: dict[str, list[int]] = {}
     for table, found in numbers.items():
-        kept = []
-        for i in sorted(found):
+        posted[table] = sorted(found)
+        kept[table] = []
+        for i in posted[table]:
             prefix = f"f.{table}.{i}."
             alone = MultiDict([(k, v) for k, v in post.items(multi=True) if k.startswith(prefix)])
             if fd.parse_post(spec, alone).get(table):
-                kept.append(i)
-        out[table] = kept
-    return out
+                kept[table].append(i)
+    return posted, kept
