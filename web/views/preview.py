@@ -98,19 +98,15 @@ def _place(texts: dict, fill: dict, f, key: str | None, text, before) -> None:
 def row_origins(spec, post) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
     """The page's row numbers per table: every posted row, and the rows a save keeps. Each
     posted row is parsed alone by `parse_post`, so a row counts exactly when a save keeps it."""
-    numbers: dict[str, set[int]] = {}
-    for key in post.keys():
+    cells: dict[str, dict[int, list]] = {}
+    for key, value in post.items(multi=True):
         m = fd.ROW_RE.match(key)
-        if m:
-            numbers.setdefault(m.group(1), set()).add(int(m.group(2)))
+        if m and int(m.group(2)) < fd.MAX_ROWS and (f := spec.field(m.group(1))) is not None \
+                and f.is_table:
+            cells.setdefault(m.group(1), {}).setdefault(int(m.group(2)), []).append((key, value))
     posted: dict[str, list[int]] = {}
     kept: dict[str, list[int]] = {}
-    for table, found in numbers.items():
-        posted[table] = sorted(found)
-        kept[table] = []
-        for i in posted[table]:
-            prefix = f"f.{table}.{i}."
-            alone = MultiDict([(k, v) for k, v in post.items(multi=True) if k.startswith(prefix)])
-            if fd.parse_post(spec, alone).get(table):
-                kept[table].append(i)
+    for table, rows in cells.items():
+        posted[table] = sorted(rows)
+        kept[table] = [i for i in posted[table] if fd.parse_post(spec, MultiDict(rows[i])).get(table)]
     return posted, kept
