@@ -7,6 +7,7 @@ built-in function and operator).
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from engine.definitions.catalog import load_definitions
 from engine.expr.functions import default_functions
@@ -165,6 +166,15 @@ def test_links_are_read_with_the_readers_permissions(lab_api, supplier):
 
 def test_preview_writes_nothing(lab, lab_api, supplier):
     api = lab_api("cal")
+    statements = []
+    listen = lambda conn, cursor, sql, *a: statements.append(sql.lstrip().split()[0].upper())  # noqa: E731
+    sa.event.listen(lab.db.engine, "before_cursor_execute", listen)
+    try:
+        for draft in drafts(supplier.id):
+            assert lab.preview(lab.user("cal"), "calc", draft).errors == {}
+    finally:
+        sa.event.remove(lab.db.engine, "before_cursor_execute", listen)
+    assert statements and set(statements) <= {"SELECT", "BEGIN", "SET"}, set(statements)
     for draft in drafts(supplier.id):
         assert api.post("/api/forms/calc/preview", json={"data": draft}).status_code == 200
     assert lab.list(lab.user("cal"), "calc").total == 0
