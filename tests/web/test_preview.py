@@ -18,6 +18,8 @@ def lab(database_url, clock):
     eng.add_user("cal", ["clerk"], password="cal-pass-123")
     eng.create(eng.user("cal"), "supplier", {"name": "Acme", "region": "north", "discount": "10",
                                              "base_price": "4.00"})
+    eng.create(eng.user("cal"), "supplier", {"name": "Beta", "region": "south", "discount": "0",
+                                             "base_price": "7.00"})
     yield eng
     eng.close()
 
@@ -70,16 +72,22 @@ def test_typing_updates_round_count_and_line_flags_before_saving(lab_server, bro
     expect(page.locator("#field-reason .req")).to_be_visible()
     expect(page.locator("#f-c_round")).to_have_text("50.0000")
     expect(page.locator("#f-lines-1-share")).to_have_text("0.9200")
+    page.select_option("#f-supplier", label="Beta")  # defaults the user did not touch follow the link
+    expect(page.locator("#f-lines-1-price")).to_have_value("7.00")
+    expect(page.locator("#f-region")).to_have_value("south")
+    expect(page.locator("#f-lines-0-price")).to_have_value("60")  # typed: the user's
+    expect(page.locator("#f-c_sum")).to_have_text("197.00")
     assert lab.list(lab.user("cal"), "calc").total == 0  # all of it before saving
     shot(page, "calc-preview")
     shown = {n: page.locator(f"#f-{n}").inner_text() for n in ("c_round", "c_count", "c_sum", "c_avg",
-                                                                "c_link_math", "c_compute_of_compute")}
+                                                                "c_link", "c_link_math", "c_compute_of_compute")}
     page.fill("#f-reason", "custom work")
     page.fill("#f-lines-1-note", "big one")
     page.click("#save")
     expect(page.locator("#record-title")).to_be_visible()
     for name, text in shown.items():
         expect(page.locator(f"#value-{name}")).to_have_text(text)  # the server agrees
+    expect(page.locator("#value-region")).to_have_text("south")
     assert not [e for e in errors if "Content Security Policy" in e], errors
     page.close()
 

@@ -24,12 +24,22 @@
       var el = document.getElementById(id);
       if (el && form.contains(el) && el.textContent !== text) el.textContent = text;
     });
+    // Defaults a save would fill (`price: "product.price"`) go into empty inputs and stay the
+    // server's until the user edits them: picking another product then brings its price.
+    form.querySelectorAll("[data-filled]").forEach(function (el) {
+      if (el.value !== el.getAttribute("data-filled")) { el.removeAttribute("data-filled"); return; }
+      if (el !== document.activeElement && !(answer.fill && el.id in answer.fill)) {
+        el.value = "";
+        el.removeAttribute("data-filled");
+      }
+    });
     each(answer.fill, function (id, text) {
       var el = document.getElementById(id);
-      // only an input still empty and not being typed in: never overwrite the user
-      if (!el || !form.contains(el) || el === document.activeElement || el.value !== "") return;
+      if (!el || !form.contains(el) || el === document.activeElement) return;
       if (el.type === "checkbox" || el.multiple) return;
+      if (el.value !== "" && !el.hasAttribute("data-filled")) return; // typed by the user: theirs
       el.value = text;
+      el.setAttribute("data-filled", text);
     });
     each(answer.visible, function (id, shown) {
       var el = document.getElementById(id);
@@ -59,7 +69,12 @@
     function run() {
       timer = null;
       var mine = ++sent;
-      fetch(url, { method: "POST", body: new FormData(form), credentials: "same-origin",
+      var body = new FormData(form);
+      // a value the server filled in is not the user's: ask again as if it were still empty
+      form.querySelectorAll("[data-filled]").forEach(function (el) {
+        if (el.name && el.value === el.getAttribute("data-filled")) body.set(el.name, "");
+      });
+      fetch(url, { method: "POST", body: body, credentials: "same-origin",
                    headers: { "Accept": "application/json" } })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (answer) {
