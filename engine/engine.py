@@ -412,22 +412,21 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
     # --- live preview (h/preview) ------------------------------------------
 
     def preview(self, user: User, form_id: str, data: Mapping, record_id: int | None = None) -> Preview:
-        """What saving `data` (a new record, or an edit of `record_id`) would store, shown and
+        """What saving `data` (a new record, or an edit of `record_id`) would store, show and
         require, and the errors it would answer: one read transaction, nothing written."""
-        runtime = self.runtimes[self.defs.form(form_id).id]
+        form = self.defs.form(form_id)
         with self.db.read() as conn:
-            existing = None
+            before = None
             if record_id is not None:
                 before = self._get(conn, user, form_id, record_id)
                 if not self._can_edit(conn, user, before):
                     raise PermissionDenied("you may not edit this record in its current step")
-                existing = before.data
             elif not self.can_create(user, form_id):
-                raise PermissionDenied(f"you may not create {self.defs.form(form_id).title.get(user.language)} records")
-            out = runtime.preview(dict(data or {}), user=user, existing=existing,
-                                  services=Services(self, conn, user))
-            try:
-                self._check_unique(conn, form_id, out.values, None if existing is None else before.id)
+                raise PermissionDenied(f"you may not create {form.title.get(user.language)} records")
+            out = self.runtimes[form_id].preview(dict(data or {}), user=user, services=Services(self, conn, user),
+                                                 existing=before.data if before else None)
+            try:  # a value another record already has: the save answers that too
+                self._check_unique(conn, form_id, out.values, before.id if before else None)
             except ValidationFailed as exc:
                 out.errors.update({k: v for k, v in exc.fields.items() if k not in out.errors})
         return out

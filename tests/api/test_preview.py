@@ -154,6 +154,17 @@ def test_errors_are_the_errors_a_save_answers(lab_api):
     assert "lines[0].share" in body["errors"]  # qty / parent.qty with qty 0
 
 
+def test_a_value_another_record_has_is_an_error_as_on_save(lab_api, supplier):
+    api = lab_api("cal")
+    draft = {"name": "Acme", "base_price": "1.00"}
+    body = api.post("/api/forms/supplier/preview", json={"data": draft}).get_json()
+    saved = api.post("/api/forms/supplier/records", json={"data": draft})
+    assert saved.status_code == 422
+    assert body["errors"] == saved.get_json()["error"]["fields"] == {"name": "Acme is already used by another record"}
+    own = api.post("/api/forms/supplier/preview", json={"data": {"name": "Acme"}, "id": supplier.id}).get_json()
+    assert own["errors"] == {}  # its own name is no clash
+
+
 def test_links_are_read_with_the_readers_permissions(lab_api, supplier):
     # vic may create calculations but not read suppliers: the preview neither shows the
     # supplier's values nor says more than a save would
