@@ -222,3 +222,31 @@ def test_the_route_is_in_the_openapi_document(lab_api):
     assert op["operationId"] == "calc_preview"
     assert set(op["responses"]["200"]["content"]["application/json"]["schema"]["required"]) == \
         {"values", "visible", "required", "errors"}
+
+
+def test_the_form_page_preview_answers_by_the_pages_row_numbers(lab, supplier):
+    """The page posts itself form-encoded; blank rows (dropped by a save) and gaps left by
+    removed rows must not shift a line's answer onto another row."""
+    client = create_app(lab, secret_key="preview-test").test_client()
+    csrf = client.post("/api/session", json={"username": "cal", "password": "cal-pass-123"}).get_json()["csrf_token"]
+    form = {"csrf_token": csrf, "f.name": "Page", "f.qty": "4", "f.supplier": str(supplier.id),
+            "f.lines.0.item": "", "f.lines.0.qty": "",                                 # blank: not saved
+            "f.lines.3.item": "a", "f.lines.3.kind": "custom", "f.lines.3.qty": "2", "f.lines.3.price": "5",
+            "f.lines.7.item": "b", "f.lines.7.qty": "11", "f.lines.7.price": ""}         # price: the default
+    answer = client.post("/f/calc/preview", data=form)
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body["texts"]["f-lines-3-amount"] == "10.00" and body["texts"]["f-lines-7-amount"] == "44.00"
+    assert body["texts"]["f-lines-0-amount"] == ""
+    assert body["texts"]["f-c_count"] == "2" and body["texts"]["f-c_round"] == ""  # no price yet
+    assert body["fill"] == {"f-region": "north", "f-lines-7-price": "4.00"}
+    assert (body["visible"]["f-lines-3-size"], body["visible"]["f-lines-7-size"]) == (True, False)
+    assert body["visible"]["f-lines-0-size"] is False  # the blank row's flags, as an empty line
+    assert (body["required"]["f-lines-7-note"], body["required"]["f-lines-3-note"]) == (True, False)
+    assert body["visible"]["f-reason"] is False
+    saved = lab.preview(lab.user("cal"), "calc", {"name": "Page", "qty": 4, "supplier": supplier.id, "lines": [
+        {"item": "a", "kind": "custom", "qty": 2, "price": "5"}, {"item": "b", "qty": 11}]})
+    assert saved.data["c_sum"] == body["texts"]["f-c_sum"] == "54.00"
+    del form["csrf_token"]
+    assert client.post("/f/calc/preview", data=form).status_code == 400  # CSRF, like every page post
+    assert client.post("/f/nope/preview", data={"csrf_token": csrf}).status_code == 404

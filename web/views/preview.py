@@ -32,67 +32,72 @@ def form_preview(form, record_id=None):
     data = fd.parse_post(spec, request.form)
     result = eng.preview(user, form, data, record_id)
     posted_rows, kept = row_origins(spec, request.form)
-    posted = fd.texts_from_post(spec, data)
-    shown = fd.texts_of(eng, spec, result.values)
+    texts, fill = _texts(spec, fd.texts_of(eng, spec, result.values), fd.texts_from_post(spec, data), kept)
+    visible = _by_input(result.visible, kept)
+    required = _by_input(result.required, kept)
+    blank = {t: [n for n in ns if n not in kept[t]] for t, ns in posted_rows.items()}
+    if any(blank.values()):
+        # Rows a save drops (nothing typed yet) still show and hide cells as an empty line
+        # would: their flags come from the draft with those rows kept, empty.
+        padded = dict(data)
+        for t, ns in posted_rows.items():
+            if t in data and blank[t]:
+                rows = iter(data[t])
+                padded[t] = [{} if n in blank[t] else next(rows) for n in ns]
+        extra = eng.preview(user, form, padded, record_id)
+        visible.update(_by_input(extra.visible, posted_rows, only=blank))
+        required.update(_by_input(extra.required, posted_rows, only=blank))
+        for t, ns in blank.items():
+            for n in ns:
+                texts.update({fd.dom_id(f"{t}[{n}].{c.name}"): "" for c in spec.field(t).fields
+                              if c.compute is not None or c.readonly})
+    return jsonify({"texts": texts, "fill": fill, "visible": visible, "required": required})
 
-    def dom(path: str, rows: dict) -> str | None:
-        head, sep, rest = path.partition("[")
-        if sep:
-            i, _, cell = rest.partition("].")
-            numbers = rows.get(head) or []
-            if int(i) >= len(numbers):
-                return None  # a row the page does not show
-            path = f"{head}[{numbers[int(i)]}].{cell}"
-        return fd.dom_id(path)
 
+def _input_id(path: str, rows: dict[str, list[int]], only: dict | None = None) -> str | None:
+    """The input id of a draft path (`lines[1].qty` → `f-lines-4-qty` when the draft's line 1
+    is the page's row 4); None for a row the page lacks or, with `only`, one not listed."""
+    head, sep, rest = path.partition("[")
+    if not sep:
+        return None if only is not None else fd.dom_id(path)
+    i, _, cell = rest.partition("].")
+    numbers = rows.get(head) or []
+    if int(i) >= len(numbers):
+        return None
+    n = numbers[int(i)]
+    if only is not None and n not in only.get(head, ()):
+        return None
+    return fd.dom_id(f"{head}[{n}].{cell}")
+
+
+def _by_input(flags: dict, rows: dict, only: dict | None = None) -> dict:
+    return {k: v for p, v in flags.items() if (k := _input_id(p, rows, only)) is not None}
+
+
+def _texts(spec, shown: dict, posted: dict, rows: dict) -> tuple[dict, dict]:
+    """Texts of computed (and read-only) outputs, and of empty inputs a save would fill."""
     texts: dict[str, str] = {}
     fill: dict[str, str] = {}
+
+    def place(f, path, text, before):
+        key = _input_id(path, rows)
+        if key is None:
+            return
+        if f.compute is not None or f.readonly:
+            texts[key] = text
+        elif before in ("", None) and isinstance(text, str) and text:
+            fill[key] = text
+
     for f in spec.fields:
         if not f.is_table:
-            _place(texts, fill, f, dom(f.name, kept), shown.get(f.name, ""), posted.get(f.name, ""))
+            place(f, f.name, shown.get(f.name, ""), posted.get(f.name, ""))
             continue
         before_rows = posted.get(f.name) or []
         for i, row in enumerate(shown.get(f.name) or []):
             before = before_rows[i] if i < len(before_rows) else {}
             for c in f.fields:
-                _place(texts, fill, c, dom(f"{f.name}[{i}].{c.name}", kept), row.get(c.name, ""),
-                       before.get(c.name, ""))
-    visible = {k: v for p, v in result.visible.items() if (k := dom(p, kept))}
-    required = {k: v for p, v in result.required.items() if (k := dom(p, kept))}
-    blank = {t: [n for n in numbers if n not in kept.get(t, ())] for t, numbers in posted_rows.items()}
-    if any(blank.values()):
-        # Rows a save would drop (nothing typed yet) still show and hide cells as an empty
-        # line would: their flags come from the draft with those rows kept, empty.
-        padded = dict(data)
-        for t, numbers in posted_rows.items():
-            if t in data and blank[t]:
-                rows = iter(data[t])
-                padded[t] = [{} if n in blank[t] else next(rows) for n in numbers]
-        extra = eng.preview(user, form, padded, record_id)
-        for flags, out in ((extra.visible, visible), (extra.required, required)):
-            for p, v in flags.items():
-                head, sep, rest = p.partition("[")
-                numbers = posted_rows.get(head) or []
-                i = int(rest.partition("]")[0]) if sep else len(numbers)
-                if i < len(numbers) and numbers[i] in blank.get(head, ()):
-                    out[dom(p, posted_rows)] = v
-        for t, ns in blank.items():
-            table = spec.field(t)
-            for n in ns:
-                for c in table.fields:
-                    if c.compute is not None or c.readonly:
-                        texts[fd.dom_id(f"{t}[{n}].{c.name}")] = ""
-    return jsonify({"texts": texts, "fill": fill, "visible": visible, "required": required})
-
-
-def _place(texts: dict, fill: dict, f, key: str | None, text, before) -> None:
-    """A computed (or read-only) field's new text; or an empty input a save would fill."""
-    if key is None:
-        return
-    if f.compute is not None or f.readonly:
-        texts[key] = text
-    elif before in ("", None) and isinstance(text, str) and text:
-        fill[key] = text
+                place(c, f"{f.name}[{i}].{c.name}", row.get(c.name, ""), before.get(c.name, ""))
+    return texts, fill
 
 
 def row_origins(spec, post) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
