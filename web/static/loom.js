@@ -79,10 +79,7 @@
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (answer) {
           // an older answer arriving late must not undo a newer one
-          if (answer && mine === sent) {
-            apply(form, answer);
-            form.setAttribute("data-previewed", String(mine));
-          }
+          if (answer && mine === sent) apply(form, answer);
         })
         .catch(function () { /* offline or refused: the form still saves without preview */ });
     }
