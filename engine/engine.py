@@ -25,6 +25,7 @@ from .auth.users import Directory, User
 from .clock import Clock
 from .definitions.catalog import Definitions, load_definitions
 from .errors import LoomError
+from .forms.preview import Preview
 from .records import Change, Event, Page, Record, Services, as_record_id
 from .records.context import ActionTools
 from .records.reader import RecordReader
@@ -208,6 +209,11 @@ class Engine:
     def new_values(self, user: User, form_id: str) -> dict:
         """The starting values of a blank form (defaults applied), for the UI."""
         return self._live.records.new_values(user, form_id)
+
+    def preview(self, user: User, form_id: str, data: Mapping, record_id: int | None = None) -> Preview:
+        """What saving `data` (a new record, or an edit of `record_id`) would store, show and
+        require, and the errors it would answer: one read transaction, nothing written."""
+        return self._live.records.preview(user, form_id, data, record_id)
 
     # --- records I/O (engine/io): import, templates, readable exports ---------
 

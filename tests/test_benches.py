@@ -23,6 +23,7 @@ RUNS = {
     "expr_bench.py": ([], "ratio"),
     "forms_bench.py": ([], "prepare create"),
     "http_bench.py": (["--clients", "2", "--requests", "10"], "overhead"),
+    "preview_bench.py": (["--runs", "5", "--orders", "10"], "Engine.preview"),
 }
 
 

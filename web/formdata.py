@@ -6,7 +6,6 @@ the engine validates, and what we show again beside an error.
 """
 from __future__ import annotations
 
-import ast
 import json
 import re
 from typing import Any, Mapping
@@ -18,10 +17,6 @@ from .views.common import engine, label, option_label, t
 
 ROW_RE = re.compile(r"^f\.(\w+)\.(\d{1,4})\.(\w+)$")
 MAX_ROWS = 1000
-
-# Client-side hints for the small JS file: only patterns simple enough to redo
-# exactly in the browser. The server recomputes everything on save.
-DEFAULT_FROM_RE = re.compile(r"^\s*(\w+)\.(\w+)\s*$")
 
 _PLAIN = FieldType()  # for a type no registry knows (the definition check reports it)
 
@@ -113,84 +108,20 @@ def texts_from_post(form_spec, data: Mapping, eng=None) -> dict:
     return out
 
 
-NUMERIC = {"integer", "decimal", "money", "percent"}
-_BIN = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
-_CMP = {ast.Gt: ">", ast.Lt: "<", ast.GtE: ">=", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
-MAX_HINT_NODES = 40
-
-
-def client_expr(source: str) -> list | None:
-    """A small JSON tree of an expression loom.js can redo exactly, or None.
-
-    Only field names (no dotted paths through links), number/text/boolean
-    literals, + - * /, one comparison, and/or/not, `x if c else y`, and
-    sum/count over one line-item column. Anything else (functions, links,
-    dates) is left to the server, which recomputes and checks on save.
-    """
-    try:
-        tree = ast.parse(source.strip(), mode="eval").body
-    except SyntaxError:
-        return None
-    count = [0]
-
-    def conv(n):
-        count[0] += 1
-        if count[0] > MAX_HINT_NODES:
-            raise ValueError
-        if isinstance(n, ast.Name):
-            if n.id in ("True", "False", "None"):
-                return ["lit", {"True": True, "False": False, "None": None}[n.id]]
-            return ["name", n.id]
-        if isinstance(n, ast.Constant) and (n.value is None or isinstance(n.value, (bool, int, float, str))):
-            return ["lit", n.value]
-        if isinstance(n, ast.BinOp) and type(n.op) in _BIN:
-            return ["bin", _BIN[type(n.op)], conv(n.left), conv(n.right)]
-        if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.USub):
-            return ["bin", "-", ["lit", 0], conv(n.operand)]
-        if isinstance(n, ast.UnaryOp) and isinstance(n.op, ast.Not):
-            return ["not", conv(n.operand)]
-        if isinstance(n, ast.BoolOp):
-            return ["and" if isinstance(n.op, ast.And) else "or"] + [conv(v) for v in n.values]
-        if isinstance(n, ast.Compare) and len(n.ops) == 1 and type(n.ops[0]) in _CMP:
-            return ["cmp", _CMP[type(n.ops[0])], conv(n.left), conv(n.comparators[0])]
-        if isinstance(n, ast.IfExp):
-            return ["if", conv(n.test), conv(n.body), conv(n.orelse)]
-        if (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in ("sum", "count")
-                and len(n.args) == 1 and not n.keywords and isinstance(n.args[0], ast.Attribute)
-                and isinstance(n.args[0].value, ast.Name)):
-            return [n.func.id, n.args[0].value.id, n.args[0].attr]
-        raise ValueError
-
-    try:
-        return conv(tree)
-    except ValueError:
-        return None
-
-
-def _hints(f) -> dict:
-    h = {}
-    if f.compute is not None and f.type in NUMERIC and not f.is_table:
-        tree = client_expr(f.compute.source)
-        if tree is not None:
-            h["compute"] = json.dumps(tree)
-    if f.visible_if is not None:
-        tree = client_expr(f.visible_if.source)
-        if tree is not None:
-            h["show"] = json.dumps(tree)
-    if f.default is not None and f.default.expr is not None and (m := DEFAULT_FROM_RE.match(f.default.expr.source)):
-        h["default_from"] = f"{m.group(1)}.{m.group(2)}"
-    return h
+def dom_id(path: str) -> str:
+    """The id of a field's input on the form page: `lines[2].qty` → `f-lines-2-qty`."""
+    return "f-" + path.replace("[", "-").replace("].", "-").replace(".", "-").replace("]", "")
 
 
 def widget(eng, f, text, errors: Mapping, path: str, hidden: bool = False, link_titles=None) -> dict:
     ftype = field_type(eng, f)
     w = {
         "name": f.name, "path": path, "input": "f." + path.replace("[", ".").replace("]", ""),
-        "id": "f-" + path.replace("[", "-").replace("].", "-").replace(".", "-").replace("]", ""),
+        "id": dom_id(path),
         "type": f.type, "widget": ftype.widget, "label": label(f.label, f.name),
         "required": f.required, "value": text, "error": errors.get(path),
         "readonly": f.compute is not None or f.readonly, "hidden": hidden,
-        "help": label(f.help) if f.help else "", "hints": _hints(f),
+        "help": label(f.help) if f.help else "",
         "min": f.min, "max": f.max, "preview": json.dumps(ftype.preview(f)),
     }
     if f.options:

@@ -133,6 +133,24 @@ def build_openapi(engine) -> dict:
                     "responses": {"200": {"description": "One page", **_json(_ref("Page"))},
                                   **_errors("400", "401", "404", "422")}},
         }
+        flags = {"type": "object", "additionalProperties": {"type": "boolean"},
+                 "description": "per field, and per cell of every line (`lines[2].qty`)"}
+        paths[f"{base}/preview"] = {
+            "post": {"operationId": f"{form.id}_preview",
+                     "summary": f"Preview saving a {title}: computed values, visibility, required, errors; "
+                                "writes nothing",
+                     "requestBody": {"required": True, **_json({
+                         "type": "object", "required": ["data"],
+                         "properties": {"data": _ref(f"{form.id}.data"),
+                                        "id": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1,
+                                               "description": "the record being edited (omit for a new one)"}}})},
+                     "responses": {"200": {"description": "What a save would store and answer", **_json({
+                         "type": "object", "required": ["values", "visible", "required", "errors"],
+                         "properties": {"values": {"type": "object", "description": "the draft's field values as a "
+                                                   "save would store them (maybe invalid: see errors)"},
+                                        "visible": flags, "required": flags,
+                                        "errors": {"type": "object", "additionalProperties": {"type": "string"}}}})},
+                                   **_errors("400", "401", "403", "404", "422")}}}
         paths[f"{base}/records/{{id}}"] = {
             "parameters": [record_id],
             "get": {"operationId": f"{form.id}_get", "summary": f"A {title} with its available actions",

@@ -28,6 +28,7 @@ from .compiled import Call, Field, Level
 from .computation import evaluation_order, field_deps
 from .derive import derive, eval_flag
 from .input import parse_input
+from .preview import Preview
 from .validation import ordered, validate
 
 
@@ -119,6 +120,44 @@ class FormRuntime:
                      for i, row in enumerate(v)]
             out[name] = v
         return out
+
+    def preview(self, raw: Mapping, *, user, existing: Mapping | None = None, services) -> Preview:
+        """`prepare` without raising: what a save of `raw` would store, which fields and
+        cells are shown and required, and every error a save would report."""
+        if not isinstance(raw, Mapping):
+            raise ValidationFailed({"": "expected an object of field values"})
+        call = Call(services, user)
+        errors: dict[str, str] = {}
+        values, bad, fresh_rows = parse_input(self.level, raw, existing, errors, False, user)
+        hidden = derive(self.level, self._contexts, values, call, existing is None, bad,
+                        fresh_rows, errors)
+        validate(self.level, self._contexts, values, hidden, call, existing, errors)
+        visible, required = self._flags(values, hidden, call)
+        out = self._output(values, hidden)
+        return Preview(out, self.dump(out), visible, required, ordered(self.level, errors))
+
+    def _flags(self, values: dict, hidden: set, call: Call) -> tuple[dict, dict]:
+        """Shown and required, per field and per cell of every row (hidden is never required)."""
+        visible: dict[str, bool] = {}
+        required: dict[str, bool] = {}
+        ctx = self._contexts.record(values, call)
+        for f in self.level.fields:
+            shown = visible[f.name] = f.name not in hidden
+            required[f.name] = shown and self._required(f, ctx)
+            if f.level is None or not shown:
+                continue
+            for i, row in enumerate(values[f.name]):
+                rctx = self._contexts.row(row, f.level.names, values, call)
+                for c in f.level.fields:
+                    path = f"{f.name}[{i}].{c.name}"
+                    shown = visible[path] = path not in hidden
+                    required[path] = shown and self._required(c, rctx)
+        return visible, required
+
+    @staticmethod
+    def _required(f: Field, ctx) -> bool:
+        return bool(f.spec.required) or (f.required_if_fn is not None
+                                         and eval_flag(f.required_if_fn, ctx))
 
     # --- other views ------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from ..errors import ExpressionError, PermissionDenied, ValidationFailed
 from ..expr import parse
+from ..forms.preview import Preview
 from ..store.sqlscope import RecordScope
 from . import Event, Page, Record
 
@@ -96,6 +97,27 @@ class RecordService:
         """The starting values of a blank form (defaults applied), for the UI."""
         with self.db.read() as conn:
             return self.rt.forms[form_id].defaults(user, self.reader.services(conn, user))
+
+    def preview(self, user, form_id: str, data: Mapping, record_id=None) -> Preview:
+        """What saving `data` (a new record, or an edit of `record_id`) would store, show and
+        require, and the errors it would answer: one read transaction, nothing written."""
+        form = self.rt.defs.form(form_id)
+        with self.db.read() as conn:
+            before = None
+            if record_id is not None:
+                before = self.reader.get(conn, user, form_id, record_id)
+                if not self.reader.can_edit(user, before):
+                    raise PermissionDenied("you may not edit this record in its current step")
+            elif not self.reader.can_create(user, form_id):
+                raise PermissionDenied(f"you may not create {form.title.get(user.language)} records")
+            out = self.rt.forms[form_id].preview(dict(data or {}), user=user,
+                                                 services=self.reader.services(conn, user),
+                                                 existing=before.data if before else None)
+            try:  # a value another record already has: the save answers that too
+                self.writer.check_unique(conn, form_id, out.values, before.id if before else None)
+            except ValidationFailed as exc:
+                out.errors.update({k: v for k, v in exc.fields.items() if k not in out.errors})
+        return out
 
 
 def _order(scope: RecordScope, order: str | None) -> list:

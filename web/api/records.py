@@ -49,6 +49,19 @@ def record_create(form):
     return resp
 
 
+@bp.post("/forms/<form>/preview")
+def record_preview(form):
+    """What saving `data` would store (new record, or an edit of `id`): values, visible, required,
+    errors. Writes nothing; a draft with errors is still a 200 (the errors are the answer)."""
+    _form(form)
+    payload = body()
+    rid = payload.get("id")
+    if rid is not None and (not isinstance(rid, int) or isinstance(rid, bool)):
+        raise ApiError(422, "validation_failed", "\"id\" must be the integer id of the record you edit",
+                       {"id": "must be an integer record id"})
+    return jsonify(engine().preview(acting_user(), form, _data(payload), record_id=rid).to_json())
+
+
 @bp.get("/forms/<form>/records")
 def record_list(form):
     _form(form)

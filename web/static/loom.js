@@ -1,136 +1,93 @@
-/* Loom form helpers: line-item rows, live computed fields, visible_if (top level and inside
-   line-item rows), row defaults copied from a picked link, htmx niceties (422 swaps, upload
-   progress). The server sends simple expressions as small JSON trees (web/formdata.py
-   `client_expr`); anything beyond them is left to the server, which recomputes and validates
-   everything on save: this only keeps the page honest while typing. No inline script (CSP),
-   no eval: the trees are interpreted here. */
+/* Loom form helpers: line-item rows, the live preview, htmx niceties (422 swaps, upload
+   progress). The live preview evaluates nothing here: the form is posted (as a save posts it)
+   to the form's preview URL (web/views/preview.py → Engine.preview, the server's own
+   expressions) and the answer fills computed fields, defaults, visibility and required
+   markers, per line of tables too. A failed preview changes nothing; the server recomputes
+   and validates everything on save. No inline script (CSP), no eval. */
 (function () {
   "use strict";
 
-  var NUMERIC = { integer: 1, decimal: 1, money: 1, percent: 1 };
+  var DELAY = 250; // ms after the last keystroke
 
-  function num(text) {
-    if (text === null || text === undefined) return NaN;
-    var s = String(text).trim().replace(/,/g, "").replace(/%$/, "");
-    return s === "" ? NaN : Number(s);
+  function each(obj, fn) {
+    Object.keys(obj || {}).forEach(function (k) { fn(k, obj[k]); });
   }
 
-  function fieldValue(el) {
-    if (!el) return null;
-    var type = el.getAttribute("data-type");
-    if (el.type === "checkbox") return el.checked;
-    var raw = el.tagName === "OUTPUT" ? el.textContent : el.value;
-    if (NUMERIC[type]) { var n = num(raw); return isNaN(n) ? null : n; }
-    if (type === "boolean") return raw === "true";
-    return raw === "" ? null : raw;
+  // The element whose visibility a field's flag drives: a line's cell, a table's fieldset,
+  // or a field's wrapper.
+  function holder(el) {
+    return el.closest("td") || (el.tagName === "FIELDSET" ? el : el.closest(".field")) || el;
   }
 
-  function topLevel(form, name) {
-    var found = null;
-    form.querySelectorAll('[data-name="' + name + '"]').forEach(function (el) {
-      if (!found && !el.closest("tr.line") && !el.closest("template")) found = el;
+  function apply(form, answer) {
+    each(answer.texts, function (id, text) {
+      var el = document.getElementById(id);
+      if (el && form.contains(el) && el.textContent !== text) el.textContent = text;
     });
-    return found;
-  }
-
-  function rows(form, table) {
-    var fs = form.querySelector('fieldset[data-table="' + table + '"]');
-    return fs ? Array.prototype.slice.call(fs.querySelectorAll("tbody tr.line")) : [];
-  }
-
-  // Evaluate a tree in a scope: the row (when inside a line item), then the form.
-  function ev(t, form, row) {
-    switch (t[0]) {
-      case "lit": return t[1];
-      case "name": {
-        var el = row ? row.querySelector('[data-name="' + t[1] + '"]') : null;
-        return fieldValue(el || topLevel(form, t[1]));
+    // Defaults a save would fill (`price: "product.price"`) go into empty inputs and stay the
+    // server's until the user edits them: picking another product then brings its price.
+    form.querySelectorAll("[data-filled]").forEach(function (el) {
+      if (el.value !== el.getAttribute("data-filled")) { el.removeAttribute("data-filled"); return; }
+      if (el !== document.activeElement && !(answer.fill && el.id in answer.fill)) {
+        el.value = "";
+        el.removeAttribute("data-filled");
       }
-      case "bin": {
-        var a = ev(t[2], form, row), b = ev(t[3], form, row);
-        if (typeof a === "string" && typeof b === "string" && t[1] === "+") return a + b;
-        if (a === null || b === null || typeof a !== "number" || typeof b !== "number") return null;
-        switch (t[1]) {
-          case "+": return a + b; case "-": return a - b; case "*": return a * b;
-          default: return b === 0 ? null : a / b;
-        }
-      }
-      case "cmp": {
-        var x = ev(t[2], form, row), y = ev(t[3], form, row);
-        if (t[1] === "==") return x === y;
-        if (t[1] === "!=") return x !== y;
-        if (x === null || y === null) return false;
-        switch (t[1]) {
-          case ">": return x > y; case "<": return x < y; case ">=": return x >= y; default: return x <= y;
-        }
-      }
-      case "not": return !ev(t[1], form, row);
-      case "and": for (var i = 1; i < t.length; i++) { if (!ev(t[i], form, row)) return false; } return true;
-      case "or": for (var j = 1; j < t.length; j++) { if (ev(t[j], form, row)) return true; } return false;
-      case "if": return ev(t[1], form, row) ? ev(t[2], form, row) : ev(t[3], form, row);
-      case "sum": case "count": {
-        var total = 0, n = 0;
-        rows(form, t[1]).forEach(function (r) {
-          var v = fieldValue(r.querySelector('[data-name="' + t[2] + '"]'));
-          if (v !== null && v !== "") { n += 1; if (typeof v === "number") total += v; }
-        });
-        return t[0] === "sum" ? total : n;
-      }
-    }
-    return null;
-  }
-
-  function tree(el, attr) {
-    try { return JSON.parse(el.getAttribute(attr)); } catch (e) { return null; }
-  }
-
-  function show(value, type) {
-    if (value === null || typeof value !== "number" || !isFinite(value)) return "";
-    if (type === "integer") return String(Math.round(value));
-    if (type === "money") return value.toFixed(2);
-    return String(parseFloat(value.toFixed(6)));
-  }
-
-  function computeOne(out, form, row) {
-    var t = tree(out, "data-compute");
-    if (t) out.textContent = show(ev(t, form, row), out.getAttribute("data-type"));
-  }
-
-  function recompute(form) {
-    // line items first (their amounts feed the totals), then the form's fields, twice so
-    // a compute reading another compute (`total - shipped_value`) settles
-    form.querySelectorAll("fieldset[data-table] tbody tr.line").forEach(function (row) {
-      row.querySelectorAll("[data-compute]").forEach(function (out) { computeOne(out, form, row); });
     });
-    for (var pass = 0; pass < 2; pass++) {
-      form.querySelectorAll("[data-compute]").forEach(function (out) {
-        if (!out.closest("tr.line") && !out.closest("template")) computeOne(out, form, null);
-      });
-    }
-    form.querySelectorAll("[data-show]").forEach(function (wrap) {
-      if (wrap.closest("template")) return;
-      var t = tree(wrap, "data-show");
-      if (!t) return;
-      var visible = !!ev(t, form, wrap.closest("tr.line"));
-      if (wrap.tagName === "TD") {
-        wrap.classList.toggle("cell-hidden", !visible);
-        wrap.setAttribute("aria-hidden", visible ? "false" : "true");
+    each(answer.fill, function (id, text) {
+      var el = document.getElementById(id);
+      if (!el || !form.contains(el) || el === document.activeElement) return;
+      if (el.type === "checkbox" || el.multiple) return;
+      if (el.value !== "" && !el.hasAttribute("data-filled")) return; // typed by the user: theirs
+      el.value = text;
+      el.setAttribute("data-filled", text);
+    });
+    each(answer.visible, function (id, shown) {
+      var el = document.getElementById(id);
+      if (!el || !form.contains(el)) return;
+      var box = holder(el);
+      if (box.tagName === "TD") {
+        box.classList.toggle("cell-hidden", !shown);
+        box.setAttribute("aria-hidden", shown ? "false" : "true");
       } else {
-        wrap.hidden = !visible;
+        box.hidden = !shown;
       }
+    });
+    each(answer.required, function (id, needed) {
+      var el = document.getElementById(id);
+      if (!el || !form.contains(el)) return;
+      var box = holder(el);
+      var mark = box.querySelector(".req");
+      if (mark && mark.closest("fieldset, .field, td") === box) mark.hidden = !needed;
+      if (box.tagName === "TD") box.classList.toggle("is-required", needed);
+      if (el.tagName !== "OUTPUT" && el.tagName !== "FIELDSET") el.setAttribute("aria-required", needed ? "true" : "false");
     });
   }
 
-  function copyDefaults(select) {
-    var row = select.closest("tr");
-    var opt = select.options[select.selectedIndex];
-    if (!row || !opt) return;
-    row.querySelectorAll("[data-default-from]").forEach(function (input) {
-      var parts = input.getAttribute("data-default-from").split(".");
-      if (parts[0] !== select.getAttribute("data-name") || input.value !== "") return;
-      var v = opt.getAttribute("data-v-" + parts[1]);
-      if (v !== null) input.value = v;
-    });
+  function previewer(form) {
+    var url = form.getAttribute("data-preview");
+    var timer = null, sent = 0;
+    function run() {
+      timer = null;
+      var mine = ++sent;
+      var body = new FormData(form);
+      // a value the server filled in is not the user's: ask again as if it were still empty
+      form.querySelectorAll("[data-filled]").forEach(function (el) {
+        if (el.name && el.value === el.getAttribute("data-filled")) body.set(el.name, "");
+      });
+      fetch(url, { method: "POST", body: body, credentials: "same-origin",
+                   headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (answer) {
+          // an older answer arriving late must not undo a newer one
+          if (answer && mine === sent) apply(form, answer);
+        })
+        .catch(function () { /* offline or refused: the form still saves without preview */ });
+    }
+    return function (now) {
+      if (!url || !window.fetch) return;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(run, now ? 0 : DELAY);
+    };
   }
 
   function nextIndex(fs) {
@@ -154,17 +111,20 @@
   }
 
   function init(form) {
-    form.addEventListener("input", function () { recompute(form); });
+    var preview = previewer(form);
+    form.loomPreview = preview;
+    form.addEventListener("input", function (e) {
+      if (!e.target.classList.contains("picker-q")) preview(false); // a picker's search box is not data
+    });
     form.addEventListener("change", function (e) {
-      if (e.target.classList && e.target.classList.contains("link-select")) copyDefaults(e.target);
-      recompute(form);
+      if (!e.target.classList.contains("picker-q")) preview(false);
     });
     form.addEventListener("click", function (e) {
       var t = e.target;
-      if (t.classList.contains("add-row")) { e.preventDefault(); addRow(t.closest("fieldset")); recompute(form); }
-      if (t.classList.contains("remove-row")) { e.preventDefault(); t.closest("tr").remove(); recompute(form); }
+      if (t.classList.contains("add-row")) { e.preventDefault(); addRow(t.closest("fieldset")); preview(true); }
+      if (t.classList.contains("remove-row")) { e.preventDefault(); t.closest("tr").remove(); preview(true); }
     });
-    recompute(form);
+    preview(true);
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -173,7 +133,7 @@
   // A link picker's options arrive from htmx: keep the selection change flowing.
   document.addEventListener("htmx:afterSwap", function (e) {
     var form = e.target.closest && e.target.closest("form.record-form");
-    if (form) recompute(form);
+    if (form && form.loomPreview) form.loomPreview(false);
   });
   // Validation answers (400/409/422) carry a page fragment with the reasons: show it.
   document.addEventListener("htmx:beforeSwap", function (e) {

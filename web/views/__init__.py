@@ -1,10 +1,10 @@
 """Server-rendered pages, generated from the definitions (no page is written per form)."""
 from __future__ import annotations
 
-from . import admin, common, forms, home, imports, inbox, notifications, reports
+from . import admin, common, forms, home, imports, inbox, notifications, preview, reports
 
 
 def register(app) -> None:
     common.install(app)
-    for module in (home, forms, imports, inbox, reports, notifications, admin):
+    for module in (home, forms, preview, imports, inbox, reports, notifications, admin):
         app.register_blueprint(module.bp)

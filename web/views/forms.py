@@ -166,24 +166,8 @@ def pick(form):
     if form not in eng.defs.forms:
         abort(404)
     selected = request.args.get("selected") or ""
-    attrs = [a for a in (request.args.get("attrs") or "").split(",") if re.match(r"^\w+$", a)]
-    options = _options(eng, user, form, request.args.get("q") or "")
-    return render_template("_link_options.html", options=_with_attrs(eng, options, attrs),
-                           selected=selected, required=False)
-
-
-def _with_attrs(eng, options, attrs):
-    """Options with the linked record's values that row defaults copy (e.g. product.price)."""
-    out = []
-    for value, title, rec in options:
-        data = {}
-        for a in attrs:
-            spec = eng.defs.forms[rec.form]
-            f = spec.field(a)
-            if f is not None and not f.is_table:
-                data[a] = fd.field_type(eng, f).to_input(f, rec.data.get(a))
-        out.append((value, title, data))
-    return out
+    options = [(value, title) for value, title, _ in _options(eng, user, form, request.args.get("q") or "")]
+    return render_template("_link_options.html", options=options, selected=selected, required=False)
 
 
 # --- new / edit -----------------------------------------------------------------
@@ -197,25 +181,11 @@ def _editor(spec, texts, errors, record=None, status=200, message=None):
     for w in widgets:
         for cell in ([w] + list(w.get("template") or [])):
             if cell.get("to") and cell["to"] not in link_options:
-                attrs = _default_attrs(eng, spec, cell["to"])
-                link_options[cell["to"]] = (_with_attrs(eng, _options(eng, user, cell["to"], ""), attrs), attrs)
+                link_options[cell["to"]] = [(v, title) for v, title, _ in _options(eng, user, cell["to"], "")]
     users = [u.name for u in eng.users.all()]
     return render_template("form.html", spec=spec, widgets=widgets, errors=errors, record=record,
                            link_options=link_options, users=users, message=message,
                            general=[(k, v) for k, v in errors.items() if not _is_field_path(spec, k)]), status
-
-
-def _default_attrs(eng, spec, to_form: str) -> list[str]:
-    """Fields of `to_form` that some row default reads through a link (`product.price` → price)."""
-    out = []
-    for f in spec.fields:
-        for c in (f.fields if f.is_table else (f,)):
-            m = fd.DEFAULT_FROM_RE.match(c.default.expr.source) if c.default and c.default.expr else None
-            if m:
-                link = (f.field(m.group(1)) if f.is_table else spec.field(m.group(1)))
-                if link is not None and fd.field_type(eng, link).link_form(link) == to_form:
-                    out.append(m.group(2))
-    return out
 
 
 def _is_field_path(spec, key: str) -> bool:
