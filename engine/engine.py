@@ -29,6 +29,7 @@ from .forms.runtime import FormRuntime
 from .records import Event, Page, Record
 from .registry import Registries, default_registries
 from .reports.facade import ReportsFacade
+from .store import backup as backups
 from .store import tables as t
 from .store.database import Database
 from .store.migrate import upgrade
@@ -442,6 +443,23 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
         """
         with self.db.write() as conn:
             yield lambda: conn.begin_nested()
+
+    # --- backup, restore and archive (h/backup: thin; logic in store/backup.py, archive/) ---
+
+    def backup(self, path: str) -> backups.BackupInfo:
+        """A consistent copy of the whole database in `path`, taken while the engine serves."""
+        return backups.backup(self.db, path)
+
+    @staticmethod
+    def restore(path: str, database_url: str, *, force: bool = False) -> backups.BackupInfo:
+        """Restore a backup into the (empty) database at `database_url`, checked before and after."""
+        database = Database(database_url)
+        try:
+            return backups.restore(database, path, force=force)
+        finally:
+            database.dispose()
+
+    # --- end of h/backup block ------------------------------------------------------------
 
     def close(self) -> None:
         self.db.dispose()

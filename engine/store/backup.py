@@ -80,13 +80,13 @@ def backup(database: Database, path: str) -> BackupInfo:
 
 def restore(database: Database, path: str, *, force: bool = False) -> BackupInfo:
     """Restore the backup at `path` into `database`, which must be empty unless `force`."""
-    if not os.path.isfile(path):
-        raise BackupError(f"{path}: no such backup file")
+    info = inspect(path)
+    if info.dialect != database.dialect:
+        raise BackupError(f"{path} is a backup of a {info.dialect} database; restore it into "
+                          f"a {info.dialect} database, not {database.dialect}")
     if database.is_sqlite:
-        return _sqlite_restore(database, path, force)
-    if database.dialect == "postgresql":
-        return _pg_restore(database, path, force)
-    raise BackupError(f"restoring into {database.dialect} databases is not supported")
+        return _sqlite_restore(database, path, info, force)
+    return _pg_restore(database, path, info, force)
 
 
 def inspect(path: str) -> BackupInfo:
@@ -226,12 +226,7 @@ def _sqlite_check(conn: sqlite3.Connection, path: str) -> BackupInfo:
     return info
 
 
-def _sqlite_restore(database: Database, path: str, force: bool) -> BackupInfo:
-    with open(path, "rb") as fh:
-        if fh.read(len(_SQLITE_HEADER)) != _SQLITE_HEADER:
-            raise BackupError(f"{path} is not a SQLite backup; restore it into a "
-                              "PostgreSQL database (the URL names where it goes)")
-    info = _sqlite_inspect(path)
+def _sqlite_restore(database: Database, path: str, info: BackupInfo, force: bool) -> BackupInfo:
     target = _sqlite_path(database)
     database.dispose()  # our own pooled connections must not hold the file
     dst = sqlite3.connect(target, timeout=30)
@@ -389,12 +384,8 @@ def rename_schema(sql_lines, source: str, target: str):
         yield qualified.sub(lambda _m: new, line)
 
 
-def _pg_restore(database: Database, path: str, force: bool) -> BackupInfo:
-    with open(path, "rb") as fh:
-        if fh.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER:
-            raise BackupError(f"{path} is a SQLite backup; restore it into a SQLite database "
-                              "(--database sqlite:///FILE)")
-    info, offset, _ = _pg_header(path)
+def _pg_restore(database: Database, path: str, info: BackupInfo, force: bool) -> BackupInfo:
+    offset = _pg_header(path)[1]
     pg_restore, psql = _tool("pg_restore"), _tool("psql")
     with database.engine.connect() as conn:
         with conn.begin():
