@@ -380,6 +380,31 @@ def db_restore(target: Target, file: str, force: bool) -> None:
                f"schema revision {info.revision}); every table checked")
 
 
+@main.command("archive")
+@click.option("--dry-run", is_flag=True, help="Count what would be archived; move nothing.")
+@engine_options
+def archive_cmd(target: Target, dry_run: bool) -> None:
+    """Apply the forms' `archive:` rules: move finished old records to the archive tables."""
+    from .errors import LoomError
+
+    eng = target.engine()
+    try:
+        result = eng.archive(dry_run=dry_run)
+    except LoomError as exc:
+        _fail(exc)
+    finally:
+        eng.close()
+    if not result.forms:
+        click.echo("no form has an archive rule", err=True)
+        return
+    verb = "would archive" if dry_run else "archived"
+    for form, n in result.forms.items():
+        click.echo(f"{form}: {verb} {n} record(s)")
+    click.echo(f"{verb} {result.total} record(s)" + (" (dry run, nothing changed)" if dry_run
+                                                       else f" in {result.batches} batch(es)"),
+               err=True)
+
+
 @main.command("export")
 @click.argument("name")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv")

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Mapping
 import sqlalchemy as sa
 
 from .alerts.facade import AlertsFacade
+from .archive import Archiver, ArchiveResult
 from .auth.users import Directory, User
 from .clock import Clock
 from .definitions.catalog import Definitions, load_definitions
@@ -29,6 +30,7 @@ from .forms.runtime import FormRuntime
 from .records import Event, Page, Record
 from .registry import Registries, default_registries
 from .reports.facade import ReportsFacade
+from .store import archive as archive_store
 from .store import backup as backups
 from .store import tables as t
 from .store.database import Database
@@ -295,7 +297,10 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
         """A record the user may read; NotFound otherwise (same as a missing id)."""
         self.defs.form(form_id)
         with self.db.read() as conn:
-            return self._get(conn, user, form_id, record_id)
+            try:
+                return self._get(conn, user, form_id, record_id)
+            except NotFound:  # archived records stay readable by id (h/backup)
+                return self._archived(conn, user, form_id, record_id)
 
     def _get(self, conn, user: User, form_id: str, record_id, lock: bool = False) -> Record:
         rid = as_record_id(record_id)
@@ -400,9 +405,11 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
 
     def history(self, user: User, form_id: str, record_id: int) -> list[Event]:
         with self.db.read() as conn:
-            rec = self._get(conn, user, form_id, record_id)
-            return [Event(**{k: r[k] for k in Event.__dataclass_fields__})
-                    for r in self.repo.events(conn, rec.id)]
+            try:
+                rows = self.repo.events(conn, self._get(conn, user, form_id, record_id).id)
+            except NotFound:  # archived records stay readable by id (h/backup)
+                rows = archive_store.events(conn, self._archived(conn, user, form_id, record_id).id)
+            return [Event(**{k: r[k] for k in Event.__dataclass_fields__}) for r in rows]
 
     def new_values(self, user: User, form_id: str) -> dict:
         """The starting values of a blank form (defaults applied), for the UI."""
@@ -458,6 +465,39 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
             return backups.restore(database, path, force=force)
         finally:
             database.dispose()
+
+    def archive(self, dry_run: bool = False, stop: Callable[[], bool] | None = None) -> ArchiveResult:
+        """Apply the forms' `archive:` rules in batches (engine/archive); a dry run only counts."""
+        return Archiver(self.db, self.defs, self.typed, self.registries.field_types,
+                        self.registries.functions, self.clock).run(dry_run=dry_run, stop=stop)
+
+    def search_archive(self, user: User, form: str | None = None, text: str | None = None,
+                       limit: int = 50, offset: int = 0) -> Page:
+        """Archived records (admins only), newest first, by form and/or text in any value."""
+        if not user.is_admin:
+            raise PermissionDenied("only administrators may search the archive")
+        if form:
+            self.defs.form(form)
+        with self.db.read() as conn:
+            rows, total = archive_store.search(conn, form=form, text=text or None,
+                                               limit=max(0, min(int(limit), MAX_PAGE)),
+                                               offset=max(0, int(offset)))
+        return Page([self._record(r) for r in rows if r["form"] in self.defs.forms], total)
+
+    def _archived(self, conn, user: User, form_id: str, record_id) -> Record:
+        """An archived record the user may read (read-only); NotFound otherwise."""
+        rid = as_record_id(record_id)
+        row = archive_store.fetch(conn, form_id, rid) if rid is not None else None
+        if row is None:
+            raise NotFound(f"no {form_id} record with id {record_id}")
+        rec = self._record(row)
+        if not (user.is_admin or row["owner"] == user.name
+                or archive_store.involved(conn, user.name, rid)
+                or (self._has_read_role(user, form_id) and (
+                    self._rows_fn.get(form_id) is None
+                    or self._eval(self._rows_fn[form_id], rec.values(), user, conn)))):
+            raise NotFound(f"no {form_id} record with id {record_id}")
+        return rec
 
     # --- end of h/backup block ------------------------------------------------------------
 
