@@ -46,7 +46,7 @@ def eng(app_dir, database_url):
     e = make_engine(app_dir, database_url, FrozenClock(datetime(2026, 3, 2, 9, 0, 0)))
     for name, (roles, manager) in DEMO_USERS.items():
         e.add_user(name, roles, manager=manager, email=f"{name}@example.com",
-                   is_admin=name == "root")
+                   password=f"{name}-pass-123", is_admin=name == "root")
     e.add_user("wes", ["warehouse", "sales_manager"])  # ships what the rows rule lets him read
     yield e
     e.close()
@@ -168,6 +168,37 @@ def test_archive_api_and_admin_page(eng, u):
     resp = get(f"/api/forms/sales_order/records/{recs['shipped'].id}/history", "alice")
     assert [e["action"] for e in resp.get_json()["items"]][-1] == "ship"
     assert "/api/archive" in get("/api/openapi.json", "root").get_json()["paths"]
+
+
+def test_admin_archive_page_finds_records_that_open_read_only(eng, u):
+    import re
+
+    from web import create_app
+
+    recs = orders_in_every_state(eng, u)
+    eng.clock.advance(days=31)
+    eng.archive()
+    app = create_app(eng, secret_key="test-secret")
+    token = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+    def browser(name):
+        c = app.test_client()
+        page = c.get("/login").get_data(as_text=True)
+        r = c.post("/login", data={"username": name, "password": f"{name}-pass-123",
+                                   "csrf_token": token.search(page).group(1)})
+        assert r.status_code == 302
+        return c
+
+    root, alice = browser("root"), browser("alice")
+    page = root.get(f"/admin/archive?form=sales_order&q={recs['shipped'].number}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "1 archived record(s)" in html
+    assert f'href="/f/sales_order/{recs["shipped"].id}"' in html
+    assert alice.get("/admin/archive").status_code == 404
+    page = alice.get(f"/f/sales_order/{recs['shipped'].id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and recs["shipped"].number in html
+    assert 'name="action"' not in html  # read-only: no action buttons
 
 
 def test_loom_archive_cli_and_the_worker_apply_the_rules(eng, u, app_dir, database_url):
