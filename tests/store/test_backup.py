@@ -146,6 +146,23 @@ def test_restore_refuses_a_database_that_already_holds_one(engine, users, tmp_pa
         Engine.restore(str(tmp_path / "loom.backup"), engine.db.url.render_as_string(False))
 
 
+def test_restore_with_force_replaces_what_the_database_held(engine, users, fresh_url, tmp_path):
+    busy_app(engine, users)
+    before = everything(engine)
+    engine.backup(str(tmp_path / "loom.backup"))
+    other = make_engine(VALID, fresh_url, engine.clock)
+    other.add_user("root", ["admin"], is_admin=True)
+    other.add_user("zed", ["sales"])
+    other.create(other.user("zed"), "customer", {"name": "Somebody else"})
+    other.close()
+    Engine.restore(str(tmp_path / "loom.backup"), fresh_url, force=True)
+    again = make_engine(VALID, fresh_url, engine.clock)
+    try:
+        assert everything(again) == before
+    finally:
+        again.close()
+
+
 def test_restore_refuses_a_file_that_is_not_a_loom_backup(database_url, tmp_path):
     plain = tmp_path / "plain.db"
     sqlite3.connect(plain).execute("CREATE TABLE x (a)").connection.close()
