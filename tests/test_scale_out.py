@@ -31,7 +31,7 @@ from tests.conftest import FIXTURES, PG_URL, PgSchema, make_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 ORDERS = 24
-LEASE_SECONDS = 4  # the killed worker's leased rows come back after this
+LEASE_SECONDS = 8  # the killed worker's leased rows come back after this
 
 
 def call(port: int, method: str, path: str, token: str, body: dict | None = None):
@@ -110,9 +110,9 @@ def test_two_servers_and_two_workers_on_one_database__nothing_lost_or_doubled(tm
             procs.start("serve", "--port", str(port), "--threads", "4")
         workers = [procs.start("worker", "--interval", "0.2") for _ in range(2)]
         for port in ports:
-            wait_for(lambda: _up(port, tokens["alice"]), 30, f"loom serve on {port}")
+            wait_for(lambda: _up(port, tokens["alice"]), 60, f"loom serve on {port}")
         for w in workers:
-            wait_for(lambda: "started" in w.log.read_text(), 30, "loom worker to start")
+            wait_for(lambda: "started" in w.log.read_text(), 60, "loom worker to start")
 
         def order(i: int) -> tuple[int, list[int]]:
             """Create on one server, submit on the other, then sam and sue approve at once,
