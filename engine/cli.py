@@ -338,6 +338,71 @@ def db_upgrade(target: Target) -> None:
     click.echo(f"database at {database.url.render_as_string(hide_password=True)} is up to date")
 
 
+@db.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+@engine_options(definitions=False)
+def db_backup(target: Target, file: str) -> None:
+    """Write a consistent copy of the database to FILE, also while it serves."""
+    from .errors import LoomError
+    from .store import backup as backups
+    from .store.database import Database
+
+    database = Database(target.database)
+    try:
+        info = backups.backup(database, file)
+    except LoomError as exc:
+        _fail(exc)
+    finally:
+        database.dispose()
+    click.echo(f"backed up {info.records} record(s) to {file} (schema revision {info.revision})")
+
+
+@db.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace what the target database already holds.")
+@engine_options(definitions=False)
+def db_restore(target: Target, file: str, force: bool) -> None:
+    """Restore FILE (made by `loom db backup`) into an empty database; checks it before and after."""
+    from .errors import LoomError
+    from .store import backup as backups
+    from .store.database import Database
+
+    database = Database(target.database)
+    try:
+        info = backups.restore(database, file, force=force)
+    except LoomError as exc:
+        _fail(exc)
+    finally:
+        database.dispose()
+    click.echo(f"restored {info.records} record(s) from {file} (made {info.created_at}, "
+               f"schema revision {info.revision}); every table checked")
+
+
+@main.command("archive")
+@click.option("--dry-run", is_flag=True, help="Count what would be archived; move nothing.")
+@engine_options
+def archive_cmd(target: Target, dry_run: bool) -> None:
+    """Apply the forms' `archive:` rules: move finished old records to the archive tables."""
+    from .errors import LoomError
+
+    eng = target.engine()
+    try:
+        result = eng.archive(dry_run=dry_run)
+    except LoomError as exc:
+        _fail(exc)
+    finally:
+        eng.close()
+    if not result.forms:
+        click.echo("no form has an archive rule", err=True)
+        return
+    verb = "would archive" if dry_run else "archived"
+    for form, n in result.forms.items():
+        click.echo(f"{form}: {verb} {n} record(s)")
+    click.echo(f"{verb} {result.total} record(s)" + (" (dry run, nothing changed)" if dry_run
+                                                       else f" in {result.batches} batch(es)"),
+               err=True)
+
+
 @main.command("export")
 @click.argument("name")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv")

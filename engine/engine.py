@@ -21,6 +21,7 @@ from datetime import date, datetime
 from typing import Any, BinaryIO, Callable, Iterable, Iterator, Mapping
 
 from .alerts.service import AlertService
+from .archive import Archiver, ArchiveResult
 from .auth.users import Directory, User
 from .clock import Clock
 from .definitions.catalog import Definitions, load_definitions
@@ -36,6 +37,7 @@ from . import io as records_io
 from .reports.results import ReportResult, ReportStream
 from .reports.service import ReportService
 from .runtime import Runtime
+from .store import backup as backups
 from .store.database import Database
 from .store.migrate import upgrade
 from .workflow.service import WorkflowService
@@ -379,6 +381,33 @@ class Engine:
         """
         with self.db.write() as conn:
             yield lambda: conn.begin_nested()
+
+    # --- backup, restore and archive (h/backup: thin; logic in store/backup.py, archive/) ---
+
+    def backup(self, path: str) -> backups.BackupInfo:
+        """A consistent copy of the whole database in `path`, taken while the engine serves."""
+        return backups.backup(self.db, path)
+
+    @staticmethod
+    def restore(path: str, database_url: str, *, force: bool = False) -> backups.BackupInfo:
+        """Restore a backup into the (empty) database at `database_url`, checked before and after."""
+        database = Database(database_url)
+        try:
+            return backups.restore(database, path, force=force)
+        finally:
+            database.dispose()
+
+    def archive(self, dry_run: bool = False, stop: Callable[[], bool] | None = None) -> ArchiveResult:
+        """Apply the forms' `archive:` rules in batches (engine/archive); a dry run only counts."""
+        return Archiver(self.db, self.defs, self.typed, self.registries.field_types,
+                        self.registries.functions, self.clock).run(dry_run=dry_run, stop=stop)
+
+    def search_archive(self, user: User, form: str | None = None, text: str | None = None,
+                       limit: int = 50, offset: int = 0) -> Page:
+        """Archived records (admins only), newest first, by form and/or text in any value."""
+        return self._live.records.search_archive(user, form, text, limit, offset)
+
+    # --- end of h/backup block ------------------------------------------------------------
 
     def close(self) -> None:
         self.db.dispose()

@@ -4,7 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q -e '.[test]'
-if ! command -v chromium >/dev/null 2>&1; then
-  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null
+# pg_dump, pg_restore and psql: `loom db backup/restore` on PostgreSQL (tests/store/test_backup.py)
+missing=""
+command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+command -v pg_dump >/dev/null 2>&1 && command -v psql >/dev/null 2>&1 || missing="$missing postgresql-client"
+if [ -n "$missing" ]; then
+  (apt-get update -qq && apt-get install -y -qq $missing) >/dev/null
 fi
 exec python3 -m pytest -q "$@"

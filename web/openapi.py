@@ -97,6 +97,15 @@ def build_openapi(engine) -> dict:
             "operationId": "tasks", "summary": "My approval tasks",
             "parameters": [{"name": "status", "in": "query", "schema": {"enum": ["open", "waiting", "done", "cancelled", "transferred"]}}],
             "responses": {"200": {"description": "Tasks", **_json(_ref("Items"))}, **_errors("400", "401")}}},
+        "/api/archive": {"get": {
+            "operationId": "archive_search", "summary": "Archived records (administrators only), newest first",
+            "parameters": [{"name": "form", "in": "query", "schema": {"type": "string"}},
+                           {"name": "q", "in": "query", "description": "text in the number, owner or any value",
+                            "schema": {"type": "string"}},
+                           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 500}},
+                           {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+            "responses": {"200": {"description": "Archived records", **_json(_ref("Page"))},
+                          **_errors("400", "401", "403", "404")}}},
         "/api/notifications": {"get": {
             "operationId": "notifications", "summary": "My notifications",
             "parameters": [{"name": "unread", "in": "query", "schema": {"type": "boolean"}}],

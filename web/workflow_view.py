@@ -1,11 +1,16 @@
 """Small adapters over the engine's workflow and notification methods for pages and the API."""
 from __future__ import annotations
 
+from engine.errors import NotFound
+
 
 def available_actions(eng, user, rec) -> list[dict]:
     if rec.state is None:
         return []
-    return eng.available_actions(user, rec)
+    try:
+        return eng.available_actions(user, rec)
+    except NotFound:  # an archived record: readable by id, read-only, no actions
+        return []
 
 
 def action_names(actions) -> list[dict]:

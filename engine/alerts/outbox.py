@@ -14,6 +14,7 @@ never claimed, listed with the dead letters, counted by `outbox_status()`.
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -25,7 +26,9 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=2)
-LEASE = timedelta(minutes=2)  # longer than one delivery's timeouts
+# Longer than one batch's deliveries; LOOM_OUTBOX_LEASE_SECONDS shortens it where deliveries
+# are quick, so a killed worker's rows come back sooner (tests/test_scale_out.py).
+LEASE = timedelta(seconds=float(os.environ.get("LOOM_OUTBOX_LEASE_SECONDS") or 120))
 o = t.outbox
 
 

@@ -150,7 +150,18 @@ def build_form(b: Builder) -> m.FormSpec:
             rows=b.expr(("permissions", "rows"), perms.get("rows")),
         ),
         description=m.Label.of(d.get("description")), source=b.source(),
+        archive=_archive(b, d.get("archive")),
     )
+
+
+def _archive(b: Builder, raw: dict | None) -> m.ArchiveRule | None:
+    if raw is None:
+        return None
+    after = b.duration(("archive", "after"), raw.get("after"))
+    if after is None:
+        return None  # reported by the schema check or by `duration`
+    return m.ArchiveRule(after=after, if_=b.expr(("archive", "if"), raw.get("if")),
+                         source=b.source(("archive",)))
 
 
 # --- workflows -------------------------------------------------------------

@@ -44,6 +44,10 @@ class FormCheck:
         if rows is not None:
             self.ctx.check_condition(self.doc, ("permissions", "rows"), rows,
                                      self.ctx.env(self.form.id), "permissions.rows")
+        archive = self.form.archive
+        if archive is not None and archive.if_ is not None:  # compiled to SQL by engine/archive
+            self.ctx.check_condition(self.doc, ("archive", "if"), archive.if_,
+                                     self.ctx.env(self.form.id), "archive.if")
         self.compute_cycles()
 
     # --- fields -----------------------------------------------------------------

@@ -136,6 +136,19 @@ class Permissions:
 
 
 @dataclass(frozen=True)
+class ArchiveRule:
+    """`archive: {after: 365d, if: "..."}`: final records unchanged for `after` move to the archive.
+
+    A record qualifies when its workflow (if any) has ended (a final step, or one with no
+    actions), its last change is older than `after`, and `if_` (when given) holds.
+    """
+
+    after: timedelta
+    if_: Expr | None = None
+    source: Source | None = None
+
+
+@dataclass(frozen=True)
 class FormSpec:
     id: str
     title: Label
@@ -146,6 +159,7 @@ class FormSpec:
     permissions: Permissions = field(default_factory=Permissions)
     description: Label = field(default_factory=Label)
     source: Source | None = None
+    archive: ArchiveRule | None = None
 
     def field(self, name: str) -> FieldSpec | None:
         for f in self.fields:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from ..errors import NotFound
 from ..expr import MappingContext
+from ..store import archive as archive_store
 from ..store import tables as t
 from . import Record, Services, as_record_id
 
@@ -99,14 +100,17 @@ class RecordReader:
         return conn.execute(_INVOLVED, {"b_record_id": record_id,
                                         "b_assignee": user.name}).first() is not None
 
-    def can_read_row(self, conn, user, form_id: str, row: Mapping, values: Mapping) -> bool:
+    def can_read_row(self, conn, user, form_id: str, row: Mapping, values: Mapping,
+                     involved=None) -> bool:
+        """Admin, owner, the read roles and `rows` rule, or involvement (`involved`, by default
+        a task on the record)."""
         if user.is_admin or row["owner"] == user.name:
             return True
         if self.has_read_role(user, form_id):
             fn = self.rt.rows_fn.get(form_id)
             if fn is None or self.eval(fn, values, user, conn):
                 return True
-        return self.involved(conn, user, row["id"])
+        return (involved or self.involved)(conn, user, row["id"])
 
     def readable_values(self, conn, user, form: str, record_id) -> Mapping | None:
         row = self.find_row(conn, form, record_id)
@@ -123,6 +127,17 @@ class RecordReader:
         row = self.rt.repo.fetch(conn, form_id, rid, lock=lock)
         rec = self.record(row)
         if not self.can_read_row(conn, user, form_id, row, rec.values()):
+            raise NotFound(f"no {form_id} record with id {record_id}")
+        return rec
+
+    def archived(self, conn, user, form_id: str, record_id) -> Record:
+        """An archived record `user` may read (read-only; the same rules as `get`); NotFound otherwise."""
+        rid = as_record_id(record_id)
+        row = archive_store.fetch(conn, form_id, rid) if rid is not None else None
+        if row is None:
+            raise NotFound(f"no {form_id} record with id {record_id}")
+        rec = self.record(row)
+        if not self.can_read_row(conn, user, form_id, row, rec.values(), involved=_archive_involved):
             raise NotFound(f"no {form_id} record with id {record_id}")
         return rec
 
@@ -161,3 +176,7 @@ class RecordReader:
         update = self.rt.defs.form(rec.form).permissions.update
         return (not update or bool(user.roles & set(update))) or \
             ("owner" in update and rec.owner == user.name)
+
+
+def _archive_involved(conn, user, record_id: int) -> bool:
+    return archive_store.involved(conn, user.name, record_id)

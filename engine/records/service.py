@@ -10,9 +10,10 @@ from typing import Callable, Mapping
 
 import sqlalchemy as sa
 
-from ..errors import ExpressionError, PermissionDenied, ValidationFailed
+from ..errors import ExpressionError, NotFound, PermissionDenied, ValidationFailed
 from ..expr import parse
 from ..forms.preview import Preview
+from ..store import archive as archive_store
 from ..store.sqlscope import RecordScope
 from . import Event, Page, Record
 
@@ -38,7 +39,10 @@ class RecordService:
         """A record the user may read; NotFound otherwise (same as a missing id)."""
         self.rt.defs.form(form_id)
         with self.db.read() as conn:
-            return self.reader.get(conn, user, form_id, record_id)
+            try:
+                return self.reader.get(conn, user, form_id, record_id)
+            except NotFound:  # archived records stay readable by id, read-only
+                return self.reader.archived(conn, user, form_id, record_id)
 
     def update(self, user, form_id: str, record_id, data: Mapping, version: int | None) -> Record:
         """Change fields; a stale `version` raises Conflict and writes nothing."""
@@ -89,9 +93,24 @@ class RecordService:
 
     def history(self, user, form_id: str, record_id) -> list[Event]:
         with self.db.read() as conn:
-            rec = self.reader.get(conn, user, form_id, record_id)
-            return [Event(**{k: r[k] for k in Event.__dataclass_fields__})
-                    for r in self.rt.repo.events(conn, rec.id)]
+            try:
+                rows = self.rt.repo.events(conn, self.reader.get(conn, user, form_id, record_id).id)
+            except NotFound:  # archived records stay readable by id, read-only
+                rows = archive_store.events(conn, self.reader.archived(conn, user, form_id, record_id).id)
+            return [Event(**{k: r[k] for k in Event.__dataclass_fields__}) for r in rows]
+
+    def search_archive(self, user, form: str | None, text: str | None, limit: int,
+                       offset: int) -> Page:
+        """Archived records (admins only), newest first, by form and/or text in any value."""
+        if not user.is_admin:
+            raise PermissionDenied("only administrators may search the archive")
+        if form:
+            self.rt.defs.form(form)
+        with self.db.read() as conn:
+            rows, total = archive_store.search(conn, form=form, text=text or None,
+                                               limit=max(0, min(int(limit), MAX_PAGE)),
+                                               offset=max(0, int(offset)))
+        return Page([self.reader.record(r) for r in rows if r["form"] in self.rt.defs.forms], total)
 
     def new_values(self, user, form_id: str) -> dict:
         """The starting values of a blank form (defaults applied), for the UI."""

@@ -201,3 +201,39 @@ typed_tables = sa.Table(
     sa.Column("signature", sa.String(64), nullable=False),
     sa.Column("indexes", sa.Text),
 )
+
+# --- the archive (migration 0005): final records moved out of lists and reports ---------
+# Same columns as their live tables plus when they were archived; `data` keeps the whole
+# record, line items included, so the typed and line rows (a projection of it) are not kept.
+
+archived_records = sa.Table(
+    "archived_records", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("form", sa.String(64), nullable=False),
+    sa.Column("number", sa.String(128)),
+    sa.Column("state", sa.String(64)),
+    sa.Column("data", Json, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("updated_at", Stamp, nullable=False),
+    sa.Column("definition_version", sa.String(64)),
+    sa.Column("archived_at", Stamp, nullable=False),
+    sa.Index("ix_archived_records_form_number", "form", "number"),
+    sa.Index("ix_archived_records_form_updated", "form", "updated_at"),
+)
+
+archived_events = sa.Table(
+    "archived_events", metadata,
+    *[sa.Column(c.name, sa.BigInteger if c.name == "id" else c.type, primary_key=c.primary_key,
+                autoincrement=False, nullable=c.nullable) for c in events.columns],
+    sa.Index("ix_archived_events_record", "record_id", "id"),
+)
+
+archived_tasks = sa.Table(
+    "archived_tasks", metadata,
+    *[sa.Column(c.name, sa.BigInteger if c.name == "id" else c.type, primary_key=c.primary_key,
+                autoincrement=False, nullable=c.nullable) for c in tasks.columns],
+    sa.Index("ix_archived_tasks_record", "record_id"),
+    sa.Index("ix_archived_tasks_assignee", "assignee"),
+)

@@ -145,3 +145,4 @@ def int_arg(name: str, default: int, lo: int = 0, hi: int | None = None) -> int:
 
 
 from . import definitions, records, reports, session, tasks  # noqa: E402,F401  (routes)
+from . import archive  # noqa: E402,F401  (routes: the archive search, h/backup)

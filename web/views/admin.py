@@ -173,3 +173,20 @@ def alerts():
         error = "a record id is a positive whole number"
     return render_template("admin_alerts.html", alerts=eng.defs.alerts, alert=alert, record_id=record_id,
                            traces=traces, explain=explain, error=error), (404 if error and raw_id.isdigit() else 200)
+
+
+# --- the archive (h/backup) -----------------------------------------------------------
+
+
+@bp.get("/admin/archive")
+@login_required
+def archive():
+    """Search archived records by form and text; each opens read-only by id."""
+    eng, user = _admin()
+    form = request.args.get("form") or None
+    if form is not None and form not in eng.defs.forms:
+        abort(404)
+    text = (request.args.get("q") or "").strip() or None
+    page = eng.search_archive(user, form=form, text=text, limit=100)
+    return render_template("admin_archive.html", forms=eng.defs.forms, form=form, text=text or "",
+                           page=page)
