@@ -7,6 +7,7 @@ exact character inside the YAML string.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from datetime import timedelta
 from typing import Any, Callable
@@ -93,8 +94,15 @@ def build_app(b: Builder) -> m.AppSpec:
     return m.AppSpec(
         name=d["app"], title=m.Label.of(d.get("title"), d["app"]), roles=tuple(roles),
         languages=languages, default_language=d.get("default_language") or languages[0],
-        plugins=_names(d.get("plugins")), source=b.source(),
+        plugins=_names(d.get("plugins")), source=b.source(), demo=_beside(b.doc.file, d.get("demo")),
     )
+
+
+def _beside(doc_file: str, relative) -> str | None:
+    """A path written in a definition file, relative to that file's folder, made absolute."""
+    if not isinstance(relative, str) or not relative:
+        return None
+    return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(doc_file)), relative))
 
 
 # --- forms -----------------------------------------------------------------

@@ -77,6 +77,7 @@ class AppSpec:
     default_language: str = "en"
     plugins: tuple[str, ...] = ()
     source: Source | None = None
+    demo: str | None = None  # absolute path of the app's demo seed module (app.yaml `demo`)
 
     @property
     def role_names(self) -> frozenset[str]:
