@@ -1,13 +1,32 @@
-"""The `loom` command line. Every command goes through the Engine facade."""
+"""The `loom` command line. Every command goes through the Engine facade.
+
+Errors are mapped once, in `LoomGroup.invoke`: a LoomError becomes
+`error: <message>` on stderr and exit status 1; anything else is a bug and
+keeps its traceback.
+"""
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
+import logging
 import os
+import secrets
 import sys
 from dataclasses import dataclass
+from types import ModuleType
 
 import click
+
+from .auth.users import SYSTEM
+from .clock import Clock, HeldClock
+from .definitions.catalog import check_tree
+from .definitions.model import AppSpec
+from .definitions.schema_check import write_schemas
+from .errors import LoomError
+from .importer import import_file, template
+from .registry import default_registries
+from .store.database import Database
 
 DEFAULT_DEFINITIONS = "./definitions"
 DEFAULT_DATABASE = "sqlite:///loom.db"
@@ -28,10 +47,12 @@ class Target:
     definitions: str | None  # None for a command that opens only the database
     database: str
 
-    def engine(self, migrate: bool = True):
+    def engine(self, migrate: bool = True, clock: Clock | None = None):
+        # The one lazy import: the facade loads every runtime package, which would
+        # make `loom check` (no engine) start ~25% slower (measured, CPU time).
         from .engine import Engine
 
-        return Engine(self.definitions, self.database, migrate=migrate)
+        return Engine(self.definitions, self.database, migrate=migrate, clock=clock)
 
 
 def engine_options(fn=None, *, definitions: bool = True):
@@ -57,7 +78,23 @@ def engine_options(fn=None, *, definitions: bool = True):
     return command
 
 
-@click.group()
+class LoomGroup(click.Group):
+    """The `loom` group: the one place a LoomError becomes a message and an exit status."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except LoomError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exit_status(exc))
+
+
+def exit_status(exc: LoomError) -> int:
+    """Every refusal (bad definitions, unknown user, invalid rows ...) exits 1."""
+    return 1
+
+
+@click.group(cls=LoomGroup)
 def main() -> None:
     """Loom: forms, approvals, alerts and reports from YAML."""
 
@@ -69,9 +106,6 @@ def main() -> None:
               help="Also report records a changed workflow would strand in this database.")
 def check(directory: str | None, fmt: str, against: str | None) -> None:
     """Check every definition under DIRECTORY; exit 1 if any error."""
-    from .definitions.catalog import check_tree
-    from .registry import default_registries
-
     root = definitions_dir(directory)
     show_progress = fmt == "text" and sys.stderr.isatty()
 
@@ -81,7 +115,7 @@ def check(directory: str | None, fmt: str, against: str | None) -> None:
 
     defs, problems = check_tree(root, default_registries(), progress)
     if against and defs is not None and not [p for p in problems if p.severity == "error"]:
-        from .engine import Engine
+        from .engine import Engine  # lazy for start-up, as in Target.engine
 
         engine = Engine(root, against, definitions=defs, migrate=False)
         problems = problems + engine.stranded_problems()
@@ -107,8 +141,6 @@ def check(directory: str | None, fmt: str, against: str | None) -> None:
 @click.argument("directory")
 def schema(directory: str) -> None:
     """Write the JSON Schemas of the five kinds to DIRECTORY (for editors)."""
-    from .definitions.schema_check import write_schemas
-
     os.makedirs(directory, exist_ok=True)
     for path in write_schemas(directory):
         click.echo(path)
@@ -120,7 +152,7 @@ def schema(directory: str) -> None:
 @click.option("--interval", default=5.0, show_default=True, help="Seconds between passes when idle.")
 def worker(target: Target, once: bool, interval: float) -> None:
     """Scheduled alerts, SLA escalation and outbox delivery (stops cleanly on SIGTERM)."""
-    from .alerts.worker import Worker
+    from .alerts.worker import Worker  # lazy for start-up, as in Target.engine
 
     _log_info()
     engine = target.engine()
@@ -148,45 +180,56 @@ def _worker_summary(summary: dict) -> dict:
 
 def _log_info() -> None:
     """Long-running commands: warnings from everyone, INFO from Loom and waitress."""
-    import logging
-
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in ("loom", "engine", "waitress"):
         logging.getLogger(name).setLevel(logging.INFO)
 
 
-def _fail(exc) -> None:
-    click.echo(f"error: {exc}", err=True)
-    sys.exit(1)
+def load_demo(app: AppSpec) -> ModuleType:
+    """The app's demo module (app.yaml `demo`), loaded from its file; it has
+    `seed(engine, clock, progress)`."""
+    if app.demo is None:
+        raise LoomError(f"app {app.name!r} ships no demo; name its seed module in app.yaml, "
+                        "like demo: demo/seed.py")
+    name = f"loom_demo_{app.name}"
+    module = sys.modules.get(name)
+    if module is not None and getattr(module, "__file__", None) == app.demo:
+        return module
+    spec = importlib.util.spec_from_file_location(name, app.demo)
+    if spec is None or spec.loader is None:
+        raise LoomError(f"cannot load the demo {app.demo}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # before running it, as `import` does
+    spec.loader.exec_module(module)
+    if not callable(getattr(module, "seed", None)):
+        raise LoomError(f"the demo {app.demo} has no seed(engine, clock, progress) function")
+    return module
 
 
 @main.command()
-@click.option("--demo", is_flag=True, help="Seed demo users and sample data (engine.demo.seed) first.")
+@click.option("--demo", is_flag=True,
+              help="Seed demo users and sample data first (the app's demo module, app.yaml `demo`).")
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="LOOM_HOST")
 @click.option("--port", default=8000, show_default=True, type=int, envvar="LOOM_PORT")
 @click.option("--threads", default=8, show_default=True, type=int, help="waitress worker threads")
 @engine_options
 def serve(target: Target, demo: bool, host: str, port: int, threads: int) -> None:
     """Serve the web UI and JSON API with waitress (never Flask's debug server)."""
-    import importlib
-
+    # lazy for start-up, as in Target.engine: Flask and waitress only when serving
     from waitress import serve as waitress_serve
 
     from web import create_app
 
     _log_info()
-    eng = target.engine()
-    if demo:
+    clock = HeldClock()  # real time; the demo holds it through its simulated year
+    eng = target.engine(clock=clock)
+    if demo and eng.defs.app.demo is None:
+        click.echo("note: this app ships no demo (app.yaml `demo`); no demo data seeded", err=True)
+    elif demo:
         click.echo("seeding demo data…", err=True)
-        try:
-            seed = importlib.import_module("engine.demo").seed
-        except (ImportError, AttributeError):
-            click.echo("note: engine.demo.seed is not available; no demo data seeded", err=True)
-        else:
-            logins = seed(eng)
-            if logins:
-                click.echo(f"demo logins: {logins}" if not isinstance(logins, dict) else
-                           "demo logins: " + ", ".join(f"{k} / {v}" for k, v in logins.items()))
+        logins = load_demo(eng.defs.app).seed(eng, clock, None)
+        if logins:
+            click.echo("demo logins: " + ", ".join(f"{k} / {v}" for k, v in logins.items()))
     app = create_app(eng)
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     click.echo(f"Loom is serving on http://{shown}:{port}/  (API: http://{shown}:{port}/api/openapi.json)")
@@ -218,10 +261,6 @@ def user() -> None:
 @engine_options
 def user_add(target: Target, name, roles, manager, email, language, password, is_admin) -> None:
     """Add user NAME with the given roles."""
-    import secrets
-
-    from .errors import LoomError
-
     shown = password is None
     password = password or secrets.token_urlsafe(12)
     eng = target.engine()
@@ -231,8 +270,6 @@ def user_add(target: Target, name, roles, manager, email, language, password, is
                             f"({', '.join(eng.defs.app.languages)}); see app.yaml")
         eng.add_user(name, list(roles), password=password, manager=manager, email=email,
                      language=language, is_admin=is_admin or "admin" in roles)
-    except LoomError as exc:
-        _fail(exc)
     finally:
         eng.close()
     click.echo(f"added {name} ({', '.join(roles) or 'no roles'})"
@@ -244,13 +281,9 @@ def user_add(target: Target, name, roles, manager, email, language, password, is
 @engine_options
 def user_token(target: Target, name) -> None:
     """Print a new API token for NAME (send it as Authorization: Bearer TOKEN)."""
-    from .errors import LoomError
-
     eng = target.engine()
     try:
         click.echo(eng.create_token(name))
-    except LoomError as exc:
-        _fail(exc)
     finally:
         eng.close()
 
@@ -264,10 +297,6 @@ def user_token(target: Target, name) -> None:
 @engine_options
 def import_cmd(target: Target, form, file, dry_run, username) -> None:
     """Import FILE (CSV or XLSX) into FORM, or FORM.lines; all rows or none."""
-    from .auth.users import SYSTEM
-    from .errors import LoomError
-    from .importer import import_file
-
     eng = target.engine()
     try:
         if username:
@@ -281,8 +310,6 @@ def import_cmd(target: Target, form, file, dry_run, username) -> None:
                 click.echo(f"\r{done}/{total} rows", err=True, nl=done == total)
 
         result = import_file(eng, actor, form, file, dry_run=dry_run, progress=progress)
-    except LoomError as exc:
-        _fail(exc)
     finally:
         eng.close()
     for e in result.errors:
@@ -304,15 +331,10 @@ def import_cmd(target: Target, form, file, dry_run, username) -> None:
 @engine_options
 def template_cmd(target: Target, form, file) -> None:
     """Write an empty import template for FORM (or FORM.lines) to FILE (.csv or .xlsx)."""
-    from .errors import LoomError
-    from .importer import template
-
     fmt = "xlsx" if file.lower().endswith(".xlsx") else "csv"
     eng = target.engine()
     try:
         data = template(eng, form, fmt)
-    except LoomError as exc:
-        _fail(exc)
     finally:
         eng.close()
     with open(file, "wb") as fh:
@@ -329,8 +351,7 @@ def db() -> None:
 @engine_options(definitions=False)  # the schema is one for every app
 def db_upgrade(target: Target) -> None:
     """Apply the schema migrations to the database (--database or $LOOM_DATABASE_URL)."""
-    from .store.database import Database
-    from .store.migrate import upgrade
+    from .store.migrate import upgrade  # alembic: lazy for start-up, as in Target.engine
 
     database = Database(target.database)
     try:
@@ -351,9 +372,6 @@ def db_upgrade(target: Target) -> None:
 def export(target: Target, name: str, fmt: str, output: str, params: tuple[str, ...],
            username: str | None) -> None:
     """Export a REPORT, or the records of a FORM (FORM.table for line items), as CSV or XLSX."""
-    from .auth.users import SYSTEM
-    from .errors import LoomError
-
     values = {}
     for p in params:
         key, sep, value = p.partition("=")
@@ -375,9 +393,6 @@ def export(target: Target, name: str, fmt: str, output: str, params: tuple[str, 
             if out is not sys.stdout.buffer:
                 out.close()
         click.echo(f"{n} row(s) exported", err=True)
-    except LoomError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
     finally:
         engine.close()
 
