@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from ..errors import ExpressionError, Problem
 from ..expr import Expr, parse
+from ..labels import BUILTIN_LABELS
 from . import model as m
 from .yaml_source import SourceDoc
 
@@ -181,7 +182,8 @@ def _action(b: Builder, path: tuple, name: str, raw: Any) -> m.ActionSpec:
         label = label or m.Label.of(e.get("label"))
         confirm = confirm or m.Label.of(e.get("confirm"))
     return m.ActionSpec(name=name, branches=tuple(branches), by=by, comment=comment,
-                        label=label or m.Label.of(None, name.replace("_", " ").capitalize()),
+                        label=label or m.Label.of(BUILTIN_LABELS.get(name),
+                                                  name.replace("_", " ").capitalize()),
                         confirm=confirm)
 
 

@@ -12,15 +12,11 @@ from datetime import date, datetime
 from typing import Any
 
 from ..errors import ActionRefused, Conflict, ValidationFailed
+from ..labels import builtin_label
 from . import actions as A
 from . import tasks as task_store
 from .machines import CompiledWorkflow
 
-BUILTIN_LABELS = {
-    "transfer": {"en": "Transfer", "zh": "转交"}, "add_signer": {"en": "Add signer", "zh": "加签"},
-    "comment": {"en": "Comment", "zh": "评论"}, "cc": {"en": "Copy in", "zh": "抄送"},
-    "withdraw": {"en": "Withdraw", "zh": "撤回"}, "return": {"en": "Return", "zh": "回退"},
-}
 
 
 class WorkflowFacade:
@@ -166,8 +162,7 @@ class WorkflowFacade:
         if spec is not None:
             label = spec.label.get(lang)
         else:
-            labels = BUILTIN_LABELS.get(name, {})
-            label = labels.get(lang or "en", labels.get("en", name))
+            label = builtin_label(name, lang) or name
         out = {"name": name, "label": label, "builtin": spec is None,
                "comment": spec.comment if spec is not None else
                ("required" if name == "comment" else "optional"),
