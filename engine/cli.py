@@ -189,7 +189,7 @@ def load_demo(app: AppSpec) -> ModuleType:
     """The app's demo module (app.yaml `demo`), loaded from its file; it has
     `seed(engine, clock, progress)`."""
     if app.demo is None:
-        raise LoomError(f"app {app.name!r} ships no demo; name its seed module in app.yaml, "
+        raise LoomError(f"app {app.name!r} has no demo; name its seed module in app.yaml, "
                         "like demo: demo/seed.py")
     name = f"loom_demo_{app.name}"
     module = sys.modules.get(name)
@@ -224,7 +224,7 @@ def serve(target: Target, demo: bool, host: str, port: int, threads: int) -> Non
     clock = HeldClock()  # real time; the demo holds it through its simulated year
     eng = target.engine(clock=clock)
     if demo and eng.defs.app.demo is None:
-        click.echo("note: this app ships no demo (app.yaml `demo`); no demo data seeded", err=True)
+        click.echo("note: this app has no demo (app.yaml `demo`); no demo data seeded", err=True)
     elif demo:
         click.echo("seeding demo data…", err=True)
         logins = load_demo(eng.defs.app).seed(eng, clock, None)

@@ -1,18 +1,18 @@
 """Batch import of records from CSV or XLSX: all rows or none, every bad row reported.
 
-    result = import_file(engine, user, "sales_order", "orders.xlsx", dry_run=True)
+    result = import_file(engine, user, "expense_claim", "claims.xlsx", dry_run=True)
     result.ok, result.rows, result.errors, result.created
 
 Columns are field names or labels (any language). A link column holds the
-linked record's title_field value (a customer's name, an order's number). A
+linked record's title_field value (a project's name, a claim's number). A
 file for `FORM.lines` holds line items: one column names the parent record
 (by the parent form's id or title); the lines are added to that parent.
 
 An XLSX workbook may carry a parent form and its line items together: sheet
-`sales_order` holds the orders and sheet `sales_order.lines` their lines, the
-parent column naming an order by its title_field value *as written in the
+`expense_claim` holds the claims and sheet `expense_claim.lines` their lines, the
+parent column naming a claim by its title_field value *as written in the
 first sheet* (numbered forms renumber on import; the reference only ties the
-lines to their order). A CSV for a form with line items may instead repeat
+lines to their claim). A CSV for a form with line items may instead repeat
 the parent's columns on each row and give line columns as `lines.qty`: rows
 with the same key column (the title_field, or the first column) make one
 record.

@@ -114,7 +114,7 @@ class _Field:
 
 
 class _Level:
-    """The fields of the record or of one table's rows, in both orders."""
+    """The fields of the record or of one table's rows, in declaration and in evaluation order."""
 
     __slots__ = ("fields", "by_name", "names", "order", "env", "has_visibility")
 
@@ -375,7 +375,7 @@ class FormRuntime:
             elif spec.max_rows is not None and n > spec.max_rows:
                 errors[f.name] = f"can have at most {_rows(spec.max_rows)}"
         # On update only new or changed links and users are checked: a record whose
-        # customer the editor can no longer read must still be editable.
+        # linked record the editor can no longer read must still be editable.
         changed_by_cell: dict[str, Callable[[Any], bool]] = {}
         old_rows = (existing.get(f.name) or []) if existing is not None else []
         for c in f.level.fields:

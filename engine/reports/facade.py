@@ -1,8 +1,8 @@
 """The Engine facade's reports methods (mixed into engine.Engine).
 
-    result = engine.report(user, "sales_by_month", {"since": "2026-01-01"})
+    result = engine.report(user, "claims_by_month", {"since": "2026-01-01"})
     with open("out.xlsx", "wb") as f:
-        engine.export_report(user, "product_sales", "xlsx", f)
+        engine.export_report(user, "spend_by_item", "xlsx", f)
 
 Each report compiles once per definitions load (`_init_reports`); a run
 builds the one SELECT for the reader (their row permissions are part of

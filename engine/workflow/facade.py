@@ -1,6 +1,6 @@
 """The Engine facade's workflow methods (mixed into engine.Engine).
 
-    record = engine.act(user, "sales_order", 7, "approve", comment="ok")
+    record = engine.act(user, "expense_claim", 7, "approve", comment="ok")
     engine.tasks(user)                      # the inbox
     engine.available_actions(user, record)  # what the UI offers
     engine.explain(user, record)            # where each action leads, and why

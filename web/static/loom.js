@@ -98,7 +98,7 @@
 
   function recompute(form) {
     // line items first (their amounts feed the totals), then the form's fields, twice so
-    // a compute reading another compute (`total - shipped_value`) settles
+    // a compute reading another compute (`total - paid_amount`) settles
     form.querySelectorAll("fieldset[data-table] tbody tr.line").forEach(function (row) {
       row.querySelectorAll("[data-compute]").forEach(function (out) { computeOne(out, form, row); });
     });

@@ -184,7 +184,7 @@ def pick(form):
 
 
 def _with_attrs(eng, options, attrs):
-    """Options with the linked record's values that row defaults copy (e.g. product.price)."""
+    """Options with the linked record's values that row defaults copy (e.g. item.price)."""
     out = []
     for value, title, rec in options:
         data = {}
@@ -217,7 +217,7 @@ def _editor(spec, texts, errors, record=None, status=200, message=None):
 
 
 def _default_attrs(spec, to_form: str) -> list[str]:
-    """Fields of `to_form` that some row default reads through a link (`product.price` → price)."""
+    """Fields of `to_form` that some row default reads through a link (`item.price` → price)."""
     out = []
     for f in spec.fields:
         for c in (f.fields if f.is_table else (f,)):
