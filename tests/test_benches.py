@@ -23,6 +23,7 @@ RUNS = {
     "expr_bench.py": ([], "ratio"),
     "forms_bench.py": ([], "prepare create"),
     "http_bench.py": (["--clients", "2", "--requests", "10"], "overhead"),
+    "demo_bench.py": (["--orders", "12", "--customers", "6", "--days", "30"], "records"),
 }
 
 
