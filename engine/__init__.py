@@ -5,6 +5,7 @@ is internal to the engine's packages.
 """
 from .errors import ActionRefused as ActionRefused
 from .errors import BadParameter as BadParameter
+from .errors import BadRequest as BadRequest
 from .errors import Conflict as Conflict
 from .errors import DefinitionError as DefinitionError
 from .errors import ExpressionError as ExpressionError

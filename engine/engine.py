@@ -1,7 +1,7 @@
 """The Engine facade: everything the web UI and CLI do goes through it.
 
     engine = Engine("definitions/", "sqlite:///loom.db")
-    order = engine.create(user, "sales_order", {...})
+    claim = engine.create(user, "expense_claim", {...})
 
 Each public method takes the acting user and checks, server-side, that the
 user may do it on that record. The facade holds no behaviour of its own: it

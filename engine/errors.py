@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
 
 
 @dataclass(frozen=True, order=True)
@@ -27,10 +29,12 @@ class Problem:
 
 
 class LoomError(Exception):
-    """Root of every error Loom raises on purpose."""
+    """Root of every error Loom raises on purpose; the API answers `status`, `code`,
+    the message and `fields` (field or parameter name → what is wrong with it)."""
 
     status = 400
     code = "error"
+    fields: Mapping[str, str] = MappingProxyType({})
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -109,12 +113,27 @@ class Locked(LoomError):
 
 
 class BadParameter(LoomError):
+    """A query or report parameter that is missing or malformed; `problem` is the
+    short text shown beside the parameter (the message by default)."""
+
     status = 400
     code = "bad_parameter"
 
-    def __init__(self, message: str, name: str | None = None):
+    def __init__(self, message: str, name: str | None = None, problem: str | None = None):
         super().__init__(message)
         self.name = name
+        self.fields = {name: problem or message} if name else {}
+
+
+class BadRequest(LoomError):
+    """A request that cannot be read at all: no JSON object, no file, a missing credential."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, fields: Mapping[str, str] | None = None):
+        super().__init__(message)
+        self.fields = dict(fields or {})
 
 
 @dataclass

@@ -24,6 +24,7 @@ RUNS = {
     "forms_bench.py": ([], "prepare create"),
     "http_bench.py": (["--clients", "2", "--requests", "10"], "overhead"),
     "preview_bench.py": (["--runs", "5", "--orders", "10"], "Engine.preview"),
+    "demo_bench.py": (["--orders", "12", "--customers", "6", "--days", "30"], "records"),
 }
 
 

@@ -1,10 +1,14 @@
 """UI chrome strings in the user's language; definition labels come from `Label.get`.
 
 Definitions carry their own translations (`{en: .., zh: ..}`); this table only
-holds the words the UI itself prints. A missing key falls back to English,
+holds the words the UI itself prints. The engine's built-in words (built-in
+actions, history events) live in one table, `engine/labels.py`, which the
+workflow facade and these pages share. A missing key falls back to English,
 then to the key, so a new string never breaks a page.
 """
 from __future__ import annotations
+
+from engine.labels import builtin_label
 
 LANGUAGES = ("en", "zh")
 
@@ -91,18 +95,6 @@ TEXTS: dict[str, dict[str, str]] = {
                          "zh": "密码已修改，其他会话已失效。"},
     "wrong_password": {"en": "The current password is wrong.", "zh": "当前密码错误。"},
     "too_short": {"en": "At least 8 characters.", "zh": "至少 8 个字符。"},
-    "act_submit": {"en": "Submit", "zh": "提交"},
-    "act_approve": {"en": "Approve", "zh": "同意"},
-    "act_reject": {"en": "Reject", "zh": "拒绝"},
-    "act_return": {"en": "Return", "zh": "退回"},
-    "act_transfer": {"en": "Transfer", "zh": "转交"},
-    "act_withdraw": {"en": "Withdraw", "zh": "撤回"},
-    "act_comment": {"en": "Comment", "zh": "评论"},
-    "act_cc": {"en": "Copy in", "zh": "抄送"},
-    "act_add_signer": {"en": "Add signer", "zh": "加签"},
-    "act_ship": {"en": "Ship", "zh": "发货"},
-    "act_create": {"en": "Created", "zh": "创建"},
-    "act_update": {"en": "Updated", "zh": "修改"},
     "import": {"en": "Import", "zh": "导入"},
     "import_upload": {"en": "Upload a file", "zh": "上传文件"},
     "import_file": {"en": "CSV or XLSX file", "zh": "CSV 或 XLSX 文件"},
@@ -161,11 +153,13 @@ def text(key: str, language: str | None = "en") -> str:
     return entry.get(language or "en") or entry["en"]
 
 
-def action_label(name: str, language: str | None, spec_label=None) -> str:
-    """An action's label: the definition's own label first, then the UI table, then the name."""
+def action_label(name: str, language: str | None, spec_label=None, workflow=None) -> str:
+    """An action's label: the definition's own (`spec_label`, or the label `workflow`
+    gives the action in any step, for history and "what happens next", which know
+    only the name), then the engine's built-in words, then the name."""
+    if not spec_label and workflow is not None:
+        spec_label = next((step.actions[name].label for step in workflow.steps.values()
+                           if name in step.actions), None)
     if spec_label:
         return spec_label.get(language)
-    key = f"act_{name}"
-    if key in TEXTS:
-        return text(key, language)
-    return name.replace("_", " ").capitalize()
+    return builtin_label(name, language) or name.replace("_", " ").capitalize()

@@ -1,6 +1,6 @@
 """OpenAPI 3.1 for the JSON API, generated from the loaded definitions.
 
-Each form gets concrete paths (`/api/forms/sales_order/records`, ...) and its
+Each form gets concrete paths (`/api/forms/expense_claim/records`, ...) and its
 own data schema built from its fields, so clients and fuzzers see the real
 field names and types; each report gets its parameters.
 """

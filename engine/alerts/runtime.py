@@ -93,7 +93,7 @@ def compile_alert(spec, defs, registries, form_types) -> AlertRuntime:
         lines = create.lines
         if lines is not None:
             # the source: a table of the alert's record, or one reached through links
-            # (`line.product.bom.components`); `outer` is the `each` line
+            # (`line.item.kit.parts`); `outer` is the `each` line
             source = lines.source.compile_python(cenv, fns)
             extra = {"line": row_of(lines.from_) if not lines.through_links
                      else lines.source.check(cenv, fns).item or T.t(T.ANY)}

@@ -5,7 +5,7 @@ internals, no mutation of what they are given). Text parts render without
 escaping; the HTML part of an email renders the same template with
 autoescape on, so a record value like `<script>` arrives as text (the template's
 own literal text is escaped too: templates are text, not markup). Link fields
-render as the linked record's title and follow one hop: `{{customer.name}}`.
+render as the linked record's title and follow one hop: `{{project.name}}`.
 Choice values print as their option label in the language being rendered
 and still compare equal to the stored option: `{% if channel == 'phone' %}`.
 """
@@ -102,7 +102,7 @@ def _template(source: str, as_html: bool):
             raise TemplateError(f"a template is at most {MAX_TEMPLATE} characters")
         if as_html:
             # Subjects and bodies are text: the template's own characters are escaped
-            # too, not only the values autoescape handles, so `<{{sku}}>` shows as typed.
+            # too, not only the values autoescape handles, so `<{{code}}>` shows as typed.
             source = "".join(html.escape(v, quote=False) if kind == "data" else v
                              for _, kind, v in _HTML.lex(source))
         tpl = (_HTML if as_html else _TEXT).from_string(source)

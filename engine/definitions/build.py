@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from datetime import timedelta
 from typing import Any, Callable
 
 from ..errors import ExpressionError, Problem
 from ..expr import Expr, parse
+from ..labels import BUILTIN_LABELS
 from . import model as m
 from .yaml_source import SourceDoc
 
@@ -94,8 +96,15 @@ def build_app(b: Builder) -> m.AppSpec:
     return m.AppSpec(
         name=d["app"], title=m.Label.of(d.get("title"), d["app"]), roles=tuple(roles),
         languages=languages, default_language=d.get("default_language") or languages[0],
-        plugins=_names(d.get("plugins")), source=b.source(),
+        plugins=_names(d.get("plugins")), source=b.source(), demo=_beside(b.doc.file, d.get("demo")),
     )
+
+
+def _beside(doc_file: str, relative) -> str | None:
+    """A path written in a definition file, relative to that file's folder, made absolute."""
+    if not isinstance(relative, str) or not relative:
+        return None
+    return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(doc_file)), relative))
 
 
 # --- forms -----------------------------------------------------------------
@@ -185,7 +194,8 @@ def _action(b: Builder, path: tuple, name: str, raw: Any) -> m.ActionSpec:
         label = label or m.Label.of(e.get("label"))
         confirm = confirm or m.Label.of(e.get("confirm"))
     return m.ActionSpec(name=name, branches=tuple(branches), by=by, comment=comment,
-                        label=label or m.Label.of(None, name.replace("_", " ").capitalize()),
+                        label=label or m.Label.of(BUILTIN_LABELS.get(name),
+                                                  name.replace("_", " ").capitalize()),
                         confirm=confirm)
 
 

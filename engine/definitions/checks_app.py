@@ -1,10 +1,13 @@
 """Semantic checks of app.yaml (roles, languages) and of labels' languages everywhere."""
 from __future__ import annotations
 
+import os
+
 from .semantics import E_LANGUAGE, E_ROLE_DUP, W_LABEL_LANGUAGE, Context, value_at
 from .suggest import suggestion_suffix
 
 E_PLUGIN = "LOOM-E080"
+E_DEMO = "LOOM-E081"
 
 # Keys whose value is a label: a text, or a map of language -> text.
 LABEL_KEYS = frozenset({"title", "label", "message", "help", "description", "confirm"})
@@ -37,6 +40,9 @@ def check(ctx: Context) -> None:
             ctx.add(doc, ("plugins", i), f"plugin {name!r} is not installed (installed: {have})"
                     f"{suggestion_suffix(name, loaded)}; install the package that provides it",
                     E_PLUGIN)
+    if app.demo is not None and not os.path.isfile(app.demo):
+        ctx.add(doc, ("demo",), f"demo file {value_at(doc, ('demo',))!r} does not exist; write the "
+                "path of the app's demo module relative to app.yaml, like demo/seed.py", E_DEMO)
     known = set(languages)
     for kind, by_id in ctx.docs.items():
         for d in by_id.values():

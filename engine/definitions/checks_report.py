@@ -4,7 +4,7 @@ Names in a report's row expressions (`filter`, `where`, `group_by`,
 `columns`, measure `expr`): the source form's fields and the report's params.
 For a `form.table` source each row is a line item: bare names are the line's
 fields, then the parent record's fields the line does not shadow
-(`customer.region`, `state`), and `parent` is the parent record. A measure
+(`project.region`, `state`), and `parent` is the parent record. A measure
 without `agg` is an expression over the group_by columns, the params and the
 measures listed before it; `having` sees every output column and the params.
 """

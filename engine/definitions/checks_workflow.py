@@ -2,7 +2,7 @@
 
 Decisions where DESIGN.md is silent:
 - A step with no actions that is not `final` is an end step (DESIGN's own
-  `shipped`). "No way out" is a step from which no end step (final, or
+  `archived`). "No way out" is a step from which no end step (final, or
   without actions) can be reached: records that enter it circle for ever.
 - An approval step (one with `approvers`) must have actions: approvers need
   something to decide.
@@ -237,7 +237,7 @@ def check_where(ctx: Context, doc, path: tuple, where, env, target_form: str) ->
     if len(ctx.problems) == before and not any(x[0] == "target" for x in where.paths()):
         ctx.add(doc, path, f"where never names target, so it cannot tell one {target_form} "
                 f"record from another; compare target's fields, like "
-                f"'target.product == line.product'", E_WHERE_TARGET)
+                f"'target.item == line.item'", E_WHERE_TARGET)
 
 
 def check_create(ctx: Context, doc, path: tuple, source_form: str, args) -> None:
@@ -265,14 +265,14 @@ def check_create(ctx: Context, doc, path: tuple, source_form: str, args) -> None
 
 def check_lines(ctx: Context, doc, path: tuple, source_form: str, args) -> None:
     """`create.lines`: a table of the new record, filled from a table of the acting record
-    (`from: lines`) or of a record it links to (`from: product.bom.components`)."""
+    (`from: lines`) or of a record it links to (`from: item.kit.parts`)."""
     lines = args.lines
     if args.each is not None and not lines.through_links:
         ctx.add(doc, path + ("from",), "create: with each, lines cannot copy the acting "
                 f"record's own table {lines.from_!r} (`line` is already the acting record's "
                 "line); create one record per line with each, or one record with all lines "
                 "without each, or copy a linked record's table, like "
-                "from: line.product.bom.components", E_CREATE_LINES)
+                "from: line.item.kit.parts", E_CREATE_LINES)
         return
     target_types = ctx.form_types.get(args.form, {})
     table = target_types.get(lines.table)
@@ -318,7 +318,7 @@ def source_row(ctx: Context, doc, path: tuple, source_form: str, args):
 
     A bare name is a table field of the acting record; a dotted path is checked as
     an expression in the create's scope (`line` is the `each` line) and must end in
-    a table, like product.bom.components."""
+    a table, like item.kit.parts."""
     lines = args.lines
     if not lines.through_links:
         return each_row(ctx, doc, path, source_form, lines.from_, "lines from")
@@ -333,7 +333,7 @@ def source_row(ctx: Context, doc, path: tuple, source_form: str, args):
         return None
     if t.kind != T.TABLE:
         ctx.add(doc, path, f"lines from: {lines.from_!r} is {t}; lines from must end in a "
-                "table of line items, like product.bom.components", E_FIELD_KIND)
+                "table of line items, like item.kit.parts", E_FIELD_KIND)
         return None
     return t.item
 

@@ -15,7 +15,7 @@ from ..expr import Expr
 
 @dataclass(frozen=True)
 class Label:
-    """A text in one or more languages: `Sales order` or `{en: Sales order, zh: 销售订单}`."""
+    """A text in one or more languages: `Expense claim` or `{en: Expense claim, zh: 报销单}`."""
 
     texts: tuple = ()  # ((lang, text), ...); a plain string is stored under "*"
 
@@ -77,6 +77,7 @@ class AppSpec:
     default_language: str = "en"
     plugins: tuple[str, ...] = ()
     source: Source | None = None
+    demo: str | None = None  # absolute path of the app's demo seed module (app.yaml `demo`)
 
     @property
     def role_names(self) -> frozenset[str]:
@@ -241,8 +242,8 @@ class LinesArgs:
     """`create.lines`: fill table `table` of the new record, one row per row of `from_`.
 
     `from_` is a table field of the acting record (`lines`) or a dotted path
-    that reaches a table through links (`product.bom.components`, with `each`
-    `line.product.bom.components`); `source` is that path as an expression.
+    that reaches a table through links (`item.kit.parts`, with `each`
+    `line.item.kit.parts`); `source` is that path as an expression.
     In `values` and `if`, `line` is the source row and, with `each`, `outer`
     is the acting record's current line.
     """

@@ -32,8 +32,8 @@ class EvalContext(Protocol):
 class MappingContext:
     """The standard context: values from a mapping, links through `loader(form, id)`.
 
-    Loads are cached for the life of the context, so `customer.region` and
-    `customer.name` in one expression cost one load. `clock` is a callable
+    Loads are cached for the life of the context, so `project.region` and
+    `project.name` in one expression cost one load. `clock` is a callable
     returning the current datetime, or an object with `now()` (and optionally
     `today()`); by default the local wall clock.
     """

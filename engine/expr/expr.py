@@ -41,7 +41,7 @@ class Expr:
         return hash(("Expr", self.source))
 
     def paths(self) -> frozenset[tuple[str, ...]]:
-        """Every field path named, as tuples: {('customer', 'region'), ('total',)}."""
+        """Every field path named, as tuples: {('project', 'region'), ('total',)}."""
         if self._paths is None:
             self._paths = frozenset(x.parts for x in n.walk(self.tree) if isinstance(x, n.Path))
         return self._paths

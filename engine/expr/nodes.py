@@ -17,7 +17,7 @@ class Const:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Path:
-    """A name or dotted field path: `total`, `customer.region`, `lines.amount`."""
+    """A name or dotted field path: `total`, `project.region`, `lines.amount`."""
 
     parts: tuple[str, ...]
     offsets: tuple[int, ...]  # where each part starts

@@ -154,7 +154,7 @@ class _Converter:
             cur = cur.value
         if not isinstance(cur, ast.Name):
             raise ExpressionError(
-                "attributes are only allowed on field names, like customer.region",
+                "attributes are only allowed on field names, like project.region",
                 offsets[-1] if offsets else self.src.start(node))
         self._check_name(cur.id, cur)
         if len(parts) + 1 > MAX_DEPTH:

@@ -1,7 +1,7 @@
 """Static types of the expression language.
 
 Every field type maps to one of these; the checker infers the type of every
-sub-expression so that `due_date >= 'abc'` or `total + customer` are caught
+sub-expression so that `due_date >= 'abc'` or `total + project` are caught
 by `loom check`, not at run time.
 """
 from __future__ import annotations

@@ -15,7 +15,7 @@ from ..errors import DefinitionError
 
 
 def roots(exprs: Iterable) -> set[str]:
-    """First parts of every field path the expressions name (`product.price` → product)."""
+    """First parts of every field path the expressions name (`item.price` → item)."""
     out: set[str] = set()
     for e in exprs:
         if e is not None:

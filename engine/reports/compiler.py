@@ -2,9 +2,9 @@
 
 Grouped reports are built in two layers inside that one statement:
 
-    SELECT r.g0 AS month, r.g1 AS region, count(*) AS orders, sum(r.m1) AS revenue
+    SELECT r.g0 AS month, r.g1 AS region, count(*) AS claims, sum(r.m1) AS amount
     FROM (SELECT <group exprs> AS g0.., <measure inputs> AS m0..
-          FROM t_sales_order JOIN ... WHERE filter AND where AND <row permissions>) AS r
+          FROM t_expense_claim JOIN ... WHERE filter AND where AND <row permissions>) AS r
     GROUP BY r.g0, r.g1 HAVING ... ORDER BY ... LIMIT ...
 
 Why the inner layer: a group expression may hold bound parameters (a report
@@ -12,7 +12,7 @@ param, `total > 1000`), and PostgreSQL cannot match `$1` in the select list
 with `$2` in GROUP BY; grouping by the inner columns sidesteps that, and both
 SQLite and PostgreSQL flatten the subquery (same plan as the hand-written
 join, see bench/report_bench.py). Computed measures and `having` compile
-against the outer layer's terms (`OutputScope`), so `revenue / orders` is a
+against the outer layer's terms (`OutputScope`), so `amount / claims` is a
 ratio of two SQL aggregates, not a Python loop.
 
 Reports without group_by (and without measures) list rows: `columns`

@@ -1,6 +1,6 @@
 """CSV and XLSX writers over a row iterator: one row in memory at a time.
 
-CSV: UTF-8 with a BOM (Excel opens it with the right encoding), a header of
+CSV: UTF-8 with a byte-order mark (Excel opens it with the right encoding), a header of
 column labels, money as plain decimal text ("17.15"), dates ISO.
 XLSX: openpyxl write-only mode (rows go to a temporary file as written), a
 bold frozen header, typed cells (numbers stay numbers, dates are dates with

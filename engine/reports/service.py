@@ -1,8 +1,8 @@
 """The report service the Engine facade composes: running, streaming and exporting reports.
 
-    result = engine.report(user, "sales_by_month", {"since": "2026-01-01"})
+    result = engine.report(user, "claims_by_month", {"since": "2026-01-01"})
     with open("out.xlsx", "wb") as f:
-        engine.export_report(user, "product_sales", "xlsx", f)
+        engine.export_report(user, "spend_by_item", "xlsx", f)
 
 Each report compiles once per definitions load (into the runtime snapshot:
 `rt.reports`, `rt.dashboards`); a run builds the one SELECT for the reader

@@ -1,6 +1,6 @@
 """The workflow service the Engine facade composes: actions, the inbox, explain, SLAs.
 
-    record = engine.act(user, "sales_order", 7, "approve", comment="ok")
+    record = engine.act(user, "expense_claim", 7, "approve", comment="ok")
     engine.tasks(user)                      # the inbox
     engine.available_actions(user, record)  # what the UI offers
     engine.explain(user, record)            # where each action leads, and why
@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from ..errors import ActionRefused, Conflict, ValidationFailed
 from ..store import tables as t
+from ..labels import builtin_label
 from . import actions as A
 from . import tasks as task_store
 from .explain import explain
@@ -28,11 +29,6 @@ from .moves import enter
 from .sla import run_sla
 from .stranded import stranded_problems
 
-BUILTIN_LABELS = {
-    "transfer": {"en": "Transfer", "zh": "转交"}, "add_signer": {"en": "Add signer", "zh": "加签"},
-    "comment": {"en": "Comment", "zh": "评论"}, "cc": {"en": "Copy in", "zh": "抄送"},
-    "withdraw": {"en": "Withdraw", "zh": "撤回"}, "return": {"en": "Return", "zh": "回退"},
-}
 
 
 class WorkflowService:
@@ -156,8 +152,7 @@ class WorkflowService:
         if spec is not None:
             label = spec.label.get(lang)
         else:
-            labels = BUILTIN_LABELS.get(name, {})
-            label = labels.get(lang or "en", labels.get("en", name))
+            label = builtin_label(name, lang) or name
         out = {"name": name, "label": label, "builtin": spec is None,
                "comment": spec.comment if spec is not None else
                ("required" if name == "comment" else "optional"),

@@ -10,7 +10,7 @@ Every built-in takes an `if` (with `each`: per line, `line` in scope).
 compiled to one SQL query over the target form's typed table, the acting
 record's values and `line` bound as parameters; exactly one record must match.
 `create.lines` fills a table of the new record from a table of the acting one or,
-through a dotted path (`line.product.bom.components`), of a record it links to.
+through a dotted path (`line.item.kit.parts`), of a record it links to.
 """
 from __future__ import annotations
 

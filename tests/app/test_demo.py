@@ -1,6 +1,7 @@
-"""The demo seed (engine/demo.py) fills every page of the bundled app: every form,
-every workflow step, every report, and open work for every role. One small seed
-per backend, shared by the tests of this module."""
+"""The bundled app's demo seed (definitions/demo/seed.py, named by app.yaml `demo`)
+fills every page of the app: every form, every workflow step, every report, and
+open work for every role. One small seed per backend, shared by the tests of
+this module."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -10,13 +11,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from engine import demo
 from engine.auth.users import SYSTEM
+from engine.cli import load_demo
 from engine.clock import FrozenClock
+from engine.definitions.catalog import load_definitions
 from engine.store import tables as t
 from tests.conftest import BACKENDS, PgSchema, make_engine
 
 APP = Path(__file__).resolve().parents[2] / "definitions"
+demo = load_demo(load_definitions(str(APP)).app)  # as `loom serve --demo` finds it
 pytestmark = pytest.mark.outbox_ok  # low-stock and credit alerts queue e-mails nobody delivers
 
 
@@ -28,8 +31,9 @@ def seeded(request, tmp_path_factory):
     else:
         schema = PgSchema()
         url = schema.url
-    eng = make_engine(APP, url, FrozenClock(datetime(2026, 3, 2, 9, 0, 0)))
-    logins = demo.seed(eng, orders=120, customers=30)
+    clock = FrozenClock(datetime(2026, 3, 2, 9, 0, 0))
+    eng = make_engine(APP, url, clock)
+    logins = demo.seed(eng, clock, orders=120, customers=30)
     try:
         yield eng, logins
     finally:
@@ -153,7 +157,7 @@ def test_seed__a_second_time_adds_nothing(seeded):
     eng, logins = seeded
     before = states(eng)
     # the same passwords follow from the same seed: a restart prints the same logins
-    assert demo.seed(eng, orders=120, customers=30) == logins
+    assert demo.seed(eng, eng.clock, orders=120, customers=30) == logins
     assert states(eng) == before
 
 

@@ -128,7 +128,7 @@ def test_every_problem_is_reported_in_file_order():
     assert lines("workflow", text) == [
         "1:1: workflow is missing the required key 'start' [LOOM-E011]",
         "1:11: 'Order' is not a valid name; use lowercase letters, digits and _, starting "
-        "with a letter (like sales_order); did you mean 'order'? [LOOM-E014]",
+        "with a letter (like expense_claim); did you mean 'order'? [LOOM-E014]",
         "3:1: unknown key 'tittle' in workflow; did you mean 'title'? [LOOM-E010]",
         "6:11: 'sometimes' is not one of any, all [LOOM-E013]",
         "7:10: 'soon' is not a duration; write a number and a unit: m (minutes), h (hours), "
@@ -157,7 +157,7 @@ def test_label__accepts_text_or_a_language_map_and_nothing_else():
     ok = "form: f\ntitle: {en: Order, zh: 订单}\nfields: [{name: a, type: text, label: A}]\n"
     assert lines("form", ok) == []
     assert lines("form", "form: f\ntitle: [Order]\nfields: [{name: a, type: text}]\n") == [
-        "2:8: expected text or a map of language code to text (like {en: Order, zh: 订单}), "
+        "2:8: expected text or a map of language code to text (like {en: Claim, zh: 报销}), "
         "got a list [LOOM-E012]"]
 
 

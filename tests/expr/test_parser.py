@@ -16,8 +16,8 @@ def refused(text: str) -> ExpressionError:
 @pytest.mark.parametrize("text, message, offset", [
     ("x.__class__", "names with '__' are not allowed", 2),
     ("__import__('os')", "names with '__' are not allowed", 0),
-    ("(1).real", "attributes are only allowed on field names, like customer.region", 4),
-    ("f().x", "attributes are only allowed on field names, like customer.region", 4),
+    ("(1).real", "attributes are only allowed on field names, like project.region", 4),
+    ("f().x", "attributes are only allowed on field names, like project.region", 4),
     ("'a'.upper()", "only registered functions can be called, like round(total, 2)", 0),
     ("lines[0]", "subscripts like x[0] are not allowed", 0),
     ("total + (lambda: 1)()", "only registered functions can be called, like round(total, 2)", 9),

@@ -6,19 +6,23 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from engine import demo
+from engine.cli import load_demo
+from engine.clock import HeldClock
+from engine.definitions.catalog import load_definitions
 from engine.engine import Engine
 
 from .conftest import serving
 
 DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
 PASSWORD = "demo-pass-123"
+demo = load_demo(load_definitions(str(DEFINITIONS)).app)  # as `loom serve --demo` finds it
 
 
 @pytest.fixture
 def demo_engine(database_url):
-    eng = Engine(str(DEFINITIONS), database_url)
-    demo.seed(eng, orders=12, customers=6, days=60, password=PASSWORD)
+    clock = HeldClock()
+    eng = Engine(str(DEFINITIONS), database_url, clock=clock)
+    demo.seed(eng, clock, orders=12, customers=6, days=60, password=PASSWORD)
     yield eng
     eng.close()
 

@@ -1,8 +1,9 @@
 """The JSON API under /api, as DESIGN.md lists it.
 
 Errors are `{"error": {"code", "message", "fields"}}`. Only LoomError
-subclasses (they carry `.status` and `.code`) and HTTP errors are translated;
-anything else is a bug: logged, and a 500 with no detail.
+subclasses (they carry `.status`, `.code` and `.fields`; the API's own refusals
+are `BadRequest`, `BadParameter`, `ValidationFailed`, `NotFound` too) and HTTP
+errors are translated; anything else is a bug: logged, and a 500 with no detail.
 """
 from __future__ import annotations
 
@@ -11,21 +12,13 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import LoomError, ValidationFailed
+from engine.errors import BadParameter, BadRequest, LoomError, ValidationFailed
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 PUBLIC = {("POST", "api.session_create"), ("GET", "api.session_get"), ("DELETE", "api.session_delete")}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_LIMIT = 500
-
-
-class ApiError(Exception):
-    """An error raised by the API layer itself (bad query parameter, bad body)."""
-
-    def __init__(self, status: int, code: str, message: str, fields: dict | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.fields = status, code, message, fields or {}
 
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None, headers=None):
@@ -37,10 +30,7 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
 
 
 def loom_error_response(exc: LoomError):
-    fields = dict(exc.fields) if isinstance(exc, ValidationFailed) else {}
-    name = getattr(exc, "name", None)
-    if name and not fields:
-        fields = {name: exc.message}
+    fields = dict(exc.fields)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     return error_response(exc.status, exc.code, exc.message, fields, headers)
 
@@ -71,11 +61,6 @@ def _authenticate_and_check_csrf():
     return None
 
 
-@bp.errorhandler(ApiError)
-def _api_error(exc: ApiError):
-    return error_response(exc.status, exc.code, exc.message, exc.fields)
-
-
 @bp.errorhandler(LoomError)
 def _loom_error(exc: LoomError):
     return loom_error_response(exc)
@@ -90,11 +75,11 @@ def body() -> dict:
     """The JSON object body, or a 400; values no database can hold are a 422 here."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
-        raise ApiError(400, "bad_request", "expected a JSON object body (Content-Type: application/json)")
+        raise BadRequest("expected a JSON object body (Content-Type: application/json)")
     problems: dict[str, str] = {}
     _hygiene(data, "", problems)
     if problems:
-        raise ApiError(422, "validation_failed", "Some fields need attention", problems)
+        raise ValidationFailed(problems)
     return data
 
 
@@ -137,10 +122,10 @@ def int_arg(name: str, default: int, lo: int = 0, hi: int | None = None) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(400, "bad_parameter", f"{name} must be an integer", {name: "must be an integer"})
+        raise BadParameter(f"{name} must be an integer", name, "must be an integer")
     if value < lo or (hi is not None and value > hi):
         bound = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
-        raise ApiError(400, "bad_parameter", f"{name} must be {bound}", {name: f"must be {bound}"})
+        raise BadParameter(f"{name} must be {bound}", name, f"must be {bound}")
     return value
 
 

@@ -5,10 +5,12 @@ import io
 
 from flask import jsonify, request
 
+from engine.errors import BadRequest, ValidationFailed
+
 from ..auth import acting_user, engine
 from ..shapes import plain
 from ..workflow_view import action_names, available_actions
-from . import MAX_LIMIT, ApiError, bp, body, int_arg
+from . import MAX_LIMIT, bp, body, int_arg
 
 
 def _form(form: str):
@@ -24,8 +26,8 @@ def record_with_actions(rec) -> dict:
 def _data(payload: dict) -> dict:
     data = payload.get("data")
     if not isinstance(data, dict):
-        raise ApiError(422, "validation_failed", "\"data\" must be an object of field values",
-                       {"data": "must be an object of field values"})
+        raise ValidationFailed({"data": "must be an object of field values"},
+                               "\"data\" must be an object of field values")
     return data
 
 
@@ -34,8 +36,8 @@ def _version(payload: dict, required: bool) -> int | None:
     if v is None and not required:
         return None
     if not isinstance(v, int) or isinstance(v, bool):
-        raise ApiError(422, "validation_failed", "\"version\" must be the integer version you read",
-                       {"version": "the version you edited is required (an integer)"})
+        raise ValidationFailed({"version": "the version you edited is required (an integer)"},
+                               "\"version\" must be the integer version you read")
     return v
 
 
@@ -94,13 +96,13 @@ def record_act(form, record_id, name):
     if payload is None and not request.get_data():
         payload = {}
     if not isinstance(payload, dict):
-        raise ApiError(400, "bad_request", "expected a JSON object body")
+        raise BadRequest("expected a JSON object body")
     comment, to = payload.get("comment"), payload.get("to")
     if comment is not None and not isinstance(comment, str):
-        raise ApiError(422, "validation_failed", "\"comment\" must be text", {"comment": "must be text"})
+        raise ValidationFailed({"comment": "must be text"}, "\"comment\" must be text")
     if to is not None and not isinstance(to, (str, list)):
-        raise ApiError(422, "validation_failed", "\"to\" must be a user name (or a step for return)",
-                       {"to": "must be a user name or a step"})
+        raise ValidationFailed({"to": "must be a user name or a step"},
+                               "\"to\" must be a user name (or a step for return)")
     eng, user = engine(), acting_user()
     eng.get(user, form, record_id)
     rec = eng.act(user, form, record_id, name, comment=comment, to=to, version=_version(payload, required=False))
@@ -134,18 +136,18 @@ def record_import(form):
         xlsx = "spreadsheet" in (request.mimetype or "") or request.get_data()[:2] == b"PK"
         content, filename = request.get_data(), "upload." + ("xlsx" if xlsx else "csv")
     if not content:
-        raise ApiError(400, "bad_request", "send a CSV or XLSX file (multipart field \"file\" or the request body)")
+        raise BadRequest("send a CSV or XLSX file (multipart field \"file\" or the request body)")
     dry_run = (request.args.get("dry_run") or "").lower() in ("1", "true", "yes")
     try:
         result = eng.import_file(user, form, io.BytesIO(content), dry_run=dry_run, filename=filename)
     except (ValueError, KeyError, UnicodeDecodeError) as exc:  # unreadable file
-        raise ApiError(400, "bad_request", f"cannot read the file: {exc}") from None
+        raise BadRequest(f"cannot read the file: {exc}") from None
     if result.errors:
         fields = {}
         for e in result.errors:
             key = f"{e.sheet} row {e.row}" + (f": {e.column}" if e.column else "")
             fields[key] = e.message if key not in fields else fields[key] + "; " + e.message
-        raise ApiError(422, "validation_failed",
-                       f"{len(result.errors)} problem(s) in {result.rows} row(s); nothing imported", fields)
+        raise ValidationFailed(fields,
+                               f"{len(result.errors)} problem(s) in {result.rows} row(s); nothing imported")
     return jsonify({"form": form, "rows": result.rows, "created": result.created, "updated": result.updated,
                     "dry_run": dry_run}), (200 if dry_run else 201)

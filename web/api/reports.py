@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
+from engine.errors import BadParameter, NotFound
+
 from .. import report_view
 from ..auth import acting_user, engine
-from . import ApiError, bp
+from . import bp
 
 FORMATS = {"json": None, "csv": "text/csv; charset=utf-8",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -16,10 +18,10 @@ def report(report_id):
     eng, user = engine(), acting_user()
     spec = eng.defs.reports.get(report_id)
     if spec is None:
-        raise ApiError(404, "not_found", f"there is no report {report_id!r}")
+        raise NotFound(f"there is no report {report_id!r}")
     fmt = request.args.get("format") or "json"
     if fmt not in FORMATS:
-        raise ApiError(400, "bad_parameter", "format is json, csv or xlsx", {"format": "must be json, csv or xlsx"})
+        raise BadParameter("format is json, csv or xlsx", "format", "must be json, csv or xlsx")
     params = report_view.params_from(request.args, spec)
     if fmt == "json":
         return jsonify(report_view.result_json(eng.report(user, report_id, params)))

@@ -5,8 +5,10 @@ from flask import jsonify
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
+from engine.errors import BadRequest
+
 from ..auth import acting_user, client_address, end_session, engine, start_session
-from . import ApiError, bp, body, error_response
+from . import bp, body, error_response
 
 
 def _user_json(user) -> dict:
@@ -19,9 +21,9 @@ def session_create():
     data = body()
     name, password = data.get("username"), data.get("password")
     if not isinstance(name, str) or not isinstance(password, str):
-        raise ApiError(400, "bad_request", "username and password are required strings",
-                       {k: "is required" for k in ("username", "password")
-                        if not isinstance(data.get(k), str)})
+        raise BadRequest("username and password are required strings",
+                         {k: "is required" for k in ("username", "password")
+                          if not isinstance(data.get(k), str)})
     user = engine().authenticate(name, password, client_address())  # Locked → 429, bad → 401
     start_session(user)
     resp = jsonify({"user": _user_json(user), "csrf_token": generate_csrf()})
@@ -42,6 +44,6 @@ def session_delete():
     if not current_user.is_authenticated:
         return error_response(401, "not_authenticated", "not logged in")
     if current_user.kind != "session":
-        raise ApiError(400, "bad_request", "a bearer token has no session to end")
+        raise BadRequest("a bearer token has no session to end")
     end_session()
     return "", 204

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
+from engine.errors import BadParameter, ValidationFailed
+
 from ..auth import acting_user, engine
 from ..shapes import plain
 from ..workflow_view import mark_read, notifications, tasks, unread_count
-from . import ApiError, bp
+from . import bp
 
 STATUSES = ("open", "waiting", "done", "cancelled", "transferred")
 
@@ -15,8 +17,8 @@ STATUSES = ("open", "waiting", "done", "cancelled", "transferred")
 def task_list():
     status = request.args.get("status") or "open"
     if status not in STATUSES:
-        raise ApiError(400, "bad_parameter", f"status is one of {', '.join(STATUSES)}",
-                       {"status": f"must be one of {', '.join(STATUSES)}"})
+        raise BadParameter(f"status is one of {', '.join(STATUSES)}", "status",
+                           f"must be one of {', '.join(STATUSES)}")
     items = tasks(engine(), acting_user(), status)
     return jsonify({"items": plain(items), "total": len(items)})
 
@@ -34,8 +36,8 @@ def notification_read():
     payload = request.get_json(silent=True) or {}
     ids = payload.get("ids") if isinstance(payload, dict) else None
     if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
-        raise ApiError(422, "validation_failed", "\"ids\" must be a list of notification ids",
-                       {"ids": "must be a list of integers"})
+        raise ValidationFailed({"ids": "must be a list of integers"},
+                               "\"ids\" must be a list of notification ids")
     eng, user = engine(), acting_user()
     mark_read(eng, user, ids)
     return jsonify({"unread": unread_count(eng, user)})

@@ -78,7 +78,7 @@ def install(app) -> None:
     @app.context_processor
     def _globals():
         ctx = {"t": t, "label": label, "lang": lang(), "option_label": option_label,
-               "act_label": lambda name: i18n.action_label(name, lang())}
+               "act_label": lambda name, wf=None: i18n.action_label(name, lang(), workflow=wf)}
         if current_user.is_authenticated:
             eng = engine()
             if "unread" not in g:

@@ -34,7 +34,7 @@ def py_has_role(ctx, role):
 def sql_has_role(args, scope):
     role = args[0].expr
     if not isinstance(role, sa.sql.elements.BindParameter):
-        raise ExpressionError("in SQL the role must be a literal, like has_role('sales')")
+        raise ExpressionError("in SQL the role must be a literal, like has_role('finance')")
     return S.bind(bool(scope.has_role(role.value)), BOOL)
 
 

@@ -1,11 +1,16 @@
 """Demo data for the bundled ERP app: users per role and a year of business.
 
-    logins = seed(engine, orders=1000, progress=print)   # {user: password}
+    clock = HeldClock()                 # engine.clock: real time until held
+    engine = Engine("definitions", url, clock=clock)
+    logins = seed(engine, clock, orders=1000, progress=print)   # {user: password}
 
-Everything goes through the Engine facade (create, update, act), so the
-records carry real numbers, events, tasks, reservations, invoices and
-alerts. The engine clock is moved through the year while seeding, so dates,
-events and report months spread realistically.
+`loom serve --demo` finds this module through app.yaml (`demo: demo/seed.py`)
+and calls `seed(engine, clock, progress)`. Everything goes through the Engine
+facade (create, update, act, list), so the records carry real numbers, events,
+tasks, reservations, invoices and alerts. The year is simulated by holding the
+engine's own clock at each business moment in turn (`clock.hold`,
+`clock.advance`) and releasing it at the end, so dates, events and report
+months spread realistically; `clock` must be the one the engine was built with.
 
 The year is a small discrete-event simulation: every business step (submit,
 approve, ship, deliver, pay, receive goods...) is put on an agenda a few days
@@ -20,7 +25,7 @@ Deterministic for a given `seed`. Writes are grouped in `Engine.batch()`
 transactions, a simulated week each (every SQLite commit is an fsync); each
 write runs in a savepoint, so one that is refused (a reservation beyond the
 stock, say) is undone alone. Progress goes to `progress` or, by default, to
-the `engine.demo` logger (INFO, shown by `loom serve --demo`).
+the `loom.demo` logger (INFO, shown by `loom serve --demo`).
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Callable
 
-from .errors import LoomError
+from engine import LoomError
 
 # name: (roles, manager, language)
 DEMO_USERS = {
@@ -94,41 +99,31 @@ QTY_PER_LINE = 4.5  # mean quantity per stock line (1 to 8)
 PAYERS = {  # how customers pay: days after the due date (earliest, latest), weight
     "prompt": ((-12, 0), 4), "normal": ((-3, 12), 5), "slow": ((8, 55), 3), "bad": ((45, 140), 1)}
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("loom.demo")
 
 
-class _Clock:
-    """The engine's clock while seeding: set to each business day in turn."""
-
-    def __init__(self, at: datetime):
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
-
-    def today(self) -> date:
-        return self.at.date()
-
-
-def seed(engine, *, orders: int = 1000, customers: int = 200, seed: int = 7,
-         days: int = 365, progress: Callable[[str], None] | None = None,
+def seed(engine, clock, progress: Callable[[str], None] | None = None, *, orders: int = 1000,
+         customers: int = 200, seed: int = 7, days: int = 365,
          password: str | None = None) -> dict[str, str]:
     """Create the demo users and a year of data ending today; {user: password}.
 
-    Passwords follow from `seed`, so a restart prints the same logins. A
-    database that already has the demo users keeps its data: only missing
-    users are added, and users whose password was changed are not listed.
+    `clock` is the engine's clock (`Engine(clock=...)`), held through the
+    simulated year and released at the end. Passwords follow from `seed`, so a
+    restart prints the same logins. A database that already has the demo users
+    keeps its data: only missing users are added, and users whose password was
+    changed are not listed.
     """
+    if clock is not engine.clock:
+        raise LoomError("the demo moves the engine's own clock: build the Engine with "
+                        "clock=... and pass that clock to seed()")
     rnd = random.Random(seed)
     if "admin" in {u.name for u in engine.users.all()}:
         users = _users(engine, rnd, password)
         return {name: pw for name, _, pw in users if pw is not None}
     say = progress or (lambda msg: log.info("demo seed: %s", msg))
-    real_clock = engine.clock
-    end = real_clock.now().replace(hour=9, minute=0, second=0, microsecond=0)
+    end = clock.now().replace(hour=9, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=days)
-    clock = _Clock(start - timedelta(days=2))
-    engine.clock = clock
+    clock.hold(start - timedelta(days=2))
     try:
         users = _users(engine, rnd, password)
         u = {n: engine.user(n) for n in DEMO_USERS}
@@ -139,11 +134,11 @@ def seed(engine, *, orders: int = 1000, customers: int = 200, seed: int = 7,
         _opening_stock(engine, u, master, rnd)
         sim = _Sim(engine, u, master, rnd, clock, start, days, orders, say)
         sim.run()
-        clock.at = end
+        clock.hold(end)
         engine.run_schedules("demo")  # this morning's overdue and due-soon alerts
         _read_old_notifications(engine, u, end - timedelta(days=10))
     finally:
-        engine.clock = real_clock
+        clock.release()
     return {name: pw for name, _, pw in users}
 
 
@@ -311,7 +306,7 @@ class _Sim:
 
     def do(self, fn, *a, **kw):
         """One write in a savepoint: a refused one (LoomError) is undone alone; None then."""
-        self.clock.at += timedelta(minutes=2)
+        self.clock.advance(minutes=2)
         try:
             with self.sp():
                 return fn(*a, **kw)
@@ -338,7 +333,7 @@ class _Sim:
                 self.sp = sp
                 for day in range(first, min(self.days + 1, first + BATCH_DAYS)):
                     self.day = day
-                    self.clock.at = self.start + timedelta(days=day, hours=self.rnd.randint(0, 2))
+                    self.clock.hold(self.start + timedelta(days=day, hours=self.rnd.randint(0, 2)))
                     due += per_day[day] * scale
                     while self.made < min(self.n_orders, int(due + 0.5)):
                         self.made += 1
@@ -364,7 +359,7 @@ class _Sim:
         self.say(f"{self.made} orders over {self.days} days in {time.perf_counter() - t0:.0f} s")
 
     def today(self) -> date:
-        return self.clock.at.date()
+        return self.clock.today()
 
     # --- sales ---------------------------------------------------------------------
 
@@ -922,16 +917,14 @@ class _Sim:
                     "reference": f"BANK{rnd.randint(10**6, 10**7)}"})
 
     def states(self) -> dict:
-        import sqlalchemy as sa
-
-        from .store import tables as t
-
+        """{form: {state: records}} of every workflow form, counted through the facade."""
         out: dict = defaultdict(dict)
-        with self.e.db.read() as conn:
-            for form, state, n in conn.execute(sa.select(t.records.c.form, t.records.c.state,
-                                                         sa.func.count()).group_by(
-                    t.records.c.form, t.records.c.state)):
-                out[form][state] = n
+        admin = self.u["admin"]
+        for wf in self.e.defs.workflows.values():
+            for state in wf.steps:
+                n = self.e.list(admin, wf.form, filter=f"state == '{state}'", limit=1).total
+                if n:
+                    out[wf.form][state] = n
         return out
 
     def sign_first(self, records, who, comment, form="sales_order"):
