@@ -4,7 +4,7 @@ A record qualifies when its workflow (if the form has one) has ended — its
 state is a final step or a step with no actions —, its last change
 (`updated_at`) is older than the rule's `after`, the rule's `if` holds
 (compiled to SQL over the typed table, like a list filter), and no live record
-links to it (an order's customer stays while an order names it). Each batch
+links to it (a project stays while a claim names it). Each batch
 selects at most `batch` ids, locks their `records` rows on PostgreSQL (SKIP
 LOCKED, so two workers never move one record and a record being edited is
 left for the next run), re-checks the rule under the lock, and moves them.

@@ -47,7 +47,7 @@ class SqlScope(Protocol):
     - `dialect`: "sqlite" or "postgresql".
     - `env`: the `Env` the expression is type-checked against.
     - `column(path)`: the SqlTerm for a name or dotted path — `('total',)`,
-      `('customer', 'region')` (the scope adds the JOIN for each link hop),
+      `('project', 'region')` (the scope adds the JOIN for each link hop),
       `('user', 'name')` or a report parameter (bound parameters). Decimal
       columns report their stored scale.
     - `aggregate(table_path, build, agg)`: `agg` ("sum", "count", "min", "max",

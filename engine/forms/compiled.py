@@ -94,7 +94,7 @@ class Field:
 
 
 class Level:
-    """The fields of the record or of one table's rows, in both orders."""
+    """The fields of the record or of one table's rows, in both sequences."""
 
     __slots__ = ("fields", "by_name", "names", "order", "env", "has_visibility")
 

@@ -42,7 +42,7 @@ def validate_table(contexts: Contexts, f: Field, rows: list, parent: dict, hidde
         elif spec.max_rows is not None and n > spec.max_rows:
             errors[f.name] = f"can have at most {_rows(spec.max_rows)}"
     # On update only new or changed links and users are checked: a record whose
-    # customer the editor can no longer read must still be editable.
+    # record the editor can no longer read must still be editable.
     changed_by_cell: dict[str, Callable[[Any], bool]] = {}
     old_rows = (existing.get(f.name) or []) if existing is not None else []
     for c in f.level.fields:

@@ -1,7 +1,7 @@
 """Form exports a person reads and `import_file` reads back.
 
-    engine.export(user, "sales_order", "xlsx", out)        # orders + a sheet per table
-    engine.export(user, "sales_order.lines", "csv", out)   # the lines, naming their order
+    engine.export(user, "expense_claim", "xlsx", out)        # claims + a sheet per table
+    engine.export(user, "expense_claim.lines", "csv", out)   # the lines, naming their claim
 
 Columns: the record's number (`Number`, or `_key` when a field answers to
 that word) and workflow step (`State` / `_state`), then every field under its

@@ -1,6 +1,6 @@
 """Batch import of records from CSV or XLSX: all rows or none, every bad row reported.
 
-    result = engine.import_file(user, "sales_order", "orders.xlsx", dry_run=True)
+    result = engine.import_file(user, "expense_claim", "claims.xlsx", dry_run=True)
     result.ok, result.rows, result.errors, result.created
 
 Columns are field names or labels (any language). A link column holds the
@@ -8,10 +8,10 @@ linked record's title (links.py). A file for `FORM.lines` holds line items:
 one column names the parent record (by its title); the lines are added to it.
 
 An XLSX workbook may carry a parent form and its line items together: sheet
-`sales_order` holds the orders and sheet `sales_order.lines` their lines, the
-`_parent` column naming an order by its `_key` *as written in the first sheet*
+`expense_claim` holds the claims and sheet `expense_claim.lines` their lines, the
+`_parent` column naming a claim by its `_key` *as written in the first sheet*
 (numbered forms renumber on import; the key only ties the lines to their
-order). CSV does the same with `orders.csv` and `orders.lines.csv` side by
+claim). CSV does the same with `claims.csv` and `claims.lines.csv` side by
 side, or repeats the parent's columns on each row and gives line columns as
 `lines.qty`: rows with the same key make one record.
 

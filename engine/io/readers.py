@@ -1,8 +1,8 @@
 """Spreadsheet files → sheets of rows (header first): CSV (UTF-8 or GB18030) and XLSX.
 
-A CSV path may bring its line items along: `orders.csv` for a form with a
-`lines` table also reads `orders.lines.csv` beside it when that file exists
-(what `loom export FORM -o orders.csv` writes).
+A CSV path may bring its line items along: `claims.csv` for a form with a
+`lines` table also reads `claims.lines.csv` beside it when that file exists
+(what `loom export FORM -o claims.csv` writes).
 """
 from __future__ import annotations
 

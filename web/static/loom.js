@@ -24,8 +24,8 @@
       var el = document.getElementById(id);
       if (el && form.contains(el) && el.textContent !== text) el.textContent = text;
     });
-    // Defaults a save would fill (`price: "product.price"`) go into empty inputs and stay the
-    // server's until the user edits them: picking another product then brings its price.
+    // Defaults a save would fill (`rate: "item.rate"`) go into empty inputs and stay the
+    // server's until the user edits them: picking another item then brings its rate.
     form.querySelectorAll("[data-filled]").forEach(function (el) {
       if (el.value !== el.getAttribute("data-filled")) { el.removeAttribute("data-filled"); return; }
       if (el !== document.activeElement && !(answer.fill && el.id in answer.fill)) {
