@@ -15,7 +15,10 @@ from engine.errors import LoomError, ValidationFailed
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-PUBLIC = {("POST", "api.session_create"), ("GET", "api.session_get"), ("DELETE", "api.session_delete")}
+# Reachable without a login: the session endpoints, and the API's description (it lists
+# form and field names, which every client needs before it can log in; no data).
+PUBLIC = {("POST", "api.session_create"), ("GET", "api.session_get"), ("DELETE", "api.session_delete"),
+          ("GET", "api.openapi"), ("HEAD", "api.openapi")}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_LIMIT = 500
 

@@ -6,7 +6,7 @@ from flask import jsonify, request
 from ..auth import acting_user, engine
 from ..shapes import plain
 from ..workflow_view import mark_read, notifications, tasks, unread_count
-from . import ApiError, bp
+from . import MAX_INT, ApiError, bp
 
 STATUSES = ("open", "waiting", "done", "cancelled", "transferred")
 
@@ -33,9 +33,9 @@ def notification_list():
 def notification_read():
     payload = request.get_json(silent=True) or {}
     ids = payload.get("ids") if isinstance(payload, dict) else None
-    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
+    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) and abs(i) <= MAX_INT for i in ids)):
         raise ApiError(422, "validation_failed", "\"ids\" must be a list of notification ids",
-                       {"ids": "must be a list of integers"})
+                       {"ids": "must be a list of notification ids (64-bit integers)"})
     eng, user = engine(), acting_user()
     mark_read(eng, user, ids)
     return jsonify({"unread": unread_count(eng, user)})
