@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what it needs, then runs pytest.
 # Browser tests use Debian's Chromium (never a downloaded browser build).
+# Versions come from constraints.txt (the set the suite is known to pass with), so an
+# install today gets what passed yesterday; scripts/check-latest.sh tries the newest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m pip install -q -e '.[test]'
+python3 -m pip install -q -c constraints.txt -e '.[test]'
 if ! command -v chromium >/dev/null 2>&1; then
   (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null
 fi
