@@ -173,6 +173,7 @@ def serve(target: Target, demo: bool, host: str, port: int, threads: int) -> Non
     from waitress import serve as waitress_serve
 
     from web import create_app
+    from web.security import waitress_options
 
     _log_info()
     eng = target.engine()
@@ -196,7 +197,8 @@ def serve(target: Target, demo: bool, host: str, port: int, threads: int) -> Non
             proxy = {"trusted_proxy": os.environ["LOOM_TRUSTED_PROXY"], "clear_untrusted_proxy_headers": True,
                      "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto",
                                                "x-forwarded-host", "x-forwarded-port"}}
-        waitress_serve(app, host=host, port=port, threads=threads, ident="loom", **proxy)
+        waitress_serve(app, host=host, port=port, threads=threads, ident="loom", **proxy,
+                       **waitress_options(app))
     finally:
         eng.close()
 

@@ -10,6 +10,7 @@ alerts) add their methods through the facade mixins imported below.
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
@@ -17,6 +18,7 @@ from typing import Any, Callable, Iterable, Mapping
 import sqlalchemy as sa
 
 from .alerts.facade import AlertsFacade
+from .auth.accounts import Accounts
 from .auth.users import Directory, User
 from .clock import Clock
 from .definitions.catalog import Definitions, load_definitions
@@ -156,14 +158,29 @@ class Engine(WorkflowFacade, ReportsFacade, AlertsFacade):
     def user(self, name: str) -> User:
         return self.users.get(name)
 
-    def authenticate(self, name: str, password: str, address: str | None = None) -> User:
-        return self.users.authenticate(name, password, address)
-
     def create_token(self, name: str) -> str:
         return self.users.create_token(name)
 
     def user_for_token(self, token: str) -> User:
         return self.users.user_for_token(token)
+
+    # --- accounts (ops: lockout, two-factor, password resets, sessions) -----
+    # Thin: everything lives in engine/auth/accounts.py. Port as one block.
+
+    @functools.cached_property
+    def accounts(self) -> Accounts:
+        return Accounts(self.db, lambda: self.clock.now(), self.users, self._account_email)
+
+    def _account_email(self, conn, user_name: str, subject: str, body: str) -> None:
+        self.enqueue_notification(conn, channel="email", users=[user_name], subject=subject, body=body,
+                                  source="account")
+
+    def authenticate(self, name: str, password: str, address: str | None = None,
+                     code: str | None = None) -> User:
+        """Password (plus the two-factor `code` where the account has 2FA) → User; see Accounts.login."""
+        return self.accounts.login(name, password, address, code)
+
+    # --- end of accounts ---------------------------------------------------
 
     # --- permissions -------------------------------------------------------
 

@@ -5,6 +5,7 @@ from .semantics import E_LANGUAGE, E_ROLE_DUP, W_LABEL_LANGUAGE, Context, value_
 from .suggest import suggestion_suffix
 
 E_PLUGIN = "LOOM-E080"
+E_2FA_ROLE = "LOOM-E081"
 
 # Keys whose value is a label: a text, or a map of language -> text.
 LABEL_KEYS = frozenset({"title", "label", "message", "help", "description", "confirm"})
@@ -37,6 +38,11 @@ def check(ctx: Context) -> None:
             ctx.add(doc, ("plugins", i), f"plugin {name!r} is not installed (installed: {have})"
                     f"{suggestion_suffix(name, loaded)}; install the package that provides it",
                     E_PLUGIN)
+    roles = sorted(app.role_names | {"admin"})
+    for i, name in enumerate(value_at(doc, ("require_2fa",)) or []):
+        if name not in roles:
+            ctx.add(doc, ("require_2fa", i), f"require_2fa names role {name!r}, which the app does not "
+                    f"define (roles: {', '.join(roles)}){suggestion_suffix(str(name), roles)}", E_2FA_ROLE)
     known = set(languages)
     for kind, by_id in ctx.docs.items():
         for d in by_id.values():

@@ -77,6 +77,7 @@ class AppSpec:
     default_language: str = "en"
     plugins: tuple[str, ...] = ()
     source: Source | None = None
+    require_2fa: tuple[str, ...] = ()  # roles ("admin": administrators) that must use two-factor login
 
     @property
     def role_names(self) -> frozenset[str]:
