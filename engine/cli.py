@@ -224,10 +224,13 @@ def user_add(target: Target, name, roles, manager, email, language, password, is
 
     from .errors import LoomError
 
+    from .auth import policy
+
     shown = password is None
     password = password or secrets.token_urlsafe(12)
     eng = target.engine()
     try:
+        policy.check_new(password, name)
         if language is not None and language not in eng.defs.app.languages:
             raise LoomError(f"language {language!r} is not one of the app's languages "
                             f"({', '.join(eng.defs.app.languages)}); see app.yaml")
@@ -255,6 +258,81 @@ def user_token(target: Target, name) -> None:
         _fail(exc)
     finally:
         eng.close()
+
+
+@user.command("unlock")
+@click.argument("name")
+@engine_options
+def user_unlock(target: Target, name) -> None:
+    """Unlock NAME after too many failed logins (their failures so far stop counting)."""
+    from .errors import LoomError
+
+    eng = target.engine()
+    try:
+        eng.accounts.unlock(name)
+    except LoomError as exc:
+        _fail(exc)
+    finally:
+        eng.close()
+    click.echo(f"unlocked {name}")
+
+
+@user.command("password")
+@click.argument("name")
+@click.option("--password", default=None, help="Generated and printed when left out.")
+@engine_options
+def user_password(target: Target, name, password) -> None:
+    """Set a new password for NAME: also unlocks the account and ends its sessions."""
+    import secrets
+
+    from .errors import LoomError
+
+    shown = password is None
+    password = password or secrets.token_urlsafe(12)
+    eng = target.engine()
+    try:
+        eng.accounts.set_password(name, password)
+    except LoomError as exc:
+        _fail(exc)
+    finally:
+        eng.close()
+    click.echo(f"new password for {name}" + (f": {password}" if shown else " set"))
+
+
+@user.command("reset-2fa")
+@click.argument("name")
+@engine_options
+def user_reset_2fa(target: Target, name) -> None:
+    """Turn NAME's two-factor login off (a lost phone); they enrol again at /account/2fa."""
+    from .errors import LoomError
+
+    eng = target.engine()
+    try:
+        eng.accounts.disable_two_factor(name)
+    except LoomError as exc:
+        _fail(exc)
+    finally:
+        eng.close()
+    click.echo(f"two-factor login is off for {name}")
+
+
+@user.command("status")
+@click.argument("name")
+@engine_options
+def user_status(target: Target, name) -> None:
+    """Whether NAME is locked, has two-factor login, and how many sessions are live."""
+    from .errors import LoomError
+
+    eng = target.engine()
+    try:
+        st = eng.accounts.status(name)
+    except LoomError as exc:
+        _fail(exc)
+    finally:
+        eng.close()
+    click.echo(f"{name}: " + (f"locked until {st.locked_until:%Y-%m-%d %H:%M} UTC" if st.locked_until
+                              else "not locked")
+               + f"; two-factor {'on' if st.two_factor else 'off'}; {st.sessions} session(s)")
 
 
 @main.command("import")

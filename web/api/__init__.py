@@ -18,7 +18,8 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 # Reachable without a login: the session endpoints, and the API's description (it lists
 # form and field names, which every client needs before it can log in; no data).
 PUBLIC = {("POST", "api.session_create"), ("GET", "api.session_get"), ("DELETE", "api.session_delete"),
-          ("GET", "api.openapi"), ("HEAD", "api.openapi")}
+          ("GET", "api.openapi"), ("HEAD", "api.openapi"),
+          ("POST", "api.password_reset"), ("POST", "api.password_reset_confirm")}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_LIMIT = 500
 
@@ -45,6 +46,8 @@ def loom_error_response(exc: LoomError):
     if name and not fields:
         fields = {name: exc.message}
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if getattr(exc, "retry_after", None):
+        headers = {"Retry-After": str(exc.retry_after)}
     return error_response(exc.status, exc.code, exc.message, fields, headers)
 
 
@@ -147,4 +150,4 @@ def int_arg(name: str, default: int, lo: int = 0, hi: int | None = None) -> int:
     return value
 
 
-from . import definitions, records, reports, session, tasks  # noqa: E402,F401  (routes)
+from . import accounts, definitions, records, reports, session, tasks  # noqa: E402,F401  (routes)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 
 def register(app) -> None:
-    from . import admin, common, forms, home, imports, inbox, notifications, reports
+    from . import account_security, admin, common, forms, home, imports, inbox, notifications, reports
 
     common.install(app)
-    for module in (home, forms, imports, inbox, reports, notifications, admin):
+    account_security.install(app)
+    for module in (home, forms, imports, inbox, reports, notifications, admin, account_security):
         app.register_blueprint(module.bp)
