@@ -222,15 +222,15 @@ def user_add(target: Target, name, roles, manager, email, language, password, is
     """Add user NAME with the given roles."""
     import secrets
 
-    from .errors import LoomError
-
-    from .auth import policy
+    from .errors import LoomError, ValidationFailed
 
     shown = password is None
     password = password or secrets.token_urlsafe(12)
     eng = target.engine()
     try:
-        policy.check_new(password, name)
+        why = eng.accounts.password_problem(password, name)
+        if why:
+            raise ValidationFailed({"password": why}, "The password is not accepted")
         if language is not None and language not in eng.defs.app.languages:
             raise LoomError(f"language {language!r} is not one of the app's languages "
                             f"({', '.join(eng.defs.app.languages)}); see app.yaml")

@@ -86,6 +86,11 @@ def end_session() -> None:
     session.clear()
 
 
+def reset_link(token: str) -> str:
+    """The page a password reset email links to."""
+    return url_for("accounts.reset", token=token, _external=True)
+
+
 def acting_user():
     """The engine User of the request (only call where login is required)."""
     return current_user.user

@@ -148,6 +148,11 @@ class Accounts:
 
     # --- passwords -----------------------------------------------------------------------
 
+    @staticmethod
+    def password_problem(password: str, name: str | None = None) -> str | None:
+        """Why the password policy refuses a new password, or None."""
+        return policy.problem(password, name)
+
     def set_password(self, name: str, password: str) -> None:
         """A new password chosen by a person (policy checked); it also unlocks the account and
         ends every session, in one transaction."""

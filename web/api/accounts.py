@@ -7,8 +7,7 @@ from flask_login import current_user
 
 from engine.errors import NotFound, PermissionDenied
 
-from ..auth import acting_user, client_address, engine
-from ..views.account_security import reset_link
+from ..auth import acting_user, client_address, engine, reset_link
 from . import ApiError, bp, body
 
 

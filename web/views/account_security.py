@@ -5,13 +5,12 @@ that app.yaml's `require_2fa` lists are sent to /account/2fa until they enrol
 (API calls on their session get 403 saying so)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from engine.errors import LoomError, NotAuthenticated, PasswordTooLong, Throttled
 
-from ..api import error_response
-from ..auth import check_password, client_address, end_session
+from ..auth import check_password, client_address, end_session, reset_link
 from .common import engine
 
 bp = Blueprint("accounts", __name__)
@@ -30,17 +29,15 @@ def install(app) -> None:
         eng = engine()
         if not eng.accounts.must_enrol(current_user.user, eng.defs.app.require_2fa):
             return None
-        if request.path.startswith("/api/"):
-            return error_response(403, "two_factor_required",
-                                  "your role requires two-factor login; enrol at /account/2fa first")
+        if request.path.startswith("/api/"):  # the API's error shape (web/api is above the views)
+            resp = jsonify({"error": {"code": "two_factor_required", "fields": {},
+                                      "message": "your role requires two-factor login; enrol at /account/2fa first"}})
+            resp.status_code = 403
+            return resp
         return redirect(url_for("accounts.two_factor"))
 
 
 # --- forgot password ------------------------------------------------------------------
-
-
-def reset_link(token: str) -> str:
-    return url_for("accounts.reset", token=token, _external=True)
 
 
 @bp.route("/forgot", methods=["GET", "POST"])

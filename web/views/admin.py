@@ -9,7 +9,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from engine.auth import policy
 from engine.errors import LoomError, NotFound
 
 from ..auth import acting_user
@@ -101,7 +100,7 @@ def add_user():
     if not name or len(name) > 128 or any(c.isspace() for c in name):
         errors["name"] = "1 to 128 characters, no spaces"
     password = request.form.get("password") or ""
-    why = policy.problem(password, name)
+    why = eng.accounts.password_problem(password, name)
     if why:
         errors["password"] = why
     fields = _user_fields(eng, request.form, errors)
@@ -139,7 +138,7 @@ def change_user(name):
             flash("user_deactivated")
     elif what == "password":
         password = request.form.get("password") or ""
-        why = policy.problem(password, name)
+        why = eng.accounts.password_problem(password, name)
         if why:
             errors["password"] = why
         else:
