@@ -87,8 +87,11 @@ def end_session() -> None:
 
 
 def reset_link(token: str) -> str:
-    """The page a password reset email links to."""
-    return url_for("accounts.reset", token=token, _external=True)
+    """The page a password reset email links to: on LOOM_BASE_URL when set (it should be, in
+    production: otherwise the host is the one the asker's request named)."""
+    base = current_app.config.get("LOOM_BASE_URL")
+    path = url_for("accounts.reset", token=token)
+    return base.rstrip("/") + path if base else request.host_url.rstrip("/") + path
 
 
 def acting_user():

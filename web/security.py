@@ -12,6 +12,8 @@ CSRF policy (see README "Serving"):
 """
 from __future__ import annotations
 
+import os
+
 from flask import Flask, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -32,6 +34,9 @@ def waitress_options(app: Flask) -> dict:
 def install(app: Flask) -> None:
     # Flask defines the key (as None), so setdefault would keep "no limit": set it.
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
+    # Links in emails (password reset) are built from this, never from the request's Host
+    # header, which whoever asks for the reset controls.
+    app.config["LOOM_BASE_URL"] = os.environ.get("LOOM_BASE_URL")
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

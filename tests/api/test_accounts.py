@@ -228,6 +228,15 @@ def test_forgot_password__one_emailed_link_works_once_and_unlocks(client, engine
     assert login(client, "alice", "alice-new-pass-7").status_code == 201
 
 
+def test_forgot_password__links_use_loom_base_url_not_the_askers_host(app, client, engine, smtp):
+    app.config["LOOM_BASE_URL"] = "https://loom.example.com/"
+    client.post("/api/password-reset", json={"username": "bob"}, headers={"Host": "evil.example"})
+    engine.deliver_outbox()
+    [mail] = smtp.messages
+    text = mail.get_body(("plain",)).get_content()
+    assert "https://loom.example.com/reset/loom_" in text and "evil.example" not in text
+
+
 def test_forgot_password__the_link_expires_after_30_minutes(client, engine, smtp, clock, browser):
     page = client.post("/forgot", data={"who": "bob", "csrf_token": TOKEN_RE.search(client.get("/forgot").text).group(1)})
     assert page.status_code == 200 and 'id="forgot-message"' in page.text
