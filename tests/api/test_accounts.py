@@ -66,6 +66,21 @@ def test_unknown_names_get_the_same_answers_as_real_ones(client):
     assert real == unknown
 
 
+def test_an_unknown_name_costs_a_password_hash_like_a_real_one(client):
+    import time
+
+    def fastest(name, addr):
+        times = []
+        for i in range(3):
+            start = time.perf_counter()
+            assert login(client, name, f"wrong-{i}", addr).status_code == 401
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    real, unknown = fastest("alice", "10.0.1.1"), fastest("nobody-at-all", "10.0.1.2")
+    assert unknown > real / 2, (real, unknown)  # both pay one scrypt; without it unknown is ~50x faster
+
+
 def test_a_locked_account_opens_again_after_15_minutes(client, clock):
     for _ in range(5):
         login(client, "bob", "wrong")
