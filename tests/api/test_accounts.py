@@ -168,6 +168,25 @@ def test_cli_unlock_password_and_status(tmp_path):
     eng.close()
 
 
+def test_cli_reset_2fa_turns_a_users_two_factor_off(tmp_path):
+    from engine.engine import Engine
+    from engine.errors import SecondFactorRequired
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    eng = Engine(str(VALID), url)
+    eng.add_user("ann", ["sales"], password="ann-pass-123")
+    secret = eng.accounts.start_enrolment("ann")["secret"]
+    eng.accounts.confirm_enrolment("ann", code_now(secret, eng.clock))
+    with pytest.raises(SecondFactorRequired):
+        eng.authenticate("ann", "ann-pass-123")
+    common = ["--definitions", str(VALID), "--database", url]
+    assert "two-factor on" in CliRunner().invoke(main, ["user", "status", "ann", *common]).stdout
+    r = CliRunner().invoke(main, ["user", "reset-2fa", "ann", *common])
+    assert r.exit_code == 0 and r.stdout == "two-factor login is off for ann\n"
+    assert eng.authenticate("ann", "ann-pass-123").name == "ann"
+    eng.close()
+
+
 # --- password policy -------------------------------------------------------------------
 
 
