@@ -23,7 +23,7 @@ from .clock import Clock, HeldClock
 from .definitions.catalog import check_tree
 from .definitions.model import AppSpec
 from .definitions.schema_check import write_schemas
-from .errors import LoomError
+from .errors import LoomError, ValidationFailed
 from .bootstrap import default_registries
 from .store import backup as backups
 from .store.database import Database
@@ -216,6 +216,7 @@ def serve(target: Target, demo: bool, host: str, port: int, threads: int) -> Non
     from waitress import serve as waitress_serve
 
     from web import create_app
+    from web.security import waitress_options
 
     _log_info()
     clock = HeldClock()  # real time; the demo holds it through its simulated year
@@ -236,7 +237,8 @@ def serve(target: Target, demo: bool, host: str, port: int, threads: int) -> Non
             proxy = {"trusted_proxy": os.environ["LOOM_TRUSTED_PROXY"], "clear_untrusted_proxy_headers": True,
                      "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto",
                                                "x-forwarded-host", "x-forwarded-port"}}
-        waitress_serve(app, host=host, port=port, threads=threads, ident="loom", **proxy)
+        waitress_serve(app, host=host, port=port, threads=threads, ident="loom", **proxy,
+                       **waitress_options(app))
     finally:
         eng.close()
 
@@ -262,6 +264,9 @@ def user_add(target: Target, name, roles, manager, email, language, password, is
     password = password or secrets.token_urlsafe(12)
     eng = target.engine()
     try:
+        why = eng.accounts.password_problem(password, name)
+        if why:
+            raise ValidationFailed({"password": why}, "The password is not accepted")
         if language is not None and language not in eng.defs.app.languages:
             raise LoomError(f"language {language!r} is not one of the app's languages "
                             f"({', '.join(eng.defs.app.languages)}); see app.yaml")
@@ -283,6 +288,63 @@ def user_token(target: Target, name) -> None:
         click.echo(eng.create_token(name))
     finally:
         eng.close()
+
+
+@user.command("unlock")
+@click.argument("name")
+@engine_options
+def user_unlock(target: Target, name) -> None:
+    """Unlock NAME after too many failed logins (their failures so far stop counting)."""
+    eng = target.engine()
+    try:
+        eng.accounts.unlock(name)
+    finally:
+        eng.close()
+    click.echo(f"unlocked {name}")
+
+
+@user.command("password")
+@click.argument("name")
+@click.option("--password", default=None, help="Generated and printed when left out.")
+@engine_options
+def user_password(target: Target, name, password) -> None:
+    """Set a new password for NAME: also unlocks the account and ends its sessions."""
+    shown = password is None
+    password = password or secrets.token_urlsafe(12)
+    eng = target.engine()
+    try:
+        eng.accounts.set_password(name, password)
+    finally:
+        eng.close()
+    click.echo(f"new password for {name}" + (f": {password}" if shown else " set"))
+
+
+@user.command("reset-2fa")
+@click.argument("name")
+@engine_options
+def user_reset_2fa(target: Target, name) -> None:
+    """Turn NAME's two-factor login off (a lost phone); they enrol again at /account/2fa."""
+    eng = target.engine()
+    try:
+        eng.accounts.disable_two_factor(name)
+    finally:
+        eng.close()
+    click.echo(f"two-factor login is off for {name}")
+
+
+@user.command("status")
+@click.argument("name")
+@engine_options
+def user_status(target: Target, name) -> None:
+    """Whether NAME is locked, has two-factor login, and how many sessions are live."""
+    eng = target.engine()
+    try:
+        st = eng.accounts.status(name)
+    finally:
+        eng.close()
+    click.echo(f"{name}: " + (f"locked until {st.locked_until:%Y-%m-%d %H:%M} UTC" if st.locked_until
+                              else "not locked")
+               + f"; two-factor {'on' if st.two_factor else 'off'}; {st.sessions} session(s)")
 
 
 @main.command("import")

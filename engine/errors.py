@@ -112,6 +112,36 @@ class Locked(LoomError):
     code = "locked"
 
 
+class Throttled(Locked):
+    """Too many failed logins or requests from one address: wait `retry_after` seconds."""
+
+    code = "throttled"
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PasswordTooLong(LoomError):
+    """Refused before hashing: hashing megabytes of "password" is a denial of service."""
+
+    status = 400
+    code = "password_too_long"
+
+
+class SecondFactorRequired(NotAuthenticated):
+    """The password was right; the account also needs its two-factor code.
+
+    `pending` is a short-lived token naming the user, for a second step that
+    does not resend the password (the login page); the API sends `otp` instead."""
+
+    code = "second_factor_required"
+
+    def __init__(self, message: str, pending: str | None = None):
+        super().__init__(message)
+        self.pending = pending
+
+
 class BadParameter(LoomError):
     """A query or report parameter that is missing or malformed; `problem` is the
     short text shown beside the parameter (the message by default)."""

@@ -13,7 +13,7 @@ from datetime import date
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
-from engine.errors import Locked, LoomError, NotAuthenticated
+from engine.errors import Locked, LoomError, NotAuthenticated, PasswordTooLong, SecondFactorRequired
 
 from .i18n import LANGUAGES
 
@@ -74,7 +74,7 @@ def client_address() -> str:
 def start_session(user) -> WebUser:
     """Log `user` in with a fresh session token; any previous cookie content is dropped."""
     session.clear()
-    token = engine().users.create_token(user.name, kind="session")
+    token = engine().accounts.start_session(user.name, client_address(), request.headers.get("User-Agent"))
     web_user = WebUser(user, token, "session")
     login_user(web_user)
     session.permanent = True
@@ -88,9 +88,26 @@ def end_session() -> None:
     session.clear()
 
 
+def reset_link(token: str) -> str:
+    """The page a password reset email links to: on LOOM_BASE_URL when set (it should be, in
+    production: otherwise the host is the one the asker's request named)."""
+    base = current_app.config.get("LOOM_BASE_URL")
+    path = url_for("accounts.reset", token=token)
+    return base.rstrip("/") + path if base else request.host_url.rstrip("/") + path
+
+
 def acting_user():
     """The engine User of the request (only call where login is required)."""
     return current_user.user
+
+
+def _after_login(user):
+    start_session(user)
+    target = request.args.get("next") or ""
+    # only local paths: never redirect off-site
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        target = url_for("home.index")
+    return redirect(target)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -101,18 +118,38 @@ def login():
         password = request.form.get("password") or ""
         try:
             user = engine().authenticate(name, password, client_address())
+        except SecondFactorRequired as exc:
+            # the password was right: remember only the short-lived pending token, never the password
+            session.clear()
+            session["pending_2fa"] = exc.pending
+            return redirect(url_for("auth.login_code", next=request.args.get("next") or None))
+        except Locked as exc:
+            error, status = exc.message, 429
+        except (NotAuthenticated, PasswordTooLong) as exc:
+            error, status = exc.message, exc.status
+        else:
+            return _after_login(user)
+    return render_template("login.html", error=error), status
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def login_code():
+    """The second step of a two-factor login: a TOTP code or a recovery code."""
+    pending = session.get("pending_2fa")
+    if not pending:
+        return redirect(url_for("auth.login"))
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            user = engine().accounts.login_second_factor(pending, request.form.get("code") or "",
+                                                         client_address())
         except Locked as exc:
             error, status = exc.message, 429
         except NotAuthenticated as exc:
             error, status = exc.message, 401
         else:
-            start_session(user)
-            target = request.args.get("next") or ""
-            # only local paths: never redirect off-site
-            if not target.startswith("/") or target.startswith("//") or "\\" in target:
-                target = url_for("home.index")
-            return redirect(target)
-    return render_template("login.html", error=error), status
+            return _after_login(user)
+    return render_template("login_code.html", error=error), status
 
 
 @bp.route("/logout", methods=["POST"])
@@ -141,27 +178,42 @@ def account():
         if what == "password":
             current = request.form.get("current_password") or ""
             new = request.form.get("new_password") or ""
-            try:
-                engine().authenticate(current_user.name, current, client_address())
-            except Locked as exc:
-                errors["current_password"] = exc.message
-            except NotAuthenticated:
-                errors["current_password"] = "wrong_password"
-            if len(new) < 8:
-                errors["new_password"] = "too_short"
+            problem = check_password(current_user.name, current)
+            if problem:
+                errors["current_password"] = problem
             if not errors:
                 name = current_user.name
                 eng = engine()
-                eng.users.update(name, password=new)
-                eng.users.revoke_sessions(name)  # every other browser is logged out too
-                start_session(eng.user(name))
-                flash("password_changed")
-                return redirect(url_for("auth.account"))
+                try:
+                    eng.accounts.set_password(name, new)  # policy; every session ends, this one too
+                except LoomError as exc:
+                    errors["new_password"] = getattr(exc, "fields", {}).get("password") or exc.message
+                else:
+                    start_session(eng.user(name))
+                    flash("password_changed")
+                    return redirect(url_for("auth.account"))
     eng = engine()
+    name = current_user.name
     return render_template("account.html", errors=errors, languages=LANGUAGES,
                            away=eng.out_of_office(current_user.user),
-                           people=[u.name for u in eng.users.all() if u.name != current_user.name]), \
+                           people=[u.name for u in eng.users.all() if u.name != name],
+                           two_factor=eng.accounts.two_factor_on(name),
+                           sessions=eng.accounts.sessions(name, current_user.token
+                                                          if current_user.kind == "session" else None)), \
         422 if errors else 200
+
+
+def check_password(name: str, password: str) -> str | None:
+    """None when `password` is the user's (a failure counts towards the lockout), else why not."""
+    try:
+        engine().authenticate(name, password, client_address())
+    except SecondFactorRequired as exc:  # the password was right; no second step is needed here
+        engine().users.revoke_token(exc.pending)
+    except Locked as exc:
+        return exc.message
+    except (NotAuthenticated, PasswordTooLong):
+        return "wrong_password"
+    return None
 
 
 def _set_away(what: str) -> dict:

@@ -71,7 +71,14 @@ def build_openapi(engine) -> dict:
             "comment": {"type": ["string", "null"]}, "version": {"type": ["integer", "null"]},
             "to": {"type": ["string", "null"], "description": "user (transfer, cc, add_signer) or step (return)"}}},
         "Login": {"type": "object", "required": ["username", "password"],
-                  "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
+                  "properties": {"username": {"type": "string"}, "password": {"type": "string", "maxLength": 1024},
+                                 "otp": {"type": "string", "description": "two-factor code (TOTP or a recovery "
+                                         "code), for accounts with two-factor login"}}},
+        "Account": {"type": "object", "properties": {
+            "name": {"type": "string"}, "locked": {"type": "boolean"},
+            "locked_until": {"type": ["string", "null"]}, "two_factor": {"type": "boolean"},
+            "sessions": {"type": "integer"}, "roles": {"type": "array", "items": {"type": "string"}},
+            "is_admin": {"type": "boolean"}}},
         "Items": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array"}}},
         "ReportResult": {"type": "object", "required": ["columns", "rows"],
                          "properties": {"columns": {"type": "array"}, "rows": {"type": "array"}}},
@@ -90,6 +97,38 @@ def build_openapi(engine) -> dict:
             "delete": {"operationId": "logout", "summary": "Log out: the session is dead server-side",
                        "responses": {"204": {"description": "Logged out"}, **_errors("400", "401")}},
         },
+        "/api/sessions": {
+            "get": {"operationId": "sessions", "summary": "My live sessions (browsers logged in)",
+                    "responses": {"200": {"description": "Sessions", **_json(_ref("Items"))}, **_errors("401")}},
+            "delete": {"operationId": "sessions_end", "summary": "Log out everywhere (but this session)",
+                       "responses": {"200": {"description": "How many sessions ended", **_json({
+                           "type": "object", "properties": {"ended": {"type": "integer"}}})}, **_errors("401")}}},
+        "/api/password-reset": {"post": {
+            "operationId": "password_reset", "security": [],
+            "summary": "Email a single-use link to choose a new password (same answer for unknown users)",
+            "requestBody": {"required": True, **_json({"type": "object", "required": ["username"], "properties": {
+                "username": {"type": "string", "description": "user name or email address"}}})},
+            "responses": {"202": {"description": "Sent if the account exists", **_json({"type": "object"})},
+                          **_errors("400", "429")}}},
+        "/api/password-reset/confirm": {"post": {
+            "operationId": "password_reset_confirm", "security": [], "summary": "Set a new password with the emailed token",
+            "requestBody": {"required": True, **_json({"type": "object", "required": ["token", "password"], "properties": {
+                "token": {"type": "string"}, "password": {"type": "string", "maxLength": 1024}}})},
+            "responses": {"204": {"description": "Password set; the account is unlocked, sessions ended"},
+                          **_errors("400", "401", "422")}}},
+        "/api/users": {"get": {
+            "operationId": "users", "summary": "Users with lock and two-factor status (administrators)",
+            "responses": {"200": {"description": "Users", **_json(_ref("Items"))}, **_errors("401", "403")}}},
+        "/api/users/{name}": {"get": {
+            "operationId": "user", "summary": "One user's lock and two-factor status (administrators)",
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The account", **_json(_ref("Account"))},
+                          **_errors("401", "403", "404")}}},
+        "/api/users/{name}/unlock": {"post": {
+            "operationId": "user_unlock", "summary": "Unlock an account locked by failed logins (administrators)",
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "The account, unlocked", **_json(_ref("Account"))},
+                          **_errors("401", "403", "404")}}},
         "/api/definitions": {"get": {"operationId": "definitions", "summary": "Forms and reports you can see",
                                      "responses": {"200": {"description": "Definitions", **_json({"type": "object"})},
                                                    **_errors("401")}}},

@@ -12,7 +12,10 @@ CSRF policy (see README "Serving"):
 """
 from __future__ import annotations
 
+import os
+
 from flask import Flask, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -23,8 +26,17 @@ SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'
 MAX_CONTENT_LENGTH = 8 * 1024 * 1024  # uploads (imports) included
 
 
+def waitress_options(app: Flask) -> dict:
+    """waitress refuses (413) a body over the app's cap while receiving it, before buffering it all."""
+    return {"max_request_body_size": app.config["MAX_CONTENT_LENGTH"]}
+
+
 def install(app: Flask) -> None:
-    app.config.setdefault("MAX_CONTENT_LENGTH", MAX_CONTENT_LENGTH)
+    # Flask defines the key (as None), so setdefault would keep "no limit": set it.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
+    # Links in emails (password reset) are built from this, never from the request's Host
+    # header, which whoever asks for the reset controls.
+    app.config["LOOM_BASE_URL"] = os.environ.get("LOOM_BASE_URL")
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -33,6 +45,17 @@ def install(app: Flask) -> None:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the (server-side) session
         WTF_CSRF_SSL_STRICT=False,  # same-origin is enforced by SameSite and the Origin check below
     )
+
+    @app.before_request
+    def _body_within_limit():
+        # Registered first, so it runs before CSRF or any view touches the body: a declared
+        # length over the cap is refused unread (a chunked body is cut off by werkzeug's
+        # limited stream as it is read).
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit and (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge(f"the request body is over the limit of {limit // (1024 * 1024) or 1} MB"
+                                        if limit >= 1024 * 1024 else
+                                        f"the request body is over the limit of {limit} bytes")
 
     @app.before_request
     def _secure_cookie_over_https():

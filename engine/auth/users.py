@@ -2,20 +2,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Iterable
 
 import sqlalchemy as sa
 
-from ..errors import Locked, LoomError, NotAuthenticated, NotFound
+from ..errors import LoomError, NotAuthenticated, NotFound
 from ..store import tables as t
 from ..store.database import tx_cache
 from .passwords import hash_password, new_token, token_hash, verify_password
 
-LOCK_AFTER = 5  # failed logins per account within LOCK_WINDOW
-LOCK_AFTER_ADDRESS = 20  # failed logins per address within LOCK_WINDOW
-LOCK_WINDOW = timedelta(minutes=15)
-LOCK_FOR = timedelta(minutes=15)
+# Logging in (lockout, throttling, two-factor) lives in accounts.py and lockout.py.
 BAD_LOGIN = "unknown user or wrong password"
 
 # Hot lookups built once (building a statement costs more than running it), and
@@ -185,39 +182,7 @@ class Directory:
             raise LoomError("a user cannot delegate to themself")
         return self.update(name, away_from=start, away_until=until, delegate=delegate)
 
-    # --- authentication ----------------------------------------------------
-
-    def authenticate(self, name: str, password: str, address: str | None = None) -> User:
-        """Check a password; lock the account (and address) after repeated failures."""
-        now = self.clock.now()
-        since = now - LOCK_WINDOW
-        with self.db.write() as conn:
-            row = conn.execute(sa.select(t.users).where(t.users.c.name == name)).mappings().first()
-            if row is not None and row["locked_until"] is not None and row["locked_until"] > now:
-                raise Locked(f"too many failed logins; the account is locked until "
-                             f"{row['locked_until']:%H:%M} UTC")
-            if address:
-                by_address = conn.execute(sa.select(sa.func.count()).select_from(t.login_failures)
-                                          .where(t.login_failures.c.address == address,
-                                                 t.login_failures.c.at > since)).scalar()
-                if by_address >= LOCK_AFTER_ADDRESS:
-                    raise Locked("too many failed logins from your address; try again in 15 minutes")
-            ok = verify_password(password, row["password_hash"] if row is not None else None)
-            if ok and row["active"]:
-                conn.execute(t.users.update().where(t.users.c.name == name)
-                             .values(failed_logins=0, locked_until=None))
-            else:
-                conn.execute(t.login_failures.insert().values(user_name=name, address=address, at=now))
-                if row is not None:
-                    failures = conn.execute(sa.select(sa.func.count()).select_from(t.login_failures)
-                                            .where(t.login_failures.c.user_name == name,
-                                                   t.login_failures.c.at > since)).scalar()
-                    if failures >= LOCK_AFTER:
-                        conn.execute(t.users.update().where(t.users.c.name == name)
-                                     .values(locked_until=now + LOCK_FOR))
-        if not ok or not row["active"]:
-            raise NotAuthenticated(BAD_LOGIN)
-        return self.get(name)
+    # --- tokens ------------------------------------------------------------
 
     def has_password(self, name: str, password: str) -> bool:
         """Whether `password` is the user's, without counting a failure (for the demo's logins)."""

@@ -97,6 +97,7 @@ def build_app(b: Builder) -> m.AppSpec:
         name=d["app"], title=m.Label.of(d.get("title"), d["app"]), roles=tuple(roles),
         languages=languages, default_language=d.get("default_language") or languages[0],
         plugins=_names(d.get("plugins")), source=b.source(), demo=_beside(b.doc.file, d.get("demo")),
+        require_2fa=_names(d.get("require_2fa")),
     )
 
 

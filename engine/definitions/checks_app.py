@@ -8,6 +8,7 @@ from .suggest import suggestion_suffix
 
 E_PLUGIN = "LOOM-E080"
 E_DEMO = "LOOM-E081"
+E_2FA_ROLE = "LOOM-E082"
 
 # Keys whose value is a label: a text, or a map of language -> text.
 LABEL_KEYS = frozenset({"title", "label", "message", "help", "description", "confirm"})
@@ -43,6 +44,11 @@ def check(ctx: Context) -> None:
     if app.demo is not None and not os.path.isfile(app.demo):
         ctx.add(doc, ("demo",), f"demo file {value_at(doc, ('demo',))!r} does not exist; write the "
                 "path of the app's demo module relative to app.yaml, like demo/seed.py", E_DEMO)
+    roles = sorted(app.role_names | {"admin"})
+    for i, name in enumerate(value_at(doc, ("require_2fa",)) or []):
+        if name not in roles:
+            ctx.add(doc, ("require_2fa", i), f"require_2fa names role {name!r}, which the app does not "
+                    f"define (roles: {', '.join(roles)}){suggestion_suffix(str(name), roles)}", E_2FA_ROLE)
     known = set(languages)
     for kind, by_id in ctx.docs.items():
         for d in by_id.values():

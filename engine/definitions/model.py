@@ -78,6 +78,7 @@ class AppSpec:
     plugins: tuple[str, ...] = ()
     source: Source | None = None
     demo: str | None = None  # absolute path of the app's demo seed module (app.yaml `demo`)
+    require_2fa: tuple[str, ...] = ()  # roles ("admin": administrators) that must use two-factor login
 
     @property
     def role_names(self) -> frozenset[str]:

@@ -79,6 +79,11 @@ users = sa.Table(
     sa.Column("away_until", sa.Date),
     sa.Column("delegate", sa.String(128)),
     sa.Column("created_at", Stamp, nullable=False),
+    # failed logins up to here do not count (after a success, an unlock, a password reset)
+    sa.Column("login_failures_cleared", sa.BigInteger),  # the last login_failures.id that no longer counts
+    sa.Column("totp_secret", sa.String(64)),  # set while enrolling; 2FA is on once enabled
+    sa.Column("totp_enabled_at", Stamp),
+    sa.Column("totp_last_step", sa.BigInteger),  # a TOTP code is accepted once (no replay)
 )
 
 user_roles = sa.Table(
@@ -98,6 +103,39 @@ tokens = sa.Table(
     sa.Column("expires_at", Stamp),
     sa.Column("last_used_at", Stamp),
     sa.Column("revoked_at", Stamp),
+    sa.Column("address", sa.String(64)),  # where a session was started (the sessions list)
+    sa.Column("user_agent", sa.String(256)),
+)
+
+# Forgot-password links: single use, expiring, only the SHA-256 of the token is kept.
+password_resets = sa.Table(
+    "password_resets", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("user_name", sa.String(128), nullable=False),
+    sa.Column("token_hash", sa.String(128), nullable=False, unique=True),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("expires_at", Stamp, nullable=False),
+    sa.Column("used_at", Stamp),
+)
+
+# Two-factor recovery codes, stored hashed; each works once.
+recovery_codes = sa.Table(
+    "recovery_codes", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("user_name", sa.String(128), nullable=False),
+    sa.Column("code_hash", sa.String(128), nullable=False),
+    sa.Column("used_at", Stamp),
+    sa.Index("ix_recovery_codes_user", "user_name"),
+)
+
+# Rate-limited account requests (password reset asks, per account and per address).
+auth_requests = sa.Table(
+    "auth_requests", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("key", sa.String(256), nullable=False),
+    sa.Column("at", Stamp, nullable=False),
+    sa.Index("ix_auth_requests_key", "kind", "key", "at"),
 )
 
 login_failures = sa.Table(

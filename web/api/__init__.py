@@ -16,7 +16,11 @@ from engine.errors import BadParameter, BadRequest, LoomError, ValidationFailed
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-PUBLIC = {("POST", "api.session_create"), ("GET", "api.session_get"), ("DELETE", "api.session_delete")}
+# Reachable without a login: the session endpoints, and the API's description (it lists
+# form and field names, which every client needs before it can log in; no data).
+PUBLIC = {("POST", "api.session_create"), ("GET", "api.session_get"), ("DELETE", "api.session_delete"),
+          ("GET", "api.openapi"), ("HEAD", "api.openapi"),
+          ("POST", "api.password_reset"), ("POST", "api.password_reset_confirm")}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_LIMIT = 500
 
@@ -32,6 +36,8 @@ def error_response(status: int, code: str, message: str, fields: dict | None = N
 def loom_error_response(exc: LoomError):
     fields = dict(exc.fields)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if getattr(exc, "retry_after", None):
+        headers = {"Retry-After": str(exc.retry_after)}
     return error_response(exc.status, exc.code, exc.message, fields, headers)
 
 
@@ -129,5 +135,4 @@ def int_arg(name: str, default: int, lo: int = 0, hi: int | None = None) -> int:
     return value
 
 
-from . import definitions, records, reports, session, tasks  # noqa: E402,F401  (routes)
-from . import archive  # noqa: E402,F401  (routes: the archive search, h/backup)
+from . import accounts, archive, definitions, records, reports, session, tasks  # noqa: E402,F401  (routes)

@@ -59,8 +59,8 @@ def record_preview(form):
     payload = body()
     rid = payload.get("id")
     if rid is not None and (not isinstance(rid, int) or isinstance(rid, bool)):
-        raise ApiError(422, "validation_failed", "\"id\" must be the integer id of the record you edit",
-                       {"id": "must be an integer record id"})
+        raise ValidationFailed({"id": "must be an integer record id"},
+                               "\"id\" must be the integer id of the record you edit")
     return jsonify(engine().preview(acting_user(), form, _data(payload), record_id=rid).to_json())
 
 

@@ -19,12 +19,15 @@ def _user_json(user) -> dict:
 @bp.post("/session")
 def session_create():
     data = body()
-    name, password = data.get("username"), data.get("password")
+    name, password, otp = data.get("username"), data.get("password"), data.get("otp")
     if not isinstance(name, str) or not isinstance(password, str):
         raise BadRequest("username and password are required strings",
                          {k: "is required" for k in ("username", "password")
                           if not isinstance(data.get(k), str)})
-    user = engine().authenticate(name, password, client_address())  # Locked → 429, bad → 401
+    if otp is not None and not isinstance(otp, str):
+        raise BadRequest("otp is a string", {"otp": "must be a string"})
+    # Locked/Throttled → 429, bad → 401, 2FA account without otp → 401 second_factor_required
+    user = engine().authenticate(name, password, client_address(), otp)
     start_session(user)
     resp = jsonify({"user": _user_json(user), "csrf_token": generate_csrf()})
     resp.status_code = 201

@@ -8,7 +8,7 @@ from engine.errors import BadParameter, ValidationFailed
 from ..auth import acting_user, engine
 from ..shapes import plain
 from ..workflow_view import mark_read, notifications, tasks, unread_count
-from . import bp
+from . import MAX_INT, bp
 
 STATUSES = ("open", "waiting", "done", "cancelled", "transferred")
 
@@ -35,8 +35,8 @@ def notification_list():
 def notification_read():
     payload = request.get_json(silent=True) or {}
     ids = payload.get("ids") if isinstance(payload, dict) else None
-    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
-        raise ValidationFailed({"ids": "must be a list of integers"},
+    if ids is not None and (not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) and abs(i) <= MAX_INT for i in ids)):
+        raise ValidationFailed({"ids": "must be a list of notification ids (64-bit integers)"},
                                "\"ids\" must be a list of notification ids")
     eng, user = engine(), acting_user()
     mark_read(eng, user, ids)

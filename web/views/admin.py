@@ -17,7 +17,6 @@ from ..workflow_view import dead_letters
 from .common import engine
 
 bp = Blueprint("admin", __name__)
-MIN_PASSWORD = 8
 
 
 def _admin():
@@ -46,7 +45,9 @@ def _index(eng, user, errors=None, status=200, form=None):
         problems += list(eng.stranded_problems())
     except Exception:  # a check that cannot run must not hide the rest of the page
         pass
-    return render_template("admin.html", kinds=kinds, problems=problems, users=eng.users.all(),
+    users = eng.users.all()
+    return render_template("admin.html", kinds=kinds, problems=problems, users=users,
+                           accounts={u.name: eng.accounts.status(u.name) for u in users},
                            roles=defs.app.roles, role_names=_role_names(eng), languages=LANGUAGES,
                            dead=dead_letters(eng, user), root=defs.root, alerts=defs.alerts,
                            errors=errors or {}, form=form or {}), status
@@ -99,8 +100,9 @@ def add_user():
     if not name or len(name) > 128 or any(c.isspace() for c in name):
         errors["name"] = "1 to 128 characters, no spaces"
     password = request.form.get("password") or ""
-    if len(password) < MIN_PASSWORD:
-        errors["password"] = "too_short"
+    why = eng.accounts.password_problem(password, name)
+    if why:
+        errors["password"] = why
     fields = _user_fields(eng, request.form, errors)
     if not errors:
         try:
@@ -136,12 +138,18 @@ def change_user(name):
             flash("user_deactivated")
     elif what == "password":
         password = request.form.get("password") or ""
-        if len(password) < MIN_PASSWORD:
-            errors["password"] = "too_short"
+        why = eng.accounts.password_problem(password, name)
+        if why:
+            errors["password"] = why
         else:
-            eng.users.update(name, password=password)  # bumps the session epoch
-            eng.users.revoke_sessions(name)
+            eng.accounts.set_password(name, password)  # unlocks; every session of theirs ends
             flash("password_reset")
+    elif what == "unlock":
+        eng.accounts.unlock(name)
+        flash("unlocked")
+    elif what == "reset_2fa":  # a lost phone: the user enrols again at the next login
+        eng.accounts.disable_two_factor(name)
+        flash("two_factor_reset")
     else:
         abort(400)
     if errors:

@@ -4,18 +4,15 @@ Final records a form's `archive:` rule selects move here (engine/archive):
 out of lists, reports and alert scans, still readable by id and searchable
 by admins. Ids are kept, so links and history still point at them.
 
-Numbered 0005 beside the ops engineer's 0004; the lead re-chains
-down_revision at merge.
-
 Revision ID: 0005_archive
-Revises: 0003_drop_session_epoch
+Revises: 0004_accounts
 """
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 revision = "0005_archive"
-down_revision = "0003_drop_session_epoch"
+down_revision = "0004_accounts"
 branch_labels = None
 depends_on = None
 
