@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.definitions.catalog import load_definitions
-from engine.expr.functions import default_functions
+from engine.expr import default_functions
 from web import create_app
 
 from ..conftest import FIXTURES, make_engine
