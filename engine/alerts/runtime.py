@@ -212,10 +212,11 @@ def send_notification(alerts, conn, *, to, channels, subject: str, body: str, re
     defs = alerts.rt.defs
     form = defs.forms[record.form]
     default = defs.app.default_language
-    links = {f.name: (f.to, defs.forms[f.to].title_field if f.to in defs.forms else None)
-             for f in form.fields if f.type == "link"}
-    choices = {f.name: dict(f.option_labels) for f in form.fields
-               if f.option_labels and f.type in ("choice", "multichoice")}
+    types = alerts.rt.registries.field_types
+    targets = {f.name: types[f.type].link_form(f) for f in form.fields}
+    links = {name: (to, defs.forms[to].title_field if to in defs.forms else None)
+             for name, to in targets.items() if to is not None}
+    choices = {f.name: dict(f.option_labels) for f in form.fields if f.option_labels}
     alert = defs.alerts.get(source)
     load = alerts.reader.loader(conn)
     people = recipients.resolve(to, values, alerts.users, conn)

@@ -69,7 +69,7 @@ class Worker:
         out: dict = {}
         stop = lambda: self.stopping  # noqa: E731
         out["schedules"] = eng.run_schedules(self.owner, stop=stop)
-        if not self.stopping and hasattr(eng, "run_sla"):
+        if not self.stopping:
             try:
                 out["sla"] = eng.run_sla()
             except Exception:  # noqa: BLE001
@@ -78,7 +78,7 @@ class Worker:
             out["outbox"] = self.deliver(stop)
         if not self.stopping:
             out["pruned"] = self.prune()
-        if not self.stopping and hasattr(eng, "archive"):
+        if not self.stopping:
             out["archived"] = self.archive(stop)
         return out
 

@@ -129,7 +129,9 @@ class _Context:
     def _title_field(self):
         tf = self.spec.title_field
         f = self.spec.field(tf) if tf else None
-        return f if f is not None and f.type != "link" and f.compute is None else None
+        if f is None or f.compute is not None:
+            return None
+        return None if self.engine.registries.field_types[f.type].link_form(f) else f
 
     def _key(self, rec):
         """What ties a record to its lines in one workbook (what the import reads as key)."""

@@ -77,7 +77,7 @@ class LinkResolver:
         field = spec.field(tf)
         if field is not None:
             ftype = self.engine.registries.field_types[field.type]
-            if not ftype.typed or field.type == "link":
+            if not ftype.typed or ftype.link_form(field) is not None:
                 return None
             try:
                 parsed = ftype.parse(field, ftype.from_cell(field, value, _no_links))
@@ -125,7 +125,7 @@ def title_of(types, spec, rec, language: str | None, labels: bool = True) -> str
     """What names `rec` in a link cell: its title field as a cell, its number, or `#id`."""
     tf = spec.title_field
     field = spec.field(tf) if tf else None
-    if field is not None and field.type != "link":
+    if field is not None and types[field.type].link_form(field) is None:
         cell = to_cell(types, field, rec.data.get(field.name), language=language, title=_no_links,
                        labels=labels)
         text = cell_text(cell.isoformat() if isinstance(cell, (date, datetime)) else cell)

@@ -110,7 +110,7 @@ class RecordScope:
             raise ExpressionError(f"unknown name {head!r}")
         if len(path) == 1:
             return term
-        if field is None or field.type != "link":
+        if field is None or self.field_types[field.type].link_form(field) is None:
             raise ExpressionError(f"{head!r} is not a link; it has no field {path[1]!r}")
         return self._linked(head, field).column(path[1:])
 

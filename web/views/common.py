@@ -53,17 +53,7 @@ def readable_forms(eng, user) -> list:
 
 
 def can_run_report(eng, user, rep) -> bool:
-    fn = getattr(eng, "can_run_report", None)
-    if fn is not None:
-        return bool(fn(user, rep.id))
-    if user.is_admin:
-        return True
-    if rep.permissions:
-        return bool(user.roles & set(rep.permissions))
-    if rep.source and rep.source in eng.defs.forms:
-        read = eng.defs.forms[rep.source].permissions.read
-        return not read or bool(user.roles & set(read))
-    return all(can_run_report(eng, user, eng.defs.reports[t_]) for t_ in rep.tiles if t_ in eng.defs.reports)
+    return eng.can_run_report(user, rep.id)
 
 
 def visible_reports(eng, user) -> list:
