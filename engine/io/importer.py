@@ -162,16 +162,14 @@ def _import_records(engine, user, spec, rows, line_sheets, resolver, result, sav
     cols = Columns(spec.fields, rows[0], reserved(spec.fields, KEY, KEY_WORDS),
                    prefixes=() if line_sheets else [t.name for t in spec.tables],
                    ignored=reserved(spec.fields, STATE, STATE_WORDS)[STATE])
-    for h in cols.unknown:
-        result.errors.append(RowError(form, 1, f"unknown column {h!r}; the columns are "
-                                      f"{', '.join(column_names(spec.fields))}"))
+    for msg in cols.problems(column_names(spec.fields)):
+        result.errors.append(RowError(form, 1, msg))
     line_cols = {}
     for tname, idx in cols.line_map.items():
-        lc = Columns(spec.field(tname).fields, list(idx.values()))
-        for h in lc.unknown:
-            result.errors.append(RowError(form, 1, f"unknown column {tname}.{h}; the columns are "
-                                          + ", ".join(f"{tname}.{n}" for n in
-                                                      column_names(spec.field(tname).fields))))
+        lc = Columns(spec.field(tname).fields, list(idx.values()), positions=list(idx))
+        for msg in lc.problems(f"{tname}.{n}" for n in column_names(spec.field(tname).fields)):
+            result.errors.append(RowError(form, 1, msg.replace("unknown column '",
+                                                               f"unknown column '{tname}.")))
         line_cols[tname] = (list(idx), lc)
     if any(e.row == 1 for e in result.errors):
         return
@@ -204,9 +202,9 @@ def _import_records(engine, user, spec, rows, line_sheets, resolver, result, sav
         if not lrows:
             continue
         lcols = _line_columns(spec, spec.field(tname), lrows[0])
-        if lcols.unknown:
-            for h in lcols.unknown:
-                result.errors.append(RowError(sheet, 1, f"unknown column {h!r}"))
+        if lcols.problems():
+            for msg in lcols.problems(column_names(spec.field(tname).fields)):
+                result.errors.append(RowError(sheet, 1, msg))
             continue
         pcol = lcols.index(PARENT)
         if pcol is None:
@@ -271,13 +269,13 @@ def _import_lines_only(engine, user, spec, table, rows, resolver, result, savepo
         result.errors.append(RowError(sheet, 1, "the file is empty: no header row"))
         return
     cols = _line_columns(spec, spec.field(table), rows[0])
-    for h in cols.unknown:
-        result.errors.append(RowError(sheet, 1, f"unknown column {h!r}"))
+    for msg in cols.problems(column_names(spec.field(table).fields)):
+        result.errors.append(RowError(sheet, 1, msg))
     pcol = cols.index(PARENT)
     if pcol is None:
         result.errors.append(RowError(sheet, 1, f"no column naming the {form} of each line "
                                       f"(call it {PARENT})"))
-    if cols.unknown or pcol is None:
+    if cols.problems() or pcol is None:
         return
     groups: dict[int, list] = {}
     for n, row in enumerate(rows[1:], start=2):
