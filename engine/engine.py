@@ -233,6 +233,9 @@ class Engine:
     def create_checked(self, user: User, form_id: str, values: dict) -> Record:
         """Store values `check_new` answered (in the caller's `batch()`, or alone)."""
         return self._live.records.create_checked(user, form_id, values)
+    def reading(self):
+        """A context in which this thread's reads share one read transaction (no write lock)."""
+        return self.db.read_batch()
     # END MERGE (h/imports)
 
     def template(self, form_id: str, fmt: str = "csv", language: str | None = None) -> bytes:

@@ -47,6 +47,7 @@ from .results import ImportResult, RowError
 
 PROGRESS_EVERY = 500  # rows between progress calls
 WRITE_BATCH = 200  # records per write transaction: the database lock is held this long
+CHECK_BATCH = 500  # records checked in one read transaction (linked records read once)
 MAX_SHEET_NAME = 31  # Excel cuts longer sheet names (exports of long FORM.table names)
 
 
@@ -259,7 +260,11 @@ def _import_records(engine, user, spec, rows, line_sheets, resolver, result,
         if errors:
             raise ValidationFailed(errors)
 
-    for p in pending:
+    reading = contextlib.ExitStack()
+    for i, p in enumerate(pending):
+        if i % CHECK_BATCH == 0:  # a fresh read transaction now and then: WAL checkpoints go on
+            reading.close()
+            reading.enter_context(engine.reading())
         weight = 1 + sum(len(v) for v in p.lines.values()) - (1 if p.lines and line_cols else 0)
         if check_tick is not None:
             check_tick(weight)
@@ -277,6 +282,7 @@ def _import_records(engine, user, spec, rows, line_sheets, resolver, result,
             _report(result, p, exc)
         except LoomError as exc:
             result.errors.append(RowError(p.sheet, p.row, str(exc)))
+    reading.close()
     return ready
 
 

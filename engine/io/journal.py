@@ -12,7 +12,7 @@ failed import — or one whose process died — is undone and "all rows or none"
 `running` whose process is gone: on this host a pid that no longer runs; on any
 host one that has not renewed `alive_at` for STALE. What is deleted is what a
 new record brings: its row, typed rows (lines too), history events, tasks,
-notifications and alert state/traces. Not undone: what a start step's on-enter
+notifications, alert state/traces and outbox rows not yet sent. Not undone: what a start step's on-enter
 actions or an alert did to *other* records, and mail already delivered.
 """
 from __future__ import annotations
@@ -70,7 +70,7 @@ class Journal:
 def undo(engine, import_id: int, form: str) -> int:
     ir = t.import_records
     typed = engine.typed[form]
-    done = 0
+    done, gone = 0, set()
     while True:
         with engine.db.write() as conn:
             ids = conn.execute(sa.select(ir.c.record_id).where(ir.c.import_id == import_id)
@@ -78,7 +78,7 @@ def undo(engine, import_id: int, form: str) -> int:
             if not ids:
                 conn.execute(t.imports.update().where(t.imports.c.id == import_id)
                              .values(status="undone", finished_at=_wall_now()))
-                return done
+                break
             for line_table in typed.all_tables()[1:]:
                 conn.execute(line_table.delete().where(line_table.c._record_id.in_(ids)))
             conn.execute(typed.table.delete().where(typed.table.c._id.in_(ids)))
@@ -91,6 +91,32 @@ def undo(engine, import_id: int, form: str) -> int:
                                                   t.records.c.id.in_(ids)))
             conn.execute(ir.delete().where(ir.c.import_id == import_id, ir.c.record_id.in_(ids)))
             done += len(ids)
+            gone.update(ids)
+    _drop_mail(engine, form, gone)
+    return done
+
+
+def _drop_mail(engine, form: str, gone: set[int]) -> None:
+    """Outbox rows still pending about the deleted records (sent ones cannot be recalled)."""
+    o, last = t.outbox, 0
+    while gone:
+        with engine.db.write() as conn:
+            rows = conn.execute(sa.select(o.c.id, o.c.payload)
+                                .where(o.c.status == "pending", o.c.id > last)
+                                .order_by(o.c.id).limit(UNDO_BATCH)).all()
+            if not rows:
+                return
+            last = rows[-1].id
+            drop = [r.id for r in rows if _about(r.payload, form, gone)]
+            if drop:
+                conn.execute(o.delete().where(o.c.id.in_(drop)))
+
+
+def _about(payload, form: str, gone: set[int]) -> bool:
+    for part in (payload, (payload or {}).get("body")):
+        if isinstance(part, dict) and part.get("form") == form and part.get("record_id") in gone:
+            return True
+    return False
 
 
 def recover(engine) -> list[int]:
