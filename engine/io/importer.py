@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Callable
 
 import sqlalchemy as sa
@@ -198,7 +199,7 @@ def _import_records(engine, user, spec, rows, line_sheets, resolver, result,
     pending: list[_Pending] = []
     by_key: dict[str, _Pending] = {}
     flat_table = bool(line_cols)
-    for n, row in enumerate(rows[1:], start=2):
+    for n, row in enumerate(islice(rows, 1, None), start=2):
         if empty_row(row):
             continue
         key = cell_text(row[key_col]) if key_col is not None and key_col < len(row) else None
@@ -230,7 +231,7 @@ def _import_records(engine, user, spec, rows, line_sheets, resolver, result,
             result.errors.append(RowError(sheet, 1, f"no column naming the {form} of each line "
                                           f"(call it {PARENT})"))
             continue
-        for n, row in enumerate(lrows[1:], start=2):
+        for n, row in enumerate(islice(lrows, 1, None), start=2):
             if empty_row(row):
                 continue
             ref = cell_text(row[pcol]) if pcol < len(row) else ""
@@ -241,6 +242,10 @@ def _import_records(engine, user, spec, rows, line_sheets, resolver, result,
                 continue
             line = _row_values(lcols, row, resolver, sheet, n, result)
             p.lines.setdefault(tname, []).append((n, sheet, line))
+    # The cells are in the records now: let the rows go before the checked values pile up.
+    rows.clear()
+    for lrows in line_sheets.values():
+        lrows.clear()
     # Check every record with no write lock (a read transaction each): a dry run ends here.
     ready: list[tuple[_Pending, dict]] = []
     unique = [spec.field(n) for n in engine.typed[form].unique]
@@ -358,7 +363,7 @@ def _import_lines_only(engine, user, spec, table, rows, resolver, result, savepo
     if cols.problems() or pcol is None:
         return
     groups: dict[int, list] = {}
-    for n, row in enumerate(rows[1:], start=2):
+    for n, row in enumerate(islice(rows, 1, None), start=2):
         if empty_row(row):
             continue
         ref = row[pcol] if pcol < len(row) else None
