@@ -36,7 +36,8 @@ records = sa.Table(
     sa.Index("ix_records_form_id", "form", "id"),
 )
 
-# Append-only: nothing in the engine updates or deletes these rows.
+# Append-only: nothing in the engine updates or deletes these rows, except an import
+# undone (engine/io/journal.py) taking its records' history with them.
 events = sa.Table(
     "events", metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
