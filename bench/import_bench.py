@@ -4,7 +4,8 @@
                                  [--database sqlite:///tmp/bench.db] [--dry-run]
 
 Generates master data through the engine, writes the file, then times
-`Engine.import_file` (all rows in one transaction) and prints progress and the rate.
+`Engine.import_file` (rows checked with no write lock, then written in short
+batches; all or none) and prints progress and the rate.
 """
 from __future__ import annotations
 

@@ -244,6 +244,19 @@ class Engine:
         return records_io.import_file(self, user, form_id, source, dry_run, progress,
                                       format=format, filename=filename)
 
+    # MERGE (h/imports): two-phase imports — check rows with no write lock, then write them.
+    def check_new(self, user: User, form_id: str, data: Mapping) -> dict:
+        """The values `create` would store for `data`, or ValidationFailed; writes nothing."""
+        return self._live.records.check_new(user, form_id, data)
+
+    def create_checked(self, user: User, form_id: str, values: dict) -> Record:
+        """Store values `check_new` answered (in the caller's `batch()`, or alone)."""
+        return self._live.records.create_checked(user, form_id, values)
+    def reading(self):
+        """A context in which this thread's reads share one read transaction (no write lock)."""
+        return self.db.read_batch()
+    # END MERGE (h/imports)
+
     def template(self, form_id: str, fmt: str = "csv", language: str | None = None) -> bytes:
         """An empty import file for a form (or `FORM.table`)."""
         return records_io.template(self, form_id, fmt, language)

@@ -73,6 +73,15 @@ def cell_text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
 
+def strip_cell(text: str) -> str:
+    """Text without surrounding blanks, except a leading TAB/CR/LF before `= + - @`:
+    stripping that would turn text someone kept from running back into a formula."""
+    stripped = text.strip()
+    if text[:1] in ("\t", "\r", "\n") and stripped[:1] in ("=", "+", "-", "@"):
+        return text.rstrip()
+    return stripped
+
+
 def literal(text: str) -> str:
     """A user's text as a string literal of the expression language: data, never code."""
     return repr(str(text))
@@ -98,7 +107,7 @@ class FieldType:
             return None
         if isinstance(raw, (dict, list)):
             raise FieldError("expected text")
-        text = str(raw).strip() if not isinstance(raw, str) else raw.strip()
+        text = strip_cell(str(raw))
         if text == "":
             return None
         if field.max_length and len(text) > field.max_length:
@@ -189,7 +198,7 @@ class FieldType:
     def from_cell(self, field, raw: Any, resolve_link: LinkResolver | None = None) -> Any:
         """A CSV/XLSX cell → what `parse` takes; ValueError (FieldError) with the reason."""
         if isinstance(raw, str):
-            raw = raw.strip()
+            raw = strip_cell(raw)
         if isinstance(raw, (date, datetime)):
             return raw.isoformat()
         if isinstance(raw, float):

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from openpyxl.utils import get_column_letter
+
 from .cells import blank
 
 KEY, PARENT, STATE = "_key", "_parent", "_state"
@@ -63,15 +65,29 @@ def field_heading(f, fields, language: str | None) -> str:
     return f.name
 
 
+def position(i: int) -> str:
+    """A column index as a person finds it: "column C (3)"."""
+    return f"column {get_column_letter(i + 1)} ({i + 1})"
+
+
 class Columns:
-    """Header cells → fields of one level (a form, or a table's rows)."""
+    """Header cells → fields of one level (a form, or a table's rows).
+
+    `unknown` and `duplicate` name the header cells no field answers to, and the
+    ones naming a field an earlier column already gave (both with `position`);
+    `problems()` says so in words. `positions` maps this header's indexes to the
+    file's (line columns `lines.qty` are a part of a wider header)."""
 
     def __init__(self, fields, header: list, extra: dict[str, set[str]] | None = None,
-                 prefixes: Iterable[str] = (), ignored: Iterable[str] = ()):
+                 prefixes: Iterable[str] = (), ignored: Iterable[str] = (),
+                 positions: list[int] | None = None):
         self.fields = {f.name: f for f in fields}
         self.map: dict[int, str] = {}  # column index → field name (or a reserved key)
         self.line_map: dict[str, dict[int, str]] = {}  # table → {column: header after "table."}
         self.unknown: list[str] = []
+        self.problems_: list[str] = []
+        at = positions or list(range(len(header)))
+        first: dict[str, tuple[int, str]] = {}
         lookup: dict[str, str] = {}
         for f in input_fields(fields):
             for n in labels(f):
@@ -91,11 +107,25 @@ class Columns:
             if dot and head.lower() in prefixes:
                 self.line_map.setdefault(head.lower(), {})[i] = rest
             elif low in lookup:
-                self.map[i] = lookup[low]
+                name = lookup[low]
+                if name in first:
+                    j, g = first[name]
+                    self.problems_.append(f"{position(at[i])} {h!r} repeats {position(at[j])} "
+                                          f"{g!r}: both are {name}; keep one")
+                    continue
+                first[name] = (i, h)
+                self.map[i] = name
             elif low in skipped:
                 continue
             else:
                 self.unknown.append(h)
+                self.problems_.append(f"{position(at[i])}: unknown column {h!r}")
+
+    def problems(self, choices: Iterable[str] = ()) -> list[str]:
+        """What is wrong with the header, one message per column (the choices appended)."""
+        known = ", ".join(choices)
+        return [p + (f"; the columns are {known}" if known and "unknown" in p else "")
+                for p in self.problems_]
 
     def index(self, name: str) -> int | None:
         return next((i for i, n in self.map.items() if n == name), None)

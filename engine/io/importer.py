@@ -15,14 +15,24 @@ claim). CSV does the same with `claims.csv` and `claims.lines.csv` side by
 side, or repeats the parent's columns on each row and gives line columns as
 `lines.qty`: rows with the same key make one record.
 
-Everything runs through `Engine.create`/`Engine.update` (validation, numbering,
-workflow start, alerts) inside one `Engine.batch()` transaction; a dry run
-rolls it back. Each row runs in a savepoint, so one bad row does not hide the
-errors of the rows after it.
+New records go in two phases. First every row is read and checked with no
+write lock (`Engine.check_new`: validation, computed values, unique values, a
+read transaction each): a dry run ends there, and so does an import with a bad
+row, having written nothing. Then the checked records are written
+WRITE_BATCH to a short write transaction (`Engine.create_checked`: numbering,
+workflow start, alerts), so readers and other writers go on between batches;
+the journal (journal.py) lists what is written and deletes it all again when a
+batch fails, or — after a crash — when the next import starts.
+
+Line items of existing records (`FORM.table`) are checked by `Engine.preview`
+on a dry run and written in one transaction, a savepoint per record so one bad
+record does not hide the errors of the others.
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Callable
 
 import sqlalchemy as sa
@@ -31,11 +41,14 @@ from ..errors import LoomError, NotFound, PermissionDenied, ValidationFailed
 from .cells import blank, cell_text, from_cell
 from .columns import (KEY, KEY_WORDS, PARENT, STATE, STATE_WORDS, Columns, column_names,
                       empty_row, reserved)
+from .journal import Journal, recover
 from .links import LinkResolver
 from .readers import read_tables, sibling_csvs
 from .results import ImportResult, RowError
 
 PROGRESS_EVERY = 500  # rows between progress calls
+WRITE_BATCH = 200  # records per write transaction: the database lock is held this long
+CHECK_BATCH = 500  # records checked in one read transaction (linked records read once)
 MAX_SHEET_NAME = 31  # Excel cuts longer sheet names (exports of long FORM.table names)
 
 
@@ -50,6 +63,7 @@ class _Pending:
     data: dict | None
     lines: dict[str, list[tuple[int, str, dict]]] = field(default_factory=dict)  # table → rows
     key: str | None = None
+    weight: int = 1  # rows of the file this record stands for (progress)
 
 
 def import_file(engine, user, form: str, source, dry_run: bool = False,
@@ -85,18 +99,22 @@ def import_file(engine, user, form: str, source, dry_run: bool = False,
                                      or done[0] == total):
             progress(min(done[0], total), total)
 
-    try:
-        with engine.batch() as savepoint:
-            if table:
+    recover(engine)  # imports whose process died mid-way are undone first
+    if table:
+        try:  # line items of existing records: one transaction (a dry run writes nothing)
+            with contextlib.ExitStack() as stack:
+                savepoint = None if dry_run else stack.enter_context(engine.batch())
                 _import_lines_only(engine, user, spec, table, main_rows, resolver, result,
                                    savepoint, tick)
-            else:
-                _import_records(engine, user, spec, main_rows, line_sheets, resolver, result,
-                                savepoint, tick)
-            if dry_run or result.errors:
-                raise _Rollback()
-    except _Rollback:
-        result.created, result.updated = [], []
+                if dry_run or result.errors:
+                    raise _Rollback()
+        except _Rollback:
+            result.updated = []
+    else:
+        ready = _import_records(engine, user, spec, main_rows, line_sheets, resolver, result,
+                                tick if dry_run else None)
+        if not dry_run and not result.errors:
+            _write(engine, user, spec.id, ready, result, tick)
     if progress is not None and total and done[0] < total:
         progress(total, total)
     result.errors.sort(key=lambda e: (e.sheet != form, e.sheet, e.row))
@@ -151,37 +169,37 @@ def _row_values(cols: Columns, row: list, resolver, sheet: str, rownum: int,
     return data if ok else None
 
 
-def _import_records(engine, user, spec, rows, line_sheets, resolver, result, savepoint, tick):
+def _import_records(engine, user, spec, rows, line_sheets, resolver, result,
+                    check_tick) -> list[tuple[_Pending, dict]]:
+    """Read the rows into records and check each (nothing written); the ones ready to write."""
     form = spec.id
     if not rows:
         result.errors.append(RowError(form, 1, "the file is empty: no header row"))
-        return
+        return []
     tf = spec.title_field
     # numbered: the number names a record (its title is no field of its own)
     numbered = bool(spec.number) and (tf is None or spec.field(tf) is None)
     cols = Columns(spec.fields, rows[0], reserved(spec.fields, KEY, KEY_WORDS),
                    prefixes=() if line_sheets else [t.name for t in spec.tables],
                    ignored=reserved(spec.fields, STATE, STATE_WORDS)[STATE])
-    for h in cols.unknown:
-        result.errors.append(RowError(form, 1, f"unknown column {h!r}; the columns are "
-                                      f"{', '.join(column_names(spec.fields))}"))
+    for msg in cols.problems(column_names(spec.fields)):
+        result.errors.append(RowError(form, 1, msg))
     line_cols = {}
     for tname, idx in cols.line_map.items():
-        lc = Columns(spec.field(tname).fields, list(idx.values()))
-        for h in lc.unknown:
-            result.errors.append(RowError(form, 1, f"unknown column {tname}.{h}; the columns are "
-                                          + ", ".join(f"{tname}.{n}" for n in
-                                                      column_names(spec.field(tname).fields))))
+        lc = Columns(spec.field(tname).fields, list(idx.values()), positions=list(idx))
+        for msg in lc.problems(f"{tname}.{n}" for n in column_names(spec.field(tname).fields)):
+            result.errors.append(RowError(form, 1, msg.replace("unknown column '",
+                                                               f"unknown column '{tname}.")))
         line_cols[tname] = (list(idx), lc)
     if any(e.row == 1 for e in result.errors):
-        return
+        return []
     key_col = cols.index(KEY)
     if key_col is None and tf and not numbered:
         key_col = cols.index(tf)
     pending: list[_Pending] = []
     by_key: dict[str, _Pending] = {}
     flat_table = bool(line_cols)
-    for n, row in enumerate(rows[1:], start=2):
+    for n, row in enumerate(islice(rows, 1, None), start=2):
         if empty_row(row):
             continue
         key = cell_text(row[key_col]) if key_col is not None and key_col < len(row) else None
@@ -204,16 +222,16 @@ def _import_records(engine, user, spec, rows, line_sheets, resolver, result, sav
         if not lrows:
             continue
         lcols = _line_columns(spec, spec.field(tname), lrows[0])
-        if lcols.unknown:
-            for h in lcols.unknown:
-                result.errors.append(RowError(sheet, 1, f"unknown column {h!r}"))
+        if lcols.problems():
+            for msg in lcols.problems(column_names(spec.field(tname).fields)):
+                result.errors.append(RowError(sheet, 1, msg))
             continue
         pcol = lcols.index(PARENT)
         if pcol is None:
             result.errors.append(RowError(sheet, 1, f"no column naming the {form} of each line "
                                           f"(call it {PARENT})"))
             continue
-        for n, row in enumerate(lrows[1:], start=2):
+        for n, row in enumerate(islice(lrows, 1, None), start=2):
             if empty_row(row):
                 continue
             ref = cell_text(row[pcol]) if pcol < len(row) else ""
@@ -224,28 +242,92 @@ def _import_records(engine, user, spec, rows, line_sheets, resolver, result, sav
                 continue
             line = _row_values(lcols, row, resolver, sheet, n, result)
             p.lines.setdefault(tname, []).append((n, sheet, line))
-    for p in pending:
-        tick(1 + sum(len(v) for v in p.lines.values()) - (1 if p.lines and line_cols else 0))
+    # The cells are in the records now: let the rows go before the checked values pile up.
+    rows.clear()
+    for lrows in line_sheets.values():
+        lrows.clear()
+    # Check every record with no write lock (a read transaction each): a dry run ends here.
+    ready: list[tuple[_Pending, dict]] = []
+    unique = [spec.field(n) for n in engine.typed[form].unique]
+    seen: set[tuple[str, object]] = set()
+
+    def taken_by_earlier_row(values: dict) -> None:
+        """A unique value two rows of the file share: the database has neither yet."""
+        errors = {}
+        for f in unique:
+            value = values.get(f.name)
+            if value in (None, ""):
+                continue
+            key = (f.name, engine.registries.field_types[f.type].to_sql(f, value))
+            if key in seen:
+                errors[f.name] = f"{value} is already used by another record"
+            seen.add(key)
+        if errors:
+            raise ValidationFailed(errors)
+
+    reading = contextlib.ExitStack()
+    for i, p in enumerate(pending):
+        if i % CHECK_BATCH == 0:  # a fresh read transaction now and then: WAL checkpoints go on
+            reading.close()
+            reading.enter_context(engine.reading())
+        weight = 1 + sum(len(v) for v in p.lines.values()) - (1 if p.lines and line_cols else 0)
+        if check_tick is not None:
+            check_tick(weight)
         if p.data is None or any(line is None for rows_ in p.lines.values() for _, _, line in rows_):
             continue
-        data = dict(p.data)
+        data = p.data
         for tname, lrows in p.lines.items():
             data[tname] = [line for _, _, line in lrows]
+        p.data, p.weight = None, weight  # the checked values replace the cells' values
         try:
-            with savepoint():
-                rec = engine.create(user, form, data)
+            values = engine.check_new(user, form, data)
+            taken_by_earlier_row(values)
+            ready.append((p, values))
         except ValidationFailed as exc:
             _report(result, p, exc)
-            continue
         except LoomError as exc:
             result.errors.append(RowError(p.sheet, p.row, str(exc)))
-            continue
-        except sa.exc.DBAPIError as exc:  # a constraint the database caught (e.g. unique)
-            result.errors.append(RowError(p.sheet, p.row, _db_message(exc)))
-            continue
-        result.created.append(rec.id)
-        if p.key and tf:
-            resolver.remember(form, p.key, rec.id)
+    reading.close()
+    return ready
+
+
+def _write(engine, user, form: str, ready: list, result: ImportResult, tick) -> None:
+    """The checked records, WRITE_BATCH to a short write transaction (other writers go
+    between them); the journal lists what is written, so a failure — or, after a crash,
+    the next import — deletes it all again (journal.py)."""
+    journal = Journal.start(engine, form, user.name)
+    finished = False
+    try:
+        for start in range(0, len(ready), WRITE_BATCH):
+            chunk, ids = ready[start:start + WRITE_BATCH], []
+            with engine.batch():
+                for p, values in chunk:
+                    ids.append(_create(engine, user, form, p, values, result))
+                journal.add(ids)
+            result.created.extend(ids)
+            for p, _ in chunk:
+                tick(p.weight)
+        journal.finish()
+        finished = True
+    except _Rollback:
+        pass
+    finally:
+        if not finished:
+            journal.undo()
+            result.created = []
+
+
+def _create(engine, user, form: str, p: _Pending, values: dict, result: ImportResult) -> int:
+    """One checked record stored; its row's error and _Rollback (the whole import) if not."""
+    try:
+        return engine.create_checked(user, form, values).id
+    except ValidationFailed as exc:  # e.g. a unique value another writer took meanwhile
+        _report(result, p, exc)
+    except LoomError as exc:
+        result.errors.append(RowError(p.sheet, p.row, str(exc)))
+    except sa.exc.DBAPIError as exc:  # a constraint the database caught (e.g. unique)
+        result.errors.append(RowError(p.sheet, p.row, _db_message(exc)))
+    raise _Rollback()
 
 
 def _report(result: ImportResult, p: _Pending, exc: ValidationFailed) -> None:
@@ -264,23 +346,24 @@ def _report(result: ImportResult, p: _Pending, exc: ValidationFailed) -> None:
 
 
 def _import_lines_only(engine, user, spec, table, rows, resolver, result, savepoint, tick):
-    """FORM.lines: append line items to existing parents, named by their title."""
+    """FORM.lines: append line items to existing parents, named by their title (in the
+    caller's transaction; `savepoint` None: a dry run, checked by `Engine.preview`)."""
     form = spec.id
     sheet = f"{form}.{table}"
     if not rows:
         result.errors.append(RowError(sheet, 1, "the file is empty: no header row"))
         return
     cols = _line_columns(spec, spec.field(table), rows[0])
-    for h in cols.unknown:
-        result.errors.append(RowError(sheet, 1, f"unknown column {h!r}"))
+    for msg in cols.problems(column_names(spec.field(table).fields)):
+        result.errors.append(RowError(sheet, 1, msg))
     pcol = cols.index(PARENT)
     if pcol is None:
         result.errors.append(RowError(sheet, 1, f"no column naming the {form} of each line "
                                       f"(call it {PARENT})"))
-    if cols.unknown or pcol is None:
+    if cols.problems() or pcol is None:
         return
     groups: dict[int, list] = {}
-    for n, row in enumerate(rows[1:], start=2):
+    for n, row in enumerate(islice(rows, 1, None), start=2):
         if empty_row(row):
             continue
         ref = row[pcol] if pcol < len(row) else None
@@ -297,9 +380,14 @@ def _import_lines_only(engine, user, spec, table, rows, resolver, result, savepo
         try:
             rec = engine.get(user, form, pid)
             existing = [dict(r) for r in rec.data.get(table) or []]
-            with savepoint():
-                engine.update(user, form, pid, {table: existing + [l for _, _, l in lines]},
-                              version=rec.version)
+            data = {table: existing + [l for _, _, l in lines]}
+            if savepoint is None:  # a dry run: what the update would answer, nothing written
+                errors = engine.preview(user, form, data, pid).errors
+                if errors:
+                    raise ValidationFailed(errors)
+            else:
+                with savepoint():
+                    engine.update(user, form, pid, data, version=rec.version)
         except ValidationFailed as exc:
             # Existing lines come first in the record; their errors go on the first new row.
             padded = [(lines[0][0], sheet, None)] * len(existing) + lines

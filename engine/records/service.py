@@ -35,6 +35,26 @@ class RecordService:
                                                     services=self.reader.services(conn, user))
             return self._create(conn, user, form_id, values, self.clock.now())
 
+    def check_new(self, user, form_id: str, data: Mapping) -> dict:
+        """What `create` would store for `data` (validated, computed, unique values checked),
+        or ValidationFailed: one read transaction, nothing written, no write lock."""
+        form = self.rt.defs.form(form_id)
+        if not self.reader.can_create(user, form_id):
+            raise PermissionDenied(f"you may not create {form.title.get(user.language)} records")
+        with self.db.read() as conn:
+            values = self.rt.forms[form_id].prepare(dict(data or {}), user=user, existing=None,
+                                                    services=self.reader.services(conn, user))
+            self.writer.check_unique(conn, form_id, values, None)
+        return values
+
+    def create_checked(self, user, form_id: str, values: dict) -> Record:
+        """Store values `check_new` answered (unique values are checked again, under the lock);
+        its number, event and workflow start commit together, in the caller's batch."""
+        if not self.reader.can_create(user, form_id):
+            raise PermissionDenied("you may not create these records")
+        with self.db.write() as conn:
+            return self._create(conn, user, form_id, values, self.clock.now())
+
     def get(self, user, form_id: str, record_id) -> Record:
         """A record the user may read; NotFound otherwise (same as a missing id)."""
         self.rt.defs.form(form_id)

@@ -6,12 +6,21 @@ XLSX: openpyxl write-only mode (rows go to a temporary file as written), a
 bold frozen header, typed cells (numbers stay numbers, dates are dates with
 a date format, money with two decimals) and column widths from the header
 and the first rows.
+
+Formula injection (OWASP "CSV injection"): text a person typed is never written
+as something a spreadsheet runs. CSV text cells starting with `=`, `+`, `-`,
+`@`, TAB or CR get a `'` in front (`neutralise`), and so does text already
+starting with `'` and one of those, so the import's `unneutralise` (drop that
+one `'`) gives back exactly the text; numbers, and text that is a plain number
+("-5"), stay as they are. XLSX writes every text as a string cell, never a
+formula.
 """
 from __future__ import annotations
 
 import codecs
 import csv
 import io
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import BinaryIO, Iterator
@@ -28,6 +37,26 @@ FORMATS = ("csv", "xlsx")
 WIDTH_SAMPLE = 200  # rows looked at to size XLSX columns (the rest stream past)
 NUMBER_FORMATS = {"money": "#,##0.00", "decimal": "#,##0.####", "percent": "0.00%",
                   "integer": "0", "date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm:ss"}
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def neutralise(text: str) -> str:
+    """A text cell a spreadsheet will show, not run: `'` before a formula-looking start
+    (also before `'`s followed by one, so that `unneutralise` is its exact inverse)."""
+    rest = text.lstrip("'")
+    if rest[:1] in FORMULA_START and rest and (rest != text or not PLAIN_NUMBER.fullmatch(text)):
+        return "'" + text
+    return text
+
+
+def unneutralise(text):
+    """What `neutralise` was given: drop the one `'` it would have added (other text as is)."""
+    if isinstance(text, str) and text[:1] == "'" and neutralise(text[1:]) == text:
+        return text[1:]
+    return text
 
 
 def write(fmt: str, stream: ReportStream, out: BinaryIO) -> int:
@@ -48,6 +77,8 @@ def _text(v) -> str:
         return v.isoformat()
     if isinstance(v, (list, tuple)):
         return ", ".join(_text(x) for x in v)
+    if isinstance(v, str):
+        return neutralise(v)
     return str(v)
 
 
@@ -55,7 +86,7 @@ def csv_chunks(stream: ReportStream, rows_per_chunk: int = 1000) -> Iterator[byt
     """The CSV as byte chunks, for a streamed HTTP response."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([c.label for c in stream.columns])
+    w.writerow([neutralise(str(c.label)) for c in stream.columns])
     yield codecs.BOM_UTF8 + buf.getvalue().encode()
     buf.seek(0), buf.truncate()
     n = 0
@@ -112,7 +143,7 @@ def _add_sheet(wb, stream: ReportStream) -> int:
     bold = Font(bold=True)
     header = []
     for c in cols:
-        cell = WriteOnlyCell(ws, value=c.label)
+        cell = _string(ws, str(c.label))
         cell.font = bold
         header.append(cell)
     ws.append(header)
@@ -125,11 +156,21 @@ def _add_sheet(wb, stream: ReportStream) -> int:
     return count
 
 
+def _string(ws, text: str):
+    """A string cell even when the text starts with `=` (openpyxl would write a formula)."""
+    cell = WriteOnlyCell(ws, value=text)
+    cell.data_type = "s"
+    return cell
+
+
 def _cell(ws, v, fmt, WriteOnlyCell):
-    if v is None or isinstance(v, (str, bool, int)) and fmt is None:
+    if isinstance(v, str):
+        return _string(ws, v) if v[:1] == "=" else v
+    if v is None or isinstance(v, (bool, int)) and fmt is None:
         return v
     if isinstance(v, (list, tuple)):
-        return _text(v)
+        text = ", ".join(_plain(x) for x in v)
+        return _string(ws, text) if text[:1] == "=" else text
     if isinstance(v, datetime) and v.tzinfo is not None:
         v = v.replace(tzinfo=None)
     cell = WriteOnlyCell(ws, value=v)
@@ -138,11 +179,18 @@ def _cell(ws, v, fmt, WriteOnlyCell):
     return cell
 
 
+def _plain(v) -> str:
+    """A value as text for an XLSX string cell (no `'`: a string cell is never run)."""
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_plain(x) for x in v)
+    return v if isinstance(v, str) else _text(v)
+
+
 def _sheet_title(title: str) -> str:
     bad = set('[]:*?/\\')
     clean = "".join("_" if ch in bad else ch for ch in title).strip() or "Report"
     return clean[:31]
 
 
-__all__ = ["write", "write_csv", "write_xlsx", "write_xlsx_sheets", "csv_chunks", "FORMATS"]
+__all__ = ["neutralise", "unneutralise", "write", "write_csv", "write_xlsx", "write_xlsx_sheets", "csv_chunks", "FORMATS"]
 

@@ -72,9 +72,27 @@ class Database:
         if outer is not None:  # inside a write: read what it wrote
             yield outer
             return
+        shared = getattr(self._local, "read_conn", None)
+        if shared is not None:  # inside read_batch: one snapshot, one cache
+            yield shared
+            return
         with self.engine.connect() as conn:
             with conn.begin():
                 yield conn
+
+    @contextlib.contextmanager
+    def read_batch(self) -> Iterator[sa.Connection]:
+        """One read transaction the reads on this thread join (an import checking many
+        rows reads each linked record once); takes no write lock, writes still go alone."""
+        if getattr(self._local, "read_conn", None) is not None:
+            yield self._local.read_conn
+            return
+        with self.read() as conn:
+            self._local.read_conn = conn
+            try:
+                yield conn
+            finally:
+                self._local.read_conn = None
 
     def dispose(self) -> None:
         self.engine.dispose()

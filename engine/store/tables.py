@@ -36,7 +36,8 @@ records = sa.Table(
     sa.Index("ix_records_form_id", "form", "id"),
 )
 
-# Append-only: nothing in the engine updates or deletes these rows.
+# Append-only: nothing in the engine updates or deletes these rows, except an import
+# undone (engine/io/journal.py) taking its records' history with them.
 events = sa.Table(
     "events", metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
@@ -231,6 +232,28 @@ leases = sa.Table(
     sa.Column("owner", sa.String(64)),
     sa.Column("until", Stamp),
     sa.Column("last_tick", Stamp),
+)
+
+# An import writes its records in short batches; until it is `done` every record it
+# made is listed here, so a failed or crashed import can be undone (engine/io/journal.py).
+imports = sa.Table(
+    "imports", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("form", sa.String(64), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # running | done | undone
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", Stamp, nullable=False),
+    sa.Column("alive_at", Stamp, nullable=False),  # wall clock, renewed by every batch
+    sa.Column("finished_at", Stamp),
+    sa.Index("ix_imports_status", "status"),
+)
+
+import_records = sa.Table(
+    "import_records", metadata,
+    sa.Column("import_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("record_id", sa.BigInteger, primary_key=True, autoincrement=False),
 )
 
 typed_tables = sa.Table(
