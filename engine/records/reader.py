@@ -10,7 +10,7 @@ from typing import Any, Iterable, Mapping
 
 import sqlalchemy as sa
 
-from ..errors import NotFound
+from ..errors import NotFound, PermissionDenied
 from ..expr import MappingContext
 from ..store import tables as t
 from . import Record, Services, as_record_id
@@ -137,9 +137,30 @@ class RecordReader:
         if self.has_read_role(user, form_id):
             if form.permissions.rows is None:
                 return None
-            rows = form.permissions.rows.compile_sql(scope, self.rt.registries.functions).expr
+            # the rule is the author's: its own link hops see every linked record
+            rows = form.permissions.rows.compile_sql(scope.view(None),
+                                                     self.rt.registries.functions).expr
             return sa.or_(rows, own, involved)
         return sa.or_(own, involved)
+
+    def link_rule(self, user):
+        """The read rule for link hops in a filter, sort or search `user` wrote (None: all).
+
+        A hop to a form `user` has no read role on is refused: PermissionDenied
+        naming the link. A hop to a form they may read joins only the rows they
+        may read (`visibility`), so a hidden record behaves as no record: a
+        filter then tells them nothing they could not read record by record.
+        """
+        if user.is_admin:
+            return None
+
+        def rule(path: str, form_id: str, scope):
+            if not self.has_read_role(user, form_id):
+                title = self.rt.defs.form(form_id).title.get(user.language)
+                raise PermissionDenied(f"you may not read {title} records, so a filter or sort "
+                                       f"cannot follow {path!r}")
+            return self.visibility(scope, user, form_id)
+        return rule
 
     # --- who may edit ------------------------------------------------------------
 
