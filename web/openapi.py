@@ -26,8 +26,13 @@ def field_schema(f, registries) -> dict:
     return s
 
 
+def data_schema(form, registries) -> dict:
+    """The schema of a form's `data` object (properties per field)."""
+    return {"type": "object", "properties": {f.name: field_schema(f, registries) for f in form.fields}}
+
+
 def _form_schemas(form, registries) -> dict:
-    props = {f.name: field_schema(f, registries) for f in form.fields}
+    props = data_schema(form, registries)["properties"]
     required = [f.name for f in form.fields if f.required and f.compute is None and not f.readonly]
     data = {"type": "object", "properties": props, "additionalProperties": False,
             "title": form.title.get("en")}
@@ -63,7 +68,8 @@ def build_openapi(engine) -> dict:
                                   "number": {"type": ["string", "null"]}, "state": {"type": ["string", "null"]},
                                   "version": {"type": "integer"}, "owner": {"type": "string"},
                                   "data": {"type": "object"},
-                                  "created_at": {"type": "string"}, "updated_at": {"type": "string"},
+                                  "created_at": {"type": "string", "format": "date-time"},
+                                  "updated_at": {"type": "string", "format": "date-time"},
                                   "actions": {"type": "array"}}},
         "Page": {"type": "object", "required": ["items", "total"],
                  "properties": {"items": {"type": "array", "items": _ref("Record")}, "total": {"type": "integer"}}},
