@@ -122,6 +122,8 @@ def test_api_filter_through_an_unreadable_link__403_naming_the_link(api, world):
     assert "customer" in r.get_json()["error"]["message"]
     r = api("pete", "/api/forms/sales_order/records?order=customer.credit_limit")
     assert r.status_code == 403
+    doc = api("pete", "/api/openapi.json").get_json()
+    assert "403" in doc["paths"]["/api/forms/sales_order/records"]["get"]["responses"]
 
 
 def test_api_filter_through_hidden_rows__counts_nothing(api, world):
