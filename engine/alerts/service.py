@@ -137,7 +137,7 @@ class AlertService:
             return {"alert": alert, "record_id": rec.id,
                     "if": spec.if_.source if spec.if_ else None,
                     "condition": condition(self.reader, rt, values, user, conn),
-                    "values": traces.jsonable(values_seen(self.reader, rt, values, conn)),
+                    "values": traces.jsonable(values_seen(self.reader, rt, values, conn, user)),
                     "once": spec.once, "active": bool(state and state["active"]),
                     "last_fired_at": traces.jsonable(state["last_fired_at"]) if state else None}
 

@@ -79,10 +79,20 @@ class RecordReader:
             return None if found is None else self.record(found).values()
         return load
 
-    def eval(self, fn, values: Mapping, user, conn=None, extra: Mapping | None = None) -> Any:
-        """Run a compiled expression over a record's values (`extra`: line, target, ...)."""
-        ctx = MappingContext({**values, **(extra or {})}, user=user,
-                             loader=self.loader(conn), clock=self.clock)
+    def reader_loader(self, conn, user):
+        """Link hops as `user` may follow them: a record they may not read is no record."""
+        def load(form: str, record_id):
+            return self.readable_values(conn, user, form, record_id)
+        return load
+
+    def eval(self, fn, values: Mapping, user, conn=None, extra: Mapping | None = None,
+             as_reader: bool = False) -> Any:
+        """Run a compiled expression over a record's values (`extra`: line, target, ...).
+        `as_reader`: link hops under `user`'s read rules (values shown to them), else the
+        system's (rules, conditions, actions)."""
+        loader = self.reader_loader(conn, user) if as_reader else self.loader(conn)
+        ctx = MappingContext({**values, **(extra or {})}, user=user, loader=loader,
+                             clock=self.clock)
         return fn(ctx)
 
     def services(self, conn, user) -> Services:

@@ -175,3 +175,15 @@ def test_web_list_page_offers_no_hop_to_probe(api, world):
     assert "big" in probing and ">small<" not in probing
     r = c.get("/f/sales_order?x.customer=customer.credit_limit%20%3E%200")
     assert r.status_code == 200
+
+
+# --- alerts explained to a user --------------------------------------------------------------
+
+
+def test_alert_explained_to_a_reader_shows_no_value_of_a_record_hidden_from_them(eng, world):
+    big = world["big"]
+    seen = eng.explain_alert(world["users"]["pete"], "big_customer", big.id)["values"]
+    assert seen["customer.credit_limit"] is None and seen["total"] == "60000.00"
+    # whoever may read the customer sees its value; the system's own runs see everything
+    assert eng.explain_alert(world["users"]["bob"], "big_customer",
+                             big.id)["values"]["customer.credit_limit"] == "90000.00"
