@@ -187,3 +187,14 @@ def test_alert_explained_to_a_reader_shows_no_value_of_a_record_hidden_from_them
     # whoever may read the customer sees its value; the system's own runs see everything
     assert eng.explain_alert(world["users"]["bob"], "big_customer",
                              big.id)["values"]["customer.credit_limit"] == "90000.00"
+
+
+def test_alert_traces_shown_to_a_reader_withhold_values_read_through_a_hidden_link(eng, world):
+    u = world["users"]
+    order = eng.create(u["bob"], "sales_order", {"customer": world["big"].data["customer"],
+                                                 "total": "10"})  # condition false: traced
+    for who, expected in (("pete", None), ("bob", "90000.00"), ("root", "90000.00")):
+        traces = eng.alert_traces(u[who], alert="big_customer", record_id=order.id)
+        assert traces and all(t["detail"]["values"]["customer.credit_limit"] == expected
+                              for t in traces), who
+        assert traces[0]["detail"]["values"]["total"] == "10.00"
