@@ -15,7 +15,7 @@ from engine.errors import LoomError
 
 from . import security
 from .api import bp as api_bp
-from .api import error_response, http_error_response, loom_error_response
+from .api import error_response, http_error_response, http_headers, loom_error_response
 from .auth import bp as auth_bp
 from .auth import login_manager
 from .views import register as register_views
@@ -71,9 +71,11 @@ def create_app(engine, *, secret_key: str | None = None, config: dict | None = N
     def _http_error(exc: HTTPException):
         if wants_json():
             return http_error_response(exc)
+        headers = http_headers(exc)
         if request.headers.get("HX-Request"):  # a fragment for the target, not a page inside a page
-            return f'<p class="error" role="alert">{escape(exc.description or exc.name)}</p>', exc.code
-        return render_template("error.html", status=exc.code, message=exc.description), exc.code
+            return (f'<p class="error" role="alert">{escape(exc.description or exc.name)}</p>',
+                    exc.code, headers)
+        return render_template("error.html", status=exc.code, message=exc.description), exc.code, headers
 
     @app.errorhandler(Exception)
     def _bug(exc: Exception):

@@ -10,7 +10,11 @@ from typing import Any
 
 ERROR_CODES = {"400": "Bad request or parameter", "401": "Not authenticated", "403": "Not allowed",
                "404": "Not found (or not readable by you)", "409": "Stale version or action not available",
-               "422": "Validation failed; `fields` says which", "429": "Too many failed logins (locked)"}
+               "413": "Request body too large", "422": "Validation failed; `fields` says which",
+               "429": "Too many failed logins (locked)"}
+# every operation that reads a body can answer these: not a JSON object / no CSRF header (400),
+# too large (413), values no database can hold (422, web/api `body()`)
+BODY_ERRORS = ("400", "413", "422")
 
 
 def field_schema(f, registries) -> dict:
@@ -26,15 +30,24 @@ def field_schema(f, registries) -> dict:
     return s
 
 
+def data_schema(form, registries) -> dict:
+    """The schema of a form's `data` object (properties per field)."""
+    return {"type": "object", "properties": {f.name: field_schema(f, registries) for f in form.fields}}
+
+
 def _form_schemas(form, registries) -> dict:
-    props = {f.name: field_schema(f, registries) for f in form.fields}
+    props = data_schema(form, registries)["properties"]
     required = [f.name for f in form.fields if f.required and f.compute is None and not f.readonly]
     data = {"type": "object", "properties": props, "additionalProperties": False,
             "title": form.title.get("en")}
     create_data = dict(data, required=required) if required else data
     record = {"allOf": [{"$ref": "#/components/schemas/Record"},
                         {"type": "object", "properties": {"data": {"$ref": f"#/components/schemas/{form.id}.data"}}}]}
-    return {f"{form.id}.data": data, f"{form.id}.create": create_data, f"{form.id}.record": record}
+    page = {"type": "object", "required": ["items", "total"],
+            "properties": {"items": {"type": "array", "items": _ref(f"{form.id}.record")},
+                           "total": {"type": "integer"}}}
+    return {f"{form.id}.data": data, f"{form.id}.create": create_data, f"{form.id}.record": record,
+            f"{form.id}.page": page}
 
 
 def _errors(*codes: str) -> dict:
@@ -63,7 +76,8 @@ def build_openapi(engine) -> dict:
                                   "number": {"type": ["string", "null"]}, "state": {"type": ["string", "null"]},
                                   "version": {"type": "integer"}, "owner": {"type": "string"},
                                   "data": {"type": "object"},
-                                  "created_at": {"type": "string"}, "updated_at": {"type": "string"},
+                                  "created_at": {"type": "string", "format": "date-time"},
+                                  "updated_at": {"type": "string", "format": "date-time"},
                                   "actions": {"type": "array"}}},
         "Page": {"type": "object", "required": ["items", "total"],
                  "properties": {"items": {"type": "array", "items": _ref("Record")}, "total": {"type": "integer"}}},
@@ -173,13 +187,16 @@ def build_openapi(engine) -> dict:
             "get": {"operationId": f"{form.id}_list", "summary": f"List {title} records",
                     "parameters": [
                         {"name": "filter", "in": "query", "schema": {"type": "string"},
-                         "description": "an expression over the form's fields, e.g. `total > 100`"},
+                         "description": "an expression over the form's fields, e.g. `total > 100`; "
+                                        "`link.field` follows a link under your read rules: 403 for a "
+                                        "form you may not read, and records hidden from you are no record"},
                         {"name": "order", "in": "query", "schema": {"type": "string"},
-                         "description": "comma-separated fields; a leading - sorts descending"},
+                         "description": "comma-separated fields (`link.field` as in filter); a leading - "
+                                        "sorts descending"},
                         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 500}},
                         {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
-                    "responses": {"200": {"description": "One page", **_json(_ref("Page"))},
-                                  **_errors("400", "401", "404", "422")}},
+                    "responses": {"200": {"description": "One page", **_json(_ref(f"{form.id}.page"))},
+                                  **_errors("400", "401", "403", "404", "422")}},
         }
         flags = {"type": "object", "additionalProperties": {"type": "boolean"},
                  "description": "per field, and per cell of every line (`lines[2].qty`)"}
@@ -244,6 +261,15 @@ def build_openapi(engine) -> dict:
                 "text/csv": {"schema": {"type": "string"}},
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string"}}}},
                 **_errors("400", "401", "403", "404")}}}
+    for item in paths.values():
+        for op in item.values():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            if "requestBody" in op:
+                op["responses"].update({c: r for c, r in _errors(*BODY_ERRORS).items()
+                                        if c not in op["responses"]})
+            if op.get("security") != [] and "401" not in op["responses"]:
+                op["responses"].update(_errors("401"))
     return {
         "openapi": "3.1.0",
         "info": {"title": f"{defs.app.title.get('en') or defs.app.name} API (Loom)", "version": "1",

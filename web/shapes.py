@@ -97,3 +97,25 @@ def report_json(rep) -> dict:
                    for p in rep.params],
         "chart": plain(rep.chart) if rep.chart else None,
     }
+
+
+def utc_marked(schema: dict | None, value: Any) -> Any:
+    """`value` with every string its JSON schema declares `date-time` given a UTC offset.
+
+    Date-times are held naive in UTC (engine/fields/temporal.py); the API says
+    so on the wire (`Z`), wherever its schema declares the format."""
+    if not schema or value is None:
+        return value
+    if schema.get("format") == "date-time" and isinstance(value, str):
+        return value if _has_offset(value) else value + "Z"
+    if isinstance(value, dict) and isinstance(schema.get("properties"), dict):
+        props = schema["properties"]
+        return {k: utc_marked(props.get(k), v) for k, v in value.items()}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [utc_marked(schema["items"], v) for v in value]
+    return value
+
+
+def _has_offset(text: str) -> bool:
+    tail = text[10:]
+    return tail.endswith("Z") or "+" in tail or "-" in tail

@@ -107,11 +107,13 @@ def compile_alert(spec, defs, registries, form_types) -> AlertRuntime:
     return rt
 
 
-def values_seen(reader, rt: AlertRuntime, values: Mapping, conn) -> dict:
+def values_seen(reader, rt: AlertRuntime, values: Mapping, conn, user=None) -> dict:
+    """The names the condition reads and their values now; shown to `user` (when given),
+    linked records are read under their rules (a record hidden from them is no record)."""
     out = {}
     for name, fn in rt.seen.items():
         try:
-            out[name] = reader.eval(fn, values, SYSTEM, conn)
+            out[name] = reader.eval(fn, values, user or SYSTEM, conn, as_reader=user is not None)
         except Exception as exc:  # noqa: BLE001 - a trace must not fail the write
             out[name] = f"<{exc}>"
     return out

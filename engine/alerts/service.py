@@ -122,7 +122,35 @@ class AlertService:
                 rows = [r for r in rows if r["record_id"] is None
                         or self.reader.readable_values(conn, user, defs.alerts[r["alert"]].form,
                                                        r["record_id"]) is not None]
+            if not user.is_admin:
+                rows = [self._masked(user, r) for r in rows]
         return [{**r, "at": r["at"].isoformat(timespec="seconds") + "Z"} for r in rows]
+
+    def _masked(self, user, row: dict) -> dict:
+        """A trace as `user` may see it: values the system read through a link to a form
+        they may not read in full (no read role, or a `rows` rule) are withheld (None)."""
+        detail = row.get("detail")
+        seen = detail.get("values") if isinstance(detail, dict) else None
+        if not isinstance(seen, dict):
+            return row
+        form = self.rt.defs.alerts[row["alert"]].form
+        values = {k: None if self._through_hidden(user, form, k) else v for k, v in seen.items()}
+        return {**row, "detail": {**detail, "values": values}}
+
+    def _through_hidden(self, user, form_id: str, name: str) -> bool:
+        container = self.rt.defs.form(form_id)
+        for part in name.split(".")[:-1]:
+            f = container.field(part)
+            if f is None or not (f.is_table or f.type == "link"):
+                return False  # user.*, a parameter: no linked record
+            if f.type == "link":
+                target = self.rt.defs.form(f.to)
+                if not self.reader.has_read_role(user, f.to) or target.permissions.rows is not None:
+                    return True
+                container = target
+            else:
+                container = f
+        return False
 
     def explain_alert(self, user, alert: str, record_id: int) -> dict:
         """Evaluate an alert's condition on a record now, without firing: the values it sees."""
@@ -137,7 +165,7 @@ class AlertService:
             return {"alert": alert, "record_id": rec.id,
                     "if": spec.if_.source if spec.if_ else None,
                     "condition": condition(self.reader, rt, values, user, conn),
-                    "values": traces.jsonable(values_seen(self.reader, rt, values, conn)),
+                    "values": traces.jsonable(values_seen(self.reader, rt, values, conn, user)),
                     "once": spec.once, "active": bool(state and state["active"]),
                     "last_fired_at": traces.jsonable(state["last_fired_at"]) if state else None}
 

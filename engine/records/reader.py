@@ -10,7 +10,7 @@ from typing import Any, Iterable, Mapping
 
 import sqlalchemy as sa
 
-from ..errors import NotFound
+from ..errors import NotFound, PermissionDenied
 from ..expr import MappingContext
 from ..store import archive as archive_store
 from ..store import tables as t
@@ -80,10 +80,20 @@ class RecordReader:
             return None if found is None else self.record(found).values()
         return load
 
-    def eval(self, fn, values: Mapping, user, conn=None, extra: Mapping | None = None) -> Any:
-        """Run a compiled expression over a record's values (`extra`: line, target, ...)."""
-        ctx = MappingContext({**values, **(extra or {})}, user=user,
-                             loader=self.loader(conn), clock=self.clock)
+    def reader_loader(self, conn, user):
+        """Link hops as `user` may follow them: a record they may not read is no record."""
+        def load(form: str, record_id):
+            return self.readable_values(conn, user, form, record_id)
+        return load
+
+    def eval(self, fn, values: Mapping, user, conn=None, extra: Mapping | None = None,
+             as_reader: bool = False) -> Any:
+        """Run a compiled expression over a record's values (`extra`: line, target, ...).
+        `as_reader`: link hops under `user`'s read rules (values shown to them), else the
+        system's (rules, conditions, actions)."""
+        loader = self.reader_loader(conn, user) if as_reader else self.loader(conn)
+        ctx = MappingContext({**values, **(extra or {})}, user=user, loader=loader,
+                             clock=self.clock)
         return fn(ctx)
 
     def services(self, conn, user) -> Services:
@@ -152,9 +162,30 @@ class RecordReader:
         if self.has_read_role(user, form_id):
             if form.permissions.rows is None:
                 return None
-            rows = form.permissions.rows.compile_sql(scope, self.rt.registries.functions).expr
+            # the rule is the author's: its own link hops see every linked record
+            rows = form.permissions.rows.compile_sql(scope.view(None),
+                                                     self.rt.registries.functions).expr
             return sa.or_(rows, own, involved)
         return sa.or_(own, involved)
+
+    def link_rule(self, user):
+        """The read rule for link hops in a filter, sort or search `user` wrote (None: all).
+
+        A hop to a form `user` has no read role on is refused: PermissionDenied
+        naming the link. A hop to a form they may read joins only the rows they
+        may read (`visibility`), so a hidden record behaves as no record: a
+        filter then tells them nothing they could not read record by record.
+        """
+        if user.is_admin:
+            return None
+
+        def rule(path: str, form_id: str, scope):
+            if not self.has_read_role(user, form_id):
+                title = self.rt.defs.form(form_id).title.get(user.language)
+                raise PermissionDenied(f"you may not read {title} records, so a filter or sort "
+                                       f"cannot follow {path!r}")
+            return self.visibility(scope, user, form_id)
+        return rule
 
     # --- who may edit ------------------------------------------------------------
 

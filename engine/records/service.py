@@ -89,8 +89,10 @@ class RecordService:
         alias = rt.list_aliases.get(form_id)
         if alias is None:
             alias = rt.list_aliases[form_id] = rt.typed[form_id].table.alias(f"r_{form_id}")
+        # the caller's filter and sort follow links under the caller's read rule
         scope = RecordScope(rt.typed, rt.registries.field_types, form_id,
-                            dialect=self.db.dialect, user=user, clock=self.clock, alias=alias)
+                            dialect=self.db.dialect, user=user, clock=self.clock, alias=alias,
+                            link_rule=self.reader.link_rule(user))
         conds = []
         if filter:
             expr = parse(filter)
@@ -168,7 +170,7 @@ def _order(scope: RecordScope, order: str | None) -> list:
         desc = part.startswith("-")
         name = part.lstrip("-+")
         try:
-            col = scope.column((name,)).expr
+            col = scope.column(tuple(name.split("."))).expr
         except ExpressionError as exc:
             raise ValidationFailed({"order": f"cannot sort by {name!r}: {exc}"}) from None
         out.append(col.desc() if desc else col.asc())

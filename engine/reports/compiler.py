@@ -143,28 +143,41 @@ class CompiledReport:
                            lines=self.spec.lines)
 
     def build(self, *, dialect: str, user, params: Mapping[str, tuple[Any, T.Type]], clock,
-              visibility: Callable[[RecordScope], Any] | None = None) -> Query:
-        """The one SELECT answering this report for `user` with resolved `params`."""
+              visibility: Callable[[RecordScope], Any] | None = None,
+              link_rule: Callable | None = None) -> Query:
+        """The one SELECT answering this report for `user` with resolved `params`.
+
+        `link_rule`: the reader's rule for link hops (RecordReader.link_rule). An
+        expression that takes a parameter follows links under it, so a reader's
+        values cannot probe linked records they may not read; the author's fixed
+        expressions show what the author chose to show.
+        """
         spec, functions = self.spec, self.registries.functions
         scope = self.scope(dialect=dialect, user=user, params=params, clock=clock)
+        guarded = scope.view(link_rule)
+        names = set(self.params.names())
+
+        def scope_for(expr):
+            return guarded if any(p[0] in names for p in expr.paths()) else scope
+
         conds = []
         for e in (spec.filter, spec.where):
             if e is not None:
-                conds.append(S.truth(e.compile_sql(scope, functions)))
+                conds.append(S.truth(e.compile_sql(scope_for(e), functions)))
         if visibility is not None:
             # row permissions are the parent record's when the rows are line items
             pred = visibility(scope.parent if spec.lines else scope)
             if pred is not None:
                 conds.append(pred)
         if self.grouped:
-            return self._grouped(scope, conds, params, dialect)
-        return self._listing(scope, conds)
+            return self._grouped(scope, scope_for, conds, params, dialect)
+        return self._listing(scope, scope_for, conds)
 
-    def _listing(self, scope: RecordScope, conds: list) -> Query:
+    def _listing(self, scope: RecordScope, scope_for: Callable, conds: list) -> Query:
         functions = self.registries.functions
         cols, labels = [], {}
         for c in self.columns:
-            term = c.expr.compile_sql(scope, functions)
+            term = c.expr.compile_sql(scope_for(c.expr), functions)
             label = term.expr.label(c.name)
             labels[c.name] = label
             cols.append(OutputColumn(c.name, c.label, term, "column"))
@@ -179,16 +192,17 @@ class CompiledReport:
             q = q.limit(self.spec.limit)
         return Query(q, cols)
 
-    def _grouped(self, scope: RecordScope, conds: list, params, dialect: str) -> Query:
+    def _grouped(self, scope: RecordScope, scope_for: Callable, conds: list, params,
+                 dialect: str) -> Query:
         spec, functions = self.spec, self.registries.functions
         inner_cols, group_terms, measure_inputs = [], [], {}
         for i, g in enumerate(spec.group_by):
-            term = g.expr.compile_sql(scope, functions)
+            term = g.expr.compile_sql(scope_for(g.expr), functions)
             inner_cols.append(term.expr.label(f"g{i}"))
             group_terms.append(term)
         for j, ms in enumerate(spec.measures):
             if ms.agg is not None and ms.expr is not None:
-                term = ms.expr.compile_sql(scope, functions)
+                term = ms.expr.compile_sql(scope_for(ms.expr), functions)
                 inner_cols.append(term.expr.label(f"m{j}"))
                 measure_inputs[j] = term
         if not inner_cols:

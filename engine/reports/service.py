@@ -133,7 +133,8 @@ class ReportService:
         return compiled.build(dialect=self.db.dialect, user=user, params=resolved,
                               clock=self.clock,
                               visibility=lambda scope: self.reader.visibility(
-                                  scope, user, compiled.spec.source))
+                                  scope, user, compiled.spec.source),
+                              link_rule=self.reader.link_rule(user))
 
     @contextlib.contextmanager
     def _report_rows(self, user, compiled: CompiledReport, params, strict: bool = True,

@@ -5,10 +5,19 @@ and dotted paths through link fields to LEFT OUTER JOINs (one per distinct
 path prefix, reused); line-item aggregates become correlated subqueries.
 Parameters and the acting user's attributes become bound parameters: no
 value ever reaches SQL text.
+
+A scope may carry a `link_rule`: the caller's read rule for link hops. Each hop
+asks it `rule(path, target_form, probe)`; it refuses (raises) a hop the caller
+may not take at all, or answers a predicate over `probe` (a fresh scope of the
+target form) naming the target rows the caller may read, and the JOIN then
+matches only those (a hidden record behaves as no record); None joins all.
+`view(rule)` is the same FROM clause seen under another rule (the rows rule of
+the form itself is written by the app author and sees every linked record).
 """
 from __future__ import annotations
 
 from datetime import date, datetime
+import copy
 from typing import Any, Callable, Mapping
 
 import sqlalchemy as sa
@@ -33,8 +42,11 @@ class RecordScope:
     def __init__(self, typed: TypedStore, field_types, form_id: str, *, dialect: str,
                  user=None, params: Mapping[str, tuple[Any, T.Type]] | None = None,
                  clock=None, lines: str | None = None, alias: sa.FromClause | None = None,
-                 parent: "RecordScope | None" = None):
+                 parent: "RecordScope | None" = None, link_rule: Callable | None = None,
+                 path: tuple[str, ...] = ()):
         self.typed = typed
+        self.link_rule = link_rule
+        self.path = path  # the link names that led here (for messages)
         self.field_types = field_types
         self.form_id = form_id
         self.dialect = dialect
@@ -53,7 +65,8 @@ class RecordScope:
             # outer record a correlated line aggregate belongs to
             self._join_parent = parent is None
             self.parent = parent or RecordScope(typed, field_types, form_id, dialect=dialect,
-                                                user=user, params=params, clock=clock)
+                                                user=user, params=params, clock=clock,
+                                                link_rule=link_rule)
             self._joins: list = []
         else:
             self._join_parent = False
@@ -129,7 +142,7 @@ class RecordScope:
         inner_alias = table.alias()
         inner = RecordScope(self.typed, self.field_types, self.form_id, dialect=self.dialect,
                             user=self.user, params=self.params, clock=self.clock, lines=field.name,
-                            alias=inner_alias, parent=self)
+                            alias=inner_alias, parent=self, link_rule=self.link_rule, path=self.path)
         term = apply_aggregate(agg, build(inner), self.dialect)
         sub = sa.select(term.expr).select_from(inner.from_clause()) \
             .where(inner_alias.c._record_id == self.base.c._id)
@@ -137,6 +150,17 @@ class RecordScope:
         if agg in ("sum", "count"):
             expr = sa.func.coalesce(expr, 0)  # no lines at all: the subquery gives no row
         return SqlTerm(expr, term.type, term.scale)
+
+    def view(self, link_rule: Callable | None) -> "RecordScope":
+        """This scope with link hops under `link_rule`: same base table, same FROM clause
+        (joins made through either view land in it), hops under each rule joined apart."""
+        if link_rule is self.link_rule:
+            return self
+        other = copy.copy(self)  # shares base, _joins and _aliases
+        other.link_rule = link_rule
+        if self.parent is not None:
+            other.parent = self.parent.view(link_rule)
+        return other
 
     # --- building the FROM clause ------------------------------------------
 
@@ -181,14 +205,27 @@ class RecordScope:
         return None, None
 
     def _linked(self, name: str, field) -> "RecordScope":
-        key = (name,)
+        rule = self.link_rule
+        key = (name, rule)
         scope = self._aliases.get(key)
         if scope is None:
+            path = self.path + (name,)
             target = self.typed[field.to].table.alias()
+            on = target.c._id == self.base.c[name]
+            if rule is not None:
+                probe = RecordScope(self.typed, self.field_types, field.to, dialect=self.dialect,
+                                    user=self.user, clock=self.clock)
+                readable = rule(".".join(path), field.to, probe)
+                if readable is not None:
+                    # a subquery, not ON terms: the rule may hop itself, and its joins
+                    # must not reach into this FROM clause
+                    on = sa.and_(on, target.c._id.in_(
+                        sa.select(probe.base.c._id).select_from(probe.from_clause())
+                        .where(readable)))
             scope = RecordScope(self.typed, self.field_types, field.to, dialect=self.dialect,
-                                user=self.user, params=self.params, clock=self.clock, alias=target)
-            scope._joins = []
-            self._joins.append((target, target.c._id == self.base.c[name]))
+                                user=self.user, params=self.params, clock=self.clock, alias=target,
+                                link_rule=rule, path=path)
+            self._joins.append((target, on))
             self._aliases[key] = scope
         return scope
 

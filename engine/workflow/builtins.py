@@ -2,7 +2,9 @@
 add_signer (加签), comment and cc (抄送). Each has `check(run)` and `apply(run)`."""
 from __future__ import annotations
 
-from ..errors import ActionRefused, Conflict, ValidationFailed
+import sqlalchemy as sa
+
+from ..errors import ActionRefused, Conflict, PermissionDenied, ValidationFailed
 from ..store import tables as t
 from . import tasks
 from .moves import create_task
@@ -66,9 +68,17 @@ class AddSigner:
 
 
 class Comment:
+    """A remark in the record's history: the step's approvers, the owner and whoever was
+    copied in may comment (DESIGN); any other reader may only read."""
+
     name = "comment"
 
     def check(self, run: Run) -> None:
+        me = run.user.name
+        if not (run.user.is_admin or run.rec.owner == me
+                or any(x.assignee == me for x in run.current()) or _copied_in(run)):
+            raise PermissionDenied("only the step's approvers, the owner and users copied in "
+                                   "may comment on this record")
         if not run.comment:
             raise ValidationFailed({"comment": "write the comment"}, "comment needs a text")
 
@@ -100,6 +110,12 @@ class Cc:
             body=run.comment, form=run.rec.form, record_id=run.rec.id, source="workflow:cc"))
         run.event("cc", detail={"to": self.target})
         return run.rec
+
+
+def _copied_in(run: Run) -> bool:
+    return run.conn.execute(sa.select(t.tasks.c.id).where(
+        t.tasks.c.record_id == run.rec.id, t.tasks.c.assignee == run.user.name,
+        t.tasks.c.kind == "cc").limit(1)).first() is not None
 
 
 BUILTIN_CLASSES = {"transfer": Transfer, "add_signer": AddSigner, "comment": Comment, "cc": Cc}

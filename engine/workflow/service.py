@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..errors import ActionRefused, Conflict, ValidationFailed
+from ..errors import ActionRefused, Conflict, PermissionDenied, ValidationFailed
 from ..store import tables as t
 from ..labels import builtin_label
 from . import actions as A
@@ -76,7 +76,7 @@ class WorkflowService:
                 try:
                     h = A.handler(run, name)
                     h.check(run)
-                except (ActionRefused, Conflict):
+                except (ActionRefused, Conflict, PermissionDenied):
                     continue
                 except ValidationFailed as exc:
                     if not set(exc.fields) <= {"comment", "to"}:

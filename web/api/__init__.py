@@ -45,7 +45,12 @@ def http_error_response(exc: HTTPException):
     code = {400: "bad_request", 401: "not_authenticated", 403: "permission_denied", 404: "not_found",
             405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
             429: "too_many_requests"}.get(exc.code or 500, "http_error")
-    return error_response(exc.code or 500, code, exc.description or code)
+    return error_response(exc.code or 500, code, exc.description or code, headers=http_headers(exc))
+
+
+def http_headers(exc: HTTPException) -> dict:
+    """The headers the HTTP error carries besides its body (`Allow` on a 405, `Retry-After`)."""
+    return {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
 
 
 @bp.before_request

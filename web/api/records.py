@@ -8,7 +8,8 @@ from flask import jsonify, request
 from engine.errors import BadRequest, ValidationFailed
 
 from ..auth import acting_user, engine
-from ..shapes import plain
+from ..openapi import data_schema
+from ..shapes import plain, utc_marked
 from ..workflow_view import action_names, available_actions
 from . import MAX_LIMIT, bp, body, int_arg
 
@@ -17,8 +18,17 @@ def _form(form: str):
     return engine().defs.form(form)  # NotFound → 404
 
 
-def record_with_actions(rec) -> dict:
+def record_json(rec, schema: dict | None = None) -> dict:
+    """A record as the API answers it: date-time values with their UTC offset."""
     out = rec.to_json()
+    if schema is None:
+        schema = data_schema(engine().defs.form(rec.form), engine().registries)
+    out["data"] = utc_marked(schema, out["data"])
+    return out
+
+
+def record_with_actions(rec) -> dict:
+    out = record_json(rec)
     out["actions"] = action_names(available_actions(engine(), acting_user(), rec))
     return out
 
@@ -61,7 +71,9 @@ def record_preview(form):
     if rid is not None and (not isinstance(rid, int) or isinstance(rid, bool)):
         raise ValidationFailed({"id": "must be an integer record id"},
                                "\"id\" must be the integer id of the record you edit")
-    return jsonify(engine().preview(acting_user(), form, _data(payload), record_id=rid).to_json())
+    out = engine().preview(acting_user(), form, _data(payload), record_id=rid).to_json()
+    out["values"] = utc_marked(data_schema(engine().defs.form(form), engine().registries), out["values"])
+    return jsonify(out)
 
 
 @bp.get("/forms/<form>/records")
@@ -70,7 +82,8 @@ def record_list(form):
     page = engine().list(acting_user(), form, filter=request.args.get("filter") or None,
                          order=request.args.get("order") or None,
                          limit=int_arg("limit", 50, 0, MAX_LIMIT), offset=int_arg("offset", 0, 0, 10**9))
-    return jsonify({"items": [r.to_json() for r in page.items], "total": page.total})
+    schema = data_schema(engine().defs.form(form), engine().registries)
+    return jsonify({"items": [record_json(r, schema) for r in page.items], "total": page.total})
 
 
 @bp.get("/forms/<form>/records/<int:record_id>")
