@@ -262,12 +262,14 @@ def build_openapi(engine) -> dict:
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {"type": "string"}}}},
                 **_errors("400", "401", "403", "404")}}}
     for item in paths.values():
-        for op in item.values():
+        for method, op in item.items():
             if not isinstance(op, dict) or "responses" not in op:
                 continue
             if "requestBody" in op:
                 op["responses"].update({c: r for c, r in _errors(*BODY_ERRORS).items()
                                         if c not in op["responses"]})
+            if method != "get" and "413" not in op["responses"]:
+                op["responses"].update(_errors("413"))  # the body cap holds on every route
             if op.get("security") != [] and "401" not in op["responses"]:
                 op["responses"].update(_errors("401"))
     return {

@@ -109,7 +109,7 @@ def test_round_and_count_preview_real_values_not_zero(lab_api, supplier):
     assert [line["amount"] for line in v["lines"]] == ["120.00", "44.00", "0.35"]
     assert v["lines"][1]["price"] == "4.00"  # a line's default read through the supplier link
     assert v["region"] == "north"  # a field's default read through the link
-    assert (v["c_today"], v["c_now"], v["c_has_role"]) == ("2026-03-02", "2026-03-02T09:00:00", True)
+    assert (v["c_today"], v["c_now"], v["c_has_role"]) == ("2026-03-02", "2026-03-02T09:00:00Z", True)
 
 
 def test_preview_of_an_edit_matches_the_update(lab_api, supplier):
