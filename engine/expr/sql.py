@@ -222,7 +222,14 @@ class _Compiler:
         if t.is_numeric:
             body, orelse = align([body, orelse], self.dialect)
         scale = body.scale if not is_null(body) else orelse.scale
-        return SqlTerm(sa.case((test, body.expr), else_=orelse.expr), t, scale)
+        # A bare NULL branch is typed like the other branch: PostgreSQL types an untyped
+        # `CASE … THEN NULL ELSE NULL END` as text, which an enclosing CASE cannot mix
+        # with numbers.
+        sql_type = (orelse if is_null(body) else body).expr.type
+        if isinstance(sql_type, sa.types.NullType):
+            sql_type = sa_type(t)
+        then, other = ((sa.cast(sa.null(), sql_type) if is_null(x) else x.expr) for x in (body, orelse))
+        return SqlTerm(sa.case((test, then), else_=other), t, scale)
 
     def _ListLit(self, node):
         raise self.fail("a list is only available in SQL on the right of 'in'", node)

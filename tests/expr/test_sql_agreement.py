@@ -79,6 +79,7 @@ EXPRESSIONS = [
     "customer.credit_limit - total", "channel in ['phone', 'email']",
     "channel not in ['phone']", "'us' in note", "urgent", "not urgent",
     "urgent and total > 0", "note or urgent", "total if urgent else 0",
+    "total if total < total else (None if total < total else None)", "None if urgent else qty",
     "'big' if total > 1000 else 'small'", "sum(lines.amount)", "count(lines)",
     "count(lines.qty)", "max(lines.amount)", "min(lines.qty)", "avg(lines.amount)",
     "sum(lines.amount) == total", "sum(lines.qty * lines.price)" if False else "sum(lines.qty)",
@@ -226,7 +227,9 @@ def _cond(depth: int):
                      st.builds(lambda a: f"not ({a})", sub))
 
 
-@settings(max_examples=120, deadline=None,
+# A fixed seed keeps CI deterministic; a case a random run once found is added to
+# EXPRESSIONS above (`… else (None if … else None)` typed its NULLs as text on PostgreSQL).
+@settings(max_examples=120, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(text=st.one_of(_arith(2), _cond(2)))
 def test_random_expressions__sql_agrees_with_python(db, text):
