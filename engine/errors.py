@@ -108,6 +108,13 @@ class Locked(LoomError):
     code = "locked"
 
 
+class QueryTimeout(LoomError):
+    """A database statement stopped by the statement timeout (the last fence)."""
+
+    status = 503
+    code = "query_timeout"
+
+
 class BadParameter(LoomError):
     status = 400
     code = "bad_parameter"
