@@ -20,6 +20,7 @@ from ..errors import Problem
 MAX_FILE_BYTES = 1024 * 1024
 MAX_ALIAS_EXPANSION = 10_000  # nodes re-used through aliases, in total per file
 MAX_NUMBER_DIGITS = 4300  # Python's own limit on reading a whole number from text
+_MAX_NUMBER_BITS = int(MAX_NUMBER_DIGITS * 3.32)  # log2(10) bits per digit, rounded down
 E_NOT_A_FILE = "LOOM-E016"
 E_NUMBER_TOO_LONG = "LOOM-E017"
 
@@ -182,10 +183,17 @@ class _Builder:
                       "LOOM-E004")
         if isinstance(node, yaml.ScalarNode):
             if not node.style and node.tag == "tag:yaml.org,2002:str":
-                if len(node.value) > MAX_NUMBER_DIGITS and _INT10.match(node.value):
-                    self.fail(node, f"a number of {len(node.value)} digits; numbers in "
+                text = node.value
+                if len(text) > MAX_NUMBER_DIGITS and _INT10.match(text):
+                    self.fail(node, f"a number of {len(text.lstrip('+-'))} digits; numbers in "
                               f"definitions have at most {MAX_NUMBER_DIGITS}", E_NUMBER_TOO_LONG)
-                return resolve_plain(node.value)
+                value = resolve_plain(text)
+                # 0x/0o numbers convert at any length, but could not be shown as decimal text
+                if isinstance(value, int) and not isinstance(value, bool) \
+                        and value.bit_length() > _MAX_NUMBER_BITS and not _INT10.match(text):
+                    self.fail(node, f"a number of more than {MAX_NUMBER_DIGITS} digits; numbers "
+                              f"in definitions have at most {MAX_NUMBER_DIGITS}", E_NUMBER_TOO_LONG)
+                return value
             return node.value
         if isinstance(node, yaml.SequenceNode):
             out = []
