@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from ..errors import ExpressionError
 from . import nodes as n
-from .limits import FIELD_DIGITS, MAX_DIGITS, MAX_NODES, MAX_SIZE
+from .limits import FIELD_DIGITS, MAX_CALL_DEPTH, MAX_DIGITS, MAX_NODES, MAX_SIZE
 
 BUDGET_CODE = "LOOM-E101"
 
@@ -29,6 +29,7 @@ def check_budget(tree) -> None:
 class _Budget:
     def __init__(self):
         self.count = 0
+        self.calls = 0  # calls open around the node being visited
 
     def visit(self, node) -> tuple[int, int | None]:
         """(most digits of the number it gives, most items of the text/list, or None)."""
@@ -106,9 +107,14 @@ class _Budget:
         return digits, len(node.items)
 
     def _Call(self, node):
+        self.calls += 1
+        if self.calls > MAX_CALL_DEPTH:
+            # each call is a level of parentheses in SQL, which SQLite parses only so deep
+            raise over_budget(f"functions are nested more than {MAX_CALL_DEPTH} deep", node.offset)
         digits = FIELD_DIGITS
         for a in node.args:
             digits = max(digits, self.visit(a)[0])
+        self.calls -= 1
         return digits, None
 
 
