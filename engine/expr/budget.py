@@ -74,7 +74,8 @@ class _Budget:
                               f"digits (each field counts as {FIELD_DIGITS})", node.offset)
         size = None
         if op == "*":
-            size = _repeated(sa, node.right) if sa is not None else _repeated(sb, node.left)
+            size = (_repeated(sa, node.right) if sa is not None
+                    else _repeated(sb, node.left) if sb is not None else None)
             if size is not None and size > MAX_SIZE:
                 raise over_budget(f"repeating text or a list would make it longer than {MAX_SIZE}",
                                   node.offset)

@@ -122,6 +122,10 @@ def test_budgets__node_count_is_capped():
     assert parse(" or ".join(["a > 1"] * 133)).paths() == {("a",)}
 
 
+def test_budgets__numbers_times_fields_and_repetition_inside_the_limit_parse():
+    assert parse("2 * total + 3 * 'ab' * 2 + [1] * 3 * 2").paths() == {("total",)}
+
+
 def test_budgets__the_largest_allowed_power_of_a_field_still_parses():
     assert parse("total ** 100 > 0").paths() == {("total",)}
     assert parse("abs(" * 12 + "x" + ")" * 12).functions() == {"abs"}
