@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from ..errors import ExpressionError
 from . import nodes as n
-from .limits import FIELD_DIGITS, MAX_CALL_DEPTH, MAX_DIGITS, MAX_NODES, MAX_SIZE
+from .limits import FIELD_DIGITS, MAX_CALL_DEPTH, MAX_DIGITS, MAX_EXPANDED, MAX_NODES, MAX_SIZE
 
 BUDGET_CODE = "LOOM-E101"
 
@@ -30,10 +30,12 @@ class _Budget:
     def __init__(self):
         self.count = 0
         self.calls = 0  # calls open around the node being visited
+        self.expanded = 0  # nodes once `x ** k` is written out as k factors, as SQL does
 
     def visit(self, node) -> tuple[int, int | None]:
         """(most digits of the number it gives, most items of the text/list, or None)."""
         self.count += 1
+        self.expanded += 1
         if self.count > MAX_NODES:
             raise over_budget(f"expression has more than {MAX_NODES} parts "
                               "(names, numbers, operators and calls)", node.offset)
@@ -57,7 +59,10 @@ class _Budget:
         return digits, None
 
     def _Binary(self, node):
-        (da, sa), (db, sb) = self.visit(node.left), self.visit(node.right)
+        before = self.expanded
+        da, sa = self.visit(node.left)
+        base = self.expanded - before
+        db, sb = self.visit(node.right)
         op = node.op
         if op == "**":
             digits = da * node.right.value if isinstance(node.right, n.Const) else da * db
@@ -72,6 +77,11 @@ class _Budget:
         if digits > MAX_DIGITS:
             raise over_budget(f"this calculation could give a number of more than {MAX_DIGITS} "
                               f"digits (each field counts as {FIELD_DIGITS})", node.offset)
+        if op == "**" and isinstance(node.right, n.Const) and node.right.value > 1:
+            self.expanded += base * (node.right.value - 1)
+            if self.expanded > MAX_EXPANDED:
+                raise over_budget(f"expression is too large once each 'x ** k' is written out as "
+                                  f"k factors (more than {MAX_EXPANDED} parts)", node.offset)
         size = None
         if op == "*":
             size = (_repeated(sa, node.right) if sa is not None

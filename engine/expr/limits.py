@@ -5,6 +5,7 @@ milliseconds to refuse."""
 MAX_LENGTH = 2000  # characters of expression text
 MAX_DEPTH = 50  # nesting levels
 MAX_NODES = 400  # names, literals, operators and calls in one expression
+MAX_EXPANDED = 1000  # nodes once every `x ** k` is written out as k factors (as in SQL)
 MAX_CALL_DEPTH = 12  # calls inside calls: abs(round(...)) is 2
 MAX_POWER = 100  # largest literal exponent of `**`
 MAX_SIZE = 10000  # longest text or list an expression may produce

@@ -29,6 +29,11 @@ def _order(api, catalog):
     ("('ab' * 100) * 100 == 'x'", "repeating text or a list would make it longer than 10000"),
     ("'a' * 6000 + 'b' * 6000 == 'x'", "joining texts or lists would make them longer than 10000"),
     (NESTED_ABS, "functions are nested more than 12 deep"),
+    (" + ".join(["total ** 100"] * 40) + " > 1",
+     "expression is too large once each 'x ** k' is written out as k factors (more than 1000 "
+     "parts)"),
+    (" + ".join(["total ** 100"] * 9) + " > 1",
+     "expression is too large for the database: its SQL would be longer than 50000 characters"),
     (RIGHT_NESTED, "expression is nested too deeply for the database: its SQL would nest 20 "
                    "levels, at most 15"),
     ("-" * 60 + "total > 1", "expression is nested more than 50 levels deep"),

@@ -110,6 +110,9 @@ def test_paths_of_user_and_lines():
     ("[1, 2] * 5001", "repeating text or a list would make it longer than 10000", 7),
     ("'a' * 6000 + 'b' * 6000", "joining texts or lists would make them longer than 10000", 11),
     ("abs(" * 13 + "x" + ")" * 13, "functions are nested more than 12 deep", 48),
+    (" + ".join(["x ** 100"] * 10),
+     "expression is too large once each 'x ** k' is written out as k factors (more than 1000 "
+     "parts)", 101),
 ])
 def test_budgets__refused_before_anything_runs_with_code_e101(text, message, offset):
     err = refused(text)
