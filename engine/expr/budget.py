@@ -1,5 +1,7 @@
-"""The parse-time budget of one expression tree: how many nodes, how large a number and
-how long a text or list it can produce, all decided before anything runs.
+"""The parse-time budget of one expression tree, decided before anything runs: how many
+nodes, how deeply calls nest, how large it grows once each `x ** k` is written out as k
+factors (as the SQL compiler does), how large a number and how long a text or list it
+can produce.
 
 Each node gets an upper bound on the digits of the number it can give (a field counts
 as `FIELD_DIGITS`, `*` adds digits, `** k` multiplies them by k) and, for texts and
