@@ -5,8 +5,6 @@ import logging
 import traceback
 from dataclasses import dataclass, field
 
-MAX_LOG_CHARS = 4096  # a log line longer than this keeps its head and tail only
-
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -112,13 +110,6 @@ class Locked(LoomError):
     code = "locked"
 
 
-class QueryTimeout(LoomError):
-    """A database statement stopped by the statement timeout (the last fence)."""
-
-    status = 503
-    code = "query_timeout"
-
-
 class BadParameter(LoomError):
     status = 400
     code = "bad_parameter"
@@ -147,6 +138,16 @@ class ExpressionError(LoomError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class QueryTimeout(LoomError):
+    """A database statement stopped by the statement timeout (the last fence)."""
+
+    status = 503
+    code = "query_timeout"
+
+
+MAX_LOG_CHARS = 4096  # a log line longer than this keeps its head and tail only
 
 
 def shorten(text: str, limit: int = MAX_LOG_CHARS) -> str:
