@@ -12,8 +12,8 @@ from datetime import date
 
 from ..expr import types as T
 from .semantics import (
-    E_BOUNDS, E_CYCLE, E_DEFAULT_TEXT, E_DUPLICATE_FIELD, E_FIELD, E_FIELD_KIND, E_FIELD_TYPE, E_LINK_TO,
-    E_NUMBER, E_OPTIONS, Context, assignable, names_at, value_at,
+    E_BOUNDS, E_CYCLE, E_DEFAULT_TEXT, E_DUPLICATE_FIELD, E_FIELD, E_FIELD_KIND, E_FIELD_TYPE,
+    E_LINK_TO, E_NUMBER, E_OPTIONS, Context, assignable, names_at, value_at,
 )
 from .environment import SYSTEM_FIELDS
 from .suggest import suggestion_suffix

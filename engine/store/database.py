@@ -96,7 +96,8 @@ class Database:
             limit = self.statement_timeout
             with conn.begin():
                 if limit and not self.is_sqlite:
-                    conn.exec_driver_sql(f"SET LOCAL statement_timeout = {max(int(limit * 1000), 1)}")
+                    ms = max(int(limit * 1000), 1)
+                    conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
                 conn.info["loom_fence"] = limit
                 try:
                     yield conn
