@@ -70,7 +70,7 @@ def compile_sql(expr, scope: SqlScope, functions) -> SqlTerm:
     if _WITHIN_BUDGET.get(key) is not env.forms:
         check_sql_budget(term, scope.dialect)
         if len(_WITHIN_BUDGET) >= _WITHIN_BUDGET_SIZE:
-            _WITHIN_BUDGET.pop(next(iter(_WITHIN_BUDGET)), None)
+            _WITHIN_BUDGET.clear()  # atomic, unlike evicting one while other threads add
         _WITHIN_BUDGET[key] = env.forms
     return term
 
