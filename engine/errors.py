@@ -1,6 +1,8 @@
 """Loom's error types: one root, translated by the API and CLI and nothing else."""
 from __future__ import annotations
 
+import logging
+import traceback
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
@@ -185,3 +187,36 @@ class ExpressionError(LoomError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class QueryTimeout(LoomError):
+    """A database statement stopped by the statement timeout (the last fence)."""
+
+    status = 503
+    code = "query_timeout"
+
+
+MAX_LOG_CHARS = 4096  # a log line longer than this keeps its head and tail only
+
+
+def shorten(text: str, limit: int = MAX_LOG_CHARS) -> str:
+    """`text` cut to about `limit` characters: its head and tail, saying how much went."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n... ({len(text) - 2 * half} characters cut) ...\n{text[-half:]}"
+
+
+class ShortLogs(logging.Filter):
+    """The one place log lines are bounded: a message or traceback carrying a whole
+    expression or statement (SQLAlchemy puts the SQL in its errors) is cut to
+    MAX_LOG_CHARS, so a hostile request cannot write megabytes to the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if len(message) > MAX_LOG_CHARS:
+            record.msg, record.args = shorten(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = shorten("".join(traceback.format_exception(*record.exc_info))
+                                      .rstrip("\n"))
+        return True

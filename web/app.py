@@ -11,7 +11,7 @@ from markupsafe import escape
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.exceptions import NotFound as HttpNotFound
 
-from engine.errors import LoomError
+from engine.errors import LoomError, ShortLogs
 
 from . import security
 from .api import bp as api_bp
@@ -21,6 +21,7 @@ from .auth import login_manager
 from .views import register as register_views
 
 log = logging.getLogger("loom.web")
+log.addFilter(ShortLogs())
 csrf = CSRFProtect()
 MAX_ID = 2**63 - 1
 

@@ -52,7 +52,7 @@ class Builder:
             return parse(str(text))
         except ExpressionError as exc:
             self.problems.append(self.doc.problem(path, f"expression {text!r}: {exc.message}",
-                                                  "LOOM-E100", offset=exc.offset))
+                                                  exc.code_, offset=exc.offset))
             return None
 
     def value(self, path: tuple, raw: Any) -> m.Value:

@@ -6,12 +6,14 @@ record's fields the row does not shadow, and the parent record as `parent`
 """
 from __future__ import annotations
 
+import math
 import re
+from datetime import date
 
 from ..expr import types as T
 from .semantics import (
-    E_CYCLE, E_DEFAULT_TEXT, E_DUPLICATE_FIELD, E_FIELD, E_FIELD_KIND, E_FIELD_TYPE, E_LINK_TO,
-    E_NUMBER, E_OPTIONS, Context, assignable, names_at, value_at,
+    E_BOUNDS, E_CYCLE, E_DEFAULT_TEXT, E_DUPLICATE_FIELD, E_FIELD, E_FIELD_KIND, E_FIELD_TYPE,
+    E_LINK_TO, E_NUMBER, E_OPTIONS, Context, assignable, names_at, value_at,
 )
 from .environment import SYSTEM_FIELDS
 from .suggest import suggestion_suffix
@@ -63,6 +65,7 @@ class FormCheck:
                 self.fields(f.fields, path + ("fields",), f.name)
             if f.type in self.ctx.field_types and not f.is_table:
                 self.expressions(f, path, env, table)
+            self.bounds(f, path)
 
     def name(self, f, path: tuple, seen: dict) -> None:
         if f.name in seen:
@@ -128,6 +131,20 @@ class FormCheck:
             rules.remove(match)
             ctx.check_condition(doc, path + ("validate", k, "rule"), match.rule, env,
                                 "validate.rule")
+
+    def bounds(self, f, path: tuple) -> None:
+        """min and max: finite, and min not above max (else no value could ever pass)."""
+        for key in ("min", "max"):
+            v = getattr(f, key)
+            if isinstance(v, float) and not math.isfinite(v):
+                self.ctx.add(self.doc, path + (key,), f"{key}: {_show_float(v)} is not a usable "
+                             f"bound; write a finite number like {key}: 0", E_BOUNDS)
+                return
+        lo, hi = _comparable(f.min), _comparable(f.max)
+        if lo is not None and hi is not None and isinstance(lo, date) == isinstance(hi, date) \
+                and lo > hi:
+            self.ctx.add(self.doc, path + ("min",), f"min {f.min} is above max {f.max}, so no "
+                         "value could pass; swap them", E_BOUNDS)
 
     def default(self, f, path: tuple, env, own, desc: str) -> None:
         raw = value_at(self.doc, path)
@@ -237,6 +254,22 @@ def _find_cycle(start: str, edges: dict) -> list[str] | None:
             if nxt not in seen:
                 seen.add(nxt)
                 stack.append((nxt, trail + [nxt]))
+    return None
+
+
+def _show_float(v: float) -> str:
+    return ".nan" if math.isnan(v) else ".inf" if v > 0 else "-.inf"
+
+
+def _comparable(v):
+    """A bound as a number or a date, or None when it is neither."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return v
+    if isinstance(v, str):
+        try:
+            return date.fromisoformat(v)
+        except ValueError:
+            return None
     return None
 
 

@@ -50,6 +50,12 @@ _DURATION_UNITS = {
 }
 
 
+def fill(template: str, value: str) -> str:
+    """An `x-messages` text with its `{value}` filled in; any other brace stays as written
+    (a message may show YAML like `{en: ...}`), so no message can fail to format."""
+    return template.replace("{value}", value)
+
+
 class Translator:
     """Turns one jsonschema ValidationError into located Problems."""
 
@@ -70,8 +76,7 @@ class Translator:
             # the instance is a mapping key; the error's path is the mapping's
             path, at_key = path + (error.instance,), True
         if custom:
-            return [self.problem(path, custom.format(value=_show(error.instance)), code,
-                                 at_key)]
+            return [self.problem(path, fill(custom, _show(error.instance)), code, at_key)]
         handler = getattr(self, "on_" + str(keyword), None)
         if handler is not None:
             return handler(error, schema, path, code, at_key)

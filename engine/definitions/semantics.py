@@ -88,6 +88,7 @@ E_BUILTIN_ACTION = "LOOM-E067"
 E_UPDATE_TARGET = "LOOM-E068"
 E_WHERE_TARGET = "LOOM-E069"
 E_CREATE_LINES = "LOOM-E070"
+E_BOUNDS = "LOOM-E071"
 
 BUILTIN_ACTIONS = ("set", "create", "update", "notify")
 BUILTIN_CHANNELS = ("inbox", "email", "webhook")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,10 @@ from ..errors import Problem
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_ALIAS_EXPANSION = 10_000  # nodes re-used through aliases, in total per file
+MAX_NUMBER_DIGITS = 4300  # Python's own limit on reading a whole number from text
+_MAX_NUMBER_BITS = int(MAX_NUMBER_DIGITS * 3.32)  # log2(10) bits per digit, rounded down
+E_NOT_A_FILE = "LOOM-E016"
+E_NUMBER_TOO_LONG = "LOOM-E017"
 
 Path = tuple  # of str keys and int indices
 
@@ -178,7 +183,17 @@ class _Builder:
                       "LOOM-E004")
         if isinstance(node, yaml.ScalarNode):
             if not node.style and node.tag == "tag:yaml.org,2002:str":
-                return resolve_plain(node.value)
+                text = node.value
+                if len(text) > MAX_NUMBER_DIGITS and _INT10.match(text):
+                    self.fail(node, f"a number of {len(text.lstrip('+-'))} digits; numbers in "
+                              f"definitions have at most {MAX_NUMBER_DIGITS}", E_NUMBER_TOO_LONG)
+                value = resolve_plain(text)
+                # 0x/0o numbers convert at any length, but could not be shown as decimal text
+                if isinstance(value, int) and not isinstance(value, bool) \
+                        and value.bit_length() > _MAX_NUMBER_BITS and not _INT10.match(text):
+                    self.fail(node, f"a number of more than {MAX_NUMBER_DIGITS} digits; numbers "
+                              f"in definitions have at most {MAX_NUMBER_DIGITS}", E_NUMBER_TOO_LONG)
+                return value
             return node.value
         if isinstance(node, yaml.SequenceNode):
             out = []
@@ -262,6 +277,8 @@ def load_text(text: str | bytes, file: str = "<string>") -> SourceDoc:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
         raise YamlProblem(_syntax_problem(exc, text, file)) from None
+    except yaml.reader.ReaderError as exc:
+        raise YamlProblem(_reader_problem(exc, text, file)) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(Problem(file, 1, 1, f"YAML error: {exc}", "LOOM-E007")) from None
     if root is None:
@@ -272,6 +289,20 @@ def load_text(text: str | bytes, file: str = "<string>") -> SourceDoc:
     except RecursionError:
         raise YamlProblem(Problem(file, 1, 1, "the document is nested too deeply", "LOOM-E006"))
     return SourceDoc(file, data, builder.marks, builder.key_marks)
+
+
+def _reader_problem(exc: yaml.reader.ReaderError, text: str, file: str) -> Problem:
+    """A character YAML does not accept, located at its own line and column."""
+    char = exc.character if isinstance(exc.character, int) else None
+    # the reader stops at the first such character, so its first occurrence is the one
+    i = text.find(chr(char)) if char is not None else -1
+    if i < 0:
+        i = min(max(exc.position, 0), len(text))
+    line = text.count("\n", 0, i) + 1
+    col = i - text.rfind("\n", 0, i)
+    what = f"the control character U+{char:04X}" if char is not None else "a character"
+    return Problem(file, line, col, f"the file contains {what}, which YAML does not allow; "
+                   "remove it", "LOOM-E002")
 
 
 def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> Problem:
@@ -295,11 +326,27 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, text: str, file: str) -> Problem:
 
 
 def load_file(path: str, display: str | None = None) -> SourceDoc:
-    """Load a file from disk, refusing huge files before reading them whole."""
+    """Load a regular file from disk, never reading more than MAX_FILE_BYTES + 1 bytes.
+
+    A FIFO, a device or a symlink to one is refused before it is opened (opening a FIFO
+    blocks, reading /dev/zero never ends); the file is opened non-blocking and checked
+    again, so one swapped in between cannot hang us either.
+    """
     display = display or path
-    size = os.path.getsize(path)
-    if size > MAX_FILE_BYTES:
-        raise YamlProblem(Problem(display, 1, 1, f"the file is {size} bytes; definition files "
-                                  f"are limited to {MAX_FILE_BYTES} bytes, split it", "LOOM-E001"))
-    with open(path, "rb") as fh:
-        return load_text(fh.read(), display)
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise YamlProblem(_not_a_file(display))
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise YamlProblem(_not_a_file(display))
+        raw = fh.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise YamlProblem(Problem(display, 1, 1, f"the file is larger than {MAX_FILE_BYTES} "
+                                  "bytes; definition files are limited to that, split it",
+                                  "LOOM-E001"))
+    return load_text(raw, display)
+
+
+def _not_a_file(display: str) -> Problem:
+    return Problem(display, 1, 1, "not a regular file (a pipe, a device, or a link to one); "
+                   "definitions are read from plain files only", E_NOT_A_FILE)

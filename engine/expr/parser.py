@@ -10,8 +10,9 @@ from decimal import Decimal, InvalidOperation
 
 from ..errors import ExpressionError
 from . import nodes as n
+from .budget import check_budget, over_budget
 from .expr import Expr
-from .limits import MAX_DEPTH, MAX_INT, MAX_LENGTH, MAX_POWER, MAX_SIZE
+from .limits import MAX_DEPTH, MAX_INT, MAX_LENGTH, MAX_POWER
 
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
            ast.Mod: "%", ast.Pow: "**"}
@@ -45,7 +46,7 @@ def parse(text: str) -> Expr:
     if not isinstance(text, str):
         raise ExpressionError("an expression must be text")
     if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"expression is longer than {MAX_LENGTH} characters", MAX_LENGTH)
+        raise over_budget(f"expression is longer than {MAX_LENGTH} characters", MAX_LENGTH)
     if not text.strip():
         raise ExpressionError("expression is empty")
     # leading blanks would be an IndentationError; offsets still count them
@@ -57,8 +58,10 @@ def parse(text: str) -> Expr:
         offset = src.char_offset_of_syntax_error(exc)
         raise ExpressionError(f"syntax error: {exc.msg}", offset) from None
     except (RecursionError, MemoryError, ValueError):
-        raise ExpressionError("expression is too complex") from None
-    return Expr(text, _Converter(src).convert(tree.body, 1))
+        raise over_budget("expression is too complex", 0) from None
+    node = _Converter(src).convert(tree.body, 1)
+    check_budget(node)
+    return Expr(text, node)
 
 
 class _Source:
@@ -105,7 +108,8 @@ class _Converter:
 
     def convert(self, node, depth: int):
         if depth > MAX_DEPTH:
-            raise self.fail(f"expression is nested more than {MAX_DEPTH} levels deep", node)
+            raise over_budget(f"expression is nested more than {MAX_DEPTH} levels deep",
+                              self.src.start(node))
         method = getattr(self, "_" + type(node).__name__, None)
         if method is None:
             message = _REFUSED.get(type(node), f"{type(node).__name__} is not allowed here")
@@ -187,18 +191,7 @@ class _Converter:
             if not ok:
                 raise ExpressionError(
                     f"'**' needs a whole-number exponent from 0 to {MAX_POWER}", right.offset)
-        if op == "*":
-            self._check_repetition(left, right, at)
         return n.Binary(op, left, right, at)
-
-    def _check_repetition(self, left, right, at):
-        for seq, count in ((left, right), (right, left)):
-            size = (len(seq.value) if isinstance(seq, n.Const) and isinstance(seq.value, str)
-                    else len(seq.items) if isinstance(seq, n.ListLit) else None)
-            if (size is not None and isinstance(count, n.Const) and isinstance(count.value, int)
-                    and size * count.value > MAX_SIZE):
-                raise ExpressionError(
-                    f"repeating text or a list would make it longer than {MAX_SIZE}", at)
 
     def _BoolOp(self, node, depth):
         op = "and" if isinstance(node.op, ast.And) else "or"

@@ -14,12 +14,15 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
 from ..errors import ExpressionError
 from . import nodes as n
 from . import types as T
+from .budget import over_budget
 from .checker import check
+from .limits import MAX_SQL_DEPTH, MAX_SQL_LENGTH
 from .sqlterms import (  # re-exported: plugins build on engine.expr.sql
     DEFAULT_SCALES as DEFAULT_SCALES,
     MAX_EXACT_SCALE as MAX_EXACT_SCALE,
@@ -49,10 +52,50 @@ from .sqlterms import (  # re-exported: plugins build on engine.expr.sql
 from .types import Type
 
 
+_DIALECTS = {"sqlite": sqlite.dialect(), "postgresql": postgresql.dialect()}
+# Expressions whose SQL passed the budget. The same text over the same names compiles to
+# SQL of the same shape every request (a filter paged through, a report's columns), and
+# measuring it means rendering it (~0.3 ms), so the verdict is kept. Keyed by the names
+# and their types (scopes build a fresh Env each time) and the forms map, which the
+# entry holds so its id cannot be reused meanwhile.
+_WITHIN_BUDGET: dict = {}
+_WITHIN_BUDGET_SIZE = 1024
+
+
 def compile_sql(expr, scope: SqlScope, functions) -> SqlTerm:
     checked = check(expr, scope.env, functions)
     term = _Compiler(scope, functions, checked).visit(expr.tree)
+    env = scope.env
+    key = (expr.source, scope.dialect, type(scope), id(env.forms), tuple(env.names.items()))
+    if _WITHIN_BUDGET.get(key) is not env.forms:
+        check_sql_budget(term, scope.dialect)
+        if len(_WITHIN_BUDGET) >= _WITHIN_BUDGET_SIZE:
+            _WITHIN_BUDGET.clear()  # atomic, unlike evicting one while other threads add
+        _WITHIN_BUDGET[key] = env.forms
     return term
+
+
+def check_sql_budget(term: SqlTerm, dialect: str) -> None:
+    """Refuse SQL longer or more deeply nested than the database parses comfortably.
+
+    Measured on the rendered text: its length, and the deepest parentheses (the
+    compiler adds casts, NULL guards and rescaling the expression does not show).
+    """
+    text = str(term.expr.compile(dialect=_DIALECTS.get(dialect, _DIALECTS["sqlite"])))
+    if len(text) > MAX_SQL_LENGTH:
+        raise over_budget(f"expression is too large for the database: its SQL would be longer "
+                          f"than {MAX_SQL_LENGTH} characters", 0)
+    depth = deepest = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif ch == ")":
+            depth -= 1
+    if deepest > MAX_SQL_DEPTH:
+        raise over_budget(f"expression is nested too deeply for the database: its SQL would "
+                          f"nest {deepest} levels, at most {MAX_SQL_DEPTH}", 0)
 
 
 # -- the compiler ------------------------------------------------------------------
@@ -157,7 +200,7 @@ class _Compiler:
         exact = a.scale is not None and a.scale * k <= MAX_EXACT_SCALE
         base = a if exact else approx(a, self.dialect)
         e = base.expr
-        for _ in range(k - 1):
+        for _ in range(k - 1):  # left-deep: SQL parsers reduce a*b*c as they go
             e = e * base.expr
         return SqlTerm(e, t, a.scale * k if exact else None)
 

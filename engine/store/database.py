@@ -4,22 +4,40 @@ Writes on SQLite start with BEGIN IMMEDIATE so two writers queue on the
 database lock instead of failing half-way with "database is locked" when a
 deferred transaction tries to upgrade; readers use plain deferred BEGIN and,
 in WAL mode, never block writers.
+
+Reads are fenced by a statement timeout, the last line behind the expression
+budgets: a statement in `read()` running longer than `statement_timeout`
+seconds is stopped (SQLite: a progress handler; PostgreSQL: `SET LOCAL
+statement_timeout`) and raises `QueryTimeout`, a clean 503. Writes are not
+fenced: migrations and imports may legitimately run long.
 """
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
+import time
 from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from ..errors import QueryTimeout
+
 BUSY_TIMEOUT_MS = 30_000
+STATEMENT_TIMEOUT_S = 30.0  # default; $LOOM_STATEMENT_TIMEOUT overrides, 0 turns it off
+_PROGRESS_STEPS = 10_000  # SQLite VM instructions between two looks at the clock
+_PG_QUERY_CANCELED = "57014"
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10):
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10,
+                 statement_timeout: float | None = None):
         self._local = threading.local()
+        if statement_timeout is None:
+            statement_timeout = float(os.environ.get("LOOM_STATEMENT_TIMEOUT",
+                                                     STATEMENT_TIMEOUT_S))
+        self.statement_timeout = statement_timeout  # seconds; 0 = no fence
         self.url = sa.engine.make_url(url)
         self.dialect = self.url.get_backend_name()
         if self.dialect == "sqlite":
@@ -35,7 +53,9 @@ class Database:
                 self.url, echo=echo, poolclass=sa.pool.StaticPool,
                 connect_args={"check_same_thread": False, "isolation_level": None})
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "connect", _sqlite_fence)
             event.listen(self.engine, "begin", _sqlite_begin)
+            event.listen(self.engine, "before_cursor_execute", _sqlite_deadline)
         else:
             self.engine = sa.create_engine(self.url, echo=echo, pool_size=pool_size,
                                            max_overflow=20, pool_pre_ping=True)
@@ -77,8 +97,25 @@ class Database:
             yield shared
             return
         with self.engine.connect() as conn:
+            limit = self.statement_timeout
             with conn.begin():
-                yield conn
+                if limit and not self.is_sqlite:
+                    ms = max(int(limit * 1000), 1)
+                    conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
+                conn.info["loom_fence"] = limit
+                try:
+                    yield conn
+                except sa.exc.OperationalError as exc:
+                    if _stopped(exc, conn):
+                        raise QueryTimeout(f"the database query took longer than {limit:g} "
+                                           "seconds and was stopped; narrow the filter or the "
+                                           "report's parameters") from None
+                    raise
+                finally:
+                    conn.info["loom_fence"] = 0
+                    state = conn.info.get("loom_deadline")
+                    if state is not None:  # the ROLLBACK closing the read is never stopped
+                        state[0] = 0.0
 
     @contextlib.contextmanager
     def read_batch(self) -> Iterator[sa.Connection]:
@@ -128,6 +165,35 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.close()
+
+
+def _sqlite_fence(dbapi_conn, record) -> None:
+    """A progress handler that stops a statement once its deadline has passed."""
+    state = record.info.setdefault("loom_deadline", [0.0, False])  # [deadline, fired]
+
+    def progress() -> int:
+        if state[0] and time.monotonic() > state[0]:
+            state[1] = True
+            return 1  # sqlite3 raises OperationalError("interrupted")
+        return 0
+
+    dbapi_conn.set_progress_handler(progress, _PROGRESS_STEPS)
+
+
+def _sqlite_deadline(conn, _cursor, _statement, _params, _context, _many) -> None:
+    state = conn.info.get("loom_deadline")
+    if state is not None:
+        limit = conn.info.get("loom_fence") or 0
+        state[0] = time.monotonic() + limit if limit else 0.0
+        state[1] = False
+
+
+def _stopped(exc: sa.exc.OperationalError, conn: sa.Connection) -> bool:
+    """Was this error the statement timeout (rather than, say, a lost connection)?"""
+    state = conn.info.get("loom_deadline")
+    if state is not None:
+        return bool(state[1])
+    return getattr(exc.orig, "sqlstate", None) == _PG_QUERY_CANCELED
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:

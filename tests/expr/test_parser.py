@@ -97,3 +97,38 @@ def test_small_literal_repetition__is_fine():
 def test_paths_of_user_and_lines():
     assert parse("sum(lines.amount) > 0 and user.name == owner").paths() == {
         ("lines", "amount"), ("user", "name"), ("owner",)}
+
+
+@pytest.mark.parametrize("text, message, offset", [
+    ("(total ** 100) ** 100",
+     "this calculation could give a number of more than 4000 digits (each field counts as 19)", 15),
+    ("(((9 ** 100) ** 100) ** 100) ** 100",
+     "this calculation could give a number of more than 4000 digits (each field counts as 19)", 13),
+    ("total ** 100 * total ** 100 * total ** 100",
+     "this calculation could give a number of more than 4000 digits (each field counts as 19)", 28),
+    ("('ab' * 100) * 100", "repeating text or a list would make it longer than 10000", 13),
+    ("[1, 2] * 5001", "repeating text or a list would make it longer than 10000", 7),
+    ("'a' * 6000 + 'b' * 6000", "joining texts or lists would make them longer than 10000", 11),
+    ("abs(" * 13 + "x" + ")" * 13, "functions are nested more than 12 deep", 48),
+    (" + ".join(["x ** 100"] * 10),
+     "expression is too large once each 'x ** k' is written out as k factors (more than 1000 "
+     "parts)", 101),
+])
+def test_budgets__refused_before_anything_runs_with_code_e101(text, message, offset):
+    err = refused(text)
+    assert (err.message, err.offset, err.code_) == (message, offset, "LOOM-E101")
+
+
+def test_budgets__node_count_is_capped():
+    err = refused(" or ".join(["a > 1"] * 134))
+    assert err.message == "expression has more than 400 parts (names, numbers, operators and calls)"
+    assert parse(" or ".join(["a > 1"] * 133)).paths() == {("a",)}
+
+
+def test_budgets__numbers_times_fields_and_repetition_inside_the_limit_parse():
+    assert parse("2 * total + 3 * 'ab' * 2 + [1] * 3 * 2").paths() == {("total",)}
+
+
+def test_budgets__the_largest_allowed_power_of_a_field_still_parses():
+    assert parse("total ** 100 > 0").paths() == {("total",)}
+    assert parse("abs(" * 12 + "x" + ")" * 12).functions() == {"abs"}

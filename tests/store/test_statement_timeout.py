@@ -1,0 +1,46 @@
+"""The last fence behind the expression budgets: a read statement that runs too long is
+stopped by the database and becomes a clean QueryTimeout (503), never a hang or a 500."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from engine.errors import QueryTimeout
+from engine.store.database import Database
+
+ENDLESS = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
+           "SELECT count(*) FROM n")
+
+
+def test_a_read_running_past_the_statement_timeout__is_stopped_with_query_timeout(engine):
+    engine.db.statement_timeout = 0.3
+    start = time.monotonic()
+    with pytest.raises(QueryTimeout) as info:
+        with engine.db.read() as conn:
+            conn.exec_driver_sql(ENDLESS).scalar()
+    assert time.monotonic() - start < 5
+    assert info.value.status == 503 and info.value.code == "query_timeout"
+    assert info.value.message == ("the database query took longer than 0.3 seconds and was "
+                                  "stopped; narrow the filter or the report's parameters")
+    with engine.db.read() as conn:  # the connection is still good for the next request
+        assert conn.exec_driver_sql("SELECT 1").scalar() == 1
+
+
+def test_writes_are_not_fenced__only_reads(engine):
+    engine.db.statement_timeout = 0.01
+    with engine.db.write() as conn:
+        # long enough to cross the fence many times over, short enough to finish
+        n = conn.exec_driver_sql(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000) "
+            "SELECT count(*) FROM n").scalar()
+    assert n == 300000
+
+
+def test_the_timeout_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("LOOM_STATEMENT_TIMEOUT", "2.5")
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        assert db.statement_timeout == 2.5
+    finally:
+        db.dispose()
