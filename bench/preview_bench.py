@@ -2,7 +2,7 @@
 
     python bench/preview_bench.py [--runs 200] [--orders 30] [--database-url URL]
 
-Seeds the bundled demo app (definitions/, engine.demo.seed, small), then times
+Seeds the bundled demo app (definitions/ and its demo module, small), then times
 the same draft three ways: `Engine.preview` directly, the JSON API
 (POST /api/forms/sales_order/preview, bearer token) and the form page's route
 (POST /f/sales_order/preview, form-encoded as the browser's loom.js sends it,
@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.demo import seed  # noqa: E402
+from engine.cli import load_demo  # noqa: E402
+from engine.clock import HeldClock  # noqa: E402
 from engine.engine import Engine  # noqa: E402
 
 
@@ -66,8 +67,8 @@ def main() -> None:
     ap.add_argument("--database-url", default=None)
     args = ap.parse_args()
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp(prefix='loom-preview-')}/bench.db"
-    eng = Engine(str(ROOT / "definitions"), url)
-    logins = seed(eng, orders=args.orders, customers=10, days=30)
+    eng = Engine(str(ROOT / "definitions"), url, clock=HeldClock())
+    logins = load_demo(eng.defs.app).seed(eng, eng.clock, orders=args.orders, customers=10, days=30)
     user = eng.user("alice")
     data = draft(eng, user)
     result = eng.preview(user, "sales_order", data)

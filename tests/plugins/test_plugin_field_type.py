@@ -10,7 +10,6 @@ import pytest
 
 from engine.definitions.catalog import load_definitions
 from engine.engine import Engine
-from engine.importer import import_file
 from engine.bootstrap import default_registries
 from tests.conftest import FIXTURES
 from tests.fixtures.plugin_types import colours
@@ -107,17 +106,21 @@ def test_plugin_type__openapi_has_its_schema(studio, pia):
 
 def test_plugin_type__import_reads_its_cells_and_export_writes_them(studio):
     pia_user = studio.user("pia")
-    result = import_file(studio, pia_user, "swatch",
-                         io.BytesIO("name,颜色\nPoppy,红\nSky,#0000FF\n".encode()), format="csv")
+    result = studio.import_file(pia_user, "swatch",
+                                io.BytesIO("name,颜色\nPoppy,红\nSky,#0000FF\n".encode()), format="csv")
     assert result.ok, result.errors
     assert [studio.get(pia_user, "swatch", i).data["colour"] for i in result.created] == ["#ff0000", "#0000ff"]
-    bad = import_file(studio, pia_user, "swatch", io.BytesIO(b"name,colour\nMud,brownish\n"), format="csv")
+    bad = studio.import_file(pia_user, "swatch", io.BytesIO(b"name,colour\nMud,brownish\n"), format="csv")
     assert [str(e) for e in bad.errors] == [
         "swatch row 2: colour: expected a colour like #ff8800 or a name (red, green, blue)"]
 
     out = io.BytesIO()
-    studio.export_form(pia_user, "swatch", "csv", out)
-    assert "#ff0000" in out.getvalue().decode("utf-8-sig")
+    studio.export(pia_user, "swatch", "csv", out)
+    text = out.getvalue().decode("utf-8-sig")  # the type's own to_cell: what a person reads
+    assert "Poppy,red" in text and "Sky,blue" in text
+    back = studio.import_file(pia_user, "swatch", io.BytesIO(text.replace("Poppy", "Poppy 2").encode()),
+                              format="csv", dry_run=True)
+    assert back.ok, back.errors
 
 
 def test_plugin_type__spreadsheet_cells_use_its_own_to_cell_and_read_back():
