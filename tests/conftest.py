@@ -129,16 +129,30 @@ def pytest_runtest_call(item):
     return result
 
 
-@pytest.fixture(params=BACKENDS)
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'loom.db'}"
+def throwaway_database(backend: str, path):
+    """A fresh, empty database URL on `backend` (a SQLite file at `path`, or a PostgreSQL
+    schema of its own); dropped when the generator closes."""
+    if backend == "sqlite":
+        yield f"sqlite:///{path}"
         return
     schema = PgSchema()
     try:
         yield schema.url
     finally:
         schema.drop()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    yield from throwaway_database(request.param, tmp_path / "loom.db")
+
+
+@pytest.fixture
+def fresh_url(database_url, tmp_path):
+    """A second, empty database on the same backend as `database_url` (a restore or an
+    import target)."""
+    yield from throwaway_database("sqlite" if database_url.startswith("sqlite") else "postgresql",
+                                  tmp_path / "fresh.db")
 
 
 @pytest.fixture

@@ -16,31 +16,34 @@ class TextareaType(TextType):
     widget = "textarea"
 
 
-class EmailType(TextType):
-    name = "email"
-    widget = "email"
-    _re = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+class _PatternType(TextType):
+    """Text that must match `pattern`, else `FieldError(problem)`."""
+
+    pattern: re.Pattern
+    problem: str
 
     def parse(self, field, raw):
         text = super().parse(field, raw)
-        if text and not self._re.match(text):
-            raise FieldError("is not an email address")
+        if text and not self.pattern.match(text):
+            raise FieldError(self.problem)
         return text
+
+
+class EmailType(_PatternType):
+    name = "email"
+    widget = "email"
+    pattern = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    problem = "is not an email address"
 
     def json_schema(self, field, schema_of):
         return dict(super().json_schema(field, schema_of), format="email")
 
 
-class PhoneType(TextType):
+class PhoneType(_PatternType):
     name = "phone"
     widget = "tel"
-    _re = re.compile(r"^\+?[0-9 ()\-./]{3,32}$")
-
-    def parse(self, field, raw):
-        text = super().parse(field, raw)
-        if text and not self._re.match(text):
-            raise FieldError("is not a phone number")
-        return text
+    pattern = re.compile(r"^\+?[0-9 ()\-./]{3,32}$")
+    problem = "is not a phone number"
 
 
 class UserType(TextType):

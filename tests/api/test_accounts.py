@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from engine.auth import policy
 from engine.cli import load_demo, main
 from engine.definitions.catalog import load_definitions
-from tests.alerts.conftest import SmtpServer
+from tests.alerts.conftest import smtp  # noqa: F401  (the fixture: a real SMTP server)
 from tests.conftest import VALID, make_engine
 from web import create_app
 
@@ -220,15 +220,6 @@ def test_the_demo_passwords_pass_the_policy(database_url, clock):
 
 
 # --- forgot password --------------------------------------------------------------------
-
-
-@pytest.fixture
-def smtp(monkeypatch):
-    server = SmtpServer()
-    server.start()
-    monkeypatch.setenv("LOOM_SMTP_URL", server.url)
-    yield server
-    server.stop()
 
 
 def reset_links(engine, smtp) -> list[str]:

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine.cli import main
-from tests.conftest import FIXTURES, PgSchema, make_engine
+from tests.conftest import FIXTURES, make_engine
 
 APP = FIXTURES / "io"
 FORMS = ("party", "batch", "season", "entry", "ledger")  # link targets first
@@ -26,18 +26,6 @@ def app(database_url, clock):
     yield eng
     eng.close()
 
-
-@pytest.fixture
-def fresh_url(database_url, tmp_path):
-    """A second, empty database on the same backend."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'fresh.db'}"
-        return
-    schema = PgSchema()
-    try:
-        yield schema.url
-    finally:
-        schema.drop()
 
 
 @pytest.fixture

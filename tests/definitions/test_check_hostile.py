@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from engine.bootstrap import default_registries
 from engine.definitions.catalog import check_tree
 from engine.errors import Problem
+from tests.definitions.test_loader_fuzz import _leaves
 
 ROOT = Path(__file__).resolve().parents[2]
 VALID = ROOT / "tests" / "fixtures" / "valid"
@@ -74,17 +75,6 @@ HOSTILE = st.sampled_from([
 ])
 KEYS = st.sampled_from(["title", "min", "max", "compute", "if", "where", "default", "label",
                         "options", "expr", "rule", "name", "type", "fields", "steps", "to"])
-
-
-def _leaves(node, path=()):
-    if isinstance(node, dict):
-        for k, v in node.items():
-            yield path + (k,)
-            yield from _leaves(v, path + (k,))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            yield path + (i,)
-            yield from _leaves(v, path + (i,))
 
 
 @st.composite

@@ -18,23 +18,11 @@ from engine.clock import Clock
 from engine.engine import Engine
 from engine.errors import LoomError
 from engine.store import tables as t
-from tests.conftest import VALID, PgSchema, make_engine
+from tests.conftest import VALID, make_engine
 from tests.workflow.helpers import new_order, seed_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-@pytest.fixture
-def fresh_url(database_url, tmp_path):
-    """A second, empty database on the same backend: where a backup is restored."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'restored.db'}"
-        return
-    schema = PgSchema()
-    try:
-        yield schema.url
-    finally:
-        schema.drop()
 
 
 def busy_app(engine, users):
@@ -119,21 +107,28 @@ def test_a_backup_taken_while_a_thread_writes_restores_to_a_consistent_state(
     try:
         root = again.user("root")
         orders = again.list(root, "sales_order", limit=500).items
-        assert 3 <= len(orders) <= len(written)
-        # the backup is one moment: every order it holds is whole (created and submitted in
-        # one go each), with its lines, its events, its open tasks and its typed rows
-        assert sorted(r.id for r in orders) == sorted(written)[:len(orders)]
+        assert 3 <= len(orders) <= len(written) + 1
+        # the backup is one moment: every order it holds is whole, with its lines, its
+        # events, its open tasks and its typed rows. Create and submit are two transactions,
+        # so the newest order may have been caught between them: a whole draft.
+        newest = max(r.id for r in orders)
+        assert sorted(r.id for r in orders) == sorted(set(written) | {newest})[:len(orders)]
         for rec in orders:
-            assert rec.state == "manager_review" and rec.version == 2
-            assert len(rec.data["lines"]) == 1
             history = again.history(root, "sales_order", rec.id)
-            assert [e.action for e in history] == ["create", "submit"]
+            if rec.state == "draft":
+                assert rec.id == newest and rec.version == 1
+                assert [e.action for e in history] == ["create"]
+            else:
+                assert rec.state == "manager_review" and rec.version == 2
+                assert [e.action for e in history] == ["create", "submit"]
+            assert len(rec.data["lines"]) == 1
             assert history[-1].version == rec.version
         with again.db.read() as conn:
             tasks = conn.execute(sa.select(t.tasks.c.record_id, t.tasks.c.assignee)).all()
             typed = conn.execute(sa.text("SELECT count(*) FROM t_sales_order")).scalar_one()
             lines = conn.execute(sa.text("SELECT count(*) FROM t_sales_order__lines")).scalar_one()
-        assert sorted(tasks) == sorted((r.id, who) for r in orders for who in ("sam", "sue"))
+        assert sorted(tasks) == sorted((r.id, who) for r in orders if r.state != "draft"
+                                       for who in ("sam", "sue"))
         assert typed == lines == len(orders)
     finally:
         again.close()
