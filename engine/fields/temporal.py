@@ -14,6 +14,13 @@ DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 class _Temporal(FieldType):
     filter_input = "range"
+    python_type: type  # date or datetime: JSON holds its ISO text
+
+    def dump(self, field, value):
+        return None if value is None else value.isoformat()
+
+    def load(self, field, value):
+        return None if value is None else self.python_type.fromisoformat(value)
 
     def to_cell(self, field, value, labels=None):
         return value
@@ -31,6 +38,7 @@ class _Temporal(FieldType):
 
 
 class DateType(_Temporal):
+    python_type = date
     name = "date"
     widget = "date"
     expr_kind = T.DATE
@@ -52,12 +60,6 @@ class DateType(_Temporal):
         except ValueError:
             raise FieldError("expected a date as YYYY-MM-DD") from None
 
-    def dump(self, field, value):
-        return None if value is None else value.isoformat()
-
-    def load(self, field, value):
-        return None if value is None else date.fromisoformat(value)
-
     def sql_type(self, field):
         return sa.Date()
 
@@ -75,6 +77,7 @@ class DateType(_Temporal):
 
 
 class DateTimeType(_Temporal):
+    python_type = datetime
     name = "datetime"
     widget = "datetime-local"
     expr_kind = T.DATETIME
@@ -97,12 +100,6 @@ class DateTimeType(_Temporal):
         if value.tzinfo is not None:
             value = value.astimezone(timezone.utc).replace(tzinfo=None)
         return value
-
-    def dump(self, field, value):
-        return None if value is None else value.isoformat()
-
-    def load(self, field, value):
-        return None if value is None else datetime.fromisoformat(value)
 
     def sql_type(self, field):
         return sa.DateTime()

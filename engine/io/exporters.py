@@ -25,8 +25,6 @@ from .columns import KEY, PARENT, STATE, heading, taken, field_heading
 from .links import Titles
 
 PAGE = 500  # records per Engine.list call (its maximum)
-TYPED = {"integer": "integer", "decimal": "decimal", "money": "money", "date": "date",
-         "datetime": "datetime"}  # field types whose XLSX cells keep a number format
 
 
 def export(engine, user, name: str, fmt: str, out: BinaryIO, *, labels: bool = True) -> int:
@@ -91,7 +89,7 @@ class _Context:
             cols.append(ResultColumn(KEY, heading(fields, KEY, self.language), "text", "column"))
         if self.workflow is not None:
             cols.append(ResultColumn(STATE, heading(fields, STATE, self.language), "text", "column"))
-        cols += [_column(f, fields, self.language) for f in plain]
+        cols += [self._column(f, fields) for f in plain]
 
         def rows():
             for rec in self.all_records():
@@ -109,7 +107,7 @@ class _Context:
         title = spec.title.get(self.language) or spec.id
         parent = PARENT if title.lower() in taken(t.fields) else title
         cols = [ResultColumn(PARENT, parent, "text", "column")]
-        cols += [_column(f, fields, self.language) for f in fields]
+        cols += [self._column(f, fields) for f in fields]
 
         def rows():
             for rec in self.all_records():
@@ -142,11 +140,14 @@ class _Context:
             return self.cell(tf, rec.data.get(tf.name))
         return f"#{rec.id}"
 
+    def _column(self, f, fields) -> ResultColumn:
+        """A field's column: typed (an XLSX number or date format) when its type keeps a cell
+        format, else text as `to_cell` wrote it."""
+        typed = self.engine.registries.field_types[f.type].cell_format is not None
+        return ResultColumn(f.name, field_heading(f, fields, self.language),
+                            f.type if typed else "text", "column")
+
     def _state(self, state):
         step = self.workflow.step(state) if state else None
         return step.title.get(self.language) if step is not None and step.title else state
 
-
-def _column(f, fields, language) -> ResultColumn:
-    return ResultColumn(f.name, field_heading(f, fields, language), TYPED.get(f.type, "text"),
-                        "column")

@@ -192,6 +192,17 @@ class RecordReader:
     def can_create(self, user, form_id: str) -> bool:
         return allowed(user, self.rt.defs.form(form_id).permissions.create)
 
+    def must_create(self, user, form_id: str) -> None:
+        """PermissionDenied, in the user's words, unless `user` may create `form_id` records."""
+        if not self.can_create(user, form_id):
+            title = self.rt.defs.form(form_id).title.get(user.language)
+            raise PermissionDenied(f"you may not create {title} records")
+
+    def must_edit(self, user, rec: Record) -> None:
+        """PermissionDenied unless `user` may edit the record in its current step."""
+        if not self.can_edit(user, rec):
+            raise PermissionDenied("you may not edit this record in its current step")
+
     def can_edit(self, user, rec: Record) -> bool:
         """The edit rule: the step's `edit` list under a workflow, else the form's `update`
         roles (empty: everyone; `owner`: the record's owner); admins always."""

@@ -27,9 +27,7 @@ class RecordService:
 
     def create(self, user, form_id: str, data: Mapping) -> Record:
         """Validate and store a new record; its number, event and workflow start commit together."""
-        form = self.rt.defs.form(form_id)
-        if not self.reader.can_create(user, form_id):
-            raise PermissionDenied(f"you may not create {form.title.get(user.language)} records")
+        self.reader.must_create(user, form_id)
         with self.db.write() as conn:
             values = self.rt.forms[form_id].prepare(dict(data or {}), user=user, existing=None,
                                                     services=self.reader.services(conn, user))
@@ -38,9 +36,7 @@ class RecordService:
     def check_new(self, user, form_id: str, data: Mapping) -> dict:
         """What `create` would store for `data` (validated, computed, unique values checked),
         or ValidationFailed: one read transaction, nothing written, no write lock."""
-        form = self.rt.defs.form(form_id)
-        if not self.reader.can_create(user, form_id):
-            raise PermissionDenied(f"you may not create {form.title.get(user.language)} records")
+        self.reader.must_create(user, form_id)
         with self.db.read() as conn:
             values = self.rt.forms[form_id].prepare(dict(data or {}), user=user, existing=None,
                                                     services=self.reader.services(conn, user))
@@ -50,8 +46,7 @@ class RecordService:
     def create_checked(self, user, form_id: str, values: dict) -> Record:
         """Store values `check_new` answered (unique values are checked again, under the lock);
         its number, event and workflow start commit together, in the caller's batch."""
-        if not self.reader.can_create(user, form_id):
-            raise PermissionDenied("you may not create these records")
+        self.reader.must_create(user, form_id)
         with self.db.write() as conn:
             return self._create(conn, user, form_id, values, self.clock.now())
 
@@ -71,8 +66,7 @@ class RecordService:
             before = self.reader.get(conn, user, form_id, record_id, lock=True)
             if version is None:
                 raise ValidationFailed({"version": "the version you edited is required"})
-            if not self.reader.can_edit(user, before):
-                raise PermissionDenied("you may not edit this record in its current step")
+            self.reader.must_edit(user, before)
             values = runtime.prepare(dict(data or {}), user=user, existing=before.data,
                                      services=self.reader.services(conn, user))
             return self.writer.update(conn, user, before, values, self.clock.now(),
@@ -142,15 +136,14 @@ class RecordService:
     def preview(self, user, form_id: str, data: Mapping, record_id=None) -> Preview:
         """What saving `data` (a new record, or an edit of `record_id`) would store, show and
         require, and the errors it would answer: one read transaction, nothing written."""
-        form = self.rt.defs.form(form_id)
+        self.rt.defs.form(form_id)  # NotFound for an unknown form
         with self.db.read() as conn:
             before = None
             if record_id is not None:
                 before = self.reader.get(conn, user, form_id, record_id)
-                if not self.reader.can_edit(user, before):
-                    raise PermissionDenied("you may not edit this record in its current step")
-            elif not self.reader.can_create(user, form_id):
-                raise PermissionDenied(f"you may not create {form.title.get(user.language)} records")
+                self.reader.must_edit(user, before)
+            else:
+                self.reader.must_create(user, form_id)
             out = self.rt.forms[form_id].preview(dict(data or {}), user=user,
                                                  services=self.reader.services(conn, user),
                                                  existing=before.data if before else None)
