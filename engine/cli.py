@@ -347,6 +347,28 @@ def user_status(target: Target, name) -> None:
                + f"; two-factor {'on' if st.two_factor else 'off'}; {st.sessions} session(s)")
 
 
+@main.command("test")
+@click.argument("path", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("-k", "match", default=None, metavar="TEXT",
+              help="Only the scenarios whose id contains TEXT.")
+def test_command(path: str | None, fmt: str, match: str | None) -> None:
+    """Run the scenario tests under PATH (a definitions tree, its tests/ folder or one file)
+    on throw-away in-memory databases; exit 1 if any fails."""
+    from .scenarios import run_path  # lazy: it loads the facade (see Target.engine)
+
+    def progress(outcome) -> None:
+        if fmt == "text" and sys.stderr.isatty():
+            click.echo("." if outcome.status == "passed" else outcome.status[0].upper(),
+                       err=True, nl=False)
+
+    run = run_path(path or definitions_dir(None), default_registries(), match, progress)
+    if fmt == "text" and sys.stderr.isatty() and run.outcomes:
+        click.echo("", err=True)
+    click.echo(run.json() if fmt == "json" else run.text())
+    sys.exit(run.exit_code)
+
+
 @main.command("import")
 @click.argument("form")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))

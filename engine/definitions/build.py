@@ -17,6 +17,7 @@ from ..errors import ExpressionError, Problem
 from ..expr import Expr, parse
 from ..labels import BUILTIN_LABELS
 from . import model as m
+from .scenarios import build_scenario
 from .yaml_source import SourceDoc
 
 _DURATION = re.compile(r"^\s*(\d+)\s*(w|d|h|m|s)\s*$")
@@ -385,5 +386,5 @@ def build_report(b: Builder) -> m.ReportSpec:
 
 BUILDERS: dict[str, Callable[[Builder], Any]] = {
     "app": build_app, "form": build_form, "workflow": build_workflow,
-    "alert": build_alert, "report": build_report,
+    "alert": build_alert, "report": build_report, "scenario": build_scenario,
 }

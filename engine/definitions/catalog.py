@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Callable, Iterable
 
 from ..errors import DefinitionError, Problem
@@ -73,7 +74,7 @@ def check_tree(root: str, registries=None, progress: Callable[[int, int], None] 
         workflows={k: v[0] for k, v in built["workflow"].items()},
         alerts={k: v[0] for k, v in built["alert"].items()},
         reports={k: v[0] for k, v in built["report"].items()},
-        root=root, docs=docs,
+        root=root, docs=docs, scenarios={k: v[0] for k, v in built["scenario"].items()},
     )
     semantic = check_semantics(defs, {kind: {k: v[1] for k, v in built[kind].items()}
                                       for kind in built}, registries)
@@ -81,8 +82,7 @@ def check_tree(root: str, registries=None, progress: Callable[[int, int], None] 
     errors = [p for p in problems if p.severity == "error"]
     warnings = tuple(p for p in problems if p.severity != "error")
     if warnings:
-        defs = Definitions(defs.app, defs.forms, defs.workflows, defs.alerts, defs.reports,
-                           root, warnings, docs)
+        defs = replace(defs, warnings=warnings)
     return defs, _file_order(problems) if errors or warnings else []
 
 

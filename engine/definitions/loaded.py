@@ -10,6 +10,7 @@ from typing import Mapping
 
 from ..errors import NotFound, Problem
 from . import model as m
+from .scenarios import ScenarioSpec
 from .yaml_source import SourceDoc
 
 DEFAULT_APP = m.AppSpec(name="app", title=m.Label.of("Loom"), roles=())
@@ -27,6 +28,8 @@ class Definitions:
     root: str = ""
     warnings: tuple[Problem, ...] = ()
     docs: Mapping[str, SourceDoc] = field(default_factory=dict, compare=False, repr=False)
+    # scenario tests (`loom test`): checked with the tree, never used by the runtime
+    scenarios: Mapping[str, ScenarioSpec] = field(default_factory=dict, compare=False, repr=False)
 
     def form(self, form_id: str) -> m.FormSpec:
         try:

@@ -20,7 +20,7 @@ from .schema_messages import E_NOT_A_KIND, Translator
 from .suggest import suggestion_suffix
 from .yaml_source import SourceDoc
 
-KINDS = ("app", "form", "workflow", "alert", "report")
+KINDS = ("app", "form", "workflow", "alert", "report", "scenario")
 SCHEMA_DIR = Path(__file__).with_name("schemas")
 
 
@@ -69,7 +69,7 @@ def _draft7(node: Any) -> Any:
 
 
 def write_schemas(target_dir: str | Path) -> list[Path]:
-    """Write the five schemas as `<kind>.json` into `target_dir` (for `loom schema DIR`)."""
+    """Write every kind's schema as `<kind>.json` into `target_dir` (for `loom schema DIR`)."""
     target = Path(target_dir)
     target.mkdir(parents=True, exist_ok=True)
     written = []

@@ -106,7 +106,7 @@ def test_check_document__empty_file_names_the_kinds_at_1_1():
     assert kind is None
     assert [str(p) for p in problems] == [
         "empty.yaml:1:1: the first key must name the kind: one of app, form, workflow, "
-        "alert, report [LOOM-E009]"]
+        "alert, report, scenario [LOOM-E009]"]
 
 
 def test_check_document__suggests_the_kind_for_a_misspelt_first_key():
