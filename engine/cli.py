@@ -209,8 +209,13 @@ def load_demo(app: AppSpec) -> ModuleType:
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="LOOM_HOST")
 @click.option("--port", default=8000, show_default=True, type=int, envvar="LOOM_PORT")
 @click.option("--threads", default=8, show_default=True, type=int, help="waitress worker threads")
+@click.option("--reload-interval", default=2.0, show_default=True, type=float,
+              envvar="LOOM_RELOAD_INTERVAL",
+              help="Seconds between looks for changed definitions (files here, or a version "
+                   "published by `loom reload` elsewhere); 0 turns watching off.")
 @engine_options
-def serve(target: Target, demo: bool, host: str, port: int, threads: int) -> None:
+def serve(target: Target, demo: bool, host: str, port: int, threads: int,
+          reload_interval: float) -> None:
     """Serve the web UI and JSON API with waitress (never Flask's debug server)."""
     # lazy for start-up, as in Target.engine: Flask and waitress only when serving
     from waitress import serve as waitress_serve
@@ -229,6 +234,9 @@ def serve(target: Target, demo: bool, host: str, port: int, threads: int) -> Non
         if logins:
             click.echo("demo logins: " + ", ".join(f"{k} / {v}" for k, v in logins.items()))
     app = create_app(eng)
+    if eng.published_definitions_version() is None:
+        eng.reload_definitions()  # the first process says which version everyone runs
+    watcher = eng.watch_definitions(reload_interval) if reload_interval > 0 else None
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     click.echo(f"Loom is serving on http://{shown}:{port}/  (API: http://{shown}:{port}/api/openapi.json)")
     try:
@@ -240,6 +248,8 @@ def serve(target: Target, demo: bool, host: str, port: int, threads: int) -> Non
         waitress_serve(app, host=host, port=port, threads=threads, ident="loom", **proxy,
                        **waitress_options(app))
     finally:
+        if watcher is not None:
+            watcher.stop()
         eng.close()
 
 
@@ -345,6 +355,45 @@ def user_status(target: Target, name) -> None:
     click.echo(f"{name}: " + (f"locked until {st.locked_until:%Y-%m-%d %H:%M} UTC" if st.locked_until
                               else "not locked")
                + f"; two-factor {'on' if st.two_factor else 'off'}; {st.sessions} session(s)")
+
+
+@main.command("reload")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@engine_options
+def reload_command(target: Target, fmt: str) -> None:
+    """Check the definitions and, if clean, make every `loom serve` and `loom worker` on this
+    database switch to them without a restart; if not, they keep what they run."""
+    from . import reloading  # lazy: see Target.engine
+
+    root = target.definitions
+    defs, problems = check_tree(root, default_registries())
+    errors = [p for p in problems if p.severity == "error"]
+    db = Database(target.database)
+    try:
+        from .store.migrate import upgrade  # lazy: alembic only when needed
+
+        upgrade(db)
+        running = reloading.published_version(db)
+        version = reloading.tree_version(root)
+        if errors:
+            result = reloading.ReloadResult("refused", running or "none", problems=tuple(problems))
+        elif version == running:
+            result = reloading.ReloadResult("unchanged", version, problems=tuple(problems))
+        else:
+            reloading.publish(db, version, f"loom reload@{reloading.process_name()}",
+                              Clock().now())
+            result = reloading.ReloadResult("reloaded", version, problems=tuple(problems))
+    finally:
+        db.dispose()
+    if fmt == "json":
+        click.echo(json.dumps(result.as_json(), indent=2))
+    else:
+        for p in problems:
+            click.echo(str(p))
+        click.echo(result.message + ("; running processes switch on their next look "
+                                     "(--reload-interval)" if result.status == "reloaded" else ""),
+                   err=True)
+    sys.exit(1 if errors else 0)
 
 
 @main.command("test")

@@ -26,8 +26,8 @@ from .archive import Archiver, ArchiveResult
 from .auth.accounts import Accounts
 from .auth.users import Directory, User
 from .clock import Clock
-from .definitions.catalog import Definitions, load_definitions
-from .errors import LoomError
+from .definitions.catalog import Definitions, load_definitions, tree_version
+from .errors import LoomError, PermissionDenied
 from .forms.preview import Preview
 from .records import Change, Event, Page, Record, Services, as_record_id
 from .records.context import ActionTools
@@ -36,6 +36,7 @@ from .records.service import MAX_PAGE, RecordService
 from .records.writer import RecordWriter
 from .bootstrap import Registries, default_registries
 from . import io as records_io
+from . import reloading
 from .reports.results import ReportResult, ReportStream
 from .reports.service import ReportService
 from .runtime import Runtime
@@ -75,7 +76,10 @@ class Engine:
         self.users = Directory(self.db, self.clock)
         # listeners beyond the alerts: each hears every write, inside its transaction
         self.listeners: list[Callable[[Change], None]] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        # the files' version, read before they are loaded: a change in between shows as a
+        # difference on the next look, never as a version that claims files it did not load
+        self.definitions_version = tree_version(definitions_dir) if definitions_dir else ""
         self._install(definitions or load_definitions(definitions_dir, self.registries), sync=migrate)
 
     # --- the runtime snapshot -------------------------------------------------------
@@ -110,12 +114,34 @@ class Engine:
                     workflow, ReportService(rt, self.db, self.clock, reader), alerts)
 
     def reload(self, definitions_dir: str | None = None) -> Definitions:
-        """Load changed definitions and swap them in without a restart."""
+        """Load changed definitions and swap them in without a restart (raises if not clean)."""
         with self._lock:
-            defs = load_definitions(definitions_dir or self.definitions_dir, self.registries)
-            self.definitions_dir = definitions_dir or self.definitions_dir
+            root = definitions_dir or self.definitions_dir
+            version = tree_version(root)
+            defs = load_definitions(root, self.registries)
+            self.definitions_dir = root
             self._install(defs)
+            self.definitions_version = version
             return defs
+
+    def reload_definitions(self, user=None) -> reloading.ReloadResult:
+        """Check the definitions folder; if clean, swap it in and ask every process to follow.
+
+        Admins only when a user is given (the CLI acts as the operator)."""
+        if user is not None and not user.is_admin:
+            raise PermissionDenied("only administrators reload the definitions")
+        return reloading.reload(self, user.name if user is not None else None)
+
+    def converge_definitions(self) -> reloading.ReloadResult:
+        """Load the definitions version the database asks for, when the files here hold it."""
+        return reloading.converge(self)
+
+    def watch_definitions(self, interval: float = 2.0) -> reloading.Watcher:
+        """Start a thread that reloads on file changes and converges with other processes."""
+        return reloading.Watcher(self, interval).start()
+
+    def published_definitions_version(self) -> str | None:
+        return reloading.published_version(self.db)
 
     @property
     def clock(self) -> Clock:

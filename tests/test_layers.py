@@ -66,7 +66,7 @@ INNER_ALLOWED = {
     # made it ~40% slower in CPU (0.79 s -> 1.13 s), so the commands that need them load them
     **{("engine.cli", m): "lazy for `loom check` start-up (measured in engine/cli.py)" for m in (
         "engine.engine", "engine.alerts.worker", "waitress", "web", "web.security",
-        "engine.store.migrate", "engine.scenarios")},
+        "engine.store.migrate", "engine.scenarios", "engine.reloading")},
 }
 
 MAX_CIRCLE = 3

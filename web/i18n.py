@@ -162,6 +162,17 @@ TEXTS: dict[str, dict[str, str]] = {
     "traces": {"en": "Alert traces", "zh": "预警记录"},
     "outcome": {"en": "Outcome", "zh": "结果"},
     "values_seen": {"en": "Values seen", "zh": "所见取值"},
+    # admin: reload without restart
+    "definitions_version": {"en": "Running version", "zh": "运行版本"},
+    "published_version": {"en": "Version the database asks for", "zh": "数据库要求的版本"},
+    "reload_definitions": {"en": "Check and reload definitions", "zh": "检查并重新加载定义"},
+    "definitions_reloaded": {"en": "Definitions reloaded; every process switches on its next look.",
+                             "zh": "定义已重新加载；所有进程将在下次检查时切换。"},
+    "definitions_unchanged": {"en": "The definitions have not changed.", "zh": "定义没有变化。"},
+    "definitions_refused": {"en": "Not reloaded: the definitions have errors. The running ones stay.",
+                            "zh": "未重新加载：定义有错误，继续使用当前定义。"},
+    "definitions_waiting": {"en": "Waiting: the files here differ from the published version.",
+                            "zh": "等待中：本机文件与已发布版本不同。"},
 }
 
 

@@ -68,6 +68,10 @@ class Worker:
         eng = self.engine
         out: dict = {}
         stop = lambda: self.stopping  # noqa: E731
+        try:  # definitions published by `loom reload` or a web process: follow them
+            out["definitions"] = eng.converge_definitions().status
+        except Exception:  # noqa: BLE001 - a failed look is logged; the pass goes on
+            log.exception("converging on the published definitions failed")
         out["schedules"] = eng.run_schedules(self.owner, stop=stop)
         if not self.stopping:
             try:

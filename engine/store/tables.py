@@ -256,6 +256,16 @@ import_records = sa.Table(
     sa.Column("record_id", sa.BigInteger, primary_key=True, autoincrement=False),
 )
 
+# The definitions every process should run: `loom reload` (or a watching server) writes
+# the tree's version here, and each web process and worker converges on it.
+definitions_state = sa.Table(
+    "definitions_state", metadata,
+    sa.Column("name", sa.String(32), primary_key=True),  # always "current"
+    sa.Column("version", sa.String(64), nullable=False),  # tree_version() of the files
+    sa.Column("loaded_at", Stamp, nullable=False),
+    sa.Column("loaded_by", sa.String(128), nullable=False),  # host:pid or a user
+)
+
 typed_tables = sa.Table(
     "typed_tables", metadata,
     sa.Column("name", sa.String(128), primary_key=True),

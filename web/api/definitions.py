@@ -1,4 +1,5 @@
-"""GET /api/definitions: the forms and reports the user can see, and the app."""
+"""GET /api/definitions: the forms and reports the user can see, and the app;
+POST /api/admin/reload: reload the definitions without a restart."""
 from __future__ import annotations
 
 from flask import jsonify
@@ -20,6 +21,14 @@ def definitions():
         "forms": [form_json(f, eng, user) for f in readable_forms(eng, user)],
         "reports": [report_json(r) for r in visible_reports(eng, user)],
     })
+
+
+@bp.post("/admin/reload")
+def reload_definitions():
+    """Check the definitions folder and swap it in when clean (admins); 422 with the problems
+    when not — the running definitions stay."""
+    result = engine().reload_definitions(acting_user())
+    return jsonify(result.as_json()), 422 if result.status == "refused" else 200
 
 
 @bp.get("/openapi.json")

@@ -37,7 +37,7 @@ def index():
     return _index(eng, user)
 
 
-def _index(eng, user, errors=None, status=200, form=None):
+def _index(eng, user, errors=None, status=200, form=None, reload_problems=()):
     defs = eng.defs
     kinds = [("form", defs.forms), ("workflow", defs.workflows), ("alert", defs.alerts), ("report", defs.reports)]
     problems = list(defs.warnings)
@@ -50,7 +50,21 @@ def _index(eng, user, errors=None, status=200, form=None):
                            accounts={u.name: eng.accounts.status(u.name) for u in users},
                            roles=defs.app.roles, role_names=_role_names(eng), languages=LANGUAGES,
                            dead=dead_letters(eng, user), root=defs.root, alerts=defs.alerts,
-                           errors=errors or {}, form=form or {}), status
+                           errors=errors or {}, form=form or {}, reload_problems=reload_problems,
+                           running_version=eng.definitions_version,
+                           published_version=eng.published_definitions_version()), status
+
+
+@bp.post("/admin/reload")
+@login_required
+def reload_definitions():
+    """Check the definitions folder; swap it in when clean, else say why and keep what runs."""
+    eng, user = _admin()
+    result = eng.reload_definitions(user)
+    flash("definitions_" + result.status)
+    if result.status == "refused":
+        return _index(eng, user, status=422, reload_problems=result.problems)
+    return redirect(url_for("admin.index") + "#definitions")
 
 
 # --- outbox -------------------------------------------------------------------------
