@@ -519,6 +519,104 @@ def db_restore(target: Target, file: str, force: bool) -> None:
                f"schema revision {info.revision}); every table checked")
 
 
+@db.command("migrate-records")
+@click.option("--dry-run", is_flag=True, help="Count the records each item would touch; change nothing.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@engine_options
+def db_migrate_records(target: Target, dry_run: bool, fmt: str) -> None:
+    """Apply the definitions' `migrate:` sections to stored records (moves out of removed steps,
+    renamed fields, fills), one transaction per batch, with a history entry per record."""
+    eng = target.engine()
+    show = fmt == "text" and sys.stderr.isatty()
+    try:
+        items = eng.migrate_records(dry_run=dry_run, progress=(
+            lambda item: click.echo(f"{item.text}: {item.done}/{item.records}", err=True))
+            if show else None)
+    finally:
+        eng.close()
+    if fmt == "json":
+        click.echo(json.dumps({"dry_run": dry_run, "items": [i.as_json() for i in items]}, indent=2))
+    elif not items:
+        click.echo("no definition has a migrate: section", err=True)
+    for item in items if fmt == "text" else ():
+        where = f"{item.source.file}:{item.source.line}: " if item.source else ""
+        did = f"would touch {item.records}" if dry_run else f"{item.done} of {item.records} done"
+        click.echo(f"{where}{item.text}: {did} record(s)")
+        for rid, message in item.failed:
+            click.echo(f"  record {rid} left as it was: {message}")
+    sys.exit(1 if any(i.failed for i in items) else 0)
+
+
+@main.command("diff")
+@click.argument("old")
+@click.argument("new", required=False)
+@click.option("--database", default=None, metavar="URL",
+              help="Also count the live records each change touches in this database.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def diff_command(old: str, new: str | None, database: str | None, fmt: str) -> None:
+    """What changed from OLD (a definitions folder or a git revision) to NEW (default:
+    $LOOM_DEFINITIONS or ./definitions), per form, workflow, alert and report."""
+    import tempfile
+
+    from .definitions.diff import diff_definitions
+
+    new = definitions_dir(new)
+    with tempfile.TemporaryDirectory(prefix="loom-diff-") as tmp:
+        old_root = old if os.path.isdir(old) else _git_tree(old, new, tmp)
+        before, after = (_loaded(root) for root in (old_root, new))
+    differences = diff_definitions(before, after)
+    counts: list = [None] * len(differences)
+    if database:
+        from .engine import Engine  # lazy for start-up, as in Target.engine
+
+        eng = Engine(new, database, definitions=after, migrate=False)
+        try:
+            counts = eng.affected_records(before, after, differences)
+        finally:
+            eng.close()
+    if fmt == "json":
+        click.echo(json.dumps({"old": old, "new": new, "changes": [
+            {**d.as_json(), "records": n} for d, n in zip(differences, counts)]}, indent=2))
+        return
+    if not differences:
+        click.echo(f"no changes from {old} to {new}", err=True)
+    current = None
+    for d, n in zip(differences, counts):
+        if (d.kind, d.id) != current:
+            current = (d.kind, d.id)
+            click.echo(f"{d.kind} {d.id}:")
+        click.echo(f"  {d.text}" + (f"  ({n} live record(s))" if n is not None else ""))
+
+
+def _loaded(root: str):
+    defs, problems = check_tree(root, default_registries())
+    if defs is None:
+        raise LoomError(f"{root}: no definitions could be loaded")
+    return defs
+
+
+def _git_tree(rev: str, like: str, into: str) -> str:
+    """The definitions folder `like` as it was at git revision `rev`, extracted under `into`."""
+    import io
+    import subprocess
+    import tarfile
+
+    here = os.path.abspath(like)
+    try:
+        top = subprocess.run(["git", "-C", here, "rev-parse", "--show-toplevel"], check=True,
+                             capture_output=True, text=True).stdout.strip()
+        prefix = os.path.relpath(here, top)
+        blob = subprocess.run(["git", "-C", top, "archive", "--format=tar", rev, "--", prefix],
+                              check=True, capture_output=True).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        why = exc.stderr.strip() if isinstance(getattr(exc, "stderr", None), str) else \
+            (exc.stderr or b"").decode(errors="replace").strip() if hasattr(exc, "stderr") else str(exc)
+        raise LoomError(f"{rev!r} is neither a folder nor a git revision of {like}: {why}") from None
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+        tar.extractall(into, filter="data")
+    return os.path.join(into, prefix)
+
+
 @main.command("archive")
 @click.option("--dry-run", is_flag=True, help="Count what would be archived; move nothing.")
 @engine_options

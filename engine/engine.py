@@ -43,6 +43,7 @@ from .runtime import Runtime
 from .store import backup as backups
 from .store.database import Database
 from .store.migrate import upgrade
+from .workflow import record_migrations
 from .workflow.service import WorkflowService
 
 __all__ = ["Engine", "Change", "Services", "as_record_id", "MAX_PAGE"]
@@ -142,6 +143,18 @@ class Engine:
 
     def published_definitions_version(self) -> str | None:
         return reloading.published_version(self.db)
+
+    def migration_plan(self) -> list:
+        """The definitions' `migrate:` items, each with how many records it would touch."""
+        return record_migrations.plan(self._live.workflow)
+
+    def migrate_records(self, dry_run: bool = False, progress=None) -> list:
+        """Apply the `migrate:` items in batches (one transaction each, history per record)."""
+        return record_migrations.migrate_records(self._live.workflow, dry_run, progress=progress)
+
+    def affected_records(self, old: Definitions, new: Definitions, differences) -> list:
+        """How many live records each difference between two trees touches (SQL counts)."""
+        return record_migrations.affected(self.db, old, new, differences)
 
     @property
     def clock(self) -> Clock:

@@ -26,6 +26,7 @@ BUILTIN_LABELS: Mapping[str, Mapping[str, str]] = {
     "update": {"en": "Updated", "zh": "修改"},
     "enter": {"en": "Entered", "zh": "进入"},
     "escalate": {"en": "Escalated", "zh": "升级"},
+    "migrate": {"en": "Migrated", "zh": "迁移"},  # `loom db migrate-records`
 }
 
 

@@ -67,6 +67,9 @@ INNER_ALLOWED = {
     **{("engine.cli", m): "lazy for `loom check` start-up (measured in engine/cli.py)" for m in (
         "engine.engine", "engine.alerts.worker", "waitress", "web", "web.security",
         "engine.store.migrate", "engine.scenarios", "engine.reloading")},
+    # `loom diff` only: the temp folder, git and tar for an old revision, and the differ
+    **{("engine.cli", m): "lazy: only `loom diff` needs them (start-up, as above)" for m in (
+        "tempfile", "engine.definitions.diff", "io", "subprocess", "tarfile")},
 }
 
 MAX_CIRCLE = 3

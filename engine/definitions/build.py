@@ -162,7 +162,16 @@ def build_form(b: Builder) -> m.FormSpec:
         ),
         description=m.Label.of(d.get("description")), source=b.source(),
         archive=_archive(b, d.get("archive")),
+        migrate=_form_migration(b, d.get("migrate")),
     )
+
+
+def _form_migration(b: Builder, raw: dict | None) -> m.FormMigration | None:
+    if not raw:
+        return None
+    return m.FormMigration(rename=tuple((raw.get("rename") or {}).items()),
+                           fill=b.values(("migrate", "fill"), raw.get("fill")),
+                           source=b.source(("migrate",)))
 
 
 def _archive(b: Builder, raw: dict | None) -> m.ArchiveRule | None:
@@ -298,7 +307,8 @@ def build_workflow(b: Builder) -> m.WorkflowSpec:
         )
     return m.WorkflowSpec(id=d["workflow"], form=d["form"], start=d["start"], steps=steps,
                           title=m.Label.of(d.get("title"), d["workflow"]),
-                          version=content_hash(b.doc), source=b.source())
+                          version=content_hash(b.doc), source=b.source(),
+                          migrate=tuple(((d.get("migrate") or {}).get("steps") or {}).items()))
 
 
 def content_hash(doc: SourceDoc) -> str:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Mapping
 
 from ..errors import Problem
-from . import (checks_alert, checks_app, checks_form, checks_report, checks_scenario,
-               checks_workflow)
+from . import (checks_alert, checks_app, checks_form, checks_migrate, checks_report,
+               checks_scenario, checks_workflow)
 from .semantics import Context
 from .yaml_source import SourceDoc
 
@@ -24,4 +24,5 @@ def check_semantics(defs, docs: Mapping[str, Mapping[str, SourceDoc]], registrie
     checks_alert.check(ctx)
     checks_report.check(ctx)
     checks_scenario.check(ctx)
+    checks_migrate.check(ctx)
     return sorted(set(ctx.problems), key=lambda p: (p.file, p.line, p.col, p.message))

@@ -138,6 +138,18 @@ class Permissions:
 
 
 @dataclass(frozen=True)
+class FormMigration:
+    """`migrate:` on a form: what `loom db migrate-records` does to stored records.
+
+    `rename` moves a value from a field's old name to its new one; `fill` gives a
+    field (a new required one, say) a value where records have none."""
+
+    rename: tuple[tuple[str, str], ...] = ()  # ((old name, new name), ...)
+    fill: tuple = ()  # ((field, Value), ...)
+    source: Source | None = None
+
+
+@dataclass(frozen=True)
 class ArchiveRule:
     """`archive: {after: 365d, if: "..."}`: final records unchanged for `after` move to the archive.
 
@@ -162,6 +174,7 @@ class FormSpec:
     description: Label = field(default_factory=Label)
     source: Source | None = None
     archive: ArchiveRule | None = None
+    migrate: "FormMigration | None" = None  # `migrate:` for `loom db migrate-records`
 
     def field(self, name: str) -> FieldSpec | None:
         for f in self.fields:
@@ -318,6 +331,7 @@ class WorkflowSpec:
     title: Label = field(default_factory=Label)
     version: str = ""  # content hash of the definition file
     source: Source | None = None
+    migrate: tuple[tuple[str, str], ...] = ()  # `migrate: {steps: {gone: to}}`
 
     def step(self, name: str) -> StepSpec | None:
         return self.steps.get(name)

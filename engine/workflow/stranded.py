@@ -23,7 +23,7 @@ E_NO_WAY_OUT = "LOOM-E091"
 E_TASKS_ORPHANED = "LOOM-E092"
 W_ACTION_GONE = "LOOM-W093"
 W_EMPTY_ROLE = "LOOM-W094"
-SYSTEM_ACTIONS = {"create", "update", "enter", "escalate", RETURN, WITHDRAW, *BUILTINS}
+SYSTEM_ACTIONS = {"create", "update", "enter", "escalate", "migrate", RETURN, WITHDRAW, *BUILTINS}
 
 
 def stranded_problems(flow) -> list[Problem]:
