@@ -24,6 +24,7 @@ from .forms.runtime import FormRuntime
 from .registry import Registries
 from .reports.compiler import CompiledReport
 from .reports.dashboards import Dashboard
+from .reports.insights import InsightReport
 from .store.repository import Repository
 from .store.typed import TypedStore
 from .workflow.envs import ExprEnvs
@@ -70,7 +71,8 @@ class Runtime:
                 scheduled.append(rt)
             else:
                 by_form.setdefault(spec.form, []).append(rt)
-        reports = {rid: CompiledReport(spec, defs, registries, typed)
+        reports = {rid: InsightReport(spec, defs, registries, form_types) if spec.insight
+                   else CompiledReport(spec, defs, registries, typed)
                    for rid, spec in defs.reports.items() if not spec.is_dashboard}
         dashboards = {rid: Dashboard(spec, reports, registries, form_types)
                       for rid, spec in defs.reports.items() if spec.is_dashboard}

@@ -390,7 +390,8 @@ def build_report(b: Builder) -> m.ReportSpec:
         chart=m.ChartSpec(type=chart["type"], x=chart.get("x"), y=_names(chart.get("y")),
                           series=chart.get("series")) if chart else None,
         tiles=_names(d.get("tiles")), permissions=_names(d.get("permissions")),
-        source_file=b.source(),
+        source_file=b.source(), insight=d.get("insight"), workflow=d.get("workflow"),
+        days=d.get("days"),
     )
 
 

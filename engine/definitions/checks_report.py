@@ -17,6 +17,7 @@ from .semantics import (
     E_COLUMN, E_COLUMN_DUP, E_EXPR, E_FIELD_TYPE, E_LINE_ITEMS, E_MEASURE, E_SOURCE, E_TILES,
     Context, names_at, value_at,
 )
+from .insights import INSIGHT_COLUMNS
 from .suggest import suggestion_suffix
 
 _NUMERIC_AGGS = ("sum", "avg")
@@ -36,6 +37,28 @@ class ReportCheck:
     def __init__(self, ctx: Context, report, doc):
         self.ctx, self.r, self.doc = ctx, report, doc
 
+    def insight(self) -> None:
+        """`insight:` reports: one workflow, fixed columns; chart and order name them."""
+        ctx, r, doc = self.ctx, self.r, self.doc
+        for key in ("source", "group_by", "measures", "columns", "filter", "where", "having"):
+            if getattr(r, key):
+                ctx.add(doc, (key,), f"an insight report has fixed columns; {key} does not apply "
+                        f"(its columns: {', '.join(INSIGHT_COLUMNS[r.insight])})", E_SOURCE, key=True)
+        if r.workflow not in ctx.defs.workflows:
+            ctx.add(doc, ("workflow",) if r.workflow else ("insight",),
+                    f"insight {r.insight}: unknown workflow {r.workflow!r}"
+                    f"{suggestion_suffix(str(r.workflow), list(ctx.defs.workflows))}"
+                    if r.workflow else f"insight {r.insight} needs a workflow: <workflow id>",
+                    E_SOURCE)
+        names = INSIGHT_COLUMNS[r.insight]
+        wanted = [("order_by", n) for n, _ in r.order_by]
+        if r.chart is not None:
+            wanted += [("chart", n) for n in (r.chart.x, *r.chart.y, r.chart.series) if n]
+        for key, name in wanted:
+            if name not in names:
+                ctx.add(doc, (key,), f"{name!r} is not a column of insight {r.insight} "
+                        f"({', '.join(names)}){suggestion_suffix(name, names)}", E_COLUMN)
+
     def run(self) -> None:
         ctx, r, doc = self.ctx, self.r, self.doc
         ctx.check_roles(doc, ("permissions",), owner=False)
@@ -46,9 +69,12 @@ class ReportCheck:
                 ctx.add(doc, ("source",), "a report has either a source or tiles (a dashboard), "
                         "not both", E_SOURCE)
             return
+        if r.insight:
+            self.insight()
+            return
         if not r.source:
             ctx.add(doc, ("report",), "a report needs a source (a form, or form.table for line "
-                    "items) or tiles (a dashboard)", E_SOURCE, key=True)
+                    "items), an insight, or tiles (a dashboard)", E_SOURCE, key=True)
             return
         if not ctx.check_form_ref(doc, ("source",), r.source, "source form"):
             return

@@ -420,6 +420,9 @@ class ReportSpec:
     tiles: tuple[str, ...] = ()
     permissions: tuple[str, ...] = ()  # roles that may run it; empty = readers of the source
     source_file: Source | None = None
+    insight: str | None = None  # a built-in process source (engine/reports/insights.py)
+    workflow: str | None = None  # the workflow an insight looks at
+    days: int | None = None  # an insight over the last `days` days only
 
     @property
     def is_dashboard(self) -> bool:

@@ -108,6 +108,9 @@ class ReportService:
             return True
         if spec.permissions:
             return bool(user.roles & set(spec.permissions))
+        if spec.insight:  # process history of a form: its readers
+            wf = self.rt.defs.workflows.get(spec.workflow)
+            return wf is not None and self.reader.has_read_role(user, wf.form)
         if spec.source:
             return self.reader.has_read_role(user, spec.source)
         return True
