@@ -382,6 +382,19 @@ class Engine:
         """The statement a run would execute (bound values shown as placeholders)."""
         return self._live.reports.report_sql(user, report_id, params)
 
+    def insights(self, user, workflow_id: str, days: int | None = None) -> dict:
+        """Every built-in process insight of a workflow (time in step, approvers, SLA,
+        returns, throughput) as report results, for readers of its form."""
+        return self._live.reports.insights(user, workflow_id, days)
+
+    def can_see_insights(self, user, workflow_id: str) -> bool:
+        return self._live.reports.can_see_insights(user, workflow_id)
+
+    def process_map(self, user, workflow_id: str, words: Mapping[str, str],
+                    days: int | None = None) -> str:
+        """The workflow as SVG, each step coloured by its median time (the bottleneck)."""
+        return self._live.reports.process_map(user, workflow_id, words, days)
+
     def can_run_report(self, user, report_id: str) -> bool:
         """Whether `user` may run the report (or open the dashboard); for menus and links."""
         return self._live.reports.can_run_report(user, report_id)

@@ -173,6 +173,22 @@ TEXTS: dict[str, dict[str, str]] = {
                             "zh": "未重新加载：定义有错误，继续使用当前定义。"},
     "definitions_waiting": {"en": "Waiting: the files here differ from the published version.",
                             "zh": "等待中：本机文件与已发布版本不同。"},
+    # admin: process insights
+    "process_insights": {"en": "Process insights", "zh": "流程洞察"},
+    "where_time_goes": {"en": "Where the time goes", "zh": "时间花在哪里"},
+    "process_map_help": {"en": "Each step coloured by its median time: green is quick, red is the bottleneck.",
+                         "zh": "每个步骤按中位耗时着色：绿色快，红色为瓶颈。"},
+    "last_days": {"en": "Period", "zh": "时间范围"},
+    "all_time": {"en": "All time", "zh": "全部"},
+    "insight_time_in_step": {"en": "Time in each step", "zh": "各步骤耗时"},
+    "insight_approvers": {"en": "Approvers", "zh": "审批人"},
+    "insight_sla": {"en": "SLA breaches", "zh": "超时情况"},
+    "insight_returns": {"en": "Returns and rejections", "zh": "回退与拒绝"},
+    "insight_throughput": {"en": "Throughput per week", "zh": "每周吞吐量"},
+    "map_median": {"en": "median", "zh": "中位"},
+    "map_hours": {"en": "h", "zh": "小时"},
+    "map_now": {"en": "waiting now", "zh": "当前停留"},
+    "map_final": {"en": "end", "zh": "结束"},
 }
 
 

@@ -101,12 +101,15 @@ class Context:
     now: Any
     since: Any  # only history from here on (or None)
     language: str
+    raw_steps: bool = False  # step names instead of their titles (the process map's keys)
 
     @property
     def finals(self) -> list[str]:
         return [s.name for s in self.wf.steps.values() if s.final]
 
     def step_label(self, col):
+        if self.raw_steps:
+            return col
         return sa.case({name: s.title.get(self.language) or name for name, s in self.wf.steps.items()},
                        value=col, else_=col)
 
@@ -235,8 +238,8 @@ INSIGHTS: dict[str, Insight] = {i.name: i for i in (  # columns as in INSIGHT_CO
 class InsightReport:
     """An `insight:` report, with the same surface as CompiledReport (spec, params, build)."""
 
-    def __init__(self, spec: m.ReportSpec, defs, registries, forms):
-        self.spec = spec
+    def __init__(self, spec: m.ReportSpec, defs, registries, forms, raw_steps: bool = False):
+        self.spec, self.raw_steps = spec, raw_steps
         self.insight = INSIGHTS[spec.insight]
         self.workflow = defs.workflows[spec.workflow]
         self.params = ParamSet(spec.params, registries, forms)
@@ -246,7 +249,8 @@ class InsightReport:
         now = clock.now()
         since = now - timedelta(days=self.spec.days) if self.spec.days else None
         language = getattr(user, "language", None) or "en"
-        select = self.insight.build(Context(self.workflow, dialect, now, since, language))
+        select = self.insight.build(Context(self.workflow, dialect, now, since, language,
+                                            self.raw_steps))
         cols = list(select.selected_columns)
         out = []
         labelled = []

@@ -18,6 +18,8 @@ from ..definitions import model as m
 from ..errors import LoomError, NotFound, PermissionDenied
 from .charts import render_svg
 from .compiler import CompiledReport
+from .insights import INSIGHTS, InsightReport
+from .process_map import render_process_map
 from .exporters import write
 from .results import ReportResult, ReportStream, converter, result_columns
 
@@ -86,6 +88,45 @@ class ReportService:
         """Whether `user` may run the report (or open the dashboard); for menus and links."""
         spec = self.rt.defs.reports.get(report_id)
         return spec is not None and self.may_run(user, spec)
+
+    # --- process insights -----------------------------------------------------------
+
+    def insights(self, user, workflow_id: str, days: int | None = None) -> dict[str, ReportResult]:
+        """Every built-in insight of one workflow, for readers of its form."""
+        self._may_see_process(user, workflow_id)
+        return {name: self._insight(user, workflow_id, name, days) for name in INSIGHTS}
+
+    def process_map(self, user, workflow_id: str, words: Mapping[str, str],
+                    days: int | None = None) -> str:
+        """The workflow as SVG, each step coloured by its median time in it."""
+        wf = self._may_see_process(user, workflow_id)
+        result = self._insight(user, workflow_id, "time_in_step", days, raw_steps=True)
+        names = [c.name for c in result.columns]
+        rows = [dict(zip(names, row)) for row in result.rows]
+        return render_process_map(wf, {r["step"]: r["median_hours"] for r in rows},
+                                  {r["step"]: r["in_step_now"] for r in rows}, user.language, words)
+
+    def can_see_insights(self, user, workflow_id: str) -> bool:
+        """Readers of a workflow's form may see how it runs (admins always)."""
+        wf = self.rt.defs.workflows.get(workflow_id)
+        return wf is not None and (user.is_admin or self.reader.has_read_role(user, wf.form))
+
+    def _may_see_process(self, user, workflow_id: str):
+        wf = self.rt.defs.workflows.get(workflow_id)
+        if wf is None:
+            raise NotFound(f"no workflow {workflow_id!r}")
+        if not self.can_see_insights(user, workflow_id):
+            raise PermissionDenied("you may not see how this workflow runs")
+        return wf
+
+    def _insight(self, user, workflow_id: str, name: str, days: int | None,
+                 raw_steps: bool = False) -> ReportResult:
+        spec = m.ReportSpec(id=f"{workflow_id}.{name}", title=m.Label.of(name), insight=name,
+                            workflow=workflow_id, days=days)
+        compiled = InsightReport(spec, self.rt.defs, self.rt.registries, self.rt.form_types,
+                                 raw_steps)
+        with self._report_rows(user, compiled, None, stream=False) as stream:
+            return ReportResult(spec.id, stream.title, stream.columns, list(stream.rows))
 
     # --- internals ----------------------------------------------------------------
 

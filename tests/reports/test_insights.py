@@ -135,3 +135,32 @@ def test_insights_run_as_dashboard_tiles_and_respect_report_permissions(history)
 def test_every_insight_in_the_catalog_is_built_and_offered_by_the_schema():
     assert {k: tuple(c[0] for c in v.columns) for k, v in INSIGHTS.items()} == INSIGHT_COLUMNS
     assert schema_for("report")["properties"]["insight"]["enum"] == list(INSIGHT_COLUMNS)
+
+
+def test_insights_page_draws_the_map_coloured_by_median_time(history):
+    from web import create_app
+
+    history.add_user("boss", ["director"], password="boss-pass-123")
+    history.add_user("li", ["director"], language="zh", password="li-pass-1234")
+    history.add_user("guest", [], password="guest-pass-123")
+    app = create_app(history, secret_key="t")
+    app.config.update(TESTING=True, WTF_CSRF_ENABLED=False)
+
+    def page(name, password, path):
+        client = app.test_client()
+        assert client.post("/login", data={"username": name, "password": password}).status_code == 302
+        return client.get(path)
+
+    answer = page("boss", "boss-pass-123", "/insights/expense_claim")
+    assert answer.status_code == 200
+    html = answer.get_data(as_text=True)
+    svg = html[html.index("<svg"):html.index("</svg>")]
+    assert 'data-step="manager_review"' in svg and "median 4 h" in svg
+    assert "waiting now: 1" in svg
+    assert 'id="insight-approvers"' in html and "16.7%" in html
+    assert 'href="/insights/expense_claim"' in page("boss", "boss-pass-123", "/reports").get_data(
+        as_text=True)
+    zh = page("li", "li-pass-1234", "/insights/expense_claim").get_data(as_text=True)
+    assert "时间花在哪里" in zh and "中位 24" in zh
+    assert page("guest", "guest-pass-123", "/insights/expense_claim").status_code == 403
+    assert page("boss", "boss-pass-123", "/insights/nope").status_code == 404

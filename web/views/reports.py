@@ -4,13 +4,15 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, render_template, request
+from markupsafe import Markup
 from flask_login import login_required
 
-from engine.errors import LoomError
+from engine.errors import LoomError, NotFound
 
 from .. import formdata as fd
 from .. import report_view
 from ..auth import acting_user
+from ..i18n import text
 from .common import engine, visible_reports
 
 bp = Blueprint("reports", __name__)
@@ -28,8 +30,24 @@ def _spec(report_id: str):
 def index():
     eng, user = engine(), acting_user()
     reps = visible_reports(eng, user)
+    flows = [wf for wf in eng.defs.workflows.values() if eng.can_see_insights(user, wf.id)]
     return render_template("reports.html", reports=[r for r in reps if not r.is_dashboard],
-                           dashboards=[r for r in reps if r.is_dashboard])
+                           dashboards=[r for r in reps if r.is_dashboard], workflows=flows)
+
+
+@bp.get("/insights/<workflow_id>")
+@login_required
+def insights(workflow_id):
+    """One workflow's process insights: the map coloured by median time in step, and tables."""
+    eng, user = engine(), acting_user()
+    wf = eng.defs.workflows.get(workflow_id)
+    if wf is None:
+        abort(404)
+    days = request.args.get("days", type=int)
+    results = eng.insights(user, workflow_id, days)
+    words = {k: text(f"map_{k}", user.language) for k in ("median", "hours", "now", "final")}
+    svg = Markup(eng.process_map(user, workflow_id, words, days))  # built from escaped parts
+    return render_template("insights.html", wf=wf, results=results, svg=svg, days=days)
 
 
 @bp.get("/reports/<report_id>")
