@@ -81,11 +81,11 @@ def _record(ctx, doc, path, step, refs, last) -> str | None:
     if step.ref is None:
         if last is None:
             ctx.add(doc, path, f"{step.text!r} names no record and no earlier step made one; "
-                    "name it (like 'alice submits SO-1')", E_REF, key=len(path) == 3)
+                    "name it (like 'ann submits EC-1')", E_REF, key=len(path) == 3)
         return last
     if step.ref not in refs:
         ctx.add(doc, path, f"no earlier step or given record is called {step.ref!r}; a create "
-                "names it ('alice creates sales_order SO-1')"
+                "names it ('ann creates expense_claim EC-1')"
                 f"{suggestion_suffix(step.ref, sorted(refs))}", E_REF, key=len(path) == 3)
         return None
     return refs[step.ref]

@@ -1,19 +1,20 @@
 """Scenario tests written by business admins: `scenario:` files, typically under `tests/`.
 
-    scenario: big_order_needs_gm
+    scenario: big_claim_goes_to_the_director
     date: 2026-03-02
     users:
-      alice: {roles: [sales], manager: sam}
-      sam: {roles: [sales_manager]}
+      ann: {roles: [staff], manager: max}
+      max: {roles: [manager]}
+      dora: {roles: [director]}
     records:
-      - {form: customer, values: {name: Acme}}
+      - {form: project, values: {name: Apollo}}
     steps:
-      - alice creates sales_order SO-1: {customer: Acme, lines: [{product: CH-100, qty: 50}]}
-      - alice submits SO-1
-      - as sam approve
+      - ann creates expense_claim EC-1: {project: Apollo, amount: 2400, items: [{what: Hotel, cost: 2400}]}
+      - ann submits EC-1
+      - as max approve
       - advance 3 days
       - run alerts
-      - expect SO-1: {state: gm_review, tasks: [gm]}
+      - expect EC-1: {state: director_review, tasks: [dora]}
 
 A step is a sentence, or a one-key mapping from a sentence to its data. This
 module turns each into a frozen `Step` at load time (the sentence grammar lives

@@ -1,8 +1,8 @@
 """Process insights: built-in report sources over workflow history and tasks, all in SQL.
 
-    report: where_orders_wait
+    report: where_claims_wait
     insight: time_in_step        # one of INSIGHTS
-    workflow: sales_order
+    workflow: expense_claim
     days: 90                     # only what started in the last 90 days (optional)
     chart: {type: bar, x: step, y: median_hours}
 

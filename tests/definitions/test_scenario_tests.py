@@ -143,7 +143,7 @@ def test_loom_check_reports_scenario_mistakes_at_file_line_col(tmp_path):
             f"{f}:6:12: unknown form 'projekt'; did you mean 'project'? [LOOM-E030]",
             f"{f}:8:38: form 'expense_claim' has no field 'purpos'; did you mean 'purpose'? [LOOM-E031]",
             f"{f}:9:5: no earlier step or given record is called 'EC-2'; a create names it "
-            "('alice creates sales_order SO-1'); did you mean 'EC-1'? [LOOM-E182]",
+            "('ann creates expense_claim EC-1'); did you mean 'EC-1'? [LOOM-E182]",
             f"{f}:10:5: 'aproves' is no action of form 'expense_claim'; did you mean 'approve'? [LOOM-E183]",
             f"{f}:11:26: workflow 'expense_claim' has no step 'aproved'; did you mean 'approved'? [LOOM-E184]",
             f"{f}:11:35: unknown expectation 'colour'; one of state, values, tasks, notified, created, "
