@@ -36,11 +36,13 @@ def test_passing_scenarios_pass_and_say_so_per_file():
     result = loom("test", str(TREE / "tests"))
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("tests/fixtures/scenarios/tests/big_claim.yaml::"
+    assert lines[0].startswith("tests/fixtures/scenarios/tests/away_manager.yaml::"
+                               "away_manager_hands_over_to_the_delegate PASSED")
+    assert lines[1].startswith("tests/fixtures/scenarios/tests/big_claim.yaml::"
                                "big_claim_goes_to_the_director PASSED")
-    assert lines[1].startswith("tests/fixtures/scenarios/tests/small_claim.yaml::"
+    assert lines[2].startswith("tests/fixtures/scenarios/tests/small_claim.yaml::"
                                "small_claim_needs_only_the_manager PASSED")
-    assert lines[-1].startswith("2 passed, 0 failed, 0 error(s) in ")
+    assert lines[-1].startswith("3 passed, 0 failed, 0 error(s) in ")
 
 
 def test_a_wrong_expectation_fails_at_its_own_line():
@@ -89,7 +91,7 @@ def test_json_format_for_ci_lists_every_scenario_and_the_coverage():
         "scenario": "expects_the_wrong_route", "file": "tests/fixtures/scenarios/failing/wrong_state.yaml",
         "line": 14, "status": "failed", "message": "EC-1 state: expected approved, got director_review",
         "seconds": by_name["expects_the_wrong_route"]["seconds"], "steps": 3}
-    assert (data["passed"], data["failed"], data["errors"]) == (2, 2, 1)
+    assert (data["passed"], data["failed"], data["errors"]) == (3, 2, 1)
     [claims] = data["coverage"]
     assert claims["workflow"] == "expense_claim" and claims["steps"] == [5, 5]
 
