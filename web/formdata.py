@@ -209,3 +209,49 @@ def title_of(eng, rec) -> str:
 def display(eng, f, value, labels: WebLabels | None = None) -> str:
     """A stored value as text for record pages and lists (not for inputs)."""
     return field_type(eng, f).display(f, value, labels or WebLabels())
+
+
+def history_changes(eng, form_spec, diff) -> list[str]:
+    """An event's diff as lines of text: `Field: old → new`; a table by line identity
+    (`Lines · line 2 (Widget): Qty 3 → 4`, a line added, a line removed)."""
+    out = []
+    for name, change in (diff or {}).items():
+        f = form_spec.field(name)
+        if f is None:
+            continue
+        head = label(f.label, f.name)
+        if not f.is_table:
+            if isinstance(change, list) and len(change) == 2:
+                out.append(f"{head}: {_shown(eng, f, change[0])} → {_shown(eng, f, change[1])}")
+            continue
+        for row in change.get("added", ()):
+            out.append(f"{head} · {t('line_added')}: {_line_text(eng, f, row)}")
+        for row in change.get("removed", ()):
+            out.append(f"{head} · {t('line_removed')}: {_line_text(eng, f, row)}")
+        for c in change.get("changed", ()):
+            parts = []
+            for cell, (old, new) in c.get("fields", {}).items():
+                spec = f.field(cell)
+                if spec is not None:
+                    parts.append(f"{label(spec.label, cell)} {_shown(eng, spec, old)} → "
+                                 f"{_shown(eng, spec, new)}")
+            out.append(f"{head} · {t('line_at').format(at=c.get('at'))}: {', '.join(parts)}")
+        if change.get("moved"):
+            out.append(f"{head} · {t('lines_moved')}")
+    return out
+
+
+def _line_text(eng, table_spec, row: Mapping) -> str:
+    return ", ".join(f"{label(c.label, c.name)} {_shown(eng, c, row.get(c.name))}"
+                     for c in table_spec.fields if row.get(c.name) not in (None, "", []))
+
+
+def _shown(eng, spec, stored) -> str:
+    """A value as history stored it (JSON) → display text."""
+    if stored is None or stored == "":
+        return "—"
+    ftype = field_type(eng, spec)
+    try:
+        return ftype.display(spec, ftype.load(spec, stored), WebLabels()) or str(stored)
+    except (LoomError, TypeError, ValueError, ArithmeticError):
+        return str(stored)
