@@ -165,18 +165,20 @@ class RecordWriter:
         return ValidationFailed({}, "; ".join(parts))
 
     def line_text(self, conn, table, row: Mapping) -> str:
-        """What a line holds, for a message: its first filled link (the linked record's
-        title) or text cell."""
+        """What a line holds, for a message: its first filled link to a record (that
+        record's title), else its first filled text cell."""
+        types = self.rt.registries.field_types
+        text = ""
         for cell in table.fields:
             value = row.get(cell.name)
             if value in (None, ""):
                 continue
-            target = self.rt.registries.field_types[cell.type].link_of(cell, value)
+            target = types[cell.type].link_of(cell, value)
             if target is not None and target[0] in self.rt.defs.forms:
                 return self.title(conn, target[0], value) or f"#{value}"
-            if isinstance(value, str):
-                return value
-        return ""
+            if not text and isinstance(value, str):
+                text = value
+        return text
 
     def title(self, conn, form_id: str, record_id) -> str | None:
         """A record's title as lists show it (its title field, else its number), read as the
