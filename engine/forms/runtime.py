@@ -28,6 +28,8 @@ from .compiled import Call, Field, Level
 from .computation import evaluation_order, field_deps
 from .derive import derive, eval_flag
 from .input import parse_input
+from .invariants import Broken, Invariants
+from .lines import identify_lines, line_diff
 from .preview import Preview
 from .validation import ordered, validate
 
@@ -60,6 +62,8 @@ class FormRuntime:
         self.level = self._level(level_specs, fields, self.env)
         self._dumpers = {f.name: self._converter(f, "dump") for f in self.level.fields}
         self._loaders = {f.name: self._converter(f, "load") for f in self.level.fields}
+        self._tables = tuple(f.name for f in self.level.fields if f.level is not None)
+        self._invariants = Invariants(self.level, self._contexts)
 
     # --- compiling --------------------------------------------------------------
 
@@ -200,7 +204,8 @@ class FormRuntime:
         return {k: (loaders[k](v) if k in loaders else v) for k, v in data.items()}
 
     def diff(self, old: Mapping, new: Mapping) -> dict:
-        """`{field: [old_json, new_json]}` for every field that changed; tables as whole lists."""
+        """`{field: [old_json, new_json]}` for every field that changed; a table by line
+        identity (`forms/lines.py` `line_diff`: lines added, removed, changed, moved)."""
         out = {}
         for f in self.level.fields:
             name = f.name
@@ -209,10 +214,33 @@ class FormRuntime:
                 a, b = a or [], b or []
             if a == b and type(a) is type(b):
                 continue
+            if f.level is not None:
+                dump = self._dumpers[name]
+                change = line_diff(a, b, lambda row, dump=dump: dump([row])[0])
+                if change:
+                    out[name] = change
+                continue
             da, db = self._dumpers[name](a), self._dumpers[name](b)
             if da != db:
                 out[name] = [da, db]
         return out
+
+    @property
+    def has_rules(self) -> bool:
+        """Whether any field or line of the form has `validate` rules."""
+        return not self._invariants.empty
+
+    def broken_rules(self, values: Mapping, before: Mapping | None, *, user,
+                     services) -> list[Broken]:
+        """The `validate` rules `values` break, among those the change from `before` (None for
+        a new record) could break (see `forms/invariants.py`)."""
+        if self._invariants.empty:
+            return []
+        return self._invariants.broken(values, before, Call(services, user))
+
+    def identify_lines(self, values: Mapping, before: Mapping | None) -> dict:
+        """`values` whose table rows all carry a trusted line `_id` (see `forms/lines.py`)."""
+        return identify_lines(self._tables, values, before)
 
     def _converter(self, f: Field, method: str):
         """A field's JSON conversion (`dump` or `load` of its type), tables row by row."""

@@ -35,7 +35,10 @@ def assert_well_formed(event) -> None:
     assert event.diff is None or (isinstance(event.diff, dict) and event.diff)
     assert event.detail is None or (isinstance(event.detail, dict) and event.detail)
     for change in (event.diff or {}).values():
-        assert isinstance(change, list) and len(change) == 2
+        # a field: [old, new]; a table: its lines added, removed, changed (by line id), moved
+        assert (isinstance(change, list) and len(change) == 2) or (
+            isinstance(change, dict) and change
+            and set(change) <= {"added", "removed", "changed", "moved"})
     assert event.task_id is None or isinstance(event.task_id, int)
     assert sorted(event.to_json()) == sorted(FIELDS)
 
@@ -84,7 +87,9 @@ def test_every_history_event_has_one_shape_whatever_wrote_it(engine, users):
     # the latter saying why in its detail
     assert c_update.diff == {"name": ["ACME", "ACME Ltd"]} and c_update.detail is None
     assert p_by_workflow.diff == {"stock_qty": [50, 5]}
-    assert p_by_workflow.detail == {"by": f"workflow sales_order {order.number} entered shipped"}
+    assert p_by_workflow.detail == {"by": f"workflow sales_order {order.number} entered shipped",
+                                    "by_record": {"form": "sales_order", "id": order.id,
+                                                  "number": order.number}}
     assert {k: v for k, v in kinds(p_by_workflow).items() if k != "detail"} == \
         {k: v for k, v in kinds(c_update).items() if k != "detail"}
     assert (p_by_workflow.actor, p_by_workflow.version, p_by_workflow.from_state) == \
