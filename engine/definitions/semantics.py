@@ -37,6 +37,9 @@ an expression, and carries a stable code:
     LOOM-E111 `update.table` not a table of form  LOOM-E114 `from` names an unknown step
     LOOM-E112 line update needs `line` or         LOOM-E115 (warning) a step entered again
               `id` + `where`                                repeats side effects unguarded
+    LOOM-E120 link to an unknown FORM.TABLE  LOOM-E121 `within` is no link to that form
+    LOOM-E122 make_from: unknown source form or table
+    LOOM-E123 make_from: unknown field       LOOM-E124 make_from: value does not fit
 """
 from __future__ import annotations
 
@@ -99,6 +102,11 @@ E_LINE_TARGET = "LOOM-E112"
 E_LINE_ID = "LOOM-E113"
 E_FROM_STEP = "LOOM-E114"
 W_REENTRY = "LOOM-E115"
+E_LINE_TO = "LOOM-E120"
+E_WITHIN = "LOOM-E121"
+E_MAKE_FROM = "LOOM-E122"
+E_MAKE_FROM_FIELD = "LOOM-E123"
+E_MAKE_FROM_TYPE = "LOOM-E124"
 
 BUILTIN_ACTIONS = ("set", "create", "update", "notify")
 BUILTIN_CHANNELS = ("inbox", "email", "webhook")
@@ -150,6 +158,8 @@ def assignable(target: T.Type, value: T.Type) -> bool:
         return vk in (T.TEXT, T.USER)
     if tk in (T.DATE, T.DATETIME):
         return vk in (T.DATE, T.DATETIME)
+    if tk == T.LINK and "." in (target.form or ""):  # a line link: a line's id, or the row
+        return (vk == T.LINK and value.form == target.form) or vk in (T.TEXT, T.ROW)
     if tk == T.LINK:
         return (vk == T.LINK and value.form == target.form) or vk == T.INTEGER
     if tk == T.LIST:
@@ -211,6 +221,8 @@ class Context:
             for f in form.fields:
                 names[f.name] = expr_type_of(f, self.field_types)
             self.form_types[fid] = names
+        for fid in defs.forms:
+            self.form_types.update(T.line_types(fid, self.form_types[fid]))
 
     # --- problems -------------------------------------------------------------
 
