@@ -137,7 +137,7 @@ def test_order_to_cash(world):
         erp.act(u["alice"], "sales_order", order.id, "approve")
     order = erp.act(u["sam"], "sales_order", order.id, "approve")
     assert world.get("sales_order", order.id).state == "gm_review"  # 50,000 and up
-    assert world.stock(world.chair_sh)["reserved"] == 0  # nothing reserved before approval
+    assert world.stock(world.chair_sh)["reserved"] == 85  # reserved when submitted
     erp.act(u["gm"], "sales_order", order.id, "approve")
     order = world.get("sales_order", order.id)
     assert order.state == "approved" and order.data["reserved"] is True
@@ -306,33 +306,61 @@ def test_order_over_credit_limit_needs_finance(world):
     assert order.data["over_credit"] is True
     erp.act(u["sam"], "sales_order", order.id, "approve")
     assert world.get("sales_order", order.id).state == "finance_review"
-    assert world.stock(world.lamp_sh)["reserved"] == 0
+    assert world.stock(world.lamp_sh)["reserved"] == 3  # held from submission on
     erp.act(u["fiona"], "sales_order", order.id, "approve")
     assert world.get("sales_order", order.id).state == "approved"
     assert world.stock(world.lamp_sh)["reserved"] == 3
 
 
-def test_approval_refuses_to_reserve_more_than_is_available(world):
+def test_submission_refuses_to_reserve_more_than_is_available(world):
     erp, u = world.erp, world.u
     order = world.order([{"product": world.lamp.id, "qty": 41}])  # 40 on the shelf
-    erp.act(u["alice"], "sales_order", order.id, "submit")
     with pytest.raises(ValidationFailed) as exc:
-        erp.act(u["sam"], "sales_order", order.id, "approve")
-    assert exc.value.message == "step approved: updating stock LP-200@SH breaks its rules"
-    assert exc.value.fields == {"available": "More is reserved than is on hand"}
-    assert world.get("sales_order", order.id).state == "manager_review"
+        erp.act(u["alice"], "sales_order", order.id, "submit")
+    assert "LP-200@SH" in exc.value.message
+    assert exc.value.fields == {"reserved": "Not enough stock available to reserve"}
+    assert world.get("sales_order", order.id).state == "draft"
     assert world.stock(world.lamp_sh)["reserved"] == 0
+
+
+def test_rejected_or_returned_order_gives_its_reservation_back(world):
+    erp, u = world.erp, world.u
+    order = world.order([{"product": world.lamp.id, "qty": 5}])
+    erp.act(u["alice"], "sales_order", order.id, "submit")
+    assert world.stock(world.lamp_sh)["reserved"] == 5
+    erp.act(u["sam"], "sales_order", order.id, "return", comment="check the date")
+    assert world.stock(world.lamp_sh)["reserved"] == 0
+    erp.act(u["alice"], "sales_order", order.id, "submit")
+    assert world.stock(world.lamp_sh)["reserved"] == 5
+    erp.act(u["sam"], "sales_order", order.id, "reject", comment="duplicate")
+    assert world.stock(world.lamp_sh)["reserved"] == 0
+    assert world.get("sales_order", order.id).data["reserved"] is False
+
+
+def test_rejected_change_request_does_not_reserve_or_raise_work_orders_again(world):
+    erp, u = world.erp, world.u
+    sofa = erp.create(u["pat"], "product", {"sku": "SF-900", "name": "Custom sofa",
+                                            "price": "8000", "made_to_order": True})
+    order = world.order([{"product": sofa.id, "size": "L", "material": "linen",
+                          "colour": "sage", "qty": 1}, {"product": world.lamp.id, "qty": 3}])
+    erp.act(u["alice"], "sales_order", order.id, "submit")
+    erp.act(u["sam"], "sales_order", order.id, "approve")
+    for _ in range(2):
+        erp.act(u["alice"], "sales_order", order.id, "request_change", comment="more lamps?")
+        erp.act(u["sam"], "sales_order", order.id, "reject", comment="no")
+        assert world.get("sales_order", order.id).state == "approved"
+    assert world.stock(world.lamp_sh)["reserved"] == 3
+    assert erp.list(u["root"], "work_order").total == 1
 
 
 def test_order_from_a_warehouse_without_the_product_is_refused_whole(world):
     erp, u = world.erp, world.u
     gz = erp.create(u["root"], "warehouse", {"code": "GZ", "name": "Guangzhou DC"})
     order = world.order([{"product": world.chair.id, "qty": 1}], warehouse=gz.id)
-    erp.act(u["alice"], "sales_order", order.id, "submit")
     with pytest.raises(LoomError) as exc:
-        erp.act(u["sam"], "sales_order", order.id, "approve")
+        erp.act(u["alice"], "sales_order", order.id, "submit")
     assert "no stock records meet where" in str(exc.value)
-    assert world.get("sales_order", order.id).state == "manager_review"
+    assert world.get("sales_order", order.id).state == "draft"
 
 
 def test_made_to_order_line_becomes_a_work_order(world):
