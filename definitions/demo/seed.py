@@ -342,6 +342,8 @@ class _Sim:
                     self.crm()
                     if day in (self.days // 4, self.days // 2, 3 * self.days // 4):
                         self.stock_counts()
+                    if day % 30 == 20:
+                        self.transfer()
                     jobs = self.agenda.pop(day, [])
                     i = 0
                     while i < len(jobs):  # a job may add more for today
@@ -697,6 +699,24 @@ class _Sim:
                 self.act("walt", "stock_count", count.id, "submit")
             self.act("fiona", "stock_count", count.id, "approve")
 
+    def transfer(self, dispatch: bool = True, receive: bool = True):
+        """The warehouse with the most of a product sends some to the one with the least."""
+        rnd = self.rnd
+        pid = rnd.choice(list(self.m["stock"]))[0]
+        rows = [self.get("stock", s.id) for (p, w), s in self.m["stock"].items() if p == pid]
+        rows.sort(key=lambda s: s.data["available"] - s.data["safety_stock"])
+        low, high = rows[0], rows[-1]
+        qty = min(20, (high.data["available"] - high.data["safety_stock"]) // 2)
+        if qty < 1:
+            return None
+        tr = self.do(self.e.create, self.u["walt"], "stock_transfer", {
+            "from_warehouse": high.data["warehouse"], "to_warehouse": low.data["warehouse"],
+            "lines": [{"product": pid, "qty": qty}], "notes": "Rebalancing between warehouses"})
+        if tr is not None and dispatch and self.act("walt", "stock_transfer", tr.id, "dispatch") \
+                and receive:
+            self.later(2, 5, self.act, "walt", "stock_transfer", tr.id, "receive")
+        return tr
+
     def buyer_inbox(self):
         """New requisitions (mostly raised by the low-stock alert) reach the buyer. Once a
         week the buyer goes through the low-stock list and asks again for what is low and
@@ -880,6 +900,11 @@ class _Sim:
                 "warehouse": wh.id, "lines": lines, "notes": "Cycle count"})
             if count and i == 1:
                 self.act("walt", "stock_count", count.id, "submit")
+        # stock on its way between warehouses, and a transfer being prepared
+        if not have("stock_transfer", "in_transit"):
+            self.transfer(receive=False)
+        if not have("stock_transfer", "draft"):
+            self.transfer(dispatch=False)
         # purchasing: one requisition by hand in each open step
         items = sorted(self.m["stock"].values(), key=lambda s: -self.m["demand"][s.id])
         for state, item in zip(("requested", "gm_review", "approved", "ordered"), items):
@@ -910,6 +935,11 @@ class _Sim:
             for po in sent:
                 self.do(self.e.create, u["walt"], "goods_receipt",
                         {"purchase_order": po.id, "qty": max(1, po.data["open_qty"] // 2)})
+        if not have("supplier_invoice", "received"):  # a supplier's bill waits for finance
+            for po in self.find("purchase_order", "state == 'received'", limit=1):
+                self.do(self.e.create, u["pat"], "supplier_invoice", {
+                    "supplier": po.data["supplier"], "purchase_order": po.id,
+                    "amount": str(po.data["amount"]), "supplier_ref": f"FP{rnd.randint(10**7, 10**8)}"})
         if not have("payment", "draft"):  # a transfer came in, not posted yet
             for inv in self.find("invoice", "state == 'issued' and outstanding > 0", limit=1):
                 self.do(self.e.create, u["fiona"], "payment", {
