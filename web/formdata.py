@@ -15,6 +15,7 @@ from engine.fields import FieldType
 
 from .views.common import engine, label, option_label, t
 
+LINE_ID = "_id"  # a row's stable id (engine/forms/lines.py)
 ROW_RE = re.compile(r"^f\.(\w+)\.(\d{1,4})\.(\w+)$")
 MAX_ROWS = 1000
 
@@ -52,6 +53,10 @@ def parse_post(form_spec, post, eng=None) -> dict:
         if m:
             table, i, cell = m.group(1), int(m.group(2)), m.group(3)
             tf = form_spec.field(table)
+            if cell == LINE_ID and tf is not None and tf.is_table and i < MAX_ROWS:
+                # the line's identity travels with the row (the engine checks it is this record's)
+                rows.setdefault(table, {}).setdefault(i, {})[LINE_ID] = post.get(key) or None
+                continue
             if tf is None or not tf.is_table or tf.field(cell) is None or i >= MAX_ROWS:
                 continue
             value = field_type(eng, tf.field(cell)).from_form(tf.field(cell), post, key)
@@ -66,6 +71,8 @@ def parse_post(form_spec, post, eng=None) -> dict:
                 row = {k: v for k, v in present[i].items()
                        if (c := f.field(k)) is not None and c.compute is None and not c.readonly}
                 if any(v not in ("", None, []) for v in row.values()):
+                    if present[i].get(LINE_ID):
+                        row[LINE_ID] = present[i][LINE_ID]
                     out.append(row)
             data[f.name] = out
             continue
@@ -88,8 +95,8 @@ def texts_of(eng, form_spec, values: Mapping) -> dict:
     for f in form_spec.fields:
         v = values.get(f.name)
         if f.is_table:
-            out[f.name] = [{c.name: field_type(eng, c).to_input(c, (r or {}).get(c.name)) for c in f.fields}
-                           for r in (v or [])]
+            out[f.name] = [_with_id(r, {c.name: field_type(eng, c).to_input(c, (r or {}).get(c.name))
+                                        for c in f.fields}) for r in (v or [])]
         else:
             out[f.name] = field_type(eng, f).to_input(f, v)
     return out
@@ -102,10 +109,18 @@ def texts_from_post(form_spec, data: Mapping, eng=None) -> dict:
     for f in form_spec.fields:
         v = data.get(f.name)
         if f.is_table:
-            out[f.name] = [{c.name: r.get(c.name, "") for c in f.fields} for r in (v or [])]
+            out[f.name] = [_with_id(r, {c.name: r.get(c.name, "") for c in f.fields}) for r in (v or [])]
         else:
             out[f.name] = field_type(eng, f).reshow(f, v)
     return out
+
+
+def _with_id(row, texts: dict) -> dict:
+    """A row's texts with its line id, which the form page sends back in a hidden input."""
+    lid = (row or {}).get(LINE_ID)
+    if lid:
+        texts[LINE_ID] = lid
+    return texts
 
 
 def dom_id(path: str) -> str:
@@ -146,7 +161,8 @@ def widgets(eng, user, form_spec, texts: Mapping, errors: Mapping, visible: set 
                                     link_titles=link_titles) for c in f.fields])
             template = [widget(eng, c, "", {}, f"{f.name}[__i__].{c.name}") for c in f.fields]
             w = widget(eng, f, "", errors, f.name, hidden)
-            w.update(rows=rows, template=template, columns=[label(c.label, c.name) for c in f.fields],
+            w.update(rows=rows, template=template,
+                     row_ids=[(row or {}).get(LINE_ID) or "" for row in texts.get(f.name) or []], columns=[label(c.label, c.name) for c in f.fields],
                      cell_errors=[e for k, e in errors.items() if k.startswith(f.name + "[")])
             out.append(w)
         else:
@@ -193,3 +209,49 @@ def title_of(eng, rec) -> str:
 def display(eng, f, value, labels: WebLabels | None = None) -> str:
     """A stored value as text for record pages and lists (not for inputs)."""
     return field_type(eng, f).display(f, value, labels or WebLabels())
+
+
+def history_changes(eng, form_spec, diff) -> list[str]:
+    """An event's diff as lines of text: `Field: old → new`; a table by line identity
+    (`Lines · line 2 (Widget): Qty 3 → 4`, a line added, a line removed)."""
+    out = []
+    for name, change in (diff or {}).items():
+        f = form_spec.field(name)
+        if f is None:
+            continue
+        head = label(f.label, f.name)
+        if not f.is_table:
+            if isinstance(change, list) and len(change) == 2:
+                out.append(f"{head}: {_shown(eng, f, change[0])} → {_shown(eng, f, change[1])}")
+            continue
+        for row in change.get("added", ()):
+            out.append(f"{head} · {t('line_added')}: {_line_text(eng, f, row)}")
+        for row in change.get("removed", ()):
+            out.append(f"{head} · {t('line_removed')}: {_line_text(eng, f, row)}")
+        for c in change.get("changed", ()):
+            parts = []
+            for cell, (old, new) in c.get("fields", {}).items():
+                spec = f.field(cell)
+                if spec is not None:
+                    parts.append(f"{label(spec.label, cell)} {_shown(eng, spec, old)} → "
+                                 f"{_shown(eng, spec, new)}")
+            out.append(f"{head} · {t('line_at').format(at=c.get('at'))}: {', '.join(parts)}")
+        if change.get("moved"):
+            out.append(f"{head} · {t('lines_moved')}")
+    return out
+
+
+def _line_text(eng, table_spec, row: Mapping) -> str:
+    return ", ".join(f"{label(c.label, c.name)} {_shown(eng, c, row.get(c.name))}"
+                     for c in table_spec.fields if row.get(c.name) not in (None, "", []))
+
+
+def _shown(eng, spec, stored) -> str:
+    """A value as history stored it (JSON) → display text."""
+    if stored is None or stored == "":
+        return "—"
+    ftype = field_type(eng, spec)
+    try:
+        return ftype.display(spec, ftype.load(spec, stored), WebLabels()) or str(stored)
+    except (LoomError, TypeError, ValueError, ArithmeticError):
+        return str(stored)

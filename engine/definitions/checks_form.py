@@ -20,6 +20,8 @@ from .suggest import suggestion_suffix
 
 # Names an expression already gives a meaning to; a field may not take them.
 RESERVED = frozenset(SYSTEM_FIELDS) | {"user", "parent", "line", "target"}
+# a line table's own column: the line's stable id (engine/store/typed.py)
+LINE_RESERVED = frozenset({"line_id"})
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _STRFTIME = set("aAwdbBmyYHIpMSfzZjUWcxXGuV%")
 
@@ -59,7 +61,7 @@ class FormCheck:
         env = self.ctx.env(self.form.id, table)
         for i, f in enumerate(fields):
             path = base + (i,)
-            self.name(f, path, seen)
+            self.name(f, path, seen, table)
             self.field_type(f, path, table)
             if f.is_table and table is None:
                 self.fields(f.fields, path + ("fields",), f.name)
@@ -67,14 +69,14 @@ class FormCheck:
                 self.expressions(f, path, env, table)
             self.bounds(f, path)
 
-    def name(self, f, path: tuple, seen: dict) -> None:
+    def name(self, f, path: tuple, seen: dict, table: str | None = None) -> None:
         if f.name in seen:
             first = self.doc.mark(seen[f.name] + ("name",))
             self.ctx.add(self.doc, path + ("name",), f"duplicate field name {f.name!r} (first "
                          f"defined at line {first.line}); field names are unique", E_DUPLICATE_FIELD)
             return
         seen[f.name] = path
-        if f.name in RESERVED:
+        if f.name in RESERVED or (table is not None and f.name in LINE_RESERVED):
             self.ctx.add(self.doc, path + ("name",), f"{f.name!r} is a name Loom gives every "
                          f"record or expression; call the field something else, such as "
                          f"'{self.form.id}_{f.name}'", E_DUPLICATE_FIELD)

@@ -36,6 +36,7 @@ class TableType(FieldType):
         return ""
 
     def json_schema(self, field, schema_of):
-        props = {c.name: schema_of(c) for c in field.fields}
+        # `_id`: the line's stable id; send it back to keep the line (engine/forms/lines.py)
+        props = {"_id": {"type": "string"}, **{c.name: schema_of(c) for c in field.fields}}
         return {"type": ["array", "null"], "items": {"type": "object", "properties": props,
                                                        "additionalProperties": False}}

@@ -10,6 +10,7 @@ from typing import Any, Mapping
 from ..definitions.environment import SYSTEM_FIELDS
 from ..fields import FieldError
 from .compiled import UNKNOWN, Field, Level, username
+from .lines import LINE_ID
 
 
 def parse_input(level: Level, raw: Mapping, existing: Mapping | None, errors: dict,
@@ -21,7 +22,7 @@ def parse_input(level: Level, raw: Mapping, existing: Mapping | None, errors: di
             v = existing.get(f.name)
             if f.level is not None:
                 cells = f.level.fields
-                v = [{c.name: r.get(c.name) for c in cells} for r in v or ()]
+                v = [_keep_id(r, {c.name: r.get(c.name) for c in cells}) for r in v or ()]
             values[f.name] = v
         # expressions may name system fields (state, owner, number...): not stored here
         for name in SYSTEM_FIELDS:
@@ -66,6 +67,11 @@ def parse_rows(f: Field, raw: Any, errors: dict, bad: set, system: bool) -> list
     for i, raw_row in enumerate(rows):
         row = {c.name: None for c in level.fields}
         for key, rv in raw_row.items():
+            if key == LINE_ID:
+                # kept as sent: the writer trusts it only if it names one of this record's lines
+                if isinstance(rv, str) and rv:
+                    row[LINE_ID] = rv
+                continue
             c = level.by_name.get(key)
             path = f"{f.name}[{i}].{key}"
             if c is None:
@@ -80,3 +86,10 @@ def parse_rows(f: Field, raw: Any, errors: dict, bad: set, system: bool) -> list
                 bad.add(path)
         out.append(row)
     return out
+
+
+def _keep_id(stored: Mapping, row: dict) -> dict:
+    lid = stored.get(LINE_ID)
+    if lid is not None:
+        row[LINE_ID] = lid
+    return row

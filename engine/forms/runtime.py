@@ -28,6 +28,7 @@ from .compiled import Call, Field, Level
 from .computation import evaluation_order, field_deps
 from .derive import derive, eval_flag
 from .input import parse_input
+from .lines import identify_lines, line_diff
 from .preview import Preview
 from .validation import ordered, validate
 
@@ -60,6 +61,7 @@ class FormRuntime:
         self.level = self._level(level_specs, fields, self.env)
         self._dumpers = {f.name: self._converter(f, "dump") for f in self.level.fields}
         self._loaders = {f.name: self._converter(f, "load") for f in self.level.fields}
+        self._tables = tuple(f.name for f in self.level.fields if f.level is not None)
 
     # --- compiling --------------------------------------------------------------
 
@@ -200,7 +202,8 @@ class FormRuntime:
         return {k: (loaders[k](v) if k in loaders else v) for k, v in data.items()}
 
     def diff(self, old: Mapping, new: Mapping) -> dict:
-        """`{field: [old_json, new_json]}` for every field that changed; tables as whole lists."""
+        """`{field: [old_json, new_json]}` for every field that changed; a table by line
+        identity (`forms/lines.py` `line_diff`: lines added, removed, changed, moved)."""
         out = {}
         for f in self.level.fields:
             name = f.name
@@ -209,10 +212,20 @@ class FormRuntime:
                 a, b = a or [], b or []
             if a == b and type(a) is type(b):
                 continue
+            if f.level is not None:
+                dump = self._dumpers[name]
+                change = line_diff(a, b, lambda row, dump=dump: dump([row])[0])
+                if change:
+                    out[name] = change
+                continue
             da, db = self._dumpers[name](a), self._dumpers[name](b)
             if da != db:
                 out[name] = [da, db]
         return out
+
+    def identify_lines(self, values: Mapping, before: Mapping | None) -> dict:
+        """`values` whose table rows all carry a trusted line `_id` (see `forms/lines.py`)."""
+        return identify_lines(self._tables, values, before)
 
     def _converter(self, f: Field, method: str):
         """A field's JSON conversion (`dump` or `load` of its type), tables row by row."""

@@ -44,6 +44,7 @@ class RecordWriter:
         form = rt.defs.form(form_id)
         runtime = rt.forms[form_id]
         wf = rt.defs.workflow_for(form_id)
+        values = runtime.identify_lines(values, None)
         self.check_unique(conn, form_id, values, None)
         number = None
         if form.number:
@@ -74,6 +75,7 @@ class RecordWriter:
         rt = self.rt
         runtime = rt.forms[before.form]
         new_state = before.state if state is SAME else state
+        values = runtime.identify_lines(values, before.data)
         if check_unique:
             self.check_unique(conn, before.form, values, before.id)
         diff = runtime.diff(before.data, values)

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping
 import sqlalchemy as sa
 
 from . import tables as fixed
+from .line_ids import give_line_ids
 
 SYSTEM_COLUMNS = ("_id", "_number", "_state", "_owner", "_created_at", "_updated_at")
 
@@ -62,8 +63,12 @@ class TypedForm:
                 lname, metadata,
                 sa.Column("_record_id", sa.BigInteger, primary_key=True, autoincrement=False),
                 sa.Column("_position", sa.Integer, primary_key=True, autoincrement=False),
+                # the line's stable `_id` (engine/forms/lines.py): SQL finds a line, and its
+                # record, by id alone
+                sa.Column("line_id", sa.String(32)),
                 *[sa.Column(f.name, field_types[f.type].sql_type(f)) for f in lfields],
             )
+            sa.Index(_index_name(lname, "line_id"), ltable.c.line_id)
             self.lines[t.name] = (ltable, lfields)
         # statements built once (see repository.py for why)
         self._insert = self.table.insert()
@@ -94,7 +99,7 @@ class TypedForm:
     def line_rows(self, record_id: int, table_field: str, lines: Iterable[Mapping]) -> list[dict]:
         _, lfields = self.lines[table_field]
         return [
-            {"_record_id": record_id, "_position": i,
+            {"_record_id": record_id, "_position": i, "line_id": line.get("_id"),
              **{f.name: self.field_types[f.type].to_sql(f, line.get(f.name)) for f in lfields}}
             for i, line in enumerate(lines or [])
         ]
@@ -199,7 +204,13 @@ class TypedStore:
                 return
             main, lines = [], {name: [] for name in tf.lines}
             for row in rows:
-                values = load_values(tf.form.id, row["data"])
+                data = row["data"]
+                # rows stored before line ids existed get theirs here, once, for good
+                patched = give_line_ids(data, tf.lines) if tf.lines else None
+                if patched is not None:
+                    conn.execute(r.update().where(r.c.id == row["id"]).values(data=patched))
+                    data = patched
+                values = load_values(tf.form.id, data)
                 main.append(tf.row(row, values))
                 for name in tf.lines:
                     lines[name].extend(tf.line_rows(row["id"], name, values.get(name)))

@@ -225,7 +225,8 @@ def test_json_schema__describes_the_api_value(type_, kw, schema):
 def test_json_schema__a_table_asks_for_its_cells():
     t = spec("table", fields=(spec("integer", name="qty"),))
     s = TYPES["table"].json_schema(t, lambda c: TYPES[c.type].json_schema(c, None))
-    assert s["items"]["properties"] == {"qty": {"type": ["integer", "null"]}}
+    assert s["items"]["properties"] == {"_id": {"type": "string"},
+                                        "qty": {"type": ["integer", "null"]}}
 
 
 @pytest.mark.parametrize("type_, args, parts", [

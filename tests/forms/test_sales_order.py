@@ -191,16 +191,33 @@ def test_visible_fields__follow_visible_if(sales_order, services, alice):
     assert "discount_reason" in sales_order.visible_fields(values, user=alice, services=services)
 
 
-def test_diff__changed_fields_as_json_and_lines_as_whole_lists(sales_order, services, alice, saved):
-    new = sales_order.prepare({"channel": "email", "lines": [{"product": 1, "qty": 4}]},
+def test_diff__changed_fields_as_json_and_lines_by_identity(sales_order, services, alice, saved):
+    saved = sales_order.identify_lines(saved, None)
+    line_id = saved["lines"][0]["_id"]
+    new = sales_order.prepare({"channel": "email", "lines": [{"_id": line_id, "product": 1, "qty": 4},
+                                                             {"product": 1, "qty": 1}]},
                               user=alice, existing=saved, services=services)
+    new = sales_order.identify_lines(new, saved)
+    assert new["lines"][0]["_id"] == line_id and new["lines"][1]["_id"] != line_id
     assert sales_order.diff(saved, new) == {
         "channel": [None, "email"],
-        "lines": [[{"product": 1, "qty": 3, "price": "19.99", "amount": "59.97"}],
-                  [{"product": 1, "qty": 4, "price": "19.99", "amount": "79.96"}]],
-        "total": ["59.97", "79.96"],
+        "lines": {"added": [{"product": 1, "qty": 1, "price": "19.99", "amount": "19.99",
+                             "_id": new["lines"][1]["_id"]}],
+                  "changed": [{"_id": line_id, "at": 1,
+                               "fields": {"amount": ["59.97", "79.96"], "qty": [3, 4]}}]},
+        "total": ["59.97", "99.95"],
     }
     assert sales_order.diff(saved, saved) == {}
+
+
+def test_diff__a_line_sent_without_its_id_is_a_new_line(sales_order, services, alice, saved):
+    saved = sales_order.identify_lines(saved, None)
+    new = sales_order.prepare({"lines": [{"product": 1, "qty": 3}]},
+                              user=alice, existing=saved, services=services)
+    new = sales_order.identify_lines(new, saved)
+    change = sales_order.diff(saved, new)["lines"]
+    assert [r["_id"] for r in change["removed"]] == [saved["lines"][0]["_id"]]
+    assert [r["_id"] for r in change["added"]] == [new["lines"][0]["_id"]]
 
 
 def test_diff__a_dropped_field_shows_as_null(sales_order, services, alice):

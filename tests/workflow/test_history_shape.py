@@ -35,7 +35,10 @@ def assert_well_formed(event) -> None:
     assert event.diff is None or (isinstance(event.diff, dict) and event.diff)
     assert event.detail is None or (isinstance(event.detail, dict) and event.detail)
     for change in (event.diff or {}).values():
-        assert isinstance(change, list) and len(change) == 2
+        # a field: [old, new]; a table: its lines added, removed, changed (by line id), moved
+        assert (isinstance(change, list) and len(change) == 2) or (
+            isinstance(change, dict) and change
+            and set(change) <= {"added", "removed", "changed", "moved"})
     assert event.task_id is None or isinstance(event.task_id, int)
     assert sorted(event.to_json()) == sorted(FIELDS)
 

@@ -275,7 +275,8 @@ def _record_page(spec, rec, status=200, message=None, action_errors=None):
     users = [u.name for u in eng.users.all() if u.name != user.name]
     return render_template("record.html", alerts=_alert_why(eng, user, rec), spec=spec, rec=rec, shown=shown, title=fd.title_of(eng, rec),
                            plain_actions=plain_actions, user_actions=user_actions, step_actions=step_actions,
-                           history=history, explain=explain, step=step, wf=wf, users=users,
+                           history=history, history_changes=lambda d: fd.history_changes(eng, spec, d),
+                           explain=explain, step=step, wf=wf, users=users,
                            can_edit=_can_edit(eng, user, rec), message=message,
                            action_errors=action_errors or {}), status
 
