@@ -204,9 +204,33 @@ class Engine:
 
     # --- records -----------------------------------------------------------
 
-    def create(self, user: User, form_id: str, data: Mapping) -> Record:
-        """Validate and store a new record; its number, event and workflow start commit together."""
-        return self._live.records.create(user, form_id, data)
+    def create(self, user: User, form_id: str, data: Mapping, *, source: str | None = None) -> Record:
+        """Validate and store a new record; its number, event and workflow start commit together.
+        `source="FORM:ID[,ID...]"` makes it from those records (the form's `make_from`); `data`
+        overrides what they give."""
+        return self._live.records.create(user, form_id, data, source)
+
+    def new_from(self, user: User, form_id: str, source: str) -> Preview:
+        """The prefilled draft of a record made from `source` (`FORM:ID[,ID...]`): values,
+        visibility, required flags and errors, as a preview; nothing is written."""
+        return self._live.records.draft_from(user, form_id, source)
+
+    def make_targets(self, user: User, record: Record) -> list[str]:
+        """The forms `user` may make from `record` now (their `make_from` names its form, the
+        user may create them, and the entry's `if` holds)."""
+        return self._live.records.make_targets(user, record)
+
+    def line_options(self, user: User, target: str, within: int | None = None, q: str = "",
+                     limit: int = 20) -> list[tuple[str, str]]:
+        """(line id, readable title) for a picker of lines of `target` (`FORM.TABLE`): only
+        lines of records `user` may read; `within` limits them to one record's lines."""
+        return self._live.records.line_options(user, target, within, q, limit)
+
+    def line(self, user: User, target: str, line_id: str) -> dict | None:
+        """One line of `target` (`FORM.TABLE`) by its `_id`, as a link to it reads it (its
+        fields, `id`, `record`), or None when there is none or `user` may not read its record."""
+        with self.db.read() as conn:
+            return self._live.reader.line(conn, user, target, line_id)
 
     def get(self, user: User, form_id: str, record_id: int) -> Record:
         """A record the user may read; NotFound otherwise (same as a missing id)."""

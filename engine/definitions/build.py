@@ -129,7 +129,7 @@ def _field(b: Builder, path: tuple, raw: dict) -> m.FieldSpec:
     name = raw["name"]
     default = raw.get("default")
     return m.FieldSpec(
-        name=name, type=raw["type"],
+        name=name, type=_field_type(raw),
         label=m.Label.of(raw.get("label"), name.replace("_", " ").capitalize()),
         required=bool(raw.get("required", False)),
         required_if=b.expr(path + ("required_if",), raw.get("required_if")),
@@ -139,11 +139,31 @@ def _field(b: Builder, path: tuple, raw: dict) -> m.FieldSpec:
         readonly=bool(raw.get("readonly", False)) or "compute" in raw,
         validate=tuple(r for r in rules if r.rule is not None),
         options=tuple(options), option_labels=tuple(option_labels), to=raw.get("to"),
+        within=raw.get("within"),
         min=raw.get("min"), max=raw.get("max"), min_rows=raw.get("min_rows"),
         max_rows=raw.get("max_rows"), max_length=raw.get("max_length"), scale=raw.get("scale"),
         unique=bool(raw.get("unique", False)), help=m.Label.of(raw.get("help")),
         fields=children, source=b.source(path),
     )
+
+
+def _field_type(raw: dict) -> str:
+    """`type: link, to: FORM.TABLE` links to one line: the `line_link` field type."""
+    if raw["type"] == "link" and "." in str(raw.get("to") or ""):
+        return "line_link"
+    return raw["type"]
+
+
+def _make_from(b: Builder, raw: dict | None) -> tuple:
+    out = []
+    for source, entry in (raw or {}).items():
+        p = ("make_from", source)
+        entry = entry or {}
+        out.append(m.MakeFromSpec(
+            form=source, values=b.values(p + ("values",), entry.get("values")),
+            if_=b.expr(p + ("if",), entry.get("if")),
+            lines=_lines_args(b, p + ("lines",), entry.get("lines")), source=b.source(p)))
+    return tuple(out)
 
 
 def build_form(b: Builder) -> m.FormSpec:
@@ -161,6 +181,7 @@ def build_form(b: Builder) -> m.FormSpec:
         ),
         description=m.Label.of(d.get("description")), source=b.source(),
         archive=_archive(b, d.get("archive")),
+        make_from=_make_from(b, d.get("make_from")),
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Mapping
 
 from ..errors import Problem
-from . import checks_alert, checks_app, checks_form, checks_report, checks_workflow
+from . import checks_alert, checks_app, checks_form, checks_lines, checks_report, checks_workflow
 from .semantics import Context
 from .yaml_source import SourceDoc
 
@@ -19,6 +19,7 @@ def check_semantics(defs, docs: Mapping[str, Mapping[str, SourceDoc]], registrie
     ctx = Context(defs, docs, registries)
     checks_app.check(ctx)
     checks_form.check(ctx)
+    checks_lines.check(ctx)
     checks_workflow.check(ctx)
     checks_alert.check(ctx)
     checks_report.check(ctx)

@@ -27,7 +27,11 @@ def form_types(defs: Definitions, field_types, form_id: str) -> dict[str, T.Type
 
 
 def all_form_types(defs: Definitions, field_types) -> dict[str, dict[str, T.Type]]:
-    return {fid: form_types(defs, field_types, fid) for fid in defs.forms}
+    """Field types per form, and per `FORM.TABLE` what a link to one of its lines reaches."""
+    out = {fid: form_types(defs, field_types, fid) for fid in defs.forms}
+    for fid in defs.forms:
+        out.update(T.line_types(fid, out[fid]))
+    return out
 
 
 def form_env(defs: Definitions, field_types, form_id: str, extra: Mapping[str, T.Type] | None = None,

@@ -105,7 +105,8 @@ class FieldSpec:
     validate: tuple[Rule, ...] = ()
     options: tuple[str, ...] = ()  # choice / multichoice
     option_labels: tuple = ()  # ((option, Label), ...)
-    to: str | None = None  # link target form
+    to: str | None = None  # link target form, or FORM.TABLE for a link to one line (line_link)
+    within: str | None = None  # line_link: a link field naming the record the line must belong to
     min: Any = None
     max: Any = None
     min_rows: int | None = None
@@ -162,6 +163,7 @@ class FormSpec:
     description: Label = field(default_factory=Label)
     source: Source | None = None
     archive: ArchiveRule | None = None
+    make_from: tuple["MakeFromSpec", ...] = ()  # sources this form's records can be made from
 
     def field(self, name: str) -> FieldSpec | None:
         for f in self.fields:
@@ -176,6 +178,22 @@ class FormSpec:
     @property
     def tables(self) -> tuple[FieldSpec, ...]:
         return tuple(f for f in self.fields if f.is_table)
+
+
+@dataclass(frozen=True)
+class MakeFromSpec:
+    """`make_from: {SOURCE: {if, values, lines}}`: a record of this form made from a SOURCE record.
+
+    In `values` bare names are the source record's fields; `lines` (a LinesArgs
+    whose `from_` is a table of the source) copies its rows, `line` being the
+    source row. `if_` says when the source allows it.
+    """
+
+    form: str  # the source form
+    values: tuple = ()  # ((field, Value), ...)
+    if_: Expr | None = None
+    lines: "LinesArgs | None" = None
+    source: Source | None = None
 
 
 # --- workflows -------------------------------------------------------------

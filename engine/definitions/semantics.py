@@ -33,6 +33,9 @@ an expression, and carries a stable code:
                                          LOOM-E069 `where` never names `target`
                                          LOOM-E070 `create.lines` with `each` copies
                                                    the acting record's own table
+    LOOM-E120 link to an unknown FORM.TABLE  LOOM-E121 `within` is no link to that form
+    LOOM-E122 make_from: unknown source form or table
+    LOOM-E123 make_from: unknown field       LOOM-E124 make_from: value does not fit
 """
 from __future__ import annotations
 
@@ -89,6 +92,11 @@ E_UPDATE_TARGET = "LOOM-E068"
 E_WHERE_TARGET = "LOOM-E069"
 E_CREATE_LINES = "LOOM-E070"
 E_BOUNDS = "LOOM-E071"
+E_LINE_TO = "LOOM-E120"
+E_WITHIN = "LOOM-E121"
+E_MAKE_FROM = "LOOM-E122"
+E_MAKE_FROM_FIELD = "LOOM-E123"
+E_MAKE_FROM_TYPE = "LOOM-E124"
 
 BUILTIN_ACTIONS = ("set", "create", "update", "notify")
 BUILTIN_CHANNELS = ("inbox", "email", "webhook")
@@ -140,6 +148,8 @@ def assignable(target: T.Type, value: T.Type) -> bool:
         return vk in (T.TEXT, T.USER)
     if tk in (T.DATE, T.DATETIME):
         return vk in (T.DATE, T.DATETIME)
+    if tk == T.LINK and "." in (target.form or ""):  # a line link: a line's id, or the row
+        return (vk == T.LINK and value.form == target.form) or vk in (T.TEXT, T.ROW)
     if tk == T.LINK:
         return (vk == T.LINK and value.form == target.form) or vk == T.INTEGER
     if tk == T.LIST:
@@ -201,6 +211,8 @@ class Context:
             for f in form.fields:
                 names[f.name] = expr_type_of(f, self.field_types)
             self.form_types[fid] = names
+        for fid in defs.forms:
+            self.form_types.update(T.line_types(fid, self.form_types[fid]))
 
     # --- problems -------------------------------------------------------------
 

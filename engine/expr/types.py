@@ -83,3 +83,14 @@ USER_ATTRIBUTES: Mapping[str, Type] = {
     "name": t(TEXT), "email": t(TEXT), "language": t(TEXT), "manager": t(USER),
     "roles": list_of(t(TEXT)),
 }
+
+
+def line_types(form_id: str, names: Mapping[str, Type]) -> dict[str, dict[str, Type]]:
+    """`FORM.TABLE` → what a link to one line of that table reaches: the line's fields,
+    `id` (its `_id`) and `record` (a link to the record the line belongs to)."""
+    out = {}
+    for name, typ in names.items():
+        if typ.kind == TABLE and typ.item is not None:
+            out[f"{form_id}.{name}"] = {**typ.item.field_map(), "id": t(TEXT),
+                                        "record": link(form_id)}
+    return out

@@ -186,6 +186,10 @@ class FieldType:
         """The form whose record ids this field holds, or None."""
         return None
 
+    def line_target(self, field) -> str | None:
+        """`FORM.TABLE` when this field holds the `_id` of one line of that table, else None."""
+        return None
+
     def link_of(self, field, value: Any) -> tuple[str, str] | None:
         """(form, id text) of the record `value` points to, or None."""
         form = self.link_form(field)

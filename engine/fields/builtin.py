@@ -5,7 +5,7 @@ from ..expr import types as T
 from .boolean import BooleanType
 from .choice import ChoiceType, MultiChoiceType
 from .file import FileType
-from .link import LinkType
+from .link import LineLinkType, LinkType
 from .number import DecimalType, IntegerType, MoneyType, PercentType
 from .table import TableType
 from .temporal import DateTimeType, DateType
@@ -14,7 +14,7 @@ from .text import EmailType, PhoneType, TextareaType, TextType, UserType
 BUILTIN_FIELD_TYPES = (
     TextType(), TextareaType(), EmailType(), PhoneType(), IntegerType(), DecimalType(),
     MoneyType(), PercentType(), BooleanType(), DateType(), DateTimeType(), ChoiceType(),
-    MultiChoiceType(), UserType(), LinkType(), FileType(), TableType(),
+    MultiChoiceType(), UserType(), LinkType(), LineLinkType(), FileType(), TableType(),
 )
 
 

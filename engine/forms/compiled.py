@@ -89,7 +89,8 @@ class Field:
         self.rules: tuple = ()
         self.level: Level | None = None
         self.kind = "table" if spec.is_table else spec.type
-        self.link_label = (spec.to or "").replace("_", " ")
+        # a line link (`to: FORM.TABLE`) reads "form table"
+        self.link_label = (spec.to or "").replace("_", " ").replace(".", " ")
         self.accepts_input = spec.compute is None
 
 

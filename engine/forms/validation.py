@@ -79,6 +79,11 @@ def validate_value(f: Field, value, ctx, path: str, call: Call, errors: dict,
         if call.load(spec.to, value) is None:
             errors[path] = f"no {f.link_label} record with id {value}"
             return
+    elif f.kind == "line_link" and changed(value):
+        message = line_problem(f, value, ctx, call)
+        if message:
+            errors[path] = message
+            return
     elif f.kind == "user" and changed(value):
         services = call.services
         if services is None or not services.user_exists(value):
@@ -93,6 +98,22 @@ def validate_value(f: Field, value, ctx, path: str, call: Call, errors: dict,
         if ok is not None and not ok:
             errors[path] = message.get(call.language)
             return
+
+
+def line_problem(f: Field, value, ctx, call: Call) -> str | None:
+    """Why `value` is not a line this field may hold: no such line (or one of a record the
+    user may not read), or not a line of the record the `within` field links to."""
+    spec = f.spec
+    line = call.load(spec.to, value)
+    if line is None:
+        return f"no line {value} in {f.link_label}"
+    if spec.within:
+        owner = ctx.value(spec.within)
+        if owner is None:
+            return f"choose {spec.within.replace('_', ' ')} first"
+        if line.get("record") != owner:
+            return f"line {value} does not belong to the chosen {spec.within.replace('_', ' ')}"
+    return None
 
 
 def ordered(level: Level, errors: dict) -> dict:

@@ -74,11 +74,45 @@ class RecordReader:
             return None
 
     def loader(self, conn):
-        """Link hops in expressions: a record's values by form and id, as the system sees it."""
+        """Link hops in expressions: a record's values by form and id, as the system sees it
+        (a `FORM.TABLE` target: one line by its `_id`, see `line`)."""
         def load(form: str, record_id):
+            if "." in form:
+                return self.line(conn, None, form, record_id)
             found = self.find_row(conn, form, record_id)
             return None if found is None else self.record(found).values()
         return load
+
+    def find_line(self, conn, target: str, line_id) -> tuple[Mapping, dict, dict] | None:
+        """(record row, record values, line) of the line `line_id` of `target` (`FORM.TABLE`),
+        found through the line table's indexed `line_id`; None when there is none."""
+        form_id, _, table = target.partition(".")
+        tf = self.rt.typed.forms.get(form_id)
+        if tf is None or table not in tf.lines or not isinstance(line_id, str) or not line_id:
+            return None
+        ltable = tf.lines[table][0]
+        rid = conn.execute(sa.select(ltable.c._record_id).where(ltable.c.line_id == line_id)
+                           .limit(1)).scalar()
+        row = self.find_row(conn, form_id, rid) if rid is not None else None
+        if row is None:
+            return None
+        values = self.record(row).values()
+        for line in values.get(table) or ():
+            if line.get("_id") == line_id:
+                return row, values, line
+        return None
+
+    def line(self, conn, user, target: str, line_id) -> dict | None:
+        """A line as a link to it reaches it: its fields, `id` (its `_id`) and `record` (the
+        record's id). With `user`: only a line of a record they may read."""
+        found = self.find_line(conn, target, line_id)
+        if found is None:
+            return None
+        row, values, line = found
+        if user is not None and not self.can_read_row(conn, user, target.partition(".")[0],
+                                                      row, values):
+            return None
+        return {**line, "id": line_id, "record": row["id"]}
 
     def reader_loader(self, conn, user):
         """Link hops as `user` may follow them: a record they may not read is no record."""
@@ -123,6 +157,8 @@ class RecordReader:
         return (involved or self.involved)(conn, user, row["id"])
 
     def readable_values(self, conn, user, form: str, record_id) -> Mapping | None:
+        if "." in form:
+            return self.line(conn, user, form, record_id)
         row = self.find_row(conn, form, record_id)
         if row is None:
             return None

@@ -12,10 +12,12 @@ import sqlalchemy as sa
 
 from ..errors import ExpressionError, NotFound, PermissionDenied, ValidationFailed
 from ..expr import parse
+from ..expr import types as T
 from ..forms.preview import Preview
 from ..store import archive as archive_store
 from ..store.sqlscope import RecordScope
 from . import Event, Page, Record
+from .make_from import Maker, overlay
 
 MAX_PAGE = 500
 
@@ -24,11 +26,16 @@ class RecordService:
     def __init__(self, rt, db, clock, reader, writer, create: Callable):
         self.rt, self.db, self.clock = rt, db, clock
         self.reader, self.writer, self._create = reader, writer, create
+        self.maker = Maker(rt, reader)
 
-    def create(self, user, form_id: str, data: Mapping) -> Record:
-        """Validate and store a new record; its number, event and workflow start commit together."""
+    def create(self, user, form_id: str, data: Mapping, source: str | None = None) -> Record:
+        """Validate and store a new record; its number, event and workflow start commit together.
+        `source` (`FORM:ID[,ID...]`): made from those records (`make_from`), `data` overriding
+        the values they give; the sources are read and checked in the same transaction."""
         self.reader.must_create(user, form_id)
         with self.db.write() as conn:
+            if source:
+                data = overlay(self.maker.draft(conn, user, form_id, source), data)
             values = self.rt.forms[form_id].prepare(dict(data or {}), user=user, existing=None,
                                                     services=self.reader.services(conn, user))
             return self._create(conn, user, form_id, values, self.clock.now())
@@ -133,6 +140,52 @@ class RecordService:
         with self.db.read() as conn:
             return self.rt.forms[form_id].defaults(user, self.reader.services(conn, user))
 
+    def draft_from(self, user, form_id: str, source: str) -> Preview:
+        """The new record `create(..., source=source)` would make, prefilled from the source
+        records and run through the form as a save would: nothing is written."""
+        self.reader.must_create(user, form_id)
+        with self.db.read() as conn:
+            raw = self.maker.draft(conn, user, form_id, source)
+            return self.rt.forms[form_id].preview(raw, user=user, existing=None,
+                                                  services=self.reader.services(conn, user))
+
+    def line_options(self, user, target: str, within=None, q: str = "",
+                     limit: int = 20) -> list[tuple[str, str]]:
+        """(line id, title) of lines of `target` (`FORM.TABLE`) `user` may read, newest records
+        first; `within`: only lines of that record; `q`: records whose number contains it.
+        One SQL query over the indexed line table and the records' visibility rule."""
+        form_id, _, table = target.partition(".")
+        tf = self.rt.typed.forms.get(form_id)
+        if tf is None or table not in tf.lines:
+            raise NotFound(f"no table {target}")
+        ltable = tf.lines[table][0]
+        scope = RecordScope(self.rt.typed, self.rt.registries.field_types, form_id,
+                            dialect=self.db.dialect, user=user, clock=self.clock)
+        base = scope.base
+        query = sa.select(ltable.c.line_id, ltable.c._record_id).select_from(
+            ltable.join(base, base.c._id == ltable.c._record_id)).where(ltable.c.line_id.is_not(None))
+        visible = self.reader.visibility(scope, user, form_id)
+        if visible is not None:
+            query = query.where(visible)
+        if within is not None:
+            query = query.where(ltable.c._record_id == within)
+        if q:
+            query = query.where(sa.func.lower(base.c._number).contains(q.strip().lower()[:100],
+                                                                       autoescape=True))
+        query = query.order_by(ltable.c._record_id.desc(), ltable.c._position)
+        with self.db.read() as conn:
+            found = conn.execute(query.limit(max(0, min(int(limit), MAX_PAGE)))).all()
+            rows = self.rt.repo.fetch_many(conn, list({rid for _, rid in found}))
+            records = {rid: self.reader.record(row) for rid, row in rows.items()}
+            load = self.reader.reader_loader(conn, user)
+            return [(lid, line_title(self.rt, records[rid], table, lid, load))
+                    for lid, rid in found if rid in records]
+
+    def make_targets(self, user, rec: Record) -> list[str]:
+        """Forms `user` may make from `rec` now (declared in `make_from`, may create, `if` holds)."""
+        with self.db.read() as conn:
+            return self.maker.targets(conn, user, rec)
+
     def preview(self, user, form_id: str, data: Mapping, record_id=None) -> Preview:
         """What saving `data` (a new record, or an edit of `record_id`) would store, show and
         require, and the errors it would answer: one read transaction, nothing written."""
@@ -152,6 +205,40 @@ class RecordService:
             except ValidationFailed as exc:
                 out.errors.update({k: v for k, v in exc.fields.items() if k not in out.errors})
         return out
+
+
+def line_title(rt, rec: Record, table: str, line_id: str, load) -> str:
+    """How a person tells one line from another: the record's number, the line's first text
+    or link field (a link by its record's title) and its first number, `SO-1 · Desk × 3`."""
+    spec = rt.defs.form(rec.form).field(table)
+    line = next((r for r in rec.data.get(table) or () if r.get("_id") == line_id), {})
+    parts = [rec.number or f"#{rec.id}"]
+    name = qty = None
+    types = rt.registries.field_types
+    for f in spec.fields:
+        value, ftype = line.get(f.name), types.get(f.type)
+        if value in (None, "") or ftype is None:
+            continue
+        kind = ftype.expr_type(f).kind
+        if name is None and ftype.link_form(f) is not None:
+            name = _link_text(rt, f, value, load)
+        elif name is None and kind == T.TEXT:
+            name = str(value)
+        elif qty is None and kind in (T.INTEGER, T.DECIMAL):
+            qty = value
+    if name is not None:
+        parts.append(name)
+    title = " · ".join(parts)
+    return f"{title} × {qty}" if qty is not None else title
+
+
+def _link_text(rt, f, value, load) -> str:
+    target = rt.defs.forms.get(f.to)
+    linked = load(f.to, value) if target is not None else None
+    if linked is None:
+        return f"#{value}"
+    shown = linked.get(target.title_field) if target.title_field else None
+    return str(shown if shown not in (None, "") else linked.get("number") or f"#{value}")
 
 
 def _order(scope: RecordScope, order: str | None) -> list:

@@ -254,6 +254,8 @@ def _form_types(typed: TypedStore, field_types) -> dict:
             for f in tf.form.fields:
                 names[f.name] = expr_type_of(f, field_types)
             cached[fid] = names
+        for fid in typed.forms:
+            cached.update(T.line_types(fid, cached[fid]))
         typed._expr_types = cached
     return cached
 

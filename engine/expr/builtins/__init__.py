@@ -10,7 +10,8 @@ from __future__ import annotations
 from ..functions import Functions
 from .aggregates import py_avg, py_count, py_max, py_min, py_sum, rule_avg, rule_count
 from .aggregates import rule_min_max, rule_sum, sql_min_max
-from .arithmetic import py_abs, py_round, rule_abs, rule_round, sql_abs, sql_round
+from .arithmetic import py_abs, py_ratio, py_round, rule_abs, rule_ratio, rule_round, sql_abs
+from .arithmetic import sql_round
 from .dates import py_add_days, py_days_between, py_month_start, py_part, py_quarter
 from .dates import py_week_start, py_year_start, rule_add_days, rule_date_part
 from .dates import rule_date_to_date, rule_days_between, sql_add_days, sql_days_between
@@ -34,6 +35,7 @@ def register_builtins(functions) -> None:
     r("avg", py_avg, rule_avg, aggregate=True)
     r("round", py_round, rule_round, sql_round)
     r("abs", py_abs, rule_abs, sql_abs)
+    r("ratio", py_ratio, rule_ratio)
     r("len", py_len, rule_len, sql_len)
     r("coalesce", py_coalesce, rule_coalesce, sql_coalesce)
     r("days_between", py_days_between, rule_days_between, sql_days_between)

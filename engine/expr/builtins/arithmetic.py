@@ -60,3 +60,18 @@ def sql_round(args, scope):
 def sql_abs(args, scope):
     x = args[0]
     return SqlTerm(sa.func.abs(x.expr), x.type, x.scale)
+
+
+def rule_ratio(args):
+    arity(args, 2)
+    expect(args[0], T.NUMERIC, "a number")
+    expect(args[1], T.NUMERIC, "a number", 1)
+    return T.t(T.PERCENT)
+
+
+def py_ratio(part, whole):
+    """part / whole as a fraction (a percent field shows 0.5 as 50%); None, not an error,
+    when whole is 0 or missing: a roll-up over no lines yet has no share."""
+    if part is None or whole is None or whole == 0:
+        return None
+    return Decimal(part) / Decimal(whole)
