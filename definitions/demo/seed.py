@@ -502,20 +502,29 @@ class _Sim:
         self.deliver_lines(rec, [rec.data["lines"][i] for i in part])
 
     def deliver_lines(self, rec, lines, ship: bool = True):
+        """A delivery note made from the order for what is left on `lines` (order lines)."""
         rnd = self.rnd
+        todo = [{"order_line": ln["_id"], "qty": ln["qty"] - ln.get("shipped_qty", 0)}
+                for ln in lines if ln["qty"] > ln.get("shipped_qty", 0)]
+        if not todo:
+            return None
         dn = self.do(self.e.create, self.u["walt"], "delivery_note", {
-            "sales_order": rec.id, "carrier": rnd.choice(CARRIERS),
-            "lines": [{"product": ln["product"], "qty": ln["qty"], "price": str(ln["price"])}
-                      for ln in lines],
-            "tracking_number": f"{rnd.choice(['SF', 'JD', 'ZT'])}{rnd.randint(10**9, 10**10)}"})
+            "carrier": rnd.choice(CARRIERS), "lines": todo,
+            "tracking_number": f"{rnd.choice(['SF', 'JD', 'ZT'])}{rnd.randint(10**9, 10**10)}"},
+            source=f"sales_order:{rec.id}")
         if dn is None or not ship:
             return dn
         if rnd.random() < 0.02:  # packed the wrong goods: start again tomorrow
             self.act("walt", "delivery_note", dn.id, "cancel")
-            self.later(1, 1, self.deliver_lines, rec, lines)
+            self.later(1, 1, self.redeliver, rec.id, [ln["_id"] for ln in lines])
             return dn
         self.later(0, 1, self.ship, dn.id, rec.id)
         return dn
+
+    def redeliver(self, oid, line_ids):
+        rec = self.get("sales_order", oid)
+        if rec.state == "approved":
+            self.deliver_lines(rec, [ln for ln in rec.data["lines"] if ln["_id"] in line_ids])
 
     def ship(self, dn_id, oid):
         if not self.act("walt", "delivery_note", dn_id, "ship"):
@@ -527,7 +536,7 @@ class _Sim:
         if order.data["shipped_value"] >= order.data["total"]:
             self.act("walt", "sales_order", oid, "complete")
         if self.rnd.random() < 0.04:  # something was wrong with what arrived
-            self.later(5, 25, self.new_return, oid)
+            self.later(5, 25, self.new_return, oid, dn_id)
 
     def work(self, wo_id, action):
         """Production: start, send to quality check, pass (or fail and rework)."""
@@ -594,17 +603,28 @@ class _Sim:
 
     # --- returns and service ----------------------------------------------------------
 
-    def new_return(self, oid):
+    def new_return(self, oid, dn_id=None):
+        """A return made from a shipped delivery note of the order: part of one line."""
         rnd = self.rnd
         rec = self.get("sales_order", oid)
         by = rec.owner  # service may not read warehouses: the rep files it, service opens a case
         service = rnd.random() < 0.35
-        ln = rnd.choice(rec.data["lines"])
+        if dn_id is None:
+            shipped = self.find("delivery_note", f"sales_order == {oid} and ship_date != None")
+            if not shipped:
+                return
+            dn_id = rnd.choice(shipped).id
+        dn = self.get("delivery_note", dn_id)
+        open_lines = [ln for ln in dn.data["lines"] if ln["qty"] > ln["returned_qty"]]
+        if not open_lines:
+            return
+        ln = rnd.choice(open_lines)
         ret = self.do(self.e.create, self.u[by], "return_request", {
-            "sales_order": oid, "reason": rnd.choice(["damaged", "wrong_item", "quality", "not_needed"]),
-            "lines": [{"product": ln["product"], "qty": rnd.randint(1, min(3, ln["qty"])),
-                       "price": str(ln["price"])}],
-            "notes": rnd.choice([None, "Photos in the email of the customer", "Box crushed"])})
+            "reason": rnd.choice(["damaged", "wrong_item", "quality", "not_needed"]),
+            "lines": [{"delivery_line": ln["_id"],
+                       "qty": rnd.randint(1, min(3, ln["qty"] - ln["returned_qty"]))}],
+            "notes": rnd.choice([None, "Photos in the email of the customer", "Box crushed"])},
+            source=f"delivery_note:{dn_id}")
         if ret is None:
             return
         if service:
@@ -1023,10 +1043,14 @@ class _Sim:
         if not done:
             return
         o = self.rnd.choice(done)
-        ln = o.data["lines"][0]
+        shipped = self.find("delivery_note", f"sales_order == {o.id} and ship_date != None")
+        dn = shipped[0] if shipped else None
+        ln = next((x for x in dn.data["lines"] if x["qty"] > x["returned_qty"]), None) if dn else None
+        if ln is None:
+            return
         ret = self.do(self.e.create, self.u[o.owner], "return_request", {
-            "sales_order": o.id, "reason": "damaged",
-            "lines": [{"product": ln["product"], "qty": 1, "price": str(ln["price"])}]})
+            "reason": "damaged", "lines": [{"delivery_line": ln["_id"], "qty": 1}]},
+            source=f"delivery_note:{dn.id}")
         if ret is None or state == "draft":
             return
         self.act(o.owner, "return_request", ret.id, "submit")

@@ -176,8 +176,9 @@ def test_order_to_cash(world):
     assert supplier["on_time_rate"] == Decimal("1")
 
     # --- delivery note: a partial shipment, then the rest ----------------------------
-    dn1 = erp.create(u["walt"], "delivery_note", {"sales_order": order.id, "lines": [
-        {"product": world.chair.id, "qty": 50, "price": "1000"}]})
+    chair_line, lamp_line = (ln["_id"] for ln in world.get("sales_order", order.id).data["lines"])
+    dn1 = erp.create(u["walt"], "delivery_note", {"lines": [{"order_line": chair_line, "qty": 50}]},
+                     source=f"sales_order:{order.id}")
     with pytest.raises(ActionRefused):  # no carrier and tracking number yet
         erp.act(u["walt"], "delivery_note", dn1.id, "ship")
     erp.update(u["walt"], "delivery_note", dn1.id,
@@ -186,10 +187,10 @@ def test_order_to_cash(world):
     assert world.get("sales_order", order.id).data["shipped_value"] == Decimal("50000.00")
     with pytest.raises(ActionRefused):  # not fully shipped
         erp.act(u["walt"], "sales_order", order.id, "complete")
-    dn2 = erp.create(u["walt"], "delivery_note", {
-        "sales_order": order.id, "carrier": "jd", "tracking_number": "JD7788",
-        "lines": [{"product": world.chair.id, "qty": 35, "price": "1000"},
-                  {"product": world.lamp.id, "qty": 10, "price": "450"}]})
+    dn2 = erp.create(u["walt"], "delivery_note", {"carrier": "jd", "tracking_number": "JD7788"},
+                     source=f"sales_order:{order.id}")  # what is left: 35 chairs, 10 lamps
+    assert [(ln["product"], ln["qty"], ln["price"]) for ln in dn2.data["lines"]] == [
+        (world.chair.id, 35, Decimal("1000.00")), (world.lamp.id, 10, Decimal("450.00"))]
     erp.act(u["walt"], "delivery_note", dn2.id, "ship")
     for dn in (dn1, dn2):
         erp.act(u["walt"], "delivery_note", dn.id, "deliver")
@@ -247,9 +248,11 @@ def test_order_to_cash(world):
     assert dashboard is not None
 
     # --- the return path: 5 chairs come back, the customer is credited ---------------
+    dn1_line = world.get("delivery_note", dn1.id).data["lines"][0]["_id"]
     rma = erp.create(u["alice"], "return_request", {
-        "sales_order": order.id, "reason": "damaged",
-        "lines": [{"product": world.chair.id, "qty": 5, "price": "1000"}]})
+        "reason": "damaged", "lines": [{"delivery_line": dn1_line, "qty": 5}]},
+        source=f"delivery_note:{dn1.id}")
+    assert rma.data["sales_order"] == order.id
     erp.act(u["alice"], "return_request", rma.id, "submit")
     erp.act(u["sam"], "return_request", rma.id, "approve")
     assert world.stock(world.chair_sh)["on_hand"] == 120  # not before the goods arrive
@@ -394,10 +397,8 @@ def test_made_to_order_line_becomes_a_work_order(world):
                                              world.lamp.data["sku"]: (Decimal("2"), 1)}
 
     # shipping the sofa touches no shelf; sales by product counts it
-    dn = erp.create(u["walt"], "delivery_note", {
-        "sales_order": order.id, "carrier": "sf", "tracking_number": "SF1",
-        "lines": [{"product": sofa.id, "qty": 2, "price": "8000"},
-                  {"product": world.lamp.id, "qty": 3, "price": "500"}]})
+    dn = erp.create(u["walt"], "delivery_note", {"carrier": "sf", "tracking_number": "SF1"},
+                    source=f"sales_order:{order.id}")
     erp.act(u["walt"], "delivery_note", dn.id, "ship")
     assert world.stock(world.lamp_sh)["reserved"] == 0
     erp.act(u["walt"], "sales_order", order.id, "complete")
