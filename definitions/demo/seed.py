@@ -293,6 +293,7 @@ class _Sim:
         self.retries: dict = defaultdict(int)
         self.shipping: dict = {}  # order id: stock line indexes still to ship
         self.mto_orders: set = set()
+        self.on_po: set = set()  # requisitions put on a purchase order
         self.calls = max(0.6, 1.4 * n_orders / 1000 * 365 / max(1, days))  # interactions a day
 
     # --- machinery -------------------------------------------------------------
@@ -744,8 +745,10 @@ class _Sim:
         if self.day % 7 == 3:
             pending = {r.data["item"] for r in self.find(
                 "purchase_requisition", "state in ['requested', 'gm_review', 'approved']", limit=200)}
-            pending |= {po.data["item"] for po in self.find(
-                "purchase_order", "state in ['draft', 'sent']", limit=200)}
+            for po in self.find("purchase_order", "state in ['draft', 'gm_review', 'sent']", limit=200):
+                pending |= {self.m["stock"][(ln["product"], po.data["warehouse"])].id
+                            for ln in po.data["lines"]
+                            if (ln["product"], po.data["warehouse"]) in self.m["stock"]}
             for st in self.find("stock", "available < safety_stock", limit=100):
                 if st.id not in pending:
                     self.do(self.e.create, self.u["pat"], "purchase_requisition", {
@@ -776,16 +779,51 @@ class _Sim:
         if self.act("gm", "purchase_requisition", rid, "approve"):
             self.later(0, 1, self.order, rid)
 
-    def order(self, rid):
-        if not self.act("pat", "purchase_requisition", rid, "order"):
-            return
-        for po in self.find("purchase_order", f"requisition == {rid}"):
+    def order(self, rid, send: bool = True):
+        """The buyer orders approved requisitions: one purchase order per supplier and
+        warehouse, a line per requisition."""
+        r = self.get("purchase_requisition", rid)
+        if r.state != "approved" or rid in self.on_po:
+            return None
+        wh = self.get("stock", r.data["item"]).data["warehouse"]
+        group = [r]
+        for other in self.find("purchase_requisition", f"state == 'approved' and supplier == "
+                               f"{r.data['supplier']} and id != {rid}", limit=20):
+            if other.id not in self.on_po and \
+                    self.get("stock", other.data["item"]).data["warehouse"] == wh:
+                group.append(other)
+        lead = max(self.get("product", x.data["product"]).data["lead_days"] for x in group)
+        po = self.do(self.e.create, self.u["pat"], "purchase_order", {
+            "supplier": r.data["supplier"], "requisition": rid, "warehouse": wh,
+            "expected_date": (self.today() + timedelta(days=lead)).isoformat(),
+            "lines": [{"product": x.data["product"], "requisition": x.id, "qty": x.data["qty"],
+                       "unit_price": str(x.data["unit_price"])} for x in group]})
+        if po is None:
+            return None
+        self.on_po |= {x.id for x in group}
+        if send:
             self.later(0, 1, self.send_po, po.id)
+        return po
 
     def send_po(self, po_id):
         po = self.act("pat", "purchase_order", po_id, "send")
         if po is None:
             return
+        if po.state == "gm_review":
+            self.later(1, 2, self.gm_po, po_id)
+            return
+        self.sent(po)
+
+    def gm_po(self, po_id):
+        po = self.act("gm", "purchase_order", po_id, "approve")
+        if po is not None:
+            self.sent(po)
+
+    def sent(self, po):
+        """Its requisitions are ordered; the goods arrive as the supplier manages."""
+        for rid in {ln["requisition"] for ln in po.data["lines"] if ln["requisition"]}:
+            self.act("pat", "purchase_requisition", rid, "order")
+        po_id = po.id
         if self.rnd.random() < 0.03:  # the supplier cannot deliver: buy again
             self.later(1, 3, self.cancel_po, po_id)
             return
@@ -797,17 +835,19 @@ class _Sim:
         self.act("pat", "purchase_order", po_id, "cancel", comment="Supplier cannot deliver this month")
 
     def receive(self, po_id):
-        """Goods arrive: one receipt, or a part now and the rest a few days later."""
+        """Goods arrive, in a receipt made from the order: all of it, or half of each line
+        now and the rest a few days later."""
         rnd = self.rnd
         po = self.get("purchase_order", po_id)
-        qty = po.data["open_qty"]
-        if qty <= 0 or po.state != "sent":
+        if po.data["open_qty"] <= 0 or po.state != "sent":
             return
-        if qty > 4 and rnd.random() < 0.15:
-            qty = qty // 2
+        lines = None
+        if po.data["open_qty"] > 4 and rnd.random() < 0.15:
+            lines = [{"po_line": ln["_id"], "qty": ln["open_qty"] // 2}
+                     for ln in po.data["lines"] if ln["open_qty"] // 2 > 0]
             self.later(3, 8, self.receive, po_id)
-        gr = self.do(self.e.create, self.u["walt"], "goods_receipt", {"purchase_order": po_id,
-                                                                      "qty": qty})
+        gr = self.do(self.e.create, self.u["walt"], "goods_receipt",
+                     {} if lines is None else {"lines": lines}, source=f"purchase_order:{po_id}")
         if gr is not None:
             self.at(self.day + rnd.choice([0, 0, 0, 1]), self.post_receipt, gr.id, po_id)
 
@@ -940,21 +980,23 @@ class _Sim:
                 continue
             self.act("pat", "purchase_requisition", req.id, "approve")
             if state == "ordered":
-                self.act("pat", "purchase_requisition", req.id, "order")  # its order stays a draft
+                self.order(req.id, send=False)  # its purchase order stays a draft
         sent = self.find("purchase_order", "state == 'sent'", limit=1)
         if not sent:  # a purchase order on its way
             cost = self.get("product", items[-1].data["product"]).data["cost"]
             req = self.do(self.e.create, u["walt"], "purchase_requisition", {
                 "item": items[-1].id, "qty": max(1, min(20, int(19000 / max(1, cost)))),
                 "reason": "Display pieces for the showroom"})
-            if req and self.act("pat", "purchase_requisition", req.id, "approve") \
-                    and self.act("pat", "purchase_requisition", req.id, "order"):
-                for po in self.find("purchase_order", f"requisition == {req.id}"):
-                    sent = [x for x in [self.act("pat", "purchase_order", po.id, "send")] if x]
+            if req and self.act("pat", "purchase_requisition", req.id, "approve"):
+                po = self.order(req.id, send=False)
+                sent = [x for x in [po and self.act("pat", "purchase_order", po.id, "send")] if x]
+                for x in sent:
+                    self.act("pat", "purchase_requisition", req.id, "order")
         if not have("goods_receipt", "draft"):  # part of it arrived this morning
             for po in sent:
-                self.do(self.e.create, u["walt"], "goods_receipt",
-                        {"purchase_order": po.id, "qty": max(1, po.data["open_qty"] // 2)})
+                self.do(self.e.create, u["walt"], "goods_receipt", {"lines": [
+                    {"po_line": ln["_id"], "qty": max(1, ln["open_qty"] // 2)}
+                    for ln in po.data["lines"]]}, source=f"purchase_order:{po.id}")
         if not have("supplier_invoice", "received"):  # a supplier's bill waits for finance
             for po in self.find("purchase_order", "state == 'received'", limit=1):
                 self.do(self.e.create, u["pat"], "supplier_invoice", {

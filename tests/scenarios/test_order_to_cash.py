@@ -154,22 +154,38 @@ def test_order_to_cash(world):
     assert req.data["supplier"] == world.supplier.id
     assert any("CH-100@SH" in n["subject"] for n in erp.notifications(u["pat"]))
 
-    # --- requisition approved → purchase order → receipt ----------------------------
+    # --- requisition approved → purchase order (a line per requisition) → receipt -----
     erp.act(u["pat"], "purchase_requisition", req.id, "approve")
     assert world.get("purchase_requisition", req.id).state == "gm_review"  # 42,000: over 20,000
     erp.act(u["gm"], "purchase_requisition", req.id, "approve")
+    with pytest.raises(ActionRefused):  # not on a purchase order yet
+        erp.act(u["pat"], "purchase_requisition", req.id, "order")
+    po = erp.create(u["pat"], "purchase_order", {
+        "supplier": world.supplier.id, "requisition": req.id, "warehouse": world.wh.id,
+        "expected_date": "2026-03-07", "lines": [
+            {"product": world.chair.id, "requisition": req.id, "qty": 105, "unit_price": "400"},
+            {"product": world.lamp.id, "qty": 20}]})  # the lamp at its cost, 200
+    assert (po.data["amount"], po.data["ordered_qty"]) == (Decimal("46000.00"), 125)
+    po = erp.act(u["pat"], "purchase_order", po.id, "send")
+    assert po.state == "gm_review"  # 20,000 and up
+    po = erp.act(u["gm"], "purchase_order", po.id, "approve")
+    assert po.state == "sent"
+    assert (world.stock(world.chair_sh)["on_order"], world.stock(world.lamp_sh)["on_order"]) == (105, 20)
     erp.act(u["pat"], "purchase_requisition", req.id, "order")
     assert world.get("purchase_requisition", req.id).state == "ordered"
-    (po,) = erp.list(u["pat"], "purchase_order").items
-    assert (po.data["qty"], po.data["supplier"], po.data["amount"]) == (
-        105, world.supplier.id, Decimal("42000.00"))
-    erp.act(u["pat"], "purchase_order", po.id, "send")
-    receipt = erp.create(u["walt"], "goods_receipt", {"purchase_order": po.id, "qty": 105})
+    chair_po_line, lamp_po_line = (ln["_id"] for ln in po.data["lines"])
+    with pytest.raises(ValidationFailed):  # more than was ordered on the line
+        erp.create(u["walt"], "goods_receipt", {"lines": [{"po_line": lamp_po_line, "qty": 21}]},
+                   source=f"purchase_order:{po.id}")
+    receipt = erp.create(u["walt"], "goods_receipt", {}, source=f"purchase_order:{po.id}")
+    assert [(ln["product"], ln["qty"]) for ln in receipt.data["lines"]] == [
+        (world.chair.id, 105), (world.lamp.id, 20)]
     erp.act(u["walt"], "goods_receipt", receipt.id, "post")
     chair = world.stock(world.chair_sh)
-    assert (chair["on_hand"], chair["reserved"], chair["available"]) == (205, 85, 120)
+    assert (chair["on_hand"], chair["reserved"], chair["available"], chair["on_order"]) == (
+        205, 85, 120, 0)
     po = world.get("purchase_order", po.id)
-    assert po.data["received_qty"] == 105 and po.data["open_qty"] == 0
+    assert po.data["received_qty"] == 125 and po.data["open_qty"] == 0
     erp.act(u["walt"], "purchase_order", po.id, "close")
     supplier = world.get("supplier", world.supplier.id).data
     assert (supplier["receipts"], supplier["receipts_on_time"]) == (1, 1)
@@ -197,7 +213,7 @@ def test_order_to_cash(world):
     chair = world.stock(world.chair_sh)
     assert (chair["on_hand"], chair["reserved"], chair["shipped"]) == (120, 0, 85)
     lamp = world.stock(world.lamp_sh)
-    assert (lamp["on_hand"], lamp["reserved"]) == (30, 0)
+    assert (lamp["on_hand"], lamp["reserved"]) == (50, 0)
     erp.act(u["walt"], "sales_order", order.id, "complete")
     assert world.get("sales_order", order.id).state == "completed"
     assert world.get("delivery_note", dn1.id).data["on_time"] is True
@@ -239,11 +255,11 @@ def test_order_to_cash(world):
     assert sum(Decimal(str(r["outstanding"])) for r in ageing) == Decimal("9500.00")
     spend = erp.report(u["gm"], "purchase_spend", params).dicts()
     assert [(r["supplier"], Decimal(str(r["spend"]))) for r in spend] == [
-        ("Hangzhou Timber Co.", Decimal("42000.00"))]
+        ("Hangzhou Timber Co.", Decimal("46000.00"))]
     on_time = erp.report(u["gm"], "on_time_delivery", params).dicts()
     assert sum(r["deliveries"] for r in on_time) == 2 and sum(r["on_time"] for r in on_time) == 2
     levels = {r["item"]: r for r in erp.report(u["gm"], "inventory_levels", {}).dicts()}
-    assert levels["CH-100@SH"]["on_hand"] == 120 and levels["LP-200@SH"]["available"] == 30
+    assert levels["CH-100@SH"]["on_hand"] == 120 and levels["LP-200@SH"]["available"] == 50
     dashboard = erp.report(u["gm"], "dashboard", params)
     assert dashboard is not None
 
