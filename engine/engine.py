@@ -226,6 +226,11 @@ class Engine:
         lines of records `user` may read; `within` limits them to one record's lines."""
         return self._live.records.line_options(user, target, within, q, limit)
 
+    def line_title(self, user: User, target: str, line_id: str) -> str | None:
+        """How a picker shows one line of `target` (`FORM.TABLE`); None when `user` may not
+        read it."""
+        return self._live.records.line_title(user, target, line_id)
+
     def line(self, user: User, target: str, line_id: str) -> dict | None:
         """One line of `target` (`FORM.TABLE`) by its `_id`, as a link to it reads it (its
         fields, `id`, `record`), or None when there is none or `user` may not read its record."""

@@ -145,6 +145,10 @@ def widget(eng, f, text, errors: Mapping, path: str, hidden: bool = False, link_
     if to is not None:
         w["to"] = to
         w["link_title"] = (link_titles or {}).get(ftype.link_of(f, text)) if text else ""
+    line = ftype.line_target(f)
+    if line is not None:  # a line picker: options follow the `within` field's record
+        w.update(widget="line", line_to=line, within=f.within or "",
+                 link_title=(link_titles or {}).get(ftype.link_of(f, text)) if text else "")
     return w
 
 
@@ -157,17 +161,31 @@ def widgets(eng, user, form_spec, texts: Mapping, errors: Mapping, visible: set 
         if f.is_table:
             rows = []
             for i, row in enumerate(texts.get(f.name) or []):
-                rows.append([widget(eng, c, row.get(c.name, ""), errors, f"{f.name}[{i}].{c.name}",
-                                    link_titles=link_titles) for c in f.fields])
-            template = [widget(eng, c, "", {}, f"{f.name}[__i__].{c.name}") for c in f.fields]
+                rows.append([_within(widget(eng, c, row.get(c.name, ""), errors,
+                                            f"{f.name}[{i}].{c.name}", link_titles=link_titles),
+                                     row, texts, f"{f.name}[{i}].") for c in f.fields])
+            template = [_within(widget(eng, c, "", {}, f"{f.name}[__i__].{c.name}"), {}, texts,
+                                f"{f.name}[__i__].") for c in f.fields]
             w = widget(eng, f, "", errors, f.name, hidden)
             w.update(rows=rows, template=template,
                      row_ids=[(row or {}).get(LINE_ID) or "" for row in texts.get(f.name) or []], columns=[label(c.label, c.name) for c in f.fields],
                      cell_errors=[e for k, e in errors.items() if k.startswith(f.name + "[")])
             out.append(w)
         else:
-            out.append(widget(eng, f, texts.get(f.name, ""), errors, f.name, hidden, link_titles))
+            out.append(_within(widget(eng, f, texts.get(f.name, ""), errors, f.name, hidden,
+                                      link_titles), {}, texts, ""))
     return out
+
+
+def _within(w: dict, row: Mapping, texts: Mapping, prefix: str) -> dict:
+    """A line picker's `within` field: the input that names its record (a cell of the same
+    row, else a field of the record) and that record's id as the page shows it."""
+    name = w.get("within")
+    if name:
+        own = name in row
+        w["within_input"] = "f." + (prefix.replace("[", ".").replace("]", "") if own else "") + name
+        w["within_value"] = str((row if own else texts).get(name) or "")
+    return w
 
 
 def link_titles_for(eng, user, form_spec, texts: Mapping) -> dict:
@@ -188,6 +206,8 @@ def link_titles_for(eng, user, form_spec, texts: Mapping) -> dict:
 
 
 def record_title(eng, user, form: str, rid) -> str:
+    if "." in form:  # a line (FORM.TABLE): its readable title, `RQ-1 · Bolt × 10`
+        return eng.line_title(user, form, str(rid)) or f"#{rid}"
     try:
         rec = eng.get(user, form, int(rid))
     except (LoomError, ValueError):

@@ -65,6 +65,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "line_at": {"en": "line {at}", "zh": "第 {at} 行"},
     "lines_moved": {"en": "lines reordered", "zh": "行顺序已调整"},
     "fix_errors": {"en": "Some fields need attention.", "zh": "部分字段需要修改。"},
+    "make_from": {"en": "Create {form}", "zh": "生成{form}"},
+    "made_from": {"en": "Made from {source}", "zh": "由 {source} 生成"},
     "saved": {"en": "Saved.", "zh": "已保存。"},
     "done": {"en": "Done.", "zh": "已完成。"},
     "run": {"en": "Run", "zh": "运行"},

@@ -78,7 +78,10 @@ def build_openapi(engine) -> dict:
                                   "data": {"type": "object"},
                                   "created_at": {"type": "string", "format": "date-time"},
                                   "updated_at": {"type": "string", "format": "date-time"},
-                                  "actions": {"type": "array"}}},
+                                  "actions": {"type": "array"},
+                                  "make": {"type": "array", "items": {"type": "string"},
+                                           "description": "forms you may make from this record now "
+                                                          "(make_from): POST .../records?from=FORM:ID"}}},
         "Page": {"type": "object", "required": ["items", "total"],
                  "properties": {"items": {"type": "array", "items": _ref("Record")}, "total": {"type": "integer"}}},
         "ActionBody": {"type": "object", "properties": {
@@ -177,13 +180,21 @@ def build_openapi(engine) -> dict:
         base = f"/api/forms/{form.id}"
         title = form.title.get("en")
         rec = {"description": "The record", **_json(_ref(f"{form.id}.record"))}
+        made_from = {"name": "from", "in": "query", "required": False,
+                     "schema": {"type": "string", "pattern": r"^[a-z][a-z0-9_]*:[0-9]+(,[0-9]+)*$"},
+                     "description": "FORM:ID[,ID...]: make the record from those records, as the "
+                                    "form's make_from says (values the body sends win)"}
+        flags = {"type": "object", "additionalProperties": {"type": "boolean"},
+                 "description": "per field, and per cell of every line (`lines[2].qty`)"}
         paths[f"{base}/records"] = {
             "post": {"operationId": f"{form.id}_create", "summary": f"Create a {title}",
+                     "parameters": [made_from],
                      "requestBody": {"required": True, **_json({
-                         "type": "object", "required": ["data"],
-                         "properties": {"data": _ref(f"{form.id}.create")}})},
+                         "type": "object", "required": [] if form.make_from else ["data"],
+                         "properties": {"data": _ref(f"{form.id}.create"),
+                                        "from": made_from["schema"]}})},
                      "responses": {"201": {"description": "Created", **_json(_ref(f"{form.id}.record"))},
-                                   **_errors("400", "401", "403", "404", "422")}},
+                                   **_errors("400", "401", "403", "404", "409", "422")}},
             "get": {"operationId": f"{form.id}_list", "summary": f"List {title} records",
                     "parameters": [
                         {"name": "filter", "in": "query", "schema": {"type": "string"},
@@ -198,8 +209,6 @@ def build_openapi(engine) -> dict:
                     "responses": {"200": {"description": "One page", **_json(_ref(f"{form.id}.page"))},
                                   **_errors("400", "401", "403", "404", "422")}},
         }
-        flags = {"type": "object", "additionalProperties": {"type": "boolean"},
-                 "description": "per field, and per cell of every line (`lines[2].qty`)"}
         paths[f"{base}/preview"] = {
             "post": {"operationId": f"{form.id}_preview",
                      "summary": f"Preview saving a {title}: computed values, visibility, required, errors; "
@@ -216,6 +225,36 @@ def build_openapi(engine) -> dict:
                                         "visible": flags, "required": flags,
                                         "errors": {"type": "object", "additionalProperties": {"type": "string"}}}})},
                                    **_errors("400", "401", "403", "404", "422")}}}
+        paths[f"{base}/new"] = {
+            "get": {"operationId": f"{form.id}_new",
+                    "summary": f"The draft of a new {title}: prefilled from the records `from` names "
+                               "(make_from), else the defaults; writes nothing",
+                    "parameters": [made_from],
+                    "responses": {"200": {"description": "The draft, as a preview answers it", **_json({
+                        "type": "object", "required": ["values", "visible", "required", "errors"],
+                        "properties": {"values": {"type": "object"}, "visible": flags,
+                                       "required": flags, "from": {"type": "string"},
+                                       "errors": {"type": "object",
+                                                  "additionalProperties": {"type": "string"}}}})},
+                                  **_errors("400", "401", "403", "404", "409", "422")}}}
+        for table in form.tables:
+            paths[f"{base}/tables/{table.name}/lines"] = {
+                "get": {"operationId": f"{form.id}_{table.name}_lines",
+                        "summary": f"Lines of {title} {table.name} for a line picker (records you may read)",
+                        "parameters": [
+                            {"name": "within", "in": "query", "description": "only this record's lines",
+                             "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}},
+                            {"name": "q", "in": "query", "schema": {"type": "string"},
+                             "description": "part of the record's number"},
+                            {"name": "limit", "in": "query",
+                             "schema": {"type": "integer", "minimum": 0, "maximum": 100}}],
+                        "responses": {"200": {"description": "Lines", **_json({
+                            "type": "object", "required": ["items"], "properties": {"items": {
+                                "type": "array", "items": {
+                                    "type": "object", "required": ["id", "title"],
+                                    "properties": {"id": {"type": "string"},
+                                                   "title": {"type": "string"}}}}}})},
+                                      **_errors("400", "401", "404")}}}
         paths[f"{base}/records/{{id}}"] = {
             "parameters": [record_id],
             "get": {"operationId": f"{form.id}_get", "summary": f"A {title} with its available actions",

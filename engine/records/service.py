@@ -181,6 +181,19 @@ class RecordService:
             return [(lid, line_title(self.rt, records[rid], table, lid, load))
                     for lid, rid in found if rid in records]
 
+    def line_title(self, user, target: str, line_id: str) -> str | None:
+        """The readable title of one line (as `line_options` shows it), or None when there is
+        no such line or `user` may not read its record."""
+        with self.db.read() as conn:
+            found = self.reader.find_line(conn, target, line_id)
+            if found is None:
+                return None
+            row, values, _ = found
+            if not self.reader.can_read_row(conn, user, row["form"], row, values):
+                return None
+            return line_title(self.rt, self.reader.record(row), target.partition(".")[2], line_id,
+                              self.reader.reader_loader(conn, user))
+
     def make_targets(self, user, rec: Record) -> list[str]:
         """Forms `user` may make from `rec` now (declared in `make_from`, may create, `if` holds)."""
         with self.db.read() as conn:

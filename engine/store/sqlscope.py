@@ -123,6 +123,9 @@ class RecordScope:
             raise ExpressionError(f"unknown name {head!r}")
         if len(path) == 1:
             return term
+        line = self.field_types[field.type].line_target(field) if field is not None else None
+        if line is not None:
+            return self._line_column(head, field, line, path[1:])
         if field is None or self.field_types[field.type].link_form(field) is None:
             raise ExpressionError(f"{head!r} is not a link; it has no field {path[1]!r}")
         return self._linked(head, field).column(path[1:])
@@ -229,6 +232,41 @@ class RecordScope:
             self._aliases[key] = scope
         return scope
 
+    def _line_column(self, name: str, field, line: str, rest: tuple[str, ...]) -> SqlTerm:
+        """A hop through a link to a line (`to: FORM.TABLE`): `item.qty` is a column of the
+        joined line table, `item.id` its `line_id`, `item.record.x` a field of its record
+        (joined too). The caller's read rule applies to that record, as for any link hop."""
+        form_id, _, table = line.partition(".")
+        key = (name, "line", self.link_rule)
+        scopes = self._aliases.get(key)
+        if scopes is None:
+            path = self.path + (name,)
+            ltable = self.typed[form_id].lines[table][0].alias()
+            parent_alias = self.typed[form_id].table.alias()
+            on = ltable.c.line_id == self.base.c[name]
+            if self.link_rule is not None:
+                probe = RecordScope(self.typed, self.field_types, form_id, dialect=self.dialect,
+                                    user=self.user, clock=self.clock)
+                readable = self.link_rule(".".join(path), form_id, probe)
+                if readable is not None:
+                    on = sa.and_(on, ltable.c._record_id.in_(
+                        sa.select(probe.base.c._id).select_from(probe.from_clause())
+                        .where(readable)))
+            parent = RecordScope(self.typed, self.field_types, form_id, dialect=self.dialect,
+                                 user=self.user, params=self.params, clock=self.clock,
+                                 alias=parent_alias, link_rule=self.link_rule, path=path)
+            scope = RecordScope(self.typed, self.field_types, form_id, dialect=self.dialect,
+                                user=self.user, params=self.params, clock=self.clock, lines=table,
+                                alias=ltable, parent=parent, link_rule=self.link_rule, path=path)
+            self._joins.append((ltable, on))
+            self._joins.append((parent_alias, parent_alias.c._id == ltable.c._record_id))
+            scopes = self._aliases[key] = _LineHop(scope, parent)
+        if rest[0] == "record":
+            return scopes.parent.column(rest[1:] or ("id",))
+        if rest[0] == "id" and len(rest) == 1:
+            return SqlTerm(scopes.line.base.c.line_id, T.t(T.TEXT), 0)
+        return scopes.line.column(rest)
+
     def _user_term(self, rest: tuple[str, ...]) -> SqlTerm:
         user = self.user
         attr = rest[0] if rest else "name"
@@ -242,6 +280,18 @@ class RecordScope:
             value = sorted(value or ())
         return SqlTerm(sa.bindparam(None, value, type_=_sql_type_for(typ) if attr != "roles" else None,
                                     unique=True, expanding=attr == "roles"), typ, 0)
+
+
+class _LineHop:
+    """The two scopes a link to a line joins: the line's row and the record it belongs to."""
+
+    __slots__ = ("line", "parent")
+
+    def __init__(self, line: RecordScope, parent: RecordScope):
+        self.line, self.parent = line, parent
+
+    def all_joins(self) -> list:
+        return self.line.all_joins() + self.parent.all_joins()
 
 
 def _form_types(typed: TypedStore, field_types) -> dict:

@@ -232,3 +232,26 @@ def test_roll_ups__filter_sort_and_group_in_sql(eng, u):
     assert [r.id for r in page.items] == [done.id, half.id]
     result = eng.report(u["kim"], "requests_by_share")
     assert [tuple(r) for r in result.rows] == [(False, 2, 7), (True, 1, 14)]
+
+
+def test_line_link__sql_reaches_the_line_and_its_record(eng, u):
+    req = request(eng, u["alice"])
+    bolt, nut = line_ids(req)
+    eng.create(u["kim"], "handover", {"request": req.id, "items": [
+        {"request_item": bolt, "qty": 3}, {"request_item": nut, "qty": 1}]})
+    eng.create(u["kim"], "handover", {"request": req.id, "items": [
+        {"request_item": bolt, "qty": 2}]})
+    result = eng.report(u["kim"], "handed_by_item")
+    assert [tuple(r) for r in result.rows] == [("Bolt", "Dock 1", 5, 10), ("Nut", "Dock 1", 1, 4)]
+
+
+def test_line_link__a_list_filter_follows_it_under_the_readers_rules(eng, u):
+    req = request(eng, u["alice"])
+    pickup = eng.create(u["kim"], "pickup", {"supplier": "Northwind",
+                                             "main_item": line_ids(req)[0]})
+    flt = "main_item.item == 'Bolt' and main_item.record.site == 'Dock 1'"
+    assert [r.id for r in eng.list(u["kim"], "pickup", filter=flt).items] == [pickup.id]
+    assert [r.id for r in eng.list(u["alice"], "pickup", filter=flt).items] == [pickup.id]
+    # bob reads every pickup but not alice's request: through the link it is no line
+    assert eng.list(u["bob"], "pickup", filter=flt).total == 0
+    assert eng.list(u["bob"], "pickup").total == 1

@@ -30,7 +30,17 @@ def record_json(rec, schema: dict | None = None) -> dict:
 def record_with_actions(rec) -> dict:
     out = record_json(rec)
     out["actions"] = action_names(available_actions(engine(), acting_user(), rec))
+    out["make"] = engine().make_targets(acting_user(), rec)
     return out
+
+
+def _source(payload: dict | None = None) -> str | None:
+    """`?from=FORM:ID[,ID...]` or `"from"` in the body: the records a new one is made from."""
+    source = request.args.get("from") or (payload or {}).get("from")
+    if source is not None and not isinstance(source, str):
+        raise ValidationFailed({"from": "expected FORM:ID or FORM:ID,ID,..."},
+                               "\"from\" must be text like request:12")
+    return source or None
 
 
 def _data(payload: dict) -> dict:
@@ -54,11 +64,41 @@ def _version(payload: dict, required: bool) -> int | None:
 @bp.post("/forms/<form>/records")
 def record_create(form):
     _form(form)
-    rec = engine().create(acting_user(), form, _data(body()))
+    payload = body()
+    source = _source(payload)
+    data = _data(payload) if "data" in payload or not source else {}  # made from: data optional
+    rec = engine().create(acting_user(), form, data, source=source)
     resp = jsonify(record_with_actions(rec))
     resp.status_code = 201
     resp.headers["Location"] = f"/api/forms/{form}/records/{rec.id}"
     return resp
+
+
+@bp.get("/forms/<form>/new")
+def record_new(form):
+    """The draft of a new record: with `from=FORM:ID[,ID...]` prefilled from those records
+    (`make_from`), else the form's defaults; as a preview (values, visible, required,
+    errors). Writes nothing."""
+    _form(form)
+    eng, user = engine(), acting_user()
+    source = _source()
+    draft = eng.new_from(user, form, source) if source else eng.preview(user, form, {})
+    out = draft.to_json()
+    out["values"] = utc_marked(data_schema(eng.defs.form(form), eng.registries), out["values"])
+    if source:
+        out["from"] = source
+    return jsonify(out)
+
+
+@bp.get("/forms/<form>/tables/<table>/lines")
+def line_options(form, table):
+    """Lines of `form`'s table `table` for a line picker: `{"items": [{"id", "title"}]}`, only
+    lines of records you may read; `within=ID` only that record's, `q` matches its number."""
+    _form(form)
+    within = int_arg("within", 0, 0, 2**63 - 1) or None
+    items = engine().line_options(acting_user(), f"{form}.{table}", within,
+                                  (request.args.get("q") or "")[:100], int_arg("limit", 20, 0, 100))
+    return jsonify({"items": [{"id": lid, "title": title} for lid, title in items]})
 
 
 @bp.post("/forms/<form>/preview")

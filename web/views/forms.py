@@ -158,6 +158,36 @@ def _options(eng, user, form: str, q: str, limit: int = 20) -> list[tuple[str, s
     return [(str(r.id), fd.title_of(eng, r), r) for r in page.items]
 
 
+def line_options_key(cell: dict) -> str:
+    """Where a line picker's first options are kept: per table and `within` record."""
+    return f"{cell['line_to']}|{cell.get('within_value') or ''}"
+
+
+def _line_options(eng, user, target: str, within, needs_within: bool, q: str = ""):
+    text = str(within or "").strip()
+    rid = int(text) if text.isdigit() and len(text) < 19 else None
+    if needs_within and rid is None:
+        return []  # nothing to pick from until the record it belongs to is chosen
+    try:
+        return eng.line_options(user, target, rid, q)
+    except LoomError:
+        return []
+
+
+@bp.get("/pick-line/<target>")
+@login_required
+def pick_line(target):
+    """Options for a line picker: lines of `target` (FORM.TABLE) the user may read, only those of
+    the record the `within` input (named by `within_input`) names; htmx swaps them in."""
+    eng, user = engine(), acting_user()
+    within_input = request.args.get("within_input") or ""
+    within = request.args.get(within_input) if within_input else None
+    options = _line_options(eng, user, target, within, bool(within_input),
+                            (request.args.get("q") or "")[:MAX_QUERY])
+    return render_template("_link_options.html", options=options,
+                           selected=request.args.get("selected") or "", required=False)
+
+
 @bp.get("/pick/<form>")
 @login_required
 def pick(form):
@@ -173,18 +203,35 @@ def pick(form):
 # --- new / edit -----------------------------------------------------------------
 
 
-def _editor(spec, texts, errors, record=None, status=200, message=None):
+def _source_title(eng, user, source: str | None) -> str | None:
+    """`request:1,2` as a person reads it: `Supply request RQ-0001, RQ-0002`."""
+    if not source:
+        return None
+    form, _, ids = source.partition(":")
+    if form not in eng.defs.forms:
+        return source
+    titles = [fd.record_title(eng, user, form, rid) for rid in ids.split(",") if rid.strip()]
+    return f"{label(eng.defs.forms[form].title, form)} {', '.join(titles)}"
+
+
+def _editor(spec, texts, errors, record=None, status=200, message=None, source=None):
     eng, user = engine(), acting_user()
     titles = fd.link_titles_for(eng, user, spec, texts)
     widgets = fd.widgets(eng, user, spec, texts, errors, None, titles)
     link_options = {}
     for w in widgets:
-        for cell in ([w] + list(w.get("template") or [])):
+        for cell in ([w] + list(w.get("template") or []) + [c for r in w.get("rows") or [] for c in r]):
             if cell.get("to") and cell["to"] not in link_options:
                 link_options[cell["to"]] = [(v, title) for v, title, _ in _options(eng, user, cell["to"], "")]
+            if cell.get("line_to"):
+                key = line_options_key(cell)
+                if key not in link_options:
+                    link_options[key] = _line_options(eng, user, cell["line_to"],
+                                                      cell.get("within_value"), bool(cell.get("within")))
     users = [u.name for u in eng.users.all()]
     return render_template("form.html", spec=spec, widgets=widgets, errors=errors, record=record,
                            link_options=link_options, users=users, message=message,
+                           source=_source_title(eng, user, source),
                            general=[(k, v) for k, v in errors.items() if not _is_field_path(spec, k)]), status
 
 
@@ -200,18 +247,20 @@ def new(form):
     eng, user = engine(), acting_user()
     if not eng.can_create(user, form):
         abort(403)
+    source = request.args.get("from") or None  # made from other records (make_from)
     if request.method == "GET":
-        values = eng.new_values(user, form)
+        values = eng.new_from(user, form, source).values if source else eng.new_values(user, form)
         texts = fd.texts_of(eng, spec, values)
         for f in spec.tables:  # start with one blank row to type into
             if not texts.get(f.name):
                 texts[f.name] = [{c.name: "" for c in f.fields}]
-        return _editor(spec, texts, {})
+        return _editor(spec, texts, {}, source=source)
     data = fd.parse_post(spec, request.form, eng)
     try:
-        rec = eng.create(user, form, data)
+        rec = eng.create(user, form, data, source=source)
     except ValidationFailed as exc:
-        return _editor(spec, fd.texts_from_post(spec, data, eng), exc.fields, status=422, message=t("fix_errors"))
+        return _editor(spec, fd.texts_from_post(spec, data, eng), exc.fields, status=422,
+                       message=t("fix_errors"), source=source)
     flash("saved")
     return redirect(url_for("forms.record", form=form, record_id=rec.id))
 
@@ -256,7 +305,8 @@ def _record_page(spec, rec, status=200, message=None, action_errors=None):
             shown.append({"f": f, "table": True, "columns": [label(c.label, c.name) for c in f.fields],
                           "rows": rows})
         elif f.name in rec.data:
-            target = fd.field_type(eng, f).link_of(f, v)
+            ftype = fd.field_type(eng, f)
+            target = ftype.link_of(f, v) if ftype.line_target(f) is None else None
             link = url_for("forms.record", form=target[0], record_id=v) if target else None
             shown.append({"f": f, "table": False, "text": fd.display(eng, f, v, labels), "link": link})
     actions = available_actions(eng, user, rec)
@@ -273,11 +323,14 @@ def _record_page(spec, rec, status=200, message=None, action_errors=None):
     wf = eng.defs.workflow_for(spec.id)
     step = wf.step(rec.state) if wf and rec.state else None
     users = [u.name for u in eng.users.all() if u.name != user.name]
+    make = [(fid, t("make_from").format(form=label(eng.defs.forms[fid].title, fid)),
+             url_for("forms.new", form=fid, **{"from": f"{spec.id}:{rec.id}"}))
+            for fid in eng.make_targets(user, rec)]
     return render_template("record.html", alerts=_alert_why(eng, user, rec), spec=spec, rec=rec, shown=shown, title=fd.title_of(eng, rec),
                            plain_actions=plain_actions, user_actions=user_actions, step_actions=step_actions,
                            history=history, history_changes=lambda d: fd.history_changes(eng, spec, d),
                            explain=explain, step=step, wf=wf, users=users,
-                           can_edit=_can_edit(eng, user, rec), message=message,
+                           can_edit=_can_edit(eng, user, rec), message=message, make=make,
                            action_errors=action_errors or {}), status
 
 
