@@ -534,7 +534,7 @@ class _Sim:
         for inv in self.find("invoice", f"delivery_note == {dn_id}"):
             self.invoice_raised(inv)
         order = self.get("sales_order", oid)
-        if order.data["shipped_value"] >= order.data["total"]:
+        if order.data["to_ship_qty"] == 0:
             self.act("walt", "sales_order", oid, "complete")
         if self.rnd.random() < 0.04:  # something was wrong with what arrived
             self.later(5, 25, self.new_return, oid, dn_id)
