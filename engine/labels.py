@@ -35,3 +35,23 @@ def builtin_label(name: str, language: str | None = "en") -> str | None:
     if entry is None:
         return None
     return entry.get(language or "en") or entry["en"]
+
+
+# Phrases the engine puts into messages an end user reads (a broken rule on
+# another record, an on-enter action that found nothing to update).
+PHRASES: Mapping[str, Mapping[str, str]] = {
+    "line_at": {"en": "line {n}", "zh": "第 {n} 行"},
+    "new_record": {"en": "new {form}", "zh": "新{form}"},
+    "no_target": {"en": "{form}: nothing to update was found for {what}",
+                  "zh": "{form}：未找到 {what} 对应的记录"},
+    "several_targets": {"en": "{form}: more than one record matches {what}",
+                        "zh": "{form}：{what} 对应的记录不止一条"},
+    "no_line": {"en": "{doc} has no such line (it may have been removed)",
+                "zh": "{doc} 中没有这一行（可能已被删除）"},
+}
+
+
+def phrase(key: str, language: str | None = "en", **values) -> str:
+    """An engine phrase in `language` (English when missing), filled with `values`."""
+    entry = PHRASES[key]
+    return (entry.get(language or "en") or entry["en"]).format(**values)

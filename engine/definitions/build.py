@@ -226,16 +226,24 @@ def _on_enter(b: Builder, path: tuple, raw: list | None) -> tuple[m.StepAction, 
     for i, item in enumerate(raw or []):
         (kind, args), = item.items()
         p = path + (i, kind)
+        # which entries into the step the action belongs to: the engine's, for every kind
+        guard = {"from_": tuple(args.get("from") or ()), "once": bool(args.get("once"))} \
+            if isinstance(args, dict) else {}
+        if isinstance(args, dict) and ("from" in args or "once" in args):
+            args = {k: v for k, v in args.items() if k not in GUARD_KEYS}
         if kind in _ACTION_ARGS:
-            out.append(m.StepAction(kind, _ACTION_ARGS[kind](b, p, args), b.source(p)))
+            out.append(m.StepAction(kind, _ACTION_ARGS[kind](b, p, args), b.source(p), **guard))
             continue
         # a plugin action: the engine owns its `if`, the plugin gets the rest
         cond = args.get("if") if isinstance(args, dict) else None
         if isinstance(args, dict):
             args = {k: v for k, v in args.items() if k != "if"}
         out.append(m.StepAction(kind, _plugin_args(b, p, args), b.source(p),
-                                if_=b.expr(p + ("if",), cond)))
+                                if_=b.expr(p + ("if",), cond), **guard))
     return tuple(out)
+
+
+GUARD_KEYS = ("from", "once")  # keywords of every on-enter action, never fields of a `set`
 
 
 def _set_args(b: Builder, p: tuple, args: dict) -> m.SetArgs:
@@ -264,7 +272,11 @@ def _update_args(b: Builder, p: tuple, args: dict) -> m.UpdateArgs:
     return m.UpdateArgs(form=args["form"], id=b.expr(p + ("id",), args.get("id")),
                         values=b.values(p + ("set",), args.get("set")), each=args.get("each"),
                         where=b.expr(p + ("where",), args.get("where")),
-                        if_=b.expr(p + ("if",), args.get("if")))
+                        if_=b.expr(p + ("if",), args.get("if")), table=args.get("table"),
+                        line=b.expr(p + ("line",), args.get("line")),
+                        create_missing=b.values(p + ("create_missing",), args["create_missing"])
+                        if args.get("create_missing") is not None else None,
+                        message=m.Label.of(args["message"]) if args.get("message") else None)
 
 
 def _notify_args(b: Builder, p: tuple, args: dict) -> m.NotifyArgs:

@@ -16,7 +16,9 @@ from .semantics import (
     APPROVER_ACTIONS, E_ACTION_KIND, E_APPROVAL_ACTIONS, E_BUILTIN_ACTION, OWNER_ACTIONS, E_FIELD, E_FIELD_KIND, E_LAST_BRANCH, E_NO_WAY_OUT,
     E_CREATE_LINES, E_REQUIRED, E_START, E_STEP, E_UNREACHABLE, E_UPDATE_TARGET, E_WHERE_TARGET,
     E_WORKFLOW_DUP, W_FINAL_ACTIONS, Context, names_at, value_at,
+    E_FROM_STEP, E_LINE_ID, E_LINE_NO_TABLE, E_LINE_TABLE, E_LINE_TARGET, W_REENTRY,
 )
+from .environment import target_line
 from .suggest import suggestion_suffix
 
 
@@ -80,6 +82,11 @@ class WorkflowCheck:
             self.action(p + ("actions", aname), aname, action, env)
         for i, act in enumerate(step.on_enter):
             self.on_enter(p + ("on_enter", i), act, env)
+            for j, src in enumerate(act.from_):
+                if src not in self.wf.steps:
+                    ctx.add(doc, p + ("on_enter", i, act.kind, "from", j), f"from: {src!r} is "
+                            f"not a step (the steps are {', '.join(self.wf.steps)})"
+                            f"{suggestion_suffix(src, list(self.wf.steps))}", E_FROM_STEP)
 
     def action(self, path: tuple, aname: str, action, env) -> None:
         ctx, doc = self.ctx, self.doc
@@ -145,24 +152,87 @@ class WorkflowCheck:
         if args.if_ is not None:
             ctx.check_condition(doc, p + ("if",), args.if_, env, "if")
         raw = value_at(doc, p) or {}
+        if "table" in raw:
+            self.line_update(p, args, raw, extra, env, target_ok)
+            return
+        if "line" in raw:
+            ctx.add(doc, p + ("line",), "update: line names one line of a table; say which "
+                    "table with table: (a table field of " + args.form + ")", E_LINE_NO_TABLE,
+                    key=True)
         if ("id" in raw) == ("where" in raw):
             both = "id" in raw
             ctx.add(doc, p + (("where" if both else "form"),),
                     "update: give either id (the record's id) or where (a condition over "
                     "target's fields that exactly one record meets); " +
                     ("it has both" if both else "it has neither"), E_UPDATE_TARGET, key=both)
-        if args.id is not None:
-            t = ctx.check_expr(doc, p + ("id",), args.id, env)
-            if t is not None and target_ok and not (
-                    (t.kind == T.LINK and t.form == args.form) or t.kind in (T.INTEGER, T.ANY)):
-                ctx.add(doc, p + ("id",), f"id must give a {args.form} record (a link to "
-                        f"{args.form} or an id), not {t}", "LOOM-E035")
+        self.record_id(p, args, env, target_ok)
         if target_ok:
+            if args.create_missing is not None:
+                self.values(p + ("create_missing",), args.form, args.create_missing, env,
+                            "create_missing")
             extra = dict(extra, target=T.link(args.form))
             tenv = ctx.env(self.form, extra=extra)
             if args.where is not None:
                 check_where(ctx, doc, p + ("where",), args.where, tenv, args.form)
             self.values(p + ("set",), args.form, args.values, tenv, "update")
+
+    def record_id(self, p: tuple, args, env, target_ok: bool) -> None:
+        if args.id is None:
+            return
+        t = self.ctx.check_expr(self.doc, p + ("id",), args.id, env)
+        if t is not None and target_ok and not (
+                (t.kind == T.LINK and t.form == args.form) or t.kind in (T.INTEGER, T.ANY)):
+            self.ctx.add(self.doc, p + ("id",), f"id must give a {args.form} record (a link to "
+                         f"{args.form} or an id), not {t}", "LOOM-E035")
+
+    def line_update(self, p: tuple, args, raw: dict, extra: dict, env, target_ok: bool) -> None:
+        """`update` with `table`: one line of a record of `form`, by `line` or `id` + `where`."""
+        ctx, doc = self.ctx, self.doc
+        self.record_id(p, args, env, target_ok)
+        if not target_ok:
+            return
+        types = ctx.form_types.get(args.form, {})
+        t = types.get(args.table)
+        if t is None or t.kind != T.TABLE:
+            tables = [n for n, x in types.items() if x.kind == T.TABLE]
+            what = "has no field" if t is None else "has a field, not a table,"
+            ctx.add(doc, p + ("table",), f"update: form {args.form!r} {what} {args.table!r}; "
+                    f"table names a table of line items (its tables: "
+                    f"{', '.join(tables) or 'none'}){suggestion_suffix(args.table, tables)}",
+                    E_LINE_TABLE)
+            return
+        if ("line" in raw) == ("where" in raw) or ("where" in raw and "id" not in raw):
+            ctx.add(doc, p + ("table",), "update of a line: give line (an expression giving the "
+                    "line's id) or id and where (the record, and a condition over its lines "
+                    "that exactly one meets); " + ("it has both line and where" if "line" in raw
+                                                   else "where needs id" if "where" in raw
+                                                   else "it has neither"), E_LINE_TARGET,
+                    key=True)
+        if args.line is not None:
+            lt = ctx.check_expr(doc, p + ("line",), args.line, env)
+            if lt is not None and lt.kind not in (T.TEXT, T.ANY, T.NULL, T.LINK):
+                ctx.add(doc, p + ("line",), f"line must give the id of a line of "
+                        f"{args.form}.{args.table} (text, like line.source_line), not {lt}",
+                        E_LINE_ID)
+        row = target_line(ctx.form_types, args.form, args.table)
+        tenv = ctx.env(self.form, extra=dict(extra, target=row))
+        if args.where is not None:
+            check_where(ctx, doc, p + ("where",), args.where, tenv, f"{args.table} line")
+        cells = t.item.field_map()
+        if args.create_missing is not None:
+            self.line_values(p + ("create_missing",), args, cells, args.create_missing, env)
+        self.line_values(p + ("set",), args, cells, args.values, tenv)
+
+    def line_values(self, path: tuple, args, cells, values, env) -> None:
+        """`set`/`create_missing` of a line update: keys are cells of the target table."""
+        for key, value in values:
+            if key not in cells:
+                self.ctx.add(self.doc, path + (key,), f"update: table {args.table!r} of form "
+                             f"{args.form!r} has no field {key!r}"
+                             f"{suggestion_suffix(key, sorted(cells))}", E_FIELD, key=True)
+                continue
+            self.ctx.check_value(self.doc, path + (key,), value, env, cells[key],
+                                 f"field {key!r}")
 
     # --- the step graph -------------------------------------------------------
 
@@ -178,12 +248,37 @@ class WorkflowCheck:
                                  f"leads to it from {wf.start!r}", E_UNREACHABLE, key=True)
         else:
             reached = set(wf.steps)
+        self.reentries(edges)
         ends = {n for n, s in wf.steps.items() if s.final or not s.actions}
         for name in wf.steps:
             if name in reached and name not in ends and not (_reach(name, edges) & ends):
                 self.ctx.add(doc, ("steps", name), f"step {name!r} has no way out: none of its "
                              "actions leads, directly or not, to a final step; add an action "
                              "to one", E_NO_WAY_OUT, key=True)
+
+
+    def reentries(self, edges: dict) -> None:
+        """Warn where a step some route leads back into has on-enter actions that create or
+        update other records without saying which entries they belong to (`from`, `once`):
+        entering it again would do it all again (a second reservation, a second order)."""
+        for name, step in self.wf.steps.items():
+            unguarded = [(i, a) for i, a in enumerate(step.on_enter)
+                         if a.kind in SIDE_EFFECTS and not a.guarded]
+            if not unguarded:
+                continue
+            back = [s for s in self.wf.steps if s != name and name in edges.get(s, ())
+                    and s in _reach(name, edges)] + ([name] if name in edges.get(name, ()) else [])
+            if not back:
+                continue
+            for i, act in unguarded:
+                self.ctx.add(self.doc, ("steps", name, "on_enter", i, act.kind),
+                             f"step {name!r} can be entered again (from {', '.join(back)}) and "
+                             f"this {act.kind} would run again each time; say which entries it "
+                             f"belongs to with once: true (first entry only) or from: [steps]",
+                             W_REENTRY, severity="warning", key=True)
+
+
+SIDE_EFFECTS = ("create", "update")  # on-enter kinds that write other records
 
 
 def _reach(start: str, edges: dict) -> set[str]:

@@ -47,3 +47,11 @@ def form_env(defs: Definitions, field_types, form_id: str, extra: Mapping[str, T
     if extra:
         names.update(extra)
     return Env(names=names, forms=forms)
+
+
+def target_line(form_types: Mapping[str, Mapping[str, T.Type]], form: str, table: str) -> T.Type:
+    """The type of `target` in a line update: a row of `form`'s `table`, whose `record`
+    (unless a cell has that name) is the record the line belongs to."""
+    fields = dict(form_types[form][table].item.field_map())
+    fields.setdefault("record", T.link(form))
+    return T.row(fields)

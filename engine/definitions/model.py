@@ -248,6 +248,19 @@ class StepAction:
     args: Any
     source: Source | None = None
     if_: Expr | None = None  # plugin actions' `if`; built-in kinds keep theirs in `args`
+    from_: tuple[str, ...] = ()  # run only when entering from one of these steps
+    once: bool = False  # run only on the record's first entry into the step
+
+    def runs_on(self, from_step: str | None, first_entry: bool) -> bool:
+        """Whether this entry (from `from_step`, None on creation) is one the action belongs to."""
+        if self.from_ and from_step not in self.from_:
+            return False
+        return first_entry or not self.once
+
+    @property
+    def guarded(self) -> bool:
+        """Whether the action says which entries it belongs to (`from` or `once`)."""
+        return bool(self.from_) or self.once
 
 
 @dataclass(frozen=True)
@@ -296,6 +309,10 @@ class UpdateArgs:
     each: str | None = None  # a table field: `line` is the current line item
     where: Expr | None = None  # finds the one target by its fields (`target.x`), in SQL
     if_: Expr | None = None  # update only when this holds (per line with `each`)
+    table: str | None = None  # a table of `form`: the target is one line of it
+    line: Expr | None = None  # with `table`: the id (`_id`) of the line to update
+    create_missing: tuple | None = None  # ((field, Value), ...) of a target made when none is found
+    message: Label | None = None  # what the user reads when no target or several are found
 
 
 @dataclass(frozen=True)

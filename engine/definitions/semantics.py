@@ -33,6 +33,10 @@ an expression, and carries a stable code:
                                          LOOM-E069 `where` never names `target`
                                          LOOM-E070 `create.lines` with `each` copies
                                                    the acting record's own table
+    LOOM-E110 `update.line` without `table`       LOOM-E113 `update.line` is no line id
+    LOOM-E111 `update.table` not a table of form  LOOM-E114 `from` names an unknown step
+    LOOM-E112 line update needs `line` or         LOOM-E115 (warning) a step entered again
+              `id` + `where`                                repeats side effects unguarded
     LOOM-E120 link to an unknown FORM.TABLE  LOOM-E121 `within` is no link to that form
     LOOM-E122 make_from: unknown source form or table
     LOOM-E123 make_from: unknown field       LOOM-E124 make_from: value does not fit
@@ -92,6 +96,12 @@ E_UPDATE_TARGET = "LOOM-E068"
 E_WHERE_TARGET = "LOOM-E069"
 E_CREATE_LINES = "LOOM-E070"
 E_BOUNDS = "LOOM-E071"
+E_LINE_NO_TABLE = "LOOM-E110"
+E_LINE_TABLE = "LOOM-E111"
+E_LINE_TARGET = "LOOM-E112"
+E_LINE_ID = "LOOM-E113"
+E_FROM_STEP = "LOOM-E114"
+W_REENTRY = "LOOM-E115"
 E_LINE_TO = "LOOM-E120"
 E_WITHIN = "LOOM-E121"
 E_MAKE_FROM = "LOOM-E122"

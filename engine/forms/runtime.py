@@ -28,6 +28,7 @@ from .compiled import Call, Field, Level
 from .computation import evaluation_order, field_deps
 from .derive import derive, eval_flag
 from .input import parse_input
+from .invariants import Broken, Invariants
 from .lines import identify_lines, line_diff
 from .preview import Preview
 from .validation import ordered, validate
@@ -62,6 +63,7 @@ class FormRuntime:
         self._dumpers = {f.name: self._converter(f, "dump") for f in self.level.fields}
         self._loaders = {f.name: self._converter(f, "load") for f in self.level.fields}
         self._tables = tuple(f.name for f in self.level.fields if f.level is not None)
+        self._invariants = Invariants(self.level, self._contexts)
 
     # --- compiling --------------------------------------------------------------
 
@@ -222,6 +224,19 @@ class FormRuntime:
             if da != db:
                 out[name] = [da, db]
         return out
+
+    @property
+    def has_rules(self) -> bool:
+        """Whether any field or line of the form has `validate` rules."""
+        return not self._invariants.empty
+
+    def broken_rules(self, values: Mapping, before: Mapping | None, *, user,
+                     services) -> list[Broken]:
+        """The `validate` rules `values` break, among those the change from `before` (None for
+        a new record) could break (see `forms/invariants.py`)."""
+        if self._invariants.empty:
+            return []
+        return self._invariants.broken(values, before, Call(services, user))
 
     def identify_lines(self, values: Mapping, before: Mapping | None) -> dict:
         """`values` whose table rows all carry a trusted line `_id` (see `forms/lines.py`)."""

@@ -52,13 +52,14 @@ class StepContext:
         return out
 
     def eval(self, expr, extra_values: Mapping | None = None, table: str | None = None,
-             target: str | None = None) -> Any:
-        fn = self.tools.rt.envs.compile(expr, self.form, table=table, target=target)
+             target: str | None = None, target_table: str | None = None) -> Any:
+        fn = self.tools.rt.envs.compile(expr, self.form, table=table, target=target,
+                                        target_table=target_table)
         return self.tools.reader.eval(fn, self.scope(extra_values), self.user, self.conn)
 
-    def value(self, slot, extra_values=None, table=None, target=None) -> Any:
+    def value(self, slot, extra_values=None, table=None, target=None, target_table=None) -> Any:
         if slot.is_expr:
-            return self.eval(slot.expr, extra_values, table, target)
+            return self.eval(slot.expr, extra_values, table, target, target_table)
         return slot.literal
 
     def holds(self, cond, extra=None, table=None) -> bool:

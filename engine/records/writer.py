@@ -22,8 +22,11 @@ from typing import Callable, Mapping
 
 import sqlalchemy as sa
 
+from ..auth.users import SYSTEM
 from ..errors import ValidationFailed
+from ..forms.compiled import language
 from ..forms.numbering import counter_key, format_number
+from ..labels import phrase
 from . import Change, Record
 
 SAME = object()  # from_state: the record's state before the write
@@ -45,6 +48,8 @@ class RecordWriter:
         runtime = rt.forms[form_id]
         wf = rt.defs.workflow_for(form_id)
         values = runtime.identify_lines(values, None)
+        if runtime.has_rules:
+            self.check_rules(conn, user, form_id, None, values)
         self.check_unique(conn, form_id, values, None)
         number = None
         if form.number:
@@ -76,6 +81,8 @@ class RecordWriter:
         runtime = rt.forms[before.form]
         new_state = before.state if state is SAME else state
         values = runtime.identify_lines(values, before.data)
+        if runtime.has_rules:
+            self.check_rules(conn, user, before.form, before, values)
         if check_unique:
             self.check_unique(conn, before.form, values, before.id)
         diff = runtime.diff(before.data, values)
@@ -119,6 +126,70 @@ class RecordWriter:
             detail=dict(detail) if detail else None)
 
     # --- rules every write keeps -------------------------------------------------
+
+    def check_rules(self, conn, user, form_id: str, before: Record | None, values: Mapping) -> None:
+        """Refuse a write that breaks one of the form's `validate` rules, whoever makes it.
+
+        Only the rules the change could break are evaluated (engine/forms/invariants.py);
+        linked records are read as the system: a rule is an invariant, not a permission."""
+        runtime = self.rt.forms[form_id]
+        broken = runtime.broken_rules(values, before.data if before is not None else None,
+                                      user=user, services=self.reader.services(conn, SYSTEM))
+        if broken:
+            raise self.rules_broken(conn, user, form_id, before, values,
+                                    [(b.path, b.message.get(language(user))) for b in broken])
+
+    def rules_broken(self, conn, user, form_id: str, before: Record | None, values: Mapping,
+                     errors) -> ValidationFailed:
+        """ValidationFailed for `errors` ([(path, message)]) of one record, its message naming the
+        document (form title and number) and each line (position and what it holds), in the
+        user's language: what an end user reads when another record's action broke a rule."""
+        lang = language(user)
+        form = self.rt.defs.form(form_id)
+        title = form.title.get(lang) or form_id.replace("_", " ")
+        if before is None:
+            doc = phrase("new_record", lang, form=title)
+        else:
+            # its title as lists show it (a stock item's code), else its number
+            doc = f"{title} {self.title(conn, form_id, before.id) or '#' + str(before.id)}"
+        parts = []
+        for path, message in errors:
+            head, _, rest = path.partition("[")
+            if rest and form.field(head) is not None and form.field(head).is_table:
+                index = int(rest.partition("]")[0])
+                rows = values.get(head) or ()
+                what = self.line_text(conn, form.field(head), rows[index] if index < len(rows) else {})
+                line = phrase("line_at", lang, n=index + 1) + (f" ({what})" if what else "")
+                parts.append(f"{doc}, {line}: {message}")
+            else:
+                parts.append(f"{doc}: {message}")
+        return ValidationFailed({}, "; ".join(parts))
+
+    def line_text(self, conn, table, row: Mapping) -> str:
+        """What a line holds, for a message: its first filled link (the linked record's
+        title) or text cell."""
+        for cell in table.fields:
+            value = row.get(cell.name)
+            if value in (None, ""):
+                continue
+            target = self.rt.registries.field_types[cell.type].link_of(cell, value)
+            if target is not None and target[0] in self.rt.defs.forms:
+                return self.title(conn, target[0], value) or f"#{value}"
+            if isinstance(value, str):
+                return value
+        return ""
+
+    def title(self, conn, form_id: str, record_id) -> str | None:
+        """A record's title as lists show it (its title field, else its number), read as the
+        system; None when there is no such record."""
+        row = self.reader.find_row(conn, form_id, record_id)
+        if row is None:
+            return None
+        rec = self.reader.record(row)
+        field = self.rt.defs.form(form_id).title_field
+        if field and field != "number" and rec.data.get(field) not in (None, ""):
+            return str(rec.data.get(field))
+        return rec.number or f"#{rec.id}"
 
     def check_unique(self, conn, form_id: str, values: Mapping, record_id: int | None) -> None:
         """Refuse a value of a `unique` field that another record already has."""

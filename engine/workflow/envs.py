@@ -5,7 +5,7 @@ definitions it was built from.
 """
 from __future__ import annotations
 
-from ..definitions.environment import form_env
+from ..definitions.environment import form_env, target_line
 from ..expr import types as T
 
 
@@ -14,23 +14,28 @@ class ExprEnvs:
         self.defs, self.registries, self.form_types = defs, registries, form_types
         self._envs: dict = {}
 
-    def env(self, form: str, table: str | None = None, target: str | None = None):
-        """The acting record's names, plus `line` (a row of `table`) and `target` (a link)."""
-        key = (form, table, target)
+    def env(self, form: str, table: str | None = None, target: str | None = None,
+            target_table: str | None = None):
+        """The acting record's names, plus `line` (a row of `table`) and `target` (a link, or
+        with `target_table` a line of that table of `target`, see `target_line`)."""
+        key = (form, table, target, target_table)
         env = self._envs.get(key)
         if env is None:
             extra = {}
             if table is not None:
                 extra["line"] = self.form_types[form][table].item
             if target is not None:
-                extra["target"] = T.link(target)
+                extra["target"] = (T.link(target) if target_table is None
+                                   else target_line(self.form_types, target, target_table))
             env = form_env(self.defs, self.registries.field_types, form, extra=extra or None,
                            forms=self.form_types)
             self._envs[key] = env
         return env
 
-    def compile(self, expr, form: str, table: str | None = None, target: str | None = None):
-        return expr.compile_python(self.env(form, table, target), self.registries.functions)
+    def compile(self, expr, form: str, table: str | None = None, target: str | None = None,
+                target_table: str | None = None):
+        return expr.compile_python(self.env(form, table, target, target_table),
+                                   self.registries.functions)
 
     def lines(self, form: str, args):
         """The names of `create.lines` values: the acting record's fields, `line` (a source
@@ -51,3 +56,4 @@ class ExprEnvs:
                            forms=self.form_types)
             self._envs[key] = env
         return env
+

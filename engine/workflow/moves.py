@@ -2,7 +2,10 @@
 tasks, write the record once (one version, one history event)."""
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from ..errors import ActionRefused
+from ..store import tables as t
 from . import approvers, tasks
 from .run import due
 from .step_actions import StepContext
@@ -12,19 +15,31 @@ def transition(run, action: str, dest: str, values: dict, task_id=None):
     """Leave the current step, enter `dest` (on-enter actions, tasks), write the record once."""
     flow, rec = run.flow, run.rec
     tasks.cancel_active(run.conn, rec.id, run.now, step=rec.state)
-    values, detail = enter(flow, run.conn, run.user, rec, dest, values, run.now)
+    values, detail = enter(flow, run.conn, run.user, rec, dest, values, run.now,
+                           from_step=rec.state)
     return flow.writer.update(run.conn, run.user, rec, values, run.now, state=dest, action=action,
                               comment=run.comment, task_id=task_id, detail=detail, entered=True)
 
 
-def enter(flow, conn, user, rec, dest: str, values: dict, now) -> tuple[dict, dict]:
-    """Run `dest`'s on-enter actions and open its approval tasks; return values and what happened."""
+def enter(flow, conn, user, rec, dest: str, values: dict, now, *,
+          from_step: str | None = None) -> tuple[dict, dict]:
+    """Run `dest`'s on-enter actions and open its approval tasks; return values and what happened.
+
+    `from_step`: the step the record leaves (None when it is created); actions with
+    `from` or `once` run only on the entries they belong to."""
     wf = flow.compiled(rec.form)
     step = wf.spec.step(dest)
     detail: dict = {}
     if step.on_enter:
         ctx = StepContext(flow.tools, conn, user, rec, dest, values, now)
+        # asked only when an action has `once`: no query for steps that do not care
+        first = (from_step is None or not entered_before(conn, rec.id, dest)) \
+            if any(a.once for a in step.on_enter) else True
         for act in step.on_enter:
+            if not act.runs_on(from_step, first):
+                ctx.effects.append({"skipped": act.kind, "entry": "again" if act.once and not first
+                                    else f"from {from_step}"})
+                continue
             fn = flow.rt.registries.actions.get(act.kind)
             if fn is None:
                 raise ActionRefused(f"step {dest}: there is no on_enter action {act.kind!r} "
@@ -52,6 +67,13 @@ def enter(flow, conn, user, rec, dest: str, values: dict, now) -> tuple[dict, di
                                     taken=[m["assignee"] for m in made]))
         detail["tasks"] = [m for m in made if m]
     return values, detail
+
+
+def entered_before(conn, record_id: int, step: str) -> bool:
+    """Whether the record has been in `step` before: any event of it that left it there."""
+    return conn.execute(sa.select(t.events.c.id).where(t.events.c.record_id == record_id,
+                                                       t.events.c.to_state == step)
+                        .limit(1)).first() is not None
 
 
 def create_task(flow, conn, rec, step, name: str, now, *, visit: int, position: int,

@@ -21,10 +21,13 @@ import sqlalchemy as sa
 from ..auth.users import SYSTEM
 from ..definitions.model import CreateArgs, NotifyArgs, SetArgs, UpdateArgs
 from ..errors import ExpressionError, LoomError, NotFound, ValidationFailed
+from ..forms.compiled import language
+from ..labels import phrase
 from ..expr import SqlTerm, parse
 from ..expr import types as T
 from ..expr.sql import bind, null
 from ..records.context import StepContext
+from ..store.line_ids import LINE_ID
 from ..store.sqlscope import RecordScope
 
 __all__ = ["StepContext", "holds", "register_builtin_actions"]
@@ -99,41 +102,147 @@ def copied_lines(ctx: StepContext, args: CreateArgs, outer: dict | None) -> list
 
 
 def update_records(ctx: StepContext, args: UpdateArgs) -> None:
+    """`update`: one record (by `id` or `where`) or, with `table`, one line of one (by `line`
+    or `where`), per acting line with `each`; `create_missing` makes a missing target."""
     rows = ctx.values.get(args.each) or [] if args.each else [None]
-    tools = ctx.tools
     for i, row in enumerate(rows):
         extra = {"line": row} if row is not None else {}
         if not holds(ctx, args.if_, extra, table=args.each):
             continue
-        if args.where is not None:
-            target_id = find_target(ctx, args, extra, i if row is not None else None)
-        else:
-            target_id = ctx.eval(args.id, extra, table=args.each)
-        try:
-            target_row = tools.rt.repo.fetch(ctx.conn, args.form, int(target_id), lock=True)
-        except (NotFound, TypeError, ValueError):
-            raise LoomError(f"step {ctx.step}: update of {args.form}: there is no {args.form} "
-                            f"record {target_id!r}") from None
-        target = tools.reader.record(target_row)
+        at = (i, row) if row is not None else None
+        if args.table is not None:
+            update_line(ctx, args, extra, at)
+            continue
+        target = find_record(ctx, args, extra, at)
+        if target is None:
+            target = create_missing(ctx, args, extra, at)
         extra = {**extra, "target": target.id}
         raw = {name: ctx.value(slot, extra, table=args.each, target=args.form)
                for name, slot in args.values}
-        runtime = tools.rt.forms[args.form]
+        write_target(ctx, args, target, raw, dict(target.data))
+
+
+def find_record(ctx: StepContext, args: UpdateArgs, extra: dict, at):
+    """The record `id` or `where` names (locked), or None when there is none and the
+    definition says to create it; a business message otherwise."""
+    tools = ctx.tools
+    if args.where is not None:
+        ids = find_target(ctx, args, extra, at[0] if at else None)
+        if len(ids) > 1:
+            raise ValidationFailed({}, target_message(ctx, args, at, several=True))
+        target_id = ids[0] if ids else None
+    else:
+        target_id = ctx.eval(args.id, extra, table=args.each)
+    row = None
+    if target_id is not None:
         try:
-            values = runtime.prepare(_json(runtime, raw), user=ctx.user, existing=target.data,
-                                     services=ctx.services(SYSTEM), system=True)
-        except ValidationFailed as exc:
-            title = tools.rt.defs.forms[args.form].title_field
-            label = target.number or (title and target.data.get(title)) or f"#{target.id}"
-            raise ValidationFailed(exc.fields, f"step {ctx.step}: updating {args.form} {label} "
-                                   "breaks its rules") from None
-        why = f"workflow {ctx.form} {ctx.record.number or ctx.record.id} entered {ctx.step}"
-        tools.writer.update(ctx.conn, ctx.user, target, values, ctx.now, detail={"by": why})
-        ctx.effects.append({"updated": {"form": args.form, "id": target.id}})
+            row = tools.rt.repo.fetch(ctx.conn, args.form, int(target_id), lock=True)
+        except (NotFound, TypeError, ValueError):
+            row = None
+    if row is not None:
+        return tools.reader.record(row)
+    if args.create_missing is None:
+        raise ValidationFailed({}, target_message(ctx, args, at))
+    return None
 
 
-def find_target(ctx: StepContext, args: UpdateArgs, extra: dict, index: int | None) -> int:
-    """The id of the one `args.form` record `args.where` holds for; LoomError otherwise."""
+def create_missing(ctx: StepContext, args: UpdateArgs, extra: dict, at):
+    """The target `update` did not find, made from `create_missing` (then `set` applies)."""
+    tools = ctx.tools
+    raw = {name: ctx.value(slot, extra, table=args.each) for name, slot in args.create_missing}
+    runtime = tools.rt.forms[args.form]
+    try:
+        values = runtime.prepare(_json(runtime, raw), user=ctx.user, existing=None,
+                                 services=ctx.services(SYSTEM), system=True)
+    except ValidationFailed as exc:
+        raise tools.writer.rules_broken(ctx.conn, ctx.user, args.form, None, raw,
+                                        list(exc.fields.items())) from None
+    rec = tools.create(ctx.conn, ctx.user, args.form, values, ctx.now)
+    ctx.effects.append({"created": {"form": args.form, "id": rec.id, "number": rec.number}})
+    return tools.reader.record(tools.rt.repo.fetch(ctx.conn, args.form, rec.id, lock=True))
+
+
+def update_line(ctx: StepContext, args: UpdateArgs, extra: dict, at) -> None:
+    """`update` with `table`: the line `line` names (its record found by the line id, or
+    by `id`), or the one line of the `id` record `where` holds for; `target` is the line
+    (`target.record` its record)."""
+    tools = ctx.tools
+    lid = ctx.eval(args.line, extra, table=args.each) if args.line is not None else None
+    if args.id is not None:
+        record_id = ctx.eval(args.id, extra, table=args.each)
+    else:  # line ids are unique across records: the line finds its record
+        table = tools.rt.typed[args.form].lines[args.table][0]
+        record_id = None if lid is None else ctx.conn.execute(
+            sa.select(table.c._record_id).where(table.c.line_id == str(lid))).scalar()
+    try:
+        target = tools.reader.record(tools.rt.repo.fetch(ctx.conn, args.form, int(record_id),
+                                                         lock=True))
+    except (NotFound, TypeError, ValueError):
+        raise ValidationFailed({}, target_message(ctx, args, at)) from None
+    lines = [dict(r) for r in target.data.get(args.table) or ()]
+    if args.where is not None:
+        fn = tools.rt.envs.compile(args.where, ctx.form, table=args.each, target=args.form,
+                                   target_table=args.table)
+        found = [j for j, r in enumerate(lines)
+                 if tools.reader.eval(fn, ctx.scope({**extra, "target": {**r, "record": target.id}}),
+                                      ctx.user, ctx.conn)]
+    else:
+        found = [j for j, r in enumerate(lines) if lid is not None and r.get(LINE_ID) == str(lid)]
+    if len(found) > 1:
+        raise ValidationFailed({}, target_message(ctx, args, at, several=True))
+    if not found:
+        if args.create_missing is None:
+            raise ValidationFailed({}, target_message(ctx, args, at))
+        new = {name: ctx.value(slot, extra, table=args.each)
+               for name, slot in args.create_missing}
+        lines.append(new)
+        found = [len(lines) - 1]
+    j = found[0]
+    scope = {**extra, "target": {**lines[j], "record": target.id}}
+    for name, slot in args.values:
+        lines[j][name] = ctx.value(slot, scope, table=args.each, target=args.form,
+                                   target_table=args.table)
+    write_target(ctx, args, target, {args.table: lines}, {**target.data, args.table: lines})
+
+
+def write_target(ctx: StepContext, args: UpdateArgs, target, raw: dict, shown: dict) -> None:
+    """`raw` over the target's values, checked by its form (a broken rule names the
+    document and line), written as its next version with who caused it."""
+    tools = ctx.tools
+    runtime = tools.rt.forms[args.form]
+    try:
+        values = runtime.prepare(_json(runtime, raw), user=ctx.user, existing=target.data,
+                                 services=ctx.services(SYSTEM), system=True)
+    except ValidationFailed as exc:
+        raise tools.writer.rules_broken(ctx.conn, ctx.user, args.form, target, shown,
+                                        list(exc.fields.items())) from None
+    why = f"workflow {ctx.form} {ctx.record.number or ctx.record.id} entered {ctx.step}"
+    tools.writer.update(ctx.conn, ctx.user, target, values, ctx.now,
+                        detail={"by": why, "by_record": {"form": ctx.form, "id": ctx.record.id,
+                                                         "number": ctx.record.number}})
+    ctx.effects.append({"updated": {"form": args.form, "id": target.id,
+                                    **({"table": args.table} if args.table else {})}})
+
+
+def target_message(ctx: StepContext, args: UpdateArgs, at, several: bool = False) -> str:
+    """What an end user reads when `update` finds no target (or several): the definition's
+    `message`, else a sentence naming the target form and the acting record (and line)."""
+    lang = language(ctx.user)
+    if args.message is not None:
+        return args.message.get(lang)
+    rt = ctx.tools.rt
+    title = rt.defs.form(args.form).title.get(lang) or args.form.replace("_", " ")
+    own = rt.defs.form(ctx.form)
+    what = f"{own.title.get(lang) or ctx.form} {ctx.record.number or '#' + str(ctx.record.id)}"
+    if at is not None:
+        index, row = at
+        shown = ctx.tools.writer.line_text(ctx.conn, own.field(args.each), row)
+        what += ", " + phrase("line_at", lang, n=index + 1) + (f" ({shown})" if shown else "")
+    return phrase("several_targets" if several else "no_target", lang, form=title, what=what)
+
+
+def find_target(ctx: StepContext, args: UpdateArgs, extra: dict, index: int | None) -> list[int]:
+    """The ids of the `args.form` records `args.where` holds for (at most 3, in id order)."""
     rt = ctx.tools.rt
     inner = RecordScope(rt.typed, rt.registries.field_types, args.form,
                         dialect=ctx.tools.dialect, user=ctx.user, clock=ctx.tools.clock)
@@ -143,14 +252,8 @@ def find_target(ctx: StepContext, args: UpdateArgs, extra: dict, index: int | No
     except ExpressionError as exc:
         raise LoomError(f"step {ctx.step}: update of {args.form}: where {args.where.source!r} "
                         f"cannot run in SQL: {exc.message}") from None
-    ids = ctx.conn.execute(sa.select(inner.base.c._id).select_from(inner.from_clause())
-                           .where(cond).order_by(inner.base.c._id).limit(3)).scalars().all()
-    if len(ids) == 1:
-        return ids[0]
-    line = f" for {args.each} line {index + 1}" if index is not None else ""
-    found = "no" if not ids else "more than one" if len(ids) > 2 else "two"
-    raise LoomError(f"step {ctx.step}: update of {args.form}{line}: {found} {args.form} "
-                    f"records meet where {args.where.source!r}; exactly one must")
+    return ctx.conn.execute(sa.select(inner.base.c._id).select_from(inner.from_clause())
+                            .where(cond).order_by(inner.base.c._id).limit(3)).scalars().all()
 
 
 class WhereScope:

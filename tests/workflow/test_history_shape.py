@@ -87,7 +87,9 @@ def test_every_history_event_has_one_shape_whatever_wrote_it(engine, users):
     # the latter saying why in its detail
     assert c_update.diff == {"name": ["ACME", "ACME Ltd"]} and c_update.detail is None
     assert p_by_workflow.diff == {"stock_qty": [50, 5]}
-    assert p_by_workflow.detail == {"by": f"workflow sales_order {order.number} entered shipped"}
+    assert p_by_workflow.detail == {"by": f"workflow sales_order {order.number} entered shipped",
+                                    "by_record": {"form": "sales_order", "id": order.id,
+                                                  "number": order.number}}
     assert {k: v for k, v in kinds(p_by_workflow).items() if k != "detail"} == \
         {k: v for k, v in kinds(c_update).items() if k != "detail"}
     assert (p_by_workflow.actor, p_by_workflow.version, p_by_workflow.from_state) == \

@@ -110,11 +110,11 @@ def test_update_where__no_match_is_an_error_and_rolls_everything_back(shop):
     hall = shop.eng.create(SYSTEM, "depot", {"code": "HALL"})
     order = shop.order([{"product": shop.lamp.id, "qty": 1},
                         {"product": shop.chair.id, "qty": 1}], depot=hall, priority="high")
-    with pytest.raises(LoomError) as exc:
+    with pytest.raises(ValidationFailed) as exc:
         shop.place(order)
-    assert str(exc.value) == (
-        "step placed: update of bin for lines line 1: no bin records meet where "
-        "'target.product == line.product and target.depot == depot'; exactly one must")
+    # what the end user reads: the business problem, never the engine's where clause
+    assert exc.value.message == "Bin: nothing to update was found for Order O-0001, line 1 (LP)"
+    assert exc.value.fields == {}
     assert reread(shop.eng, order).state == "draft"
     assert shop.all("request") == [] and shop.all("job") == []
 
@@ -125,7 +125,7 @@ def test_update_where__several_matches_is_an_error(shop):
                         {"product": shop.lamp.id, "qty": 1}])
     with pytest.raises(LoomError) as exc:
         shop.place(order)
-    assert "for lines line 2: two bin records meet where" in str(exc.value)
+    assert exc.value.message.endswith(": more than one record matches Order O-0001, line 2 (LP)")
     assert reread(shop.eng, order).state == "draft"
     assert shop.bin("CH")["reserved"] == 0  # line 1 was undone with the rest
 
@@ -134,7 +134,8 @@ def test_update_where__the_target_rules_still_apply(shop):
     order = shop.order([{"product": shop.chair.id, "qty": 21}])
     with pytest.raises(ValidationFailed) as exc:
         shop.place(order)
-    assert exc.value.message.startswith("step placed: updating bin #")
+    # the rule's own message, naming the record it would break
+    assert exc.value.message == f"Bin #{shop.bins['CH', 'SH'].id}: More reserved than on hand"
     assert reread(shop.eng, order).state == "draft" and shop.bin("CH")["reserved"] == 0
 
 
