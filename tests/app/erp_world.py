@@ -131,23 +131,28 @@ class World:
         ledger adds up to what is on hand."""
         wh_ids = f"warehouse in [{self.wh.id}, {self.wh2.id}]"
         rows = self.all("stock", wh_ids)
+        moves = defaultdict(list)
+        for m in self.all("stock_move", f"item in [{', '.join(str(s.id) for s in rows)}]"):
+            moves[m.data["item"]].append(m.data)
         for s in rows:
             d = s.data
             assert d["on_hand"] >= 0, d
             assert 0 <= d["reserved"] <= d["on_hand"], d
             assert d["in_transit"] >= 0, d
-            moves = self.all("stock_move", f"item == {s.id}")
-            assert sum(m.data["on_hand_change"] for m in moves) == d["on_hand"], d["code"]
-            assert sum(m.data["reserved_change"] for m in moves) == d["reserved"], d["code"]
+            # the ledger adds up to the stock
+            assert sum(m["on_hand_change"] for m in moves[s.id]) == d["on_hand"], d["code"]
+            assert sum(m["reserved_change"] for m in moves[s.id]) == d["reserved"], d["code"]
 
         shipped = defaultdict(int)
         returned_dl = defaultdict(int)
-        for dn in self.all("delivery_note", f"customer == {self.customer.id} and ship_date != None"):
+        notes = self.all("delivery_note", f"customer == {self.customer.id} and ship_date != None")
+        for dn in notes:
             for ln in dn.data["lines"]:
                 shipped[ln["order_line"]] += ln["qty"]
                 assert 0 <= ln["returned_qty"] <= ln["qty"], ln
         invoiced = defaultdict(int)
-        for inv in self.all("invoice", f"customer == {self.customer.id} and state != 'voided'"):
+        standing = self.all("invoice", f"customer == {self.customer.id} and state != 'voided'")
+        for inv in standing:
             for ln in inv.data["lines"]:
                 invoiced[ln["order_line"]] += ln["qty"]
         returned = defaultdict(int)
@@ -155,7 +160,7 @@ class World:
             for ln in r.data["lines"]:
                 returned[ln["order_line"]] += ln["qty"]
                 returned_dl[ln["delivery_line"]] += ln["qty"]
-        for dn in self.all("delivery_note", f"customer == {self.customer.id} and ship_date != None"):
+        for dn in notes:
             for ln in dn.data["lines"]:
                 assert ln["returned_qty"] == returned_dl[ln["_id"]], ln
 
@@ -175,8 +180,7 @@ class World:
             key = (s.data["product"], s.data["warehouse"])
             assert s.data["reserved"] == reserved[key], (s.data["code"], dict(reserved))
 
-        invoices = sum((i.data["amount"] for i in self.all(
-            "invoice", f"customer == {self.customer.id} and state != 'voided'")), Decimal(0))
+        invoices = sum((i.data["amount"] for i in standing), Decimal(0))
         payments = sum((p.data["amount"] for p in self.all(
             "payment", f"customer == {self.customer.id} and state == 'posted'")), Decimal(0))
         credits = sum((c.data["amount"] for c in self.all(

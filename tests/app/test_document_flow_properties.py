@@ -16,7 +16,7 @@ import itertools
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
 
 from engine.errors import LoomError
@@ -79,17 +79,22 @@ class Steps:
                           if o.data["customer"] == self.w.customer.id])
 
     def ship(self):
-        """A note for some of what is left (or, on purpose, more): more is refused."""
+        """A note for some of what is left (or, on purpose, more): a note for more than the
+        order line is refused when made; one for more than is left, when it ships."""
         w, o = self.w, self.approved()
         if o is None:
             return
         ln = self.pick(o.data["lines"])
         left = ln["qty"] - ln["shipped_qty"]
         qty = self.draw(st.integers(1, left + 3))
-        if qty > left:
-            assert refused(lambda: w.delivery(o.id, [(ln["_id"], qty)])), "an over-shipment"
+        if qty > ln["qty"]:
+            assert refused(lambda: w.delivery(o.id, [(ln["_id"], qty)])), "a note beyond the line"
             return
         dn = w.delivery(o.id, [(ln["_id"], qty)])
+        if qty > left:
+            assert refused(lambda: w.ship(dn.id)), "an over-shipment"
+            w.erp.act(w.u["walt"], "delivery_note", dn.id, "cancel")
+            return
         w.ship(dn.id)
 
     def race(self):
@@ -194,13 +199,17 @@ STEPS = ["order", "order", "ship", "ship", "race", "reinvoice", "ret", "pay", "c
          "transfer", "count"]
 
 
-@settings(max_examples=8, deadline=None, derandomize=True,
+# Each example writes a few dozen records (every write a commit): a handful of examples
+# of up to ten steps keeps the test near half a minute per backend. No shrinking: a
+# replay would run against a database the first run has changed; `note` prints the steps.
+@settings(max_examples=6, deadline=None, derandomize=True, phases=[Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
 @given(data=st.data())
 def test_random_document_sequences_keep_stock_orders_and_balances_consistent(erp, data):
     world = World(erp, tag=str(next(_worlds)))
     steps = Steps(world, data)
-    for name in data.draw(st.lists(st.sampled_from(STEPS), min_size=4, max_size=12), label="steps"):
+    for name in data.draw(st.lists(st.sampled_from(STEPS), min_size=4, max_size=10), label="steps"):
+        note(f"step {name}")
         getattr(steps, name)()
         world.check_invariants()
