@@ -293,6 +293,7 @@ class _Sim:
         self.retries: dict = defaultdict(int)
         self.shipping: dict = {}  # order id: stock line indexes still to ship
         self.mto_orders: set = set()
+        self.on_po: set = set()  # requisitions put on a purchase order
         self.calls = max(0.6, 1.4 * n_orders / 1000 * 365 / max(1, days))  # interactions a day
 
     # --- machinery -------------------------------------------------------------
@@ -342,6 +343,8 @@ class _Sim:
                     self.crm()
                     if day in (self.days // 4, self.days // 2, 3 * self.days // 4):
                         self.stock_counts()
+                    if day % 30 == 20:
+                        self.transfer()
                     jobs = self.agenda.pop(day, [])
                     i = 0
                     while i < len(jobs):  # a job may add more for today
@@ -500,20 +503,29 @@ class _Sim:
         self.deliver_lines(rec, [rec.data["lines"][i] for i in part])
 
     def deliver_lines(self, rec, lines, ship: bool = True):
+        """A delivery note made from the order for what is left on `lines` (order lines)."""
         rnd = self.rnd
+        todo = [{"order_line": ln["_id"], "qty": ln["qty"] - ln.get("shipped_qty", 0)}
+                for ln in lines if ln["qty"] > ln.get("shipped_qty", 0)]
+        if not todo:
+            return None
         dn = self.do(self.e.create, self.u["walt"], "delivery_note", {
-            "sales_order": rec.id, "carrier": rnd.choice(CARRIERS),
-            "lines": [{"product": ln["product"], "qty": ln["qty"], "price": str(ln["price"])}
-                      for ln in lines],
-            "tracking_number": f"{rnd.choice(['SF', 'JD', 'ZT'])}{rnd.randint(10**9, 10**10)}"})
+            "carrier": rnd.choice(CARRIERS), "lines": todo,
+            "tracking_number": f"{rnd.choice(['SF', 'JD', 'ZT'])}{rnd.randint(10**9, 10**10)}"},
+            source=f"sales_order:{rec.id}")
         if dn is None or not ship:
             return dn
         if rnd.random() < 0.02:  # packed the wrong goods: start again tomorrow
             self.act("walt", "delivery_note", dn.id, "cancel")
-            self.later(1, 1, self.deliver_lines, rec, lines)
+            self.later(1, 1, self.redeliver, rec.id, [ln["_id"] for ln in lines])
             return dn
         self.later(0, 1, self.ship, dn.id, rec.id)
         return dn
+
+    def redeliver(self, oid, line_ids):
+        rec = self.get("sales_order", oid)
+        if rec.state == "approved":
+            self.deliver_lines(rec, [ln for ln in rec.data["lines"] if ln["_id"] in line_ids])
 
     def ship(self, dn_id, oid):
         if not self.act("walt", "delivery_note", dn_id, "ship"):
@@ -522,10 +534,10 @@ class _Sim:
         for inv in self.find("invoice", f"delivery_note == {dn_id}"):
             self.invoice_raised(inv)
         order = self.get("sales_order", oid)
-        if order.data["shipped_value"] >= order.data["total"]:
+        if order.data["to_ship_qty"] == 0:
             self.act("walt", "sales_order", oid, "complete")
         if self.rnd.random() < 0.04:  # something was wrong with what arrived
-            self.later(5, 25, self.new_return, oid)
+            self.later(5, 25, self.new_return, oid, dn_id)
 
     def work(self, wo_id, action):
         """Production: start, send to quality check, pass (or fail and rework)."""
@@ -592,17 +604,28 @@ class _Sim:
 
     # --- returns and service ----------------------------------------------------------
 
-    def new_return(self, oid):
+    def new_return(self, oid, dn_id=None):
+        """A return made from a shipped delivery note of the order: part of one line."""
         rnd = self.rnd
         rec = self.get("sales_order", oid)
         by = rec.owner  # service may not read warehouses: the rep files it, service opens a case
         service = rnd.random() < 0.35
-        ln = rnd.choice(rec.data["lines"])
+        if dn_id is None:
+            shipped = self.find("delivery_note", f"sales_order == {oid} and ship_date != None")
+            if not shipped:
+                return
+            dn_id = rnd.choice(shipped).id
+        dn = self.get("delivery_note", dn_id)
+        open_lines = [ln for ln in dn.data["lines"] if ln["qty"] > ln["returned_qty"]]
+        if not open_lines:
+            return
+        ln = rnd.choice(open_lines)
         ret = self.do(self.e.create, self.u[by], "return_request", {
-            "sales_order": oid, "reason": rnd.choice(["damaged", "wrong_item", "quality", "not_needed"]),
-            "lines": [{"product": ln["product"], "qty": rnd.randint(1, min(3, ln["qty"])),
-                       "price": str(ln["price"])}],
-            "notes": rnd.choice([None, "Photos in the email of the customer", "Box crushed"])})
+            "reason": rnd.choice(["damaged", "wrong_item", "quality", "not_needed"]),
+            "lines": [{"delivery_line": ln["_id"],
+                       "qty": rnd.randint(1, min(3, ln["qty"] - ln["returned_qty"]))}],
+            "notes": rnd.choice([None, "Photos in the email of the customer", "Box crushed"])},
+            source=f"delivery_note:{dn_id}")
         if ret is None:
             return
         if service:
@@ -697,6 +720,24 @@ class _Sim:
                 self.act("walt", "stock_count", count.id, "submit")
             self.act("fiona", "stock_count", count.id, "approve")
 
+    def transfer(self, dispatch: bool = True, receive: bool = True):
+        """The warehouse with the most of a product sends some to the one with the least."""
+        rnd = self.rnd
+        pid = rnd.choice(list(self.m["stock"]))[0]
+        rows = [self.get("stock", s.id) for (p, w), s in self.m["stock"].items() if p == pid]
+        rows.sort(key=lambda s: s.data["available"] - s.data["safety_stock"])
+        low, high = rows[0], rows[-1]
+        qty = min(20, (high.data["available"] - high.data["safety_stock"]) // 2)
+        if qty < 1:
+            return None
+        tr = self.do(self.e.create, self.u["walt"], "stock_transfer", {
+            "from_warehouse": high.data["warehouse"], "to_warehouse": low.data["warehouse"],
+            "lines": [{"product": pid, "qty": qty}], "notes": "Rebalancing between warehouses"})
+        if tr is not None and dispatch and self.act("walt", "stock_transfer", tr.id, "dispatch") \
+                and receive:
+            self.later(2, 5, self.act, "walt", "stock_transfer", tr.id, "receive")
+        return tr
+
     def buyer_inbox(self):
         """New requisitions (mostly raised by the low-stock alert) reach the buyer. Once a
         week the buyer goes through the low-stock list and asks again for what is low and
@@ -704,8 +745,10 @@ class _Sim:
         if self.day % 7 == 3:
             pending = {r.data["item"] for r in self.find(
                 "purchase_requisition", "state in ['requested', 'gm_review', 'approved']", limit=200)}
-            pending |= {po.data["item"] for po in self.find(
-                "purchase_order", "state in ['draft', 'sent']", limit=200)}
+            for po in self.find("purchase_order", "state in ['draft', 'gm_review', 'sent']", limit=200):
+                pending |= {self.m["stock"][(ln["product"], po.data["warehouse"])].id
+                            for ln in po.data["lines"]
+                            if (ln["product"], po.data["warehouse"]) in self.m["stock"]}
             for st in self.find("stock", "available < safety_stock", limit=100):
                 if st.id not in pending:
                     self.do(self.e.create, self.u["pat"], "purchase_requisition", {
@@ -736,16 +779,51 @@ class _Sim:
         if self.act("gm", "purchase_requisition", rid, "approve"):
             self.later(0, 1, self.order, rid)
 
-    def order(self, rid):
-        if not self.act("pat", "purchase_requisition", rid, "order"):
-            return
-        for po in self.find("purchase_order", f"requisition == {rid}"):
+    def order(self, rid, send: bool = True):
+        """The buyer orders approved requisitions: one purchase order per supplier and
+        warehouse, a line per requisition."""
+        r = self.get("purchase_requisition", rid)
+        if r.state != "approved" or rid in self.on_po:
+            return None
+        wh = self.get("stock", r.data["item"]).data["warehouse"]
+        group = [r]
+        for other in self.find("purchase_requisition", f"state == 'approved' and supplier == "
+                               f"{r.data['supplier']} and id != {rid}", limit=20):
+            if other.id not in self.on_po and \
+                    self.get("stock", other.data["item"]).data["warehouse"] == wh:
+                group.append(other)
+        lead = max(self.get("product", x.data["product"]).data["lead_days"] for x in group)
+        po = self.do(self.e.create, self.u["pat"], "purchase_order", {
+            "supplier": r.data["supplier"], "requisition": rid, "warehouse": wh,
+            "expected_date": (self.today() + timedelta(days=lead)).isoformat(),
+            "lines": [{"product": x.data["product"], "requisition": x.id, "qty": x.data["qty"],
+                       "unit_price": str(x.data["unit_price"])} for x in group]})
+        if po is None:
+            return None
+        self.on_po |= {x.id for x in group}
+        if send:
             self.later(0, 1, self.send_po, po.id)
+        return po
 
     def send_po(self, po_id):
         po = self.act("pat", "purchase_order", po_id, "send")
         if po is None:
             return
+        if po.state == "gm_review":
+            self.later(1, 2, self.gm_po, po_id)
+            return
+        self.sent(po)
+
+    def gm_po(self, po_id):
+        po = self.act("gm", "purchase_order", po_id, "approve")
+        if po is not None:
+            self.sent(po)
+
+    def sent(self, po):
+        """Its requisitions are ordered; the goods arrive as the supplier manages."""
+        for rid in {ln["requisition"] for ln in po.data["lines"] if ln["requisition"]}:
+            self.act("pat", "purchase_requisition", rid, "order")
+        po_id = po.id
         if self.rnd.random() < 0.03:  # the supplier cannot deliver: buy again
             self.later(1, 3, self.cancel_po, po_id)
             return
@@ -757,17 +835,19 @@ class _Sim:
         self.act("pat", "purchase_order", po_id, "cancel", comment="Supplier cannot deliver this month")
 
     def receive(self, po_id):
-        """Goods arrive: one receipt, or a part now and the rest a few days later."""
+        """Goods arrive, in a receipt made from the order: all of it, or half of each line
+        now and the rest a few days later."""
         rnd = self.rnd
         po = self.get("purchase_order", po_id)
-        qty = po.data["open_qty"]
-        if qty <= 0 or po.state != "sent":
+        if po.data["open_qty"] <= 0 or po.state != "sent":
             return
-        if qty > 4 and rnd.random() < 0.15:
-            qty = qty // 2
+        lines = None
+        if po.data["open_qty"] > 4 and rnd.random() < 0.15:
+            lines = [{"po_line": ln["_id"], "qty": ln["open_qty"] // 2}
+                     for ln in po.data["lines"] if ln["open_qty"] // 2 > 0]
             self.later(3, 8, self.receive, po_id)
-        gr = self.do(self.e.create, self.u["walt"], "goods_receipt", {"purchase_order": po_id,
-                                                                      "qty": qty})
+        gr = self.do(self.e.create, self.u["walt"], "goods_receipt",
+                     {} if lines is None else {"lines": lines}, source=f"purchase_order:{po_id}")
         if gr is not None:
             self.at(self.day + rnd.choice([0, 0, 0, 1]), self.post_receipt, gr.id, po_id)
 
@@ -880,6 +960,11 @@ class _Sim:
                 "warehouse": wh.id, "lines": lines, "notes": "Cycle count"})
             if count and i == 1:
                 self.act("walt", "stock_count", count.id, "submit")
+        # stock on its way between warehouses, and a transfer being prepared
+        if not have("stock_transfer", "in_transit"):
+            self.transfer(receive=False)
+        if not have("stock_transfer", "draft"):
+            self.transfer(dispatch=False)
         # purchasing: one requisition by hand in each open step
         items = sorted(self.m["stock"].values(), key=lambda s: -self.m["demand"][s.id])
         for state, item in zip(("requested", "gm_review", "approved", "ordered"), items):
@@ -895,21 +980,28 @@ class _Sim:
                 continue
             self.act("pat", "purchase_requisition", req.id, "approve")
             if state == "ordered":
-                self.act("pat", "purchase_requisition", req.id, "order")  # its order stays a draft
+                self.order(req.id, send=False)  # its purchase order stays a draft
         sent = self.find("purchase_order", "state == 'sent'", limit=1)
         if not sent:  # a purchase order on its way
             cost = self.get("product", items[-1].data["product"]).data["cost"]
             req = self.do(self.e.create, u["walt"], "purchase_requisition", {
                 "item": items[-1].id, "qty": max(1, min(20, int(19000 / max(1, cost)))),
                 "reason": "Display pieces for the showroom"})
-            if req and self.act("pat", "purchase_requisition", req.id, "approve") \
-                    and self.act("pat", "purchase_requisition", req.id, "order"):
-                for po in self.find("purchase_order", f"requisition == {req.id}"):
-                    sent = [x for x in [self.act("pat", "purchase_order", po.id, "send")] if x]
+            if req and self.act("pat", "purchase_requisition", req.id, "approve"):
+                po = self.order(req.id, send=False)
+                sent = [x for x in [po and self.act("pat", "purchase_order", po.id, "send")] if x]
+                for x in sent:
+                    self.act("pat", "purchase_requisition", req.id, "order")
         if not have("goods_receipt", "draft"):  # part of it arrived this morning
             for po in sent:
-                self.do(self.e.create, u["walt"], "goods_receipt",
-                        {"purchase_order": po.id, "qty": max(1, po.data["open_qty"] // 2)})
+                self.do(self.e.create, u["walt"], "goods_receipt", {"lines": [
+                    {"po_line": ln["_id"], "qty": max(1, ln["open_qty"] // 2)}
+                    for ln in po.data["lines"]]}, source=f"purchase_order:{po.id}")
+        if not have("supplier_invoice", "received"):  # a supplier's bill waits for finance
+            for po in self.find("purchase_order", "state == 'received'", limit=1):
+                self.do(self.e.create, u["pat"], "supplier_invoice", {
+                    "supplier": po.data["supplier"], "purchase_order": po.id,
+                    "amount": str(po.data["amount"]), "supplier_ref": f"FP{rnd.randint(10**7, 10**8)}"})
         if not have("payment", "draft"):  # a transfer came in, not posted yet
             for inv in self.find("invoice", "state == 'issued' and outstanding > 0", limit=1):
                 self.do(self.e.create, u["fiona"], "payment", {
@@ -993,10 +1085,14 @@ class _Sim:
         if not done:
             return
         o = self.rnd.choice(done)
-        ln = o.data["lines"][0]
+        shipped = self.find("delivery_note", f"sales_order == {o.id} and ship_date != None")
+        dn = shipped[0] if shipped else None
+        ln = next((x for x in dn.data["lines"] if x["qty"] > x["returned_qty"]), None) if dn else None
+        if ln is None:
+            return
         ret = self.do(self.e.create, self.u[o.owner], "return_request", {
-            "sales_order": o.id, "reason": "damaged",
-            "lines": [{"product": ln["product"], "qty": 1, "price": str(ln["price"])}]})
+            "reason": "damaged", "lines": [{"delivery_line": ln["_id"], "qty": 1}]},
+            source=f"delivery_note:{dn.id}")
         if ret is None or state == "draft":
             return
         self.act(o.owner, "return_request", ret.id, "submit")

@@ -150,7 +150,8 @@ class RecordWriter:
         if before is None:
             doc = phrase("new_record", lang, form=title)
         else:
-            doc = f"{title} {before.number or '#' + str(before.id)}"
+            # its title as lists show it (a stock item's code), else its number
+            doc = f"{title} {self.title(conn, form_id, before.id) or '#' + str(before.id)}"
         parts = []
         for path, message in errors:
             head, _, rest = path.partition("[")

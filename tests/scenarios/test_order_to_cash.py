@@ -137,7 +137,7 @@ def test_order_to_cash(world):
         erp.act(u["alice"], "sales_order", order.id, "approve")
     order = erp.act(u["sam"], "sales_order", order.id, "approve")
     assert world.get("sales_order", order.id).state == "gm_review"  # 50,000 and up
-    assert world.stock(world.chair_sh)["reserved"] == 0  # nothing reserved before approval
+    assert world.stock(world.chair_sh)["reserved"] == 85  # reserved when submitted
     erp.act(u["gm"], "sales_order", order.id, "approve")
     order = world.get("sales_order", order.id)
     assert order.state == "approved" and order.data["reserved"] is True
@@ -154,30 +154,47 @@ def test_order_to_cash(world):
     assert req.data["supplier"] == world.supplier.id
     assert any("CH-100@SH" in n["subject"] for n in erp.notifications(u["pat"]))
 
-    # --- requisition approved → purchase order → receipt ----------------------------
+    # --- requisition approved → purchase order (a line per requisition) → receipt -----
     erp.act(u["pat"], "purchase_requisition", req.id, "approve")
     assert world.get("purchase_requisition", req.id).state == "gm_review"  # 42,000: over 20,000
     erp.act(u["gm"], "purchase_requisition", req.id, "approve")
+    with pytest.raises(ActionRefused):  # not on a purchase order yet
+        erp.act(u["pat"], "purchase_requisition", req.id, "order")
+    po = erp.create(u["pat"], "purchase_order", {
+        "supplier": world.supplier.id, "requisition": req.id, "warehouse": world.wh.id,
+        "expected_date": "2026-03-07", "lines": [
+            {"product": world.chair.id, "requisition": req.id, "qty": 105, "unit_price": "400"},
+            {"product": world.lamp.id, "qty": 20}]})  # the lamp at its cost, 200
+    assert (po.data["amount"], po.data["ordered_qty"]) == (Decimal("46000.00"), 125)
+    po = erp.act(u["pat"], "purchase_order", po.id, "send")
+    assert po.state == "gm_review"  # 20,000 and up
+    po = erp.act(u["gm"], "purchase_order", po.id, "approve")
+    assert po.state == "sent"
+    assert (world.stock(world.chair_sh)["on_order"], world.stock(world.lamp_sh)["on_order"]) == (105, 20)
     erp.act(u["pat"], "purchase_requisition", req.id, "order")
     assert world.get("purchase_requisition", req.id).state == "ordered"
-    (po,) = erp.list(u["pat"], "purchase_order").items
-    assert (po.data["qty"], po.data["supplier"], po.data["amount"]) == (
-        105, world.supplier.id, Decimal("42000.00"))
-    erp.act(u["pat"], "purchase_order", po.id, "send")
-    receipt = erp.create(u["walt"], "goods_receipt", {"purchase_order": po.id, "qty": 105})
+    chair_po_line, lamp_po_line = (ln["_id"] for ln in po.data["lines"])
+    with pytest.raises(ValidationFailed):  # more than was ordered on the line
+        erp.create(u["walt"], "goods_receipt", {"lines": [{"po_line": lamp_po_line, "qty": 21}]},
+                   source=f"purchase_order:{po.id}")
+    receipt = erp.create(u["walt"], "goods_receipt", {}, source=f"purchase_order:{po.id}")
+    assert [(ln["product"], ln["qty"]) for ln in receipt.data["lines"]] == [
+        (world.chair.id, 105), (world.lamp.id, 20)]
     erp.act(u["walt"], "goods_receipt", receipt.id, "post")
     chair = world.stock(world.chair_sh)
-    assert (chair["on_hand"], chair["reserved"], chair["available"]) == (205, 85, 120)
+    assert (chair["on_hand"], chair["reserved"], chair["available"], chair["on_order"]) == (
+        205, 85, 120, 0)
     po = world.get("purchase_order", po.id)
-    assert po.data["received_qty"] == 105 and po.data["open_qty"] == 0
+    assert po.data["received_qty"] == 125 and po.data["open_qty"] == 0
     erp.act(u["walt"], "purchase_order", po.id, "close")
     supplier = world.get("supplier", world.supplier.id).data
     assert (supplier["receipts"], supplier["receipts_on_time"]) == (1, 1)
     assert supplier["on_time_rate"] == Decimal("1")
 
     # --- delivery note: a partial shipment, then the rest ----------------------------
-    dn1 = erp.create(u["walt"], "delivery_note", {"sales_order": order.id, "lines": [
-        {"product": world.chair.id, "qty": 50, "price": "1000"}]})
+    chair_line, lamp_line = (ln["_id"] for ln in world.get("sales_order", order.id).data["lines"])
+    dn1 = erp.create(u["walt"], "delivery_note", {"lines": [{"order_line": chair_line, "qty": 50}]},
+                     source=f"sales_order:{order.id}")
     with pytest.raises(ActionRefused):  # no carrier and tracking number yet
         erp.act(u["walt"], "delivery_note", dn1.id, "ship")
     erp.update(u["walt"], "delivery_note", dn1.id,
@@ -186,17 +203,17 @@ def test_order_to_cash(world):
     assert world.get("sales_order", order.id).data["shipped_value"] == Decimal("50000.00")
     with pytest.raises(ActionRefused):  # not fully shipped
         erp.act(u["walt"], "sales_order", order.id, "complete")
-    dn2 = erp.create(u["walt"], "delivery_note", {
-        "sales_order": order.id, "carrier": "jd", "tracking_number": "JD7788",
-        "lines": [{"product": world.chair.id, "qty": 35, "price": "1000"},
-                  {"product": world.lamp.id, "qty": 10, "price": "450"}]})
+    dn2 = erp.create(u["walt"], "delivery_note", {"carrier": "jd", "tracking_number": "JD7788"},
+                     source=f"sales_order:{order.id}")  # what is left: 35 chairs, 10 lamps
+    assert [(ln["product"], ln["qty"], ln["price"]) for ln in dn2.data["lines"]] == [
+        (world.chair.id, 35, Decimal("1000.00")), (world.lamp.id, 10, Decimal("450.00"))]
     erp.act(u["walt"], "delivery_note", dn2.id, "ship")
     for dn in (dn1, dn2):
         erp.act(u["walt"], "delivery_note", dn.id, "deliver")
     chair = world.stock(world.chair_sh)
     assert (chair["on_hand"], chair["reserved"], chair["shipped"]) == (120, 0, 85)
     lamp = world.stock(world.lamp_sh)
-    assert (lamp["on_hand"], lamp["reserved"]) == (30, 0)
+    assert (lamp["on_hand"], lamp["reserved"]) == (50, 0)
     erp.act(u["walt"], "sales_order", order.id, "complete")
     assert world.get("sales_order", order.id).state == "completed"
     assert world.get("delivery_note", dn1.id).data["on_time"] is True
@@ -238,18 +255,20 @@ def test_order_to_cash(world):
     assert sum(Decimal(str(r["outstanding"])) for r in ageing) == Decimal("9500.00")
     spend = erp.report(u["gm"], "purchase_spend", params).dicts()
     assert [(r["supplier"], Decimal(str(r["spend"]))) for r in spend] == [
-        ("Hangzhou Timber Co.", Decimal("42000.00"))]
+        ("Hangzhou Timber Co.", Decimal("46000.00"))]
     on_time = erp.report(u["gm"], "on_time_delivery", params).dicts()
     assert sum(r["deliveries"] for r in on_time) == 2 and sum(r["on_time"] for r in on_time) == 2
     levels = {r["item"]: r for r in erp.report(u["gm"], "inventory_levels", {}).dicts()}
-    assert levels["CH-100@SH"]["on_hand"] == 120 and levels["LP-200@SH"]["available"] == 30
+    assert levels["CH-100@SH"]["on_hand"] == 120 and levels["LP-200@SH"]["available"] == 50
     dashboard = erp.report(u["gm"], "dashboard", params)
     assert dashboard is not None
 
     # --- the return path: 5 chairs come back, the customer is credited ---------------
+    dn1_line = world.get("delivery_note", dn1.id).data["lines"][0]["_id"]
     rma = erp.create(u["alice"], "return_request", {
-        "sales_order": order.id, "reason": "damaged",
-        "lines": [{"product": world.chair.id, "qty": 5, "price": "1000"}]})
+        "reason": "damaged", "lines": [{"delivery_line": dn1_line, "qty": 5}]},
+        source=f"delivery_note:{dn1.id}")
+    assert rma.data["sales_order"] == order.id
     erp.act(u["alice"], "return_request", rma.id, "submit")
     erp.act(u["sam"], "return_request", rma.id, "approve")
     assert world.stock(world.chair_sh)["on_hand"] == 120  # not before the goods arrive
@@ -306,32 +325,60 @@ def test_order_over_credit_limit_needs_finance(world):
     assert order.data["over_credit"] is True
     erp.act(u["sam"], "sales_order", order.id, "approve")
     assert world.get("sales_order", order.id).state == "finance_review"
-    assert world.stock(world.lamp_sh)["reserved"] == 0
+    assert world.stock(world.lamp_sh)["reserved"] == 3  # held from submission on
     erp.act(u["fiona"], "sales_order", order.id, "approve")
     assert world.get("sales_order", order.id).state == "approved"
     assert world.stock(world.lamp_sh)["reserved"] == 3
 
 
-def test_approval_refuses_to_reserve_more_than_is_available(world):
+def test_submission_refuses_to_reserve_more_than_is_available(world):
     erp, u = world.erp, world.u
     order = world.order([{"product": world.lamp.id, "qty": 41}])  # 40 on the shelf
-    erp.act(u["alice"], "sales_order", order.id, "submit")
     with pytest.raises(ValidationFailed) as exc:
-        erp.act(u["sam"], "sales_order", order.id, "approve")
-    assert exc.value.message == "Stock LP-200@SH: More is reserved than is on hand"
-    assert world.get("sales_order", order.id).state == "manager_review"
+        erp.act(u["alice"], "sales_order", order.id, "submit")
+    assert exc.value.message == "Stock LP-200@SH: Not enough stock available to reserve"
+    assert world.get("sales_order", order.id).state == "draft"
     assert world.stock(world.lamp_sh)["reserved"] == 0
+
+
+def test_rejected_or_returned_order_gives_its_reservation_back(world):
+    erp, u = world.erp, world.u
+    order = world.order([{"product": world.lamp.id, "qty": 5}])
+    erp.act(u["alice"], "sales_order", order.id, "submit")
+    assert world.stock(world.lamp_sh)["reserved"] == 5
+    erp.act(u["sam"], "sales_order", order.id, "return", comment="check the date")
+    assert world.stock(world.lamp_sh)["reserved"] == 0
+    erp.act(u["alice"], "sales_order", order.id, "submit")
+    assert world.stock(world.lamp_sh)["reserved"] == 5
+    erp.act(u["sam"], "sales_order", order.id, "reject", comment="duplicate")
+    assert world.stock(world.lamp_sh)["reserved"] == 0
+    assert world.get("sales_order", order.id).data["reserved"] is False
+
+
+def test_rejected_change_request_does_not_reserve_or_raise_work_orders_again(world):
+    erp, u = world.erp, world.u
+    sofa = erp.create(u["pat"], "product", {"sku": "SF-900", "name": "Custom sofa",
+                                            "price": "8000", "made_to_order": True})
+    order = world.order([{"product": sofa.id, "size": "L", "material": "linen",
+                          "colour": "sage", "qty": 1}, {"product": world.lamp.id, "qty": 3}])
+    erp.act(u["alice"], "sales_order", order.id, "submit")
+    erp.act(u["sam"], "sales_order", order.id, "approve")
+    for _ in range(2):
+        erp.act(u["alice"], "sales_order", order.id, "request_change", comment="more lamps?")
+        erp.act(u["sam"], "sales_order", order.id, "reject", comment="no")
+        assert world.get("sales_order", order.id).state == "approved"
+    assert world.stock(world.lamp_sh)["reserved"] == 3
+    assert erp.list(u["root"], "work_order").total == 1
 
 
 def test_order_from_a_warehouse_without_the_product_is_refused_whole(world):
     erp, u = world.erp, world.u
     gz = erp.create(u["root"], "warehouse", {"code": "GZ", "name": "Guangzhou DC"})
     order = world.order([{"product": world.chair.id, "qty": 1}], warehouse=gz.id)
-    erp.act(u["alice"], "sales_order", order.id, "submit")
-    with pytest.raises(ValidationFailed) as exc:
-        erp.act(u["sam"], "sales_order", order.id, "approve")
-    assert exc.value.message.startswith("Stock: nothing to update was found for Sales order ")
-    assert world.get("sales_order", order.id).state == "manager_review"
+    with pytest.raises(ValidationFailed) as exc:  # an empty stock row is made, then refused
+        erp.act(u["alice"], "sales_order", order.id, "submit")
+    assert exc.value.message == "Stock CH-100@GZ: Not enough stock available to reserve"
+    assert world.get("sales_order", order.id).state == "draft"
 
 
 def test_made_to_order_line_becomes_a_work_order(world):
@@ -365,10 +412,8 @@ def test_made_to_order_line_becomes_a_work_order(world):
                                              world.lamp.data["sku"]: (Decimal("2"), 1)}
 
     # shipping the sofa touches no shelf; sales by product counts it
-    dn = erp.create(u["walt"], "delivery_note", {
-        "sales_order": order.id, "carrier": "sf", "tracking_number": "SF1",
-        "lines": [{"product": sofa.id, "qty": 2, "price": "8000"},
-                  {"product": world.lamp.id, "qty": 3, "price": "500"}]})
+    dn = erp.create(u["walt"], "delivery_note", {"carrier": "sf", "tracking_number": "SF1"},
+                    source=f"sales_order:{order.id}")
     erp.act(u["walt"], "delivery_note", dn.id, "ship")
     assert world.stock(world.lamp_sh)["reserved"] == 0
     erp.act(u["walt"], "sales_order", order.id, "complete")
