@@ -40,16 +40,16 @@ LOCKED = StepGrant()
 
 
 class FieldAccess:
-    """Field read/edit rules of one runtime snapshot."""
+    """Field read/edit rules of one set of loaded definitions."""
 
-    def __init__(self, rt):
-        self.rt = rt
+    def __init__(self, defs):
+        self.defs = defs
 
     # --- who is who ---------------------------------------------------------------
 
     def roles(self, user) -> frozenset:
         """The user's roles, with the roles they include (app.yaml `include`)."""
-        closure = getattr(self.rt.defs.app, "role_closure", None)
+        closure = getattr(self.defs.app, "role_closure", None)
         return closure(user.roles) if callable(closure) else frozenset(user.roles)
 
     def named(self, user, who: Iterable[str], owner: str | None) -> bool:
@@ -67,12 +67,12 @@ class FieldAccess:
         """The fields of `form_id` that `user` may not see (on a record `owner` owns)."""
         if user.is_admin:
             return frozenset()
-        form = self.rt.defs.form(form_id)
+        form = self.defs.form(form_id)
         return frozenset(f.name for f in form.fields if not self.may_read_field(user, f, owner))
 
     def readable(self, user, form_id: str, owner: str | None = None) -> tuple[str, ...]:
         hidden = self.hidden(user, form_id, owner)
-        return tuple(n for n in self.rt.defs.form(form_id).field_names if n not in hidden)
+        return tuple(n for n in self.defs.form(form_id).field_names if n not in hidden)
 
     def redact(self, user, rec: Record) -> Record:
         """The record without the fields `user` may not see."""
@@ -98,7 +98,7 @@ class FieldAccess:
             blocked = self._blocked(user, form_id, table, path)
             if blocked is not None:
                 form, field = blocked
-                title = self.rt.defs.form(form).title.get(user.language)
+                title = self.defs.form(form).title.get(user.language)
                 label = field.label.get(user.language)
                 name = ".".join(path)
                 raise PermissionDenied(
@@ -107,7 +107,7 @@ class FieldAccess:
 
     def _blocked(self, user, form_id: str, table: str | None, path: tuple):
         """(form, field) of the first field on `path` that `user` may not see, or None."""
-        defs = self.rt.defs
+        defs = self.defs
         form = defs.forms.get(form_id)
         cells = None
         if table is not None and form is not None and form.field(table) is not None:
@@ -152,9 +152,9 @@ class FieldAccess:
         under a workflow, else the form's `update` roles (empty: everyone); admins all."""
         if user.is_admin:
             return EVERY
-        wf = self.rt.defs.workflow_for(form_id)
+        wf = self.defs.workflow_for(form_id)
         if wf is None:
-            update = self.rt.defs.form(form_id).permissions.update
+            update = self.defs.form(form_id).permissions.update
             return EVERY if not update or self.named(user, update, owner) else LOCKED
         step = wf.step(state)
         if step is None:
@@ -175,10 +175,10 @@ class FieldAccess:
     def editable(self, user, form_id: str, rec: Record | None = None) -> tuple[str, ...]:
         """The fields `user` may change: on `rec` in its step, or (None) on a new record,
         which its creator will own (a start step's `edit` map restricts it too)."""
-        form = self.rt.defs.form(form_id)
+        form = self.defs.form(form_id)
         if rec is None:
             owner = user.name
-            wf = self.rt.defs.workflow_for(form_id)
+            wf = self.defs.workflow_for(form_id)
             step = wf.step(wf.start) if wf is not None else None
             grant = self.step_grant(user, step, owner) \
                 if step is not None and step.edit_fields and not user.is_admin else EVERY
@@ -196,7 +196,7 @@ class FieldAccess:
         changed = list(changed)
         if not changed or user.is_admin:
             return
-        form = self.rt.defs.form(form_id)
+        form = self.defs.form(form_id)
         readonly = {n: "is read-only" for n in changed
                     if form.field(n) is not None and form.field(n).readonly}
         if readonly:

@@ -40,7 +40,7 @@ class RecordReader:
 
     def __init__(self, rt, users, clock):
         self.rt, self.users, self.clock = rt, users, clock
-        self.access = FieldAccess(rt)  # field read/edit rules and step grants
+        self.access = FieldAccess(rt.defs)  # field read/edit rules and step grants
         self._loaded: dict = {}
 
     # --- rows and values -------------------------------------------------------
@@ -129,7 +129,10 @@ class RecordReader:
         if row is None:
             return None
         values = self.record(row).values()
-        return values if self.can_read_row(conn, user, form, row, values) else None
+        if not self.can_read_row(conn, user, form, row, values):
+            return None
+        hidden = self.access.hidden(user, form, row["owner"])  # fields they may not see: absent
+        return {k: v for k, v in values.items() if k not in hidden} if hidden else values
 
     def get(self, conn, user, form_id: str, record_id, lock: bool = False) -> Record:
         """A record `user` may read; NotFound otherwise (the same answer as a missing id)."""
