@@ -42,8 +42,10 @@ class WebLabels:
         return self.titles.get((form, str(record_id)), f"#{record_id}")
 
 
-def parse_post(form_spec, post, eng=None) -> dict:
-    """request.form → the `data` dict the engine takes (text values, rows as lists)."""
+def parse_post(form_spec, post, eng=None, only=None) -> dict:
+    """request.form → the `data` dict the engine takes (text values, rows as lists).
+    `only`: the fields the user may change (the page shows the others read-only, so
+    they are not posted and must not read as cleared)."""
     eng = eng or engine()
     data: dict[str, Any] = {}
     rows: dict[str, dict[int, dict]] = {}
@@ -57,6 +59,8 @@ def parse_post(form_spec, post, eng=None) -> dict:
             value = field_type(eng, tf.field(cell)).from_form(tf.field(cell), post, key)
             rows.setdefault(table, {}).setdefault(i, {})[cell] = value
     for f in form_spec.fields:
+        if only is not None and f.name not in only:
+            continue
         if f.is_table:
             if f.compute is not None or f.readonly:
                 continue
@@ -134,10 +138,15 @@ def widget(eng, f, text, errors: Mapping, path: str, hidden: bool = False, link_
 
 
 def widgets(eng, user, form_spec, texts: Mapping, errors: Mapping, visible: set | None,
-            link_titles: Mapping | None = None) -> list:
-    """One widget per field in form order; tables carry `rows` of cell widgets and a blank template row."""
+            link_titles: Mapping | None = None, *, shown=None, editable=None) -> list:
+    """One widget per field in form order; tables carry `rows` of cell widgets and a blank template row.
+    `shown`: the fields the user may see (others get no widget at all); `editable`: those they
+    may change (others are read-only)."""
     out = []
     for f in form_spec.fields:
+        if shown is not None and f.name not in shown:
+            continue
+        fixed = editable is not None and f.name not in editable
         hidden = visible is not None and f.name not in visible
         if f.is_table:
             rows = []
@@ -146,11 +155,19 @@ def widgets(eng, user, form_spec, texts: Mapping, errors: Mapping, visible: set 
                                     link_titles=link_titles) for c in f.fields])
             template = [widget(eng, c, "", {}, f"{f.name}[__i__].{c.name}") for c in f.fields]
             w = widget(eng, f, "", errors, f.name, hidden)
+            if fixed:  # a table the user may not change: every cell read-only, no new rows
+                for cell in [c for row in rows for c in row]:
+                    cell["readonly"] = True
+                template = []
             w.update(rows=rows, template=template, columns=[label(c.label, c.name) for c in f.fields],
-                     cell_errors=[e for k, e in errors.items() if k.startswith(f.name + "[")])
+                     cell_errors=[e for k, e in errors.items() if k.startswith(f.name + "[")],
+                     readonly=fixed)
             out.append(w)
         else:
-            out.append(widget(eng, f, texts.get(f.name, ""), errors, f.name, hidden, link_titles))
+            w = widget(eng, f, texts.get(f.name, ""), errors, f.name, hidden, link_titles)
+            if fixed:
+                w["readonly"] = True
+            out.append(w)
     return out
 
 

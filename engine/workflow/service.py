@@ -62,7 +62,8 @@ class WorkflowService:
             handler = A.handler(run, action)
             handler.check(run)
             after = handler.apply(run)
-            if run.data and not run.data_used:  # raising here rolls the action back
+            if run.data and not run.data_used and \
+                    self.rt.forms[form].changes(run.data, rec.data, user):  # rolls the action back
                 raise ValidationFailed({"data": f"{action} takes no field values; edit the "
                                                 "record or fill them with approve"})
             return self.reader.access.redact(user, after)
