@@ -20,11 +20,13 @@ import click
 
 from .auth.users import SYSTEM
 from .clock import Clock, HeldClock
-from .definitions.catalog import check_tree
+from .definitions.catalog import check_tree, load_definitions
 from .definitions.model import AppSpec
 from .definitions.schema_check import write_schemas
 from .errors import LoomError, ValidationFailed
 from .bootstrap import default_registries
+from .records.access import FieldAccess
+from .records.matrix import access_matrix
 from .store import backup as backups
 from .store.database import Database
 
@@ -132,6 +134,55 @@ def check(directory: str | None, fmt: str, against: str | None) -> None:
             click.echo(f"ok: {files} definition file(s) checked, "
                        f"{len(problems)} warning(s)", err=True)
     sys.exit(1 if errors else 0)
+
+
+@main.command("access")
+@click.option("--role", default=None, help="Only this role (or owner: the record's owner).")
+@click.option("--form", "form_id", default=None, help="Only this form.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--definitions", default=None, metavar="DIR",
+              help=f"Definitions directory (default: $LOOM_DEFINITIONS or {DEFAULT_DEFINITIONS}).")
+def access(role: str | None, form_id: str | None, fmt: str, definitions: str | None) -> None:
+    """Who may do what: per form and role, create/read/update/delete, the fields they may
+    read and edit, and per workflow step what they may edit and which actions they have.
+    Computed from the definitions by the module the API enforces with (no database)."""
+    defs = load_definitions(definitions_dir(definitions), default_registries())
+    entries = access_matrix(defs, FieldAccess(defs), role, form_id)
+    if fmt == "json":
+        click.echo(json.dumps(entries, indent=1, ensure_ascii=False))
+        return
+    for line in access_lines(defs, entries):
+        click.echo(line)
+
+
+def access_lines(defs, entries: list[dict]) -> list[str]:
+    """The matrix as text: a block per form, a line per role, a line per step it may touch."""
+    out: list[str] = []
+    form = None
+    for e in entries:
+        if e["form"] != form:
+            form = e["form"]
+            out += ([""] if out else []) + [f"form {form}"]
+        ops = " ".join(op if e[op] else "-" * len(op) for op in ("create", "read", "update", "delete"))
+        names = defs.form(form).field_names
+        hidden = [n for n in names if n not in e["fields"]["read"]] if e["read"] else []
+        line = f"  {e['role']:<16} {ops}"
+        if hidden:
+            line += f"  hidden: {', '.join(hidden)}"
+        if e["update"] and not e["steps"]:
+            fixed = [n for n in e["fields"]["read"] if n not in e["fields"]["edit"]]
+            line += f"  read-only: {', '.join(fixed)}" if fixed else ""
+        if e["rows"] and e["read"]:
+            line += f"  rows: {e['rows']}"
+        out.append(line)
+        for step, s in e["steps"].items():
+            if not s["edit"] and not s["actions"]:
+                continue
+            every = s["edit"] and set(s["edit"]) >= set(e["fields"]["edit"])
+            edit = "every field it may edit" if every else (", ".join(s["edit"]) or "nothing")
+            acts = ", ".join(s["actions"]) or "none"
+            out.append(f"    {step:<18} edit: {edit}; actions: {acts}")
+    return out
 
 
 @main.command()

@@ -30,6 +30,7 @@ from .definitions.catalog import Definitions, load_definitions, tree_version
 from .errors import LoomError, PermissionDenied
 from .forms.preview import Preview
 from .records import Change, Event, Page, Record, Services, as_record_id
+from .records.matrix import access_matrix
 from .records.context import ActionTools
 from .records.reader import RecordReader
 from .records.service import MAX_PAGE, RecordService
@@ -241,6 +242,20 @@ class Engine:
         else the form's `update` roles (`owner`: the record's owner); admins always."""
         return self._live.reader.can_edit(user, record)
 
+    def readable_fields(self, user: User, form_id: str, record: Record | None = None) -> tuple[str, ...]:
+        """The fields of `form_id` that `user` may see (on `record`, whose owner may see more)."""
+        owner = record.owner if record is not None else None
+        return self._live.reader.access.readable(user, form_id, owner)
+
+    def editable_fields(self, user: User, form_id: str, record: Record | None = None) -> tuple[str, ...]:
+        """The fields `user` may change on `record` in its step (None: on a new record)."""
+        return self._live.reader.access.editable(user, form_id, record)
+
+    def access_matrix(self, role: str | None = None, form: str | None = None) -> list[dict]:
+        """Who may do what (`loom access`): per form and role, create/read/update/delete, the
+        fields they may read and edit, and per step what they may edit and which actions."""
+        return access_matrix(self._live.rt.defs, self._live.reader.access, role, form)
+
     # --- records -----------------------------------------------------------
 
     def create(self, user: User, form_id: str, data: Mapping, *, source: str | None = None) -> Record:
@@ -341,10 +356,12 @@ class Engine:
     # --- workflow ----------------------------------------------------------
 
     def act(self, user, form: str, id, action: str, comment: str | None = None, to: Any = None,
-            version: int | None = None):
+            version: int | None = None, data: Mapping | None = None):
         """Do `action` on a record as `user`; the record afterwards, or why not (see
-        WorkflowService.act). Everything the action does commits together or not at all."""
-        return self._live.workflow.act(user, form, id, action, comment, to, version)
+        WorkflowService.act). `data`: fields the step lets `user` fill while acting.
+        Everything the action does commits together or not at all."""
+        return self._live.workflow.act(user, form, id, action, comment, to, version,
+                                       dict(data) if data else None)
 
     def available_actions(self, user, record) -> list[dict]:
         """The actions `user` may take on the record now (same checks as `act`)."""

@@ -37,6 +37,7 @@ class LoomError(Exception):
     status = 400
     code = "error"
     fields: Mapping[str, str] = MappingProxyType({})
+    reason: str | None = None  # machine-readable why, for 403/409/422 (README: "Reasons")
 
     def __init__(self, message: str):
         super().__init__(message)
@@ -63,9 +64,12 @@ class ValidationFailed(LoomError):
     status = 422
     code = "validation_failed"
 
-    def __init__(self, fields: dict[str, str], message: str = "Some fields need attention"):
+    def __init__(self, fields: dict[str, str], message: str = "Some fields need attention",
+                 reason: str | None = None):
         super().__init__(message)
         self.fields = dict(fields)
+        if reason is not None:
+            self.reason = reason
 
     def __str__(self) -> str:
         details = "; ".join(f"{k}: {v}" for k, v in self.fields.items())
@@ -73,8 +77,20 @@ class ValidationFailed(LoomError):
 
 
 class PermissionDenied(LoomError):
+    """Not permitted: `reason` says which rule (not_permitted, step_locked,
+    field_not_editable, field_not_readable, or an action's refusal)."""
+
     status = 403
     code = "permission_denied"
+    reason = "not_permitted"
+
+    def __init__(self, message: str, reason: str | None = None,
+                 fields: Mapping[str, str] | None = None):
+        super().__init__(message)
+        if reason is not None:
+            self.reason = reason
+        if fields:
+            self.fields = dict(fields)
 
 
 class NotAuthenticated(LoomError):
@@ -88,20 +104,26 @@ class NotFound(LoomError):
 
 
 class Conflict(LoomError):
-    """A stale write: someone else changed the record first."""
+    """A stale write: someone else changed the record first (`stale_version`), or its
+    state changed under the caller (`state_changed`: another approver decided first)."""
 
     status = 409
     code = "conflict"
 
-    def __init__(self, message: str, current_version: int | None = None):
+    def __init__(self, message: str, current_version: int | None = None,
+                 reason: str | None = None):
         super().__init__(message)
         self.current_version = current_version
+        self.reason = reason or ("stale_version" if current_version is not None
+                                 else "state_changed")
 
 
 class ActionRefused(LoomError):
-    """An action that is not available now; `reason` says which rule refused it."""
+    """An action the caller may not take now (403): `reason` says which rule refused it
+    (not_allowed, not_assignee, self_approval, condition_false, not_in_step, ...).
+    Only a stale version or a state that changed under the caller is a 409 (Conflict)."""
 
-    status = 409
+    status = 403
     code = "action_refused"
 
     def __init__(self, message: str, reason: str = "not_available"):

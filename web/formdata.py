@@ -43,8 +43,10 @@ class WebLabels:
         return self.titles.get((form, str(record_id)), f"#{record_id}")
 
 
-def parse_post(form_spec, post, eng=None) -> dict:
-    """request.form → the `data` dict the engine takes (text values, rows as lists)."""
+def parse_post(form_spec, post, eng=None, only=None) -> dict:
+    """request.form → the `data` dict the engine takes (text values, rows as lists).
+    `only`: the fields the user may change (the page shows the others read-only, so
+    they are not posted and must not read as cleared)."""
     eng = eng or engine()
     data: dict[str, Any] = {}
     rows: dict[str, dict[int, dict]] = {}
@@ -62,6 +64,8 @@ def parse_post(form_spec, post, eng=None) -> dict:
             value = field_type(eng, tf.field(cell)).from_form(tf.field(cell), post, key)
             rows.setdefault(table, {}).setdefault(i, {})[cell] = value
     for f in form_spec.fields:
+        if only is not None and f.name not in only:
+            continue
         if f.is_table:
             if f.compute is not None or f.readonly:
                 continue
@@ -153,10 +157,15 @@ def widget(eng, f, text, errors: Mapping, path: str, hidden: bool = False, link_
 
 
 def widgets(eng, user, form_spec, texts: Mapping, errors: Mapping, visible: set | None,
-            link_titles: Mapping | None = None) -> list:
-    """One widget per field in form order; tables carry `rows` of cell widgets and a blank template row."""
+            link_titles: Mapping | None = None, *, shown=None, editable=None) -> list:
+    """One widget per field in form order; tables carry `rows` of cell widgets and a blank template row.
+    `shown`: the fields the user may see (others get no widget at all); `editable`: those they
+    may change (others are read-only)."""
     out = []
     for f in form_spec.fields:
+        if shown is not None and f.name not in shown:
+            continue
+        fixed = editable is not None and f.name not in editable
         hidden = visible is not None and f.name not in visible
         if f.is_table:
             rows = []
@@ -167,13 +176,22 @@ def widgets(eng, user, form_spec, texts: Mapping, errors: Mapping, visible: set 
             template = [_within(widget(eng, c, "", {}, f"{f.name}[__i__].{c.name}"), {}, texts,
                                 f"{f.name}[__i__].") for c in f.fields]
             w = widget(eng, f, "", errors, f.name, hidden)
+            if fixed:  # a table the user may not change: every cell read-only, no new rows
+                for cell in [c for row in rows for c in row]:
+                    cell["readonly"] = True
+                template = []
             w.update(rows=rows, template=template,
-                     row_ids=[(row or {}).get(LINE_ID) or "" for row in texts.get(f.name) or []], columns=[label(c.label, c.name) for c in f.fields],
-                     cell_errors=[e for k, e in errors.items() if k.startswith(f.name + "[")])
+                     row_ids=[(row or {}).get(LINE_ID) or "" for row in texts.get(f.name) or []],
+                     columns=[label(c.label, c.name) for c in f.fields],
+                     cell_errors=[e for k, e in errors.items() if k.startswith(f.name + "[")],
+                     readonly=fixed)
             out.append(w)
         else:
-            out.append(_within(widget(eng, f, texts.get(f.name, ""), errors, f.name, hidden,
-                                      link_titles), {}, texts, ""))
+            w = _within(widget(eng, f, texts.get(f.name, ""), errors, f.name, hidden, link_titles),
+                        {}, texts, "")
+            if fixed:
+                w["readonly"] = True
+            out.append(w)
     return out
 
 

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-ERROR_CODES = {"400": "Bad request or parameter", "401": "Not authenticated", "403": "Not allowed",
-               "404": "Not found (or not readable by you)", "409": "Stale version or action not available",
+ERROR_CODES = {"400": "Bad request or parameter", "401": "Not authenticated",
+               "403": "Not permitted; `reason` says which rule (not_permitted, step_locked, "
+                      "field_not_editable, field_not_readable, or an action's refusal)",
+               "404": "Not found (or not readable by you)",
+               "409": "Stale version or a state that changed under you; `reason` is stale_version "
+                      "or state_changed",
                "413": "Request body too large", "422": "Validation failed; `fields` says which",
                "429": "Too many failed logins (locked)"}
 # every operation that reads a body can answer these: not a JSON object / no CSRF header (400),
@@ -27,17 +31,23 @@ def field_schema(f, registries) -> dict:
         s["title"] = label
     if f.compute is not None or f.readonly:
         s["readOnly"] = True
+    if f.read:
+        s["x-loom-read"] = list(f.read)  # who may see it (roles, or owner)
+    if f.edit:
+        s["x-loom-edit"] = list(f.edit)  # who may change it
     return s
 
 
-def data_schema(form, registries) -> dict:
-    """The schema of a form's `data` object (properties per field)."""
-    return {"type": "object", "properties": {f.name: field_schema(f, registries) for f in form.fields}}
+def data_schema(form, registries, hidden=frozenset()) -> dict:
+    """The schema of a form's `data` object (properties per field; `hidden`: left out)."""
+    return {"type": "object", "properties": {f.name: field_schema(f, registries) for f in form.fields
+                                             if f.name not in hidden}}
 
 
-def _form_schemas(form, registries) -> dict:
-    props = data_schema(form, registries)["properties"]
-    required = [f.name for f in form.fields if f.required and f.compute is None and not f.readonly]
+def _form_schemas(form, registries, hidden=frozenset()) -> dict:
+    props = data_schema(form, registries, hidden)["properties"]
+    required = [f.name for f in form.fields if f.required and f.compute is None and not f.readonly
+                and f.name not in hidden]
     data = {"type": "object", "properties": props, "additionalProperties": False,
             "title": form.title.get("en")}
     create_data = dict(data, required=required) if required else data
@@ -62,13 +72,16 @@ def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def build_openapi(engine) -> dict:
+def build_openapi(engine, user=None) -> dict:
+    """The document; for a logged-in `user`, fields they may not see are left out."""
     defs, regs = engine.defs, engine.registries
     schemas: dict[str, Any] = {
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
             "type": "object", "required": ["code", "message", "fields"],
             "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                           "fields": {"type": "object", "additionalProperties": {"type": "string"}}}}}},
+                           "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                           "reason": {"type": "string", "description": "why, for a program (403, "
+                                      "409, some 422): README \"Reasons\""}}}}},
         "Record": {"type": "object",
                    "required": ["id", "form", "number", "state", "version", "owner", "data",
                                 "created_at", "updated_at"],
@@ -86,7 +99,9 @@ def build_openapi(engine) -> dict:
                  "properties": {"items": {"type": "array", "items": _ref("Record")}, "total": {"type": "integer"}}},
         "ActionBody": {"type": "object", "properties": {
             "comment": {"type": ["string", "null"]}, "version": {"type": ["integer", "null"]},
-            "to": {"type": ["string", "null"], "description": "user (transfer, cc, add_signer) or step (return)"}}},
+            "to": {"type": ["string", "null"], "description": "user (transfer, cc, add_signer) or step (return)"},
+            "data": {"type": ["object", "null"], "description": "fields the step lets you fill "
+                     "while acting (approve with data); checked like any write"}}},
         "Login": {"type": "object", "required": ["username", "password"],
                   "properties": {"username": {"type": "string"}, "password": {"type": "string", "maxLength": 1024},
                                  "otp": {"type": "string", "description": "two-factor code (TOTP or a recovery "
@@ -176,7 +191,9 @@ def build_openapi(engine) -> dict:
                 **_errors("401", "422")}}},
     }
     for form in defs.forms.values():
-        schemas.update(_form_schemas(form, regs))
+        hidden = frozenset() if user is None else \
+            frozenset(form.field_names) - frozenset(engine.readable_fields(user, form.id))
+        schemas.update(_form_schemas(form, regs, hidden))
         base = f"/api/forms/{form.id}"
         title = form.title.get("en")
         rec = {"description": "The record", **_json(_ref(f"{form.id}.record"))}

@@ -230,13 +230,14 @@ def _master_data(engine, u, rnd, n_customers, n_orders, days):
                 "phone": f"+86 {rnd.randint(130, 189)} {rnd.randint(1000, 9999)} "
                          f"{rnd.randint(1000, 9999)}",
                 "email": f"buyer{i}@customer{i}.example",
-                "credit_limit": str(limit),
-                "payment_days": days_credit,
                 "contacts": [{"contact_name": rnd.choice(["Ms. Chen", "Mr. Li", "Ms. Wang",
                                                           "Mr. Zhou"]),
                               "position": "Purchasing", "phone": "+86 21 5555 0101"}],
                 "addresses": [{"kind": "shipping", "address": f"{rnd.randint(1, 999)} "
                                f"{rnd.choice(WORDS)} Road, {city}"}]})
+            # credit terms are finance's to set (field `edit: [finance]`)
+            c = engine.update(u["fiona"], "customer", c.id, {
+                "credit_limit": str(limit), "payment_days": days_credit}, c.version)
             m["customers"].append(c)
             m["payer"][c.id] = rnd.choices(list(PAYERS), [w for _, w in PAYERS.values()])[0]
         m["cweight"] = weights

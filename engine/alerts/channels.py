@@ -48,6 +48,8 @@ class Recipient:
     email: str | None = None
     full_name: str | None = None
     language: str = "en"
+    roles: frozenset = frozenset()  # what they may see of the record (field `read` lists)
+    is_admin: bool = False
 
 
 @dataclass(frozen=True)

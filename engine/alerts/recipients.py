@@ -25,7 +25,8 @@ def resolve(spec, values: Mapping, directory, conn) -> list[Recipient]:
     for name in dict.fromkeys(names):
         user = directory.find(name, conn)
         if user is not None:  # unknown or deactivated users are skipped
-            out.append(Recipient(user.name, user.email, user.full_name, user.language))
+            out.append(Recipient(user.name, user.email, user.full_name, user.language,
+                                 frozenset(user.roles), user.is_admin))
     return out
 
 

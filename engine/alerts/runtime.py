@@ -225,32 +225,40 @@ def send_notification(alerts, conn, *, to, channels, subject: str, body: str, re
     now = alerts.clock.now()
     rendered: dict[str, tuple[str, str, str]] = {}
 
-    def render(language: str) -> tuple[str, str, str]:
-        if language not in rendered:
-            ctx = templates.context(values, links, load, choices=choices, language=language,
+    def render(language: str, hidden: frozenset = frozenset()) -> tuple[str, str, str]:
+        key = (language, hidden)
+        if key not in rendered:
+            # a field the recipients may not see renders as if it were empty
+            shown = {k: (None if k in hidden else v) for k, v in values.items()}
+            ctx = templates.context(shown, links, load, choices=choices, language=language,
                                     default_language=default)
             title = alert.title.get(language, default) if alert is not None and alert.title else source
             subject_text = templates.render_subject(
                 subject or f"{title}: {record.number or record.id}", ctx)
-            rendered[language] = (subject_text, templates.render_text(body, ctx),
-                                  templates.html_page(subject_text, templates.render_html(body, ctx)))
-        return rendered[language]
+            rendered[key] = (subject_text, templates.render_text(body, ctx),
+                             templates.html_page(subject_text, templates.render_html(body, ctx)))
+        return rendered[key]
 
-    groups: dict[str, list] = {}
+    access = alerts.reader.access
+    groups: dict[tuple, list] = {}
     for p in people:
-        groups.setdefault(p.language or default, []).append(p)
+        hidden = access.hidden(p, record.form, record.owner)
+        groups.setdefault((p.language or default, hidden), []).append(p)
 
-    def message(language: str, group) -> Message:
-        subject_text, text, html = render(language)
+    def message(language: str, group, hidden: frozenset = frozenset()) -> Message:
+        subject_text, text, html = render(language, hidden)
+        shown = record.to_json()
+        if hidden:
+            shown["data"] = {k: v for k, v in shown["data"].items() if k not in hidden}
         return Message(source=source, form=record.form, record_id=record.id,
                        recipients=tuple(group), subject=subject_text, text=text, html=html, at=now,
-                       record=record.to_json(), webhook=webhook, language=language)
+                       record=shown, webhook=webhook, language=language)
 
-    messages = [message(lang, group) for lang, group in groups.items()]
+    messages = [message(lang, group, hidden) for (lang, hidden), group in groups.items()]
     everyone = message(default, people)  # for channels that send one message for all
     out: dict = {"recipients": [p.name for p in people],
                  "subject": messages[0].subject if messages else everyone.subject, "channels": {}}
-    if len(messages) > 1:
+    if len({m.language for m in messages}) > 1:
         out["subjects"] = {m.language: m.subject for m in messages}
     for name in channels:
         channel = alerts.rt.registries.channels[name]

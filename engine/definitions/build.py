@@ -145,6 +145,7 @@ def _field(b: Builder, path: tuple, raw: dict) -> m.FieldSpec:
         max_rows=raw.get("max_rows"), max_length=raw.get("max_length"), scale=raw.get("scale"),
         unique=bool(raw.get("unique", False)), help=m.Label.of(raw.get("help")),
         fields=children, source=b.source(path),
+        read=_names(raw.get("read")), edit=_names(raw.get("edit")),
     )
 
 
@@ -229,6 +230,17 @@ def _action(b: Builder, path: tuple, name: str, raw: Any) -> m.ActionSpec:
                         label=label or m.Label.of(BUILTIN_LABELS.get(name),
                                                   name.replace("_", " ").capitalize()),
                         confirm=confirm)
+
+
+def _edit_who(raw: Any) -> tuple[str, ...]:
+    """A step's `edit`: a list of roles, or a map of role → fields; either way, who edits."""
+    return tuple(str(k) for k in raw) if isinstance(raw, dict) else _names(raw)
+
+
+def _edit_fields(raw: Any) -> tuple:
+    if not isinstance(raw, dict):
+        return ()
+    return tuple((str(k), _names(v)) for k, v in raw.items())
 
 
 def _on_enter(b: Builder, path: tuple, raw: list | None) -> tuple[m.StepAction, ...]:
@@ -325,7 +337,7 @@ def build_workflow(b: Builder) -> m.WorkflowSpec:
         steps[name] = m.StepSpec(
             name=name, title=m.Label.of(raw.get("title"), name.replace("_", " ").capitalize()),
             actions={a: _action(b, p + ("actions", a), a, v) for a, v in (raw.get("actions") or {}).items()},
-            edit=_names(raw.get("edit")),
+            edit=_edit_who(raw.get("edit")), edit_fields=_edit_fields(raw.get("edit")),
             approvers=_people(raw.get("approvers"), m.ApproverSpec),
             mode=raw.get("mode", "any"), due=b.duration(p + ("due",), raw.get("due")),
             on_overdue=m.OverdueSpec(

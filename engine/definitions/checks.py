@@ -8,8 +8,8 @@ from __future__ import annotations
 from typing import Mapping
 
 from ..errors import Problem
-from . import (checks_alert, checks_app, checks_form, checks_lines, checks_migrate,
-               checks_report, checks_scenario, checks_workflow)
+from . import (checks_access, checks_alert, checks_app, checks_form, checks_lines,
+               checks_migrate, checks_report, checks_scenario, checks_workflow)
 from .semantics import Context
 from .yaml_source import SourceDoc
 
@@ -26,4 +26,5 @@ def check_semantics(defs, docs: Mapping[str, Mapping[str, SourceDoc]], registrie
     checks_report.check(ctx)
     checks_scenario.check(ctx)
     checks_migrate.check(ctx)
+    checks_access.check(ctx)
     return sorted(set(ctx.problems), key=lambda p: (p.file, p.line, p.col, p.message))

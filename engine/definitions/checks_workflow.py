@@ -56,7 +56,8 @@ class WorkflowCheck:
     def step(self, name: str, step) -> None:
         ctx, doc = self.ctx, self.doc
         p = ("steps", name)
-        ctx.check_roles(doc, p + ("edit",))
+        if not step.edit_fields:  # a role → fields map is checked with the fields (checks_access)
+            ctx.check_roles(doc, p + ("edit",))
         if step.approvers is not None:
             ctx.check_recipient(doc, p + ("approvers",), self.form, step.approvers, "approvers")
             if not step.actions and not step.final:

@@ -117,6 +117,8 @@ class FieldSpec:
     help: Label = field(default_factory=Label)
     fields: tuple["FieldSpec", ...] = ()  # table: the line-item fields
     source: Source | None = None
+    read: tuple[str, ...] = ()  # roles (or owner) who may see the field; empty: every reader
+    edit: tuple[str, ...] = ()  # roles (or owner) who may change it; empty: every editor
 
     @property
     def is_table(self) -> bool:
@@ -342,7 +344,10 @@ class StepSpec:
     name: str
     title: Label
     actions: Mapping[str, ActionSpec]
-    edit: tuple[str, ...] = ()
+    edit: tuple[str, ...] = ()  # who may edit in this step: roles or owner
+    # `edit: {role: [field, ...]}`: ((who, fields), ...); a role listed here may change only
+    # its fields. Empty when `edit` is a plain list (whoever it names edits every field).
+    edit_fields: tuple[tuple[str, tuple[str, ...]], ...] = ()
     approvers: ApproverSpec | None = None
     mode: str = "any"  # any (或签) | all (会签)
     due: timedelta | None = None

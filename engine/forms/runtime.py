@@ -112,6 +112,22 @@ class FormRuntime:
             raise ValidationFailed(ordered(self.level, errors))
         return self._output(values, hidden)
 
+    def changes(self, raw: Mapping, base: Mapping, user) -> list[str]:
+        """The fields named in `raw` whose input, parsed as a save parses it, would change
+        `base` (the stored values, or a new record's defaults). Computed fields never
+        count (they are always computed); input that does not parse counts as a change."""
+        if not isinstance(raw, Mapping):
+            return []
+        known = {k: v for k, v in raw.items() if k in self.level.by_name}
+        if not known:
+            return []
+        errors: dict[str, str] = {}
+        before, _, _ = parse_input(self.level, {}, base, {}, True, user)
+        after, _, _ = parse_input(self.level, known, base, errors, True, user)
+        diff = self.diff(before, after)
+        return [k for k in known
+                if k in diff or any(e == k or e.startswith(k + "[") for e in errors)]
+
     def _output(self, values: dict, hidden: set) -> dict:
         out = {}
         for f in self.level.fields:

@@ -54,8 +54,10 @@ def sheets(engine, user, name: str, *, labels: bool = True) -> list[ReportStream
         raise NotFound(f"form {form_id!r} has no table {table!r}")
     ctx = _Context(engine, user, spec, labels)
     if table:
+        if table not in ctx.readable:
+            raise NotFound(f"form {form_id!r} has no table {table!r}")
         return [ctx.lines(spec.field(table))]
-    return [ctx.records()] + [ctx.lines(t) for t in spec.tables]
+    return [ctx.records()] + [ctx.lines(t) for t in spec.tables if t.name in ctx.readable]
 
 
 class _Context:
@@ -66,6 +68,8 @@ class _Context:
         self.language = user.language
         self.titles = Titles(engine, user, self.language, labels)
         self.workflow = engine.defs.workflow_for(spec.id)
+        # a field the reader may not see has no column (not an empty one)
+        self.readable = frozenset(engine.readable_fields(user, spec.id))
 
     def all_records(self):
         offset = 0
@@ -82,7 +86,7 @@ class _Context:
 
     def records(self) -> ReportStream:
         spec, fields = self.spec, self.spec.fields
-        plain = [f for f in fields if not f.is_table]
+        plain = [f for f in fields if not f.is_table and f.name in self.readable]
         keyed = self._keyed()
         cols = []
         if keyed:

@@ -15,6 +15,7 @@ from ..expr import MappingContext
 from ..store import archive as archive_store
 from ..store import tables as t
 from . import Record, Services, as_record_id
+from .access import FieldAccess
 
 MEMO_SIZE = 2048
 
@@ -39,6 +40,7 @@ class RecordReader:
 
     def __init__(self, rt, users, clock):
         self.rt, self.users, self.clock = rt, users, clock
+        self.access = FieldAccess(rt.defs)  # field read/edit rules and step grants
         self._loaded: dict = {}
 
     # --- rows and values -------------------------------------------------------
@@ -163,7 +165,10 @@ class RecordReader:
         if row is None:
             return None
         values = self.record(row).values()
-        return values if self.can_read_row(conn, user, form, row, values) else None
+        if not self.can_read_row(conn, user, form, row, values):
+            return None
+        hidden = self.access.hidden(user, form, row["owner"])  # fields they may not see: absent
+        return {k: v for k, v in values.items() if k not in hidden} if hidden else values
 
     def get(self, conn, user, form_id: str, record_id, lock: bool = False) -> Record:
         """A record `user` may read; NotFound otherwise (the same answer as a missing id)."""
@@ -235,25 +240,20 @@ class RecordReader:
             raise PermissionDenied(f"you may not create {title} records")
 
     def must_edit(self, user, rec: Record) -> None:
-        """PermissionDenied unless `user` may edit the record in its current step."""
-        if not self.can_edit(user, rec):
-            raise PermissionDenied("you may not edit this record in its current step")
+        """PermissionDenied unless `user` may edit the record in its current step: reason
+        `step_locked` under a workflow, `not_permitted` for a form's `update` roles."""
+        if self.can_edit(user, rec):
+            return
+        if self.rt.defs.workflow_for(rec.form) is None:
+            title = self.rt.defs.form(rec.form).title.get(user.language)
+            raise PermissionDenied(f"you may not edit {title} records")
+        self.access.must_edit(user, rec)
 
     def can_edit(self, user, rec: Record) -> bool:
-        """The edit rule: the step's `edit` list under a workflow, else the form's `update`
-        roles (empty: everyone; `owner`: the record's owner); admins always."""
-        if user.is_admin:
-            return True
-        wf = self.rt.defs.workflow_for(rec.form)
-        if wf is not None:
-            step = wf.step(rec.state)
-            if step is None:
-                return False
-            return any((who == "owner" and rec.owner == user.name) or who in user.roles
-                       for who in step.edit)
-        update = self.rt.defs.form(rec.form).permissions.update
-        return (not update or bool(user.roles & set(update))) or \
-            ("owner" in update and rec.owner == user.name)
+        """The edit rule: the step's `edit` (a list, or a map of role to fields) under a
+        workflow, else the form's `update` roles (empty: everyone; `owner`: the record's
+        owner); admins always. Which fields: `access.editable`."""
+        return not self.access.grant(user, rec.form, rec.state, rec.owner).locked
 
 
 def _archive_involved(conn, user, record_id: int) -> bool:

@@ -6,11 +6,12 @@ record creator so a new record enters its start step in the same transaction.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Mapping
 
 import sqlalchemy as sa
 
-from ..errors import ExpressionError, NotFound, PermissionDenied, ValidationFailed
+from ..errors import Conflict, ExpressionError, NotFound, PermissionDenied, ValidationFailed
 from ..expr import parse
 from ..expr import types as T
 from ..forms.preview import Preview
@@ -34,17 +35,19 @@ class RecordService:
         the values they give; the sources are read and checked in the same transaction."""
         self.reader.must_create(user, form_id)
         with self.db.write() as conn:
+            self._check_fields(conn, user, form_id, data, None)
             if source:
                 data = overlay(self.maker.draft(conn, user, form_id, source), data)
             values = self.rt.forms[form_id].prepare(dict(data or {}), user=user, existing=None,
                                                     services=self.reader.services(conn, user))
-            return self._create(conn, user, form_id, values, self.clock.now())
+            return self._shown(user, self._create(conn, user, form_id, values, self.clock.now()))
 
     def check_new(self, user, form_id: str, data: Mapping) -> dict:
         """What `create` would store for `data` (validated, computed, unique values checked),
         or ValidationFailed: one read transaction, nothing written, no write lock."""
         self.reader.must_create(user, form_id)
         with self.db.read() as conn:
+            self._check_fields(conn, user, form_id, data, None)
             values = self.rt.forms[form_id].prepare(dict(data or {}), user=user, existing=None,
                                                     services=self.reader.services(conn, user))
             self.writer.check_unique(conn, form_id, values, None)
@@ -55,29 +58,51 @@ class RecordService:
         its number, event and workflow start commit together, in the caller's batch."""
         self.reader.must_create(user, form_id)
         with self.db.write() as conn:
-            return self._create(conn, user, form_id, values, self.clock.now())
+            return self._shown(user, self._create(conn, user, form_id, values, self.clock.now()))
 
     def get(self, user, form_id: str, record_id) -> Record:
         """A record the user may read; NotFound otherwise (same as a missing id)."""
         self.rt.defs.form(form_id)
         with self.db.read() as conn:
             try:
-                return self.reader.get(conn, user, form_id, record_id)
+                return self._shown(user, self.reader.get(conn, user, form_id, record_id))
             except NotFound:  # archived records stay readable by id, read-only
-                return self.reader.archived(conn, user, form_id, record_id)
+                return self._shown(user, self.reader.archived(conn, user, form_id, record_id))
 
     def update(self, user, form_id: str, record_id, data: Mapping, version: int | None) -> Record:
-        """Change fields; a stale `version` raises Conflict and writes nothing."""
+        """Change fields; a stale `version` raises Conflict and writes nothing. Fields the
+        user may not change are refused (access.check_write); a write that changes nothing
+        answers the record as it is: no new version, no history event."""
         runtime = self.rt.forms[form_id]
         with self.db.write() as conn:
             before = self.reader.get(conn, user, form_id, record_id, lock=True)
             if version is None:
                 raise ValidationFailed({"version": "the version you edited is required"})
             self.reader.must_edit(user, before)
+            self._check_fields(conn, user, form_id, data, before)
             values = runtime.prepare(dict(data or {}), user=user, existing=before.data,
                                      services=self.reader.services(conn, user))
-            return self.writer.update(conn, user, before, values, self.clock.now(),
-                                      expected_version=version, check_unique=True)
+            if not runtime.diff(before.data, values):
+                if version != before.version:
+                    raise Conflict(f"the record was changed by someone else (now version "
+                                   f"{before.version}); reload it and try again",
+                                   current_version=before.version)
+                return self._shown(user, before)
+            return self._shown(user, self.writer.update(conn, user, before, values, self.clock.now(),
+                                                        expected_version=version, check_unique=True))
+
+    def _check_fields(self, conn, user, form_id: str, data, before: Record | None) -> None:
+        """Refuse input that would change a field `user` may not change (403/422, naming it)."""
+        if user.is_admin or not isinstance(data, Mapping) or not data:
+            return
+        runtime = self.rt.forms[form_id]
+        base = before.data if before is not None else \
+            runtime.defaults(user, self.reader.services(conn, user))
+        self.reader.access.check_write(user, form_id, runtime.changes(data, base, user), before)
+
+    def _shown(self, user, rec: Record) -> Record:
+        """The record as `user` may see it: fields they may not read left out."""
+        return self.reader.access.redact(user, rec)
 
     def list(self, user, form_id: str, filter: str | None = None, order: str | None = None,
              limit: int = 50, offset: int = 0) -> Page:
@@ -95,10 +120,15 @@ class RecordService:
                             dialect=self.db.dialect, user=user, clock=self.clock, alias=alias,
                             link_rule=self.reader.link_rule(user))
         conds = []
+        access = self.reader.access
         if filter:
             expr = parse(filter)
             expr.check(rt.envs.env(form_id), rt.registries.functions)
+            access.check_paths(user, form_id, expr.paths(), "a filter")
             conds.append(expr.compile_sql(scope, rt.registries.functions).expr)
+        if order:
+            access.check_paths(user, form_id, [tuple(p.strip().lstrip("-+").split("."))
+                                               for p in order.split(",")], "a sort")
         visible = self.reader.visibility(scope, user, form_id)
         if visible is not None:
             conds.append(visible)
@@ -112,15 +142,20 @@ class RecordService:
             ids = conn.execute(ids_q.order_by(*order_by).limit(limit).offset(offset)).scalars().all()
             total = conn.execute(count_q).scalar_one()
             rows = rt.repo.fetch_many(conn, ids)
-        return Page([self.reader.record(rows[i]) for i in ids if i in rows], total)
+        return Page([self._shown(user, self.reader.record(rows[i])) for i in ids if i in rows], total)
 
     def history(self, user, form_id: str, record_id) -> list[Event]:
         with self.db.read() as conn:
             try:
-                rows = self.rt.repo.events(conn, self.reader.get(conn, user, form_id, record_id).id)
+                rec = self.reader.get(conn, user, form_id, record_id)
+                rows = self.rt.repo.events(conn, rec.id)
             except NotFound:  # archived records stay readable by id, read-only
-                rows = archive_store.events(conn, self.reader.archived(conn, user, form_id, record_id).id)
-            return [Event(**{k: r[k] for k in Event.__dataclass_fields__}) for r in rows]
+                rec = self.reader.archived(conn, user, form_id, record_id)
+                rows = archive_store.events(conn, rec.id)
+            access = self.reader.access
+            events = [Event(**{k: r[k] for k in Event.__dataclass_fields__}) for r in rows]
+            return [replace(e, diff=access.redact_diff(user, form_id, rec.owner, e.diff))
+                    for e in events]
 
     def search_archive(self, user, form: str | None, text: str | None, limit: int,
                        offset: int) -> Page:
@@ -138,7 +173,9 @@ class RecordService:
     def new_values(self, user, form_id: str) -> dict:
         """The starting values of a blank form (defaults applied), for the UI."""
         with self.db.read() as conn:
-            return self.rt.forms[form_id].defaults(user, self.reader.services(conn, user))
+            values = self.rt.forms[form_id].defaults(user, self.reader.services(conn, user))
+        hidden = self.reader.access.hidden(user, form_id, user.name)
+        return {k: v for k, v in values.items() if k not in hidden}
 
     def draft_from(self, user, form_id: str, source: str) -> Preview:
         """The new record `create(..., source=source)` would make, prefilled from the source
@@ -217,6 +254,16 @@ class RecordService:
                 self.writer.check_unique(conn, form_id, out.values, before.id if before else None)
             except ValidationFailed as exc:
                 out.errors.update({k: v for k, v in exc.fields.items() if k not in out.errors})
+            try:  # a field the user may not change: the save refuses it
+                self._check_fields(conn, user, form_id, data, before)
+            except (PermissionDenied, ValidationFailed) as exc:
+                out.errors.update(exc.fields)
+        hidden = self.reader.access.hidden(user, form_id, before.owner if before else user.name)
+        if hidden:  # what the user may not see stays out of the preview too
+            def keep(key: str) -> bool:
+                return key.split("[", 1)[0].split(".", 1)[0] not in hidden
+            out = replace(out, **{name: {k: v for k, v in getattr(out, name).items() if keep(k)}
+                                  for name in ("values", "data", "visible", "required", "errors")})
         return out
 
 

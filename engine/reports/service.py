@@ -62,7 +62,7 @@ class ReportService:
     def export_form(self, user, form_id: str, fmt: str, out: BinaryIO) -> int:
         """Write the records of a form (or `form.table` line items) the user may read."""
         compiled = self._form_export(form_id)
-        with self._report_rows(user, compiled, None) as stream:
+        with self._report_rows(user, compiled, None, hide=self._hidden(user, form_id)) as stream:
             return write(fmt, stream, out)
 
     @contextlib.contextmanager
@@ -70,7 +70,7 @@ class ReportService:
         """The records of a form (or `form.table` line items) the user may read, as a
         lazily fetched stream (like `report_stream`); for streamed HTTP downloads."""
         compiled = self._form_export(form_id)
-        with self._report_rows(user, compiled, None) as stream:
+        with self._report_rows(user, compiled, None, hide=self._hidden(user, form_id)) as stream:
             yield stream
 
     def report_svg(self, user, report_id: str, params: Mapping[str, Any] | None = None) -> str:
@@ -140,11 +140,33 @@ class ReportService:
         return compiled
 
     def check_may_run(self, user, spec: m.ReportSpec) -> None:
-        if self.may_run(user, spec):
-            return
-        raise PermissionDenied(f"you may not run the report {spec.title.get(user.language)}")
+        """PermissionDenied unless `user` may run the report: its roles (or the source's
+        readers), and every field it filters, groups, aggregates or lists must be one
+        they may see (else the message names the field)."""
+        if not self._may_run_roles(user, spec):
+            raise PermissionDenied(f"you may not run the report {spec.title.get(user.language)}")
+        compiled = self.rt.reports.get(spec.id)
+        if compiled is not None and spec.source:
+            self.reader.access.check_paths(user, spec.source, _paths(compiled),
+                                           f"the report {spec.title.get(user.language)}",
+                                           table=spec.lines)
 
     def may_run(self, user, spec: m.ReportSpec) -> bool:
+        try:
+            self.check_may_run(user, spec)
+        except PermissionDenied:
+            return False
+        return True
+
+    def _hidden(self, user, name: str) -> frozenset:
+        """The columns of a form export (`form` or `form.table`) `user` may not see."""
+        form_id, _, table = name.partition(".")
+        hidden = self.reader.access.hidden(user, form_id)
+        if table and table in hidden:  # the whole table is hidden: no column of it shows
+            return frozenset(f.name for f in self.rt.defs.form(form_id).field(table).fields) | hidden
+        return hidden
+
+    def _may_run_roles(self, user, spec: m.ReportSpec) -> bool:
         if user.is_admin:
             return True
         if spec.permissions:
@@ -182,9 +204,10 @@ class ReportService:
 
     @contextlib.contextmanager
     def _report_rows(self, user, compiled: CompiledReport, params, strict: bool = True,
-                     stream: bool = True) -> Iterator[ReportStream]:
+                     stream: bool = True, hide: frozenset = frozenset()) -> Iterator[ReportStream]:
         query = self._build(user, compiled, params, strict)
-        columns = query.columns
+        keep = [i for i, c in enumerate(query.columns) if c.name not in hide]
+        columns = [query.columns[i] for i in keep]
         convert = [converter(c.term) for c in columns]
         spec = compiled.spec
         with self.db.read() as conn:
@@ -196,10 +219,18 @@ class ReportService:
 
             def rows():
                 for row in result:
-                    yield tuple(f(v) for f, v in zip(convert, row))
+                    yield tuple(f(row[i]) for f, i in zip(convert, keep))
 
             try:
                 yield ReportStream(spec.id, spec.title.get(user.language),
                                    result_columns(columns, user.language), rows())
             finally:
                 result.close()
+
+
+def _paths(compiled: CompiledReport) -> frozenset:
+    """Every field path the report's expressions name (filter, where, groups, measures, columns)."""
+    spec = compiled.spec
+    exprs = [spec.filter, spec.where] + [c.expr for c in
+                                         (*spec.group_by, *spec.measures, *compiled.columns)]
+    return frozenset(p for e in exprs if e is not None for p in e.paths())

@@ -19,8 +19,11 @@ from .machines import Subject
 class Run:
     """One action by one user on one record, inside one write (or read) transaction."""
 
-    def __init__(self, flow, conn, user, rec, comment: str | None = None, to: Any = None):
+    def __init__(self, flow, conn, user, rec, comment: str | None = None, to: Any = None,
+                 data: dict | None = None):
         self.flow, self.conn, self.user, self.rec = flow, conn, user, rec
+        self.data = dict(data or {})  # fields the actor fills while acting
+        self.data_used = False
         self.now = flow.clock.now()
         self.wf = flow.compiled(rec.form)
         self.spec = self.wf.spec
@@ -93,9 +96,14 @@ class Run:
                                    f"{action_name} needs a comment")
 
     def validate(self) -> dict:
-        """The record as it stands must pass its form's rules."""
+        """The record as it stands, with the fields the actor fills (`data`, only those the
+        step lets them change), must pass its form's rules."""
         runtime = self.flow.rt.forms[self.rec.form]
-        return runtime.prepare({}, user=self.user, existing=self.rec.data,
+        self.data_used = True
+        if self.data:
+            changed = runtime.changes(self.data, self.rec.data, self.user)
+            self.flow.reader.access.check_write(self.user, self.rec.form, changed, self.rec)
+        return runtime.prepare(self.data, user=self.user, existing=self.rec.data,
                                services=self.flow.reader.services(self.conn, self.user),
                                system=True)
 

@@ -41,8 +41,10 @@ class WorkflowService:
     # --- public API ---------------------------------------------------------------
 
     def act(self, user, form: str, id, action: str, comment: str | None = None, to: Any = None,
-            version: int | None = None):
-        """Do `action` on a record as `user`; the record afterwards, or why not.
+            version: int | None = None, data: dict | None = None):
+        """Do `action` on a record as `user`; the record afterwards (as `user` may see it),
+        or why not. `data`: field values to write with the action (an approver filling the
+        fields the step's `edit` grants them), checked and validated like any write.
 
         Raises ActionRefused (with `.reason`), Conflict (stale `version`, or
         another approver decided first), ValidationFailed (a comment or `to`
@@ -56,10 +58,15 @@ class WorkflowService:
                 raise Conflict(f"the record was changed by someone else (now version "
                                f"{rec.version}); reload it and try again",
                                current_version=rec.version)
-            run = A.Run(self, conn, user, rec, comment, to)
+            run = A.Run(self, conn, user, rec, comment, to, data=data)
             handler = A.handler(run, action)
             handler.check(run)
-            return handler.apply(run)
+            after = handler.apply(run)
+            if run.data and not run.data_used and \
+                    self.rt.forms[form].changes(run.data, rec.data, user):  # rolls the action back
+                raise ValidationFailed({"data": f"{action} takes no field values; edit the "
+                                                "record or fill them with approve"})
+            return self.reader.access.redact(user, after)
 
     def available_actions(self, user, record) -> list[dict]:
         """The actions `user` may take on the record now (same checks as `act`)."""

@@ -241,13 +241,13 @@ def test_refusals_have_distinct_reasons(engine, users):
 
     assert reason("alice", "approve") == "not_in_step"        # wrong step
     assert reason("sam", "submit") == "not_allowed"           # not the owner
-    assert reason("alice", "submit", version=99) == "conflict"  # stale version
+    assert reason("alice", "submit", version=99) == "stale_version"  # 409: reload and retry
     engine.act(users["alice"], "sales_order", order.id, "submit")
     engine.add_user("stan", ["sales_manager"])  # a manager who joined after the tasks were made
     users["stan"] = engine.user("stan")
     assert reason("stan", "approve") == "not_assignee"        # no task
     engine.act(users["sam"], "sales_order", order.id, "approve")
-    assert reason("sue", "approve") == "conflict"             # task closed: sam decided
+    assert reason("sue", "approve") == "state_changed"        # 409: sam decided first
     assert reason("sam", "ship") == "not_in_step"
 
 

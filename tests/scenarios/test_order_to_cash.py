@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import ActionRefused, LoomError, ValidationFailed
+from engine.errors import ActionRefused, LoomError, PermissionDenied, ValidationFailed
 from tests.conftest import make_engine
 
 APP = Path(__file__).resolve().parents[2] / "definitions"
@@ -76,8 +76,10 @@ class World:
             erp.act(self.u["pat"], "purchase_requisition", r.id, "reject",
                     comment="opening stock counted")
         self.customer = erp.create(self.u["alice"], "customer", {
-            "name": "Bright Interiors", "region": "east", "credit_limit": "100000",
-            "payment_days": 30})
+            "name": "Bright Interiors", "region": "east"})
+        # credit terms are finance's to set
+        self.customer = erp.update(self.u["fiona"], "customer", self.customer.id, {
+            "credit_limit": "100000", "payment_days": 30}, self.customer.version)
 
     def stock(self, item):
         return self.erp.get(self.u["root"], "stock", item.id).data
@@ -258,7 +260,10 @@ def test_order_to_cash(world):
         ("Hangzhou Timber Co.", Decimal("46000.00"))]
     on_time = erp.report(u["gm"], "on_time_delivery", params).dicts()
     assert sum(r["deliveries"] for r in on_time) == 2 and sum(r["on_time"] for r in on_time) == 2
-    levels = {r["item"]: r for r in erp.report(u["gm"], "inventory_levels", {}).dicts()}
+    # the stock value needs product cost, which finance may see and the general manager not
+    with pytest.raises(PermissionDenied, match="Unit cost of Product"):
+        erp.report(u["gm"], "inventory_levels", {})
+    levels = {r["item"]: r for r in erp.report(u["fiona"], "inventory_levels", {}).dicts()}
     assert levels["CH-100@SH"]["on_hand"] == 120 and levels["LP-200@SH"]["available"] == 50
     dashboard = erp.report(u["gm"], "dashboard", params)
     assert dashboard is not None
@@ -316,8 +321,8 @@ def test_change_after_approval_re_reserves(world):
 
 def test_order_over_credit_limit_needs_finance(world):
     erp, u = world.erp, world.u
-    small = erp.create(u["alice"], "customer", {"name": "Corner Shop", "region": "north",
-                                                "credit_limit": "1000"})
+    small = erp.create(u["alice"], "customer", {"name": "Corner Shop", "region": "north"})
+    small = erp.update(u["fiona"], "customer", small.id, {"credit_limit": "1000"}, small.version)
     order = erp.create(u["alice"], "sales_order", {
         "customer": small.id, "due_date": "2026-03-10", "warehouse": world.wh.id,
         "lines": [{"product": world.lamp.id, "qty": 3}]})

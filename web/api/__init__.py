@@ -25,8 +25,12 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_LIMIT = 500
 
 
-def error_response(status: int, code: str, message: str, fields: dict | None = None, headers=None):
-    resp = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
+def error_response(status: int, code: str, message: str, fields: dict | None = None, headers=None,
+                   reason: str | None = None):
+    error = {"code": code, "message": message, "fields": fields or {}}
+    if reason is not None:  # machine-readable why (403 / 409 / some 422): README "Reasons"
+        error["reason"] = reason
+    resp = jsonify({"error": error})
     resp.status_code = status
     if headers:
         resp.headers.update(headers)
@@ -38,7 +42,7 @@ def loom_error_response(exc: LoomError):
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     if getattr(exc, "retry_after", None):
         headers = {"Retry-After": str(exc.retry_after)}
-    return error_response(exc.status, exc.code, exc.message, fields, headers)
+    return error_response(exc.status, exc.code, exc.message, fields, headers, reason=exc.reason)
 
 
 def http_error_response(exc: HTTPException):

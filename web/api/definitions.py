@@ -3,6 +3,7 @@ POST /api/admin/reload: reload the definitions without a restart."""
 from __future__ import annotations
 
 from flask import jsonify
+from flask_login import current_user
 
 from ..auth import acting_user, engine
 from ..openapi import build_openapi
@@ -33,4 +34,5 @@ def reload_definitions():
 
 @bp.get("/openapi.json")
 def openapi():
-    return jsonify(build_openapi(engine()))
+    user = current_user.user if current_user.is_authenticated else None
+    return jsonify(build_openapi(engine(), user))

@@ -156,9 +156,14 @@ def record_act(form, record_id, name):
     if to is not None and not isinstance(to, (str, list)):
         raise ValidationFailed({"to": "must be a user name or a step"},
                                "\"to\" must be a user name (or a step for return)")
+    data = payload.get("data")
+    if data is not None and not isinstance(data, dict):
+        raise ValidationFailed({"data": "must be an object of field values"},
+                               "\"data\" must be an object of field values")
     eng, user = engine(), acting_user()
     eng.get(user, form, record_id)
-    rec = eng.act(user, form, record_id, name, comment=comment, to=to, version=_version(payload, required=False))
+    rec = eng.act(user, form, record_id, name, comment=comment, to=to,
+                  version=_version(payload, required=False), data=data or None)
     return jsonify(record_with_actions(rec))
 
 

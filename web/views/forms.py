@@ -7,7 +7,7 @@ import tempfile
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from engine.errors import ActionRefused, Conflict, LoomError, NotFound, ValidationFailed
+from engine.errors import ActionRefused, Conflict, LoomError, NotFound, PermissionDenied, ValidationFailed
 
 from .. import formdata as fd
 from .. import report_view
@@ -75,7 +75,8 @@ def listing(form):
     spec = _spec(form)
     eng, user = engine(), acting_user()
     parts, asked = _filters(spec, request.args)
-    sortable = _sortable(spec)
+    shown = set(eng.readable_fields(user, form))  # a field the user may not see: no column,
+    sortable = [n for n in _sortable(spec) if n in shown]  # no sort, no filter
     sort = request.args.get("sort") or ""
     if sort.lstrip("-") not in sortable:
         sort = ""
@@ -85,7 +86,8 @@ def listing(form):
         page_no = 1
     page = eng.list(user, form, filter=" and ".join(parts) or None, order=sort or None,
                     limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
-    columns = [spec.field(n) for n in spec.indexes if spec.field(n) is not None and n != spec.title_field]
+    columns = [spec.field(n) for n in spec.indexes if spec.field(n) is not None and n != spec.title_field
+               and n in shown]
     link_titles = {}
     for c in columns:
         for r in page.items:
@@ -96,7 +98,7 @@ def listing(form):
     rows = [{"rec": r, "title": fd.title_of(eng, r),
              "cells": [fd.display(eng, c, r.data.get(c.name), labels) for c in columns]}
             for r in page.items]
-    filters = _filter_fields(spec)
+    filters = [f for f in _filter_fields(spec) if f.name in shown]
     pages = max(1, (page.total + PAGE_SIZE - 1) // PAGE_SIZE)
     wf = eng.defs.workflow_for(form)
     template = "_list_results.html" if request.headers.get("HX-Request") and \
@@ -217,7 +219,10 @@ def _source_title(eng, user, source: str | None) -> str | None:
 def _editor(spec, texts, errors, record=None, status=200, message=None, source=None):
     eng, user = engine(), acting_user()
     titles = fd.link_titles_for(eng, user, spec, texts)
-    widgets = fd.widgets(eng, user, spec, texts, errors, None, titles)
+    # fields the user may not see get no widget; those they may not change are read-only
+    widgets = fd.widgets(eng, user, spec, texts, errors, None, titles,
+                         shown=set(eng.readable_fields(user, spec.id, record)),
+                         editable=set(eng.editable_fields(user, spec.id, record)))
     link_options = {}
     for w in widgets:
         for cell in ([w] + list(w.get("template") or []) + [c for r in w.get("rows") or [] for c in r]):
@@ -255,7 +260,7 @@ def new(form):
             if not texts.get(f.name):
                 texts[f.name] = [{c.name: "" for c in f.fields}]
         return _editor(spec, texts, {}, source=source)
-    data = fd.parse_post(spec, request.form, eng)
+    data = fd.parse_post(spec, request.form, eng, only=set(eng.editable_fields(user, form)))
     try:
         rec = eng.create(user, form, data, source=source)
     except ValidationFailed as exc:
@@ -273,7 +278,7 @@ def edit(form, record_id):
     rec = eng.get(user, form, record_id)
     if request.method == "GET":
         return _editor(spec, fd.texts_of(eng, spec, rec.data), {}, record=rec)
-    data = fd.parse_post(spec, request.form, eng)
+    data = fd.parse_post(spec, request.form, eng, only=set(eng.editable_fields(user, form, rec)))
     try:
         version = int(request.form.get("version") or 0)
     except ValueError:
@@ -283,6 +288,9 @@ def edit(form, record_id):
     except ValidationFailed as exc:
         return _editor(spec, fd.texts_from_post(spec, data, eng), exc.fields, record=rec, status=422,
                        message=t("fix_errors"))
+    except PermissionDenied as exc:
+        return _editor(spec, fd.texts_from_post(spec, data, eng), exc.fields, record=rec, status=403,
+                       message=exc.message)
     except Conflict:
         return _editor(spec, fd.texts_from_post(spec, data, eng), {}, record=eng.get(user, form, record_id),
                        status=409, message=t("version_conflict"))
@@ -326,12 +334,28 @@ def _record_page(spec, rec, status=200, message=None, action_errors=None):
     make = [(fid, t("make_from").format(form=label(eng.defs.forms[fid].title, fid)),
              url_for("forms.new", form=fid, **{"from": f"{spec.id}:{rec.id}"}))
             for fid in eng.make_targets(user, rec)]
-    return render_template("record.html", alerts=_alert_why(eng, user, rec), spec=spec, rec=rec, shown=shown, title=fd.title_of(eng, rec),
+    fill = _fill_widgets(eng, user, spec, rec, plain_actions)
+    return render_template("record.html", fill=fill, alerts=_alert_why(eng, user, rec), spec=spec, rec=rec, shown=shown, title=fd.title_of(eng, rec),
                            plain_actions=plain_actions, user_actions=user_actions, step_actions=step_actions,
                            history=history, history_changes=lambda d: fd.history_changes(eng, spec, d),
                            explain=explain, step=step, wf=wf, users=users,
                            can_edit=_can_edit(eng, user, rec), message=message, make=make,
                            action_errors=action_errors or {}), status
+
+
+def _fill_widgets(eng, user, spec, rec, actions) -> list:
+    """Inputs on the approver panel: the fields the step's `edit` lets this user fill while
+    deciding (an approval step whose record they may not otherwise edit)."""
+    wf = eng.defs.workflow_for(spec.id)
+    step = wf.step(rec.state) if wf and rec.state else None
+    if step is None or not step.is_approval or not actions:
+        return []
+    names = set(eng.editable_fields(user, spec.id, rec))
+    if not names:
+        return []
+    texts = fd.texts_of(eng, spec, rec.data)
+    return [w for w in fd.widgets(eng, user, spec, texts, {}, None, shown=names, editable=names)
+            if not w.get("rows")]
 
 
 def _alert_why(eng, user, rec) -> list[dict]:
@@ -382,12 +406,16 @@ def act(form, record_id):
         version = int(request.form.get("version")) if request.form.get("version") else None
     except ValueError:
         abort(400)
+    rec = eng.get(user, form, record_id)
+    fields = set(eng.editable_fields(user, form, rec)) if any(
+        k.startswith("f.") for k in request.form) else set()
+    data = fd.parse_post(spec, request.form, eng, only=fields) if fields else None
     try:
-        eng.act(user, form, record_id, name, comment=comment, to=to, version=version)
+        eng.act(user, form, record_id, name, comment=comment, to=to, version=version, data=data)
     except ValidationFailed as exc:
         return _record_page(spec, eng.get(user, form, record_id), 422, exc.message, exc.fields)
-    except (ActionRefused, Conflict) as exc:
-        return _record_page(spec, eng.get(user, form, record_id), 409, exc.message)
+    except (ActionRefused, Conflict, PermissionDenied) as exc:
+        return _record_page(spec, eng.get(user, form, record_id), exc.status, exc.message)
     flash("done")
     try:
         eng.get(user, form, record_id)
