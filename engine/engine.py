@@ -72,7 +72,8 @@ class Engine:
         self.db = Database(database_url)
         if migrate:
             upgrade(self.db)
-        self.users = Directory(self.db, self.clock)
+        # users act with their roles' closure under the app's role groups, as loaded now
+        self.users = Directory(self.db, self.clock, groups=lambda: self.defs.app)
         # listeners beyond the alerts: each hears every write, inside its transaction
         self.listeners: list[Callable[[Change], None]] = []
         self._lock = threading.Lock()

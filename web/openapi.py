@@ -92,6 +92,8 @@ def build_openapi(engine) -> dict:
             "name": {"type": "string"}, "locked": {"type": "boolean"},
             "locked_until": {"type": ["string", "null"]}, "two_factor": {"type": "boolean"},
             "sessions": {"type": "integer"}, "roles": {"type": "array", "items": {"type": "string"}},
+            "effective_roles": {"type": "array", "items": {"type": "string"},
+                                "description": "roles plus every role they include (app.yaml role groups)"},
             "is_admin": {"type": "boolean"}}},
         "Items": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array"}}},
         "ReportResult": {"type": "object", "required": ["columns", "rows"],

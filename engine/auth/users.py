@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 import sqlalchemy as sa
 
@@ -25,9 +25,9 @@ _TOKEN = sa.select(t.tokens.c.user_name, t.tokens.c.expires_at).where(
 _TOKEN_OF_KIND = _TOKEN.where(t.tokens.c.kind == sa.bindparam("b_kind"))
 _FIND = sa.select(t.users).where(t.users.c.name == _B("b_name"))
 _ROLES = sa.select(t.user_roles.c.role).where(t.user_roles.c.user_name == _B("b_name"))
-_WITH_ROLE = (sa.select(t.user_roles.c.user_name)
+_WITH_ROLE = (sa.select(t.user_roles.c.user_name).distinct()
               .join(t.users, t.users.c.name == t.user_roles.c.user_name)
-              .where(t.user_roles.c.role == _B("b_role"), t.users.c.active)
+              .where(t.user_roles.c.role.in_(_B("b_roles", expanding=True)), t.users.c.active)
               .order_by(t.user_roles.c.user_name))
 _MANAGER = sa.select(t.users.c.manager).where(t.users.c.name == _B("b_name"))
 _AWAY = sa.select(t.users.c.delegate, t.users.c.away_from, t.users.c.away_until) \
@@ -44,7 +44,9 @@ def _forget_users(conn) -> None:
 
 @dataclass(frozen=True)
 class User:
-    """The acting user. `roles` drives every permission check."""
+    """The acting user. `roles` drives every permission check: the roles granted to the
+    user and every role they include (app.yaml role groups); `assigned_roles` are the
+    granted ones alone, what an admin edits."""
 
     name: str
     roles: frozenset = frozenset()
@@ -53,9 +55,14 @@ class User:
     manager: str | None = None
     full_name: str | None = None
     is_admin: bool = False
+    granted: frozenset | None = None  # None: `roles` were granted as they are (no groups)
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
+
+    @property
+    def assigned_roles(self) -> frozenset:
+        return self.roles if self.granted is None else self.granted
 
     # attributes the expression language reads as `user.name`, `user.roles`
     def __getitem__(self, key):
@@ -65,12 +72,28 @@ class User:
 SYSTEM = User("system", frozenset({"*"}), is_admin=True)
 
 
-class Directory:
-    """The user directory in the database."""
+class NoGroups:
+    """Role groups when there are none: a role is only itself."""
 
-    def __init__(self, db, clock):
+    @staticmethod
+    def expand_roles(roles: Iterable[str]) -> frozenset:
+        return frozenset(roles)
+
+    @staticmethod
+    def holders_of(role: str) -> frozenset:
+        return frozenset({role})
+
+
+class Directory:
+    """The user directory in the database. `groups()` answers the current role groups
+    (anything with `expand_roles` and `holders_of`, like the app's AppSpec): a user acts
+    with the closure of their granted roles, and `with_role(r)` finds every holder of a
+    role that includes r. A callable, so a definitions reload reaches the directory."""
+
+    def __init__(self, db, clock, groups: Callable[[], Any] | None = None):
         self.db = db
         self.clock = clock
+        self.groups = groups or NoGroups
 
     def add(self, name: str, roles: Iterable[str] = (), *, password: str | None = None,
             manager: str | None = None, email: str | None = None, language: str = "en",
@@ -132,9 +155,10 @@ class Directory:
         if row is None or not row["active"]:
             user = None
         else:
-            roles = frozenset(conn.execute(_ROLES, {"b_name": name}).scalars())
-            user = User(row["name"], roles, row["email"], row["language"] or "en", row["manager"],
-                        row["full_name"], bool(row["is_admin"]))
+            granted = frozenset(conn.execute(_ROLES, {"b_name": name}).scalars())
+            user = User(row["name"], self.groups().expand_roles(granted), row["email"],
+                        row["language"] or "en", row["manager"], row["full_name"], bool(row["is_admin"]),
+                        granted)
         cache[key] = user
         return user
 
@@ -152,7 +176,8 @@ class Directory:
         key = ("with_role", role)
         names = cache.get(key)
         if names is None:
-            names = cache[key] = tuple(conn.execute(_WITH_ROLE, {"b_role": role}).scalars())
+            holders = sorted(self.groups().holders_of(role))
+            names = cache[key] = tuple(conn.execute(_WITH_ROLE, {"b_roles": holders}).scalars())
         return list(names)
 
     def manager_of(self, name: str, conn) -> str | None:

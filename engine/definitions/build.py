@@ -89,7 +89,8 @@ def build_app(b: Builder) -> m.AppSpec:
     roles = []
     for r in d.get("roles") or []:
         if isinstance(r, dict):
-            roles.append(m.RoleSpec(r["name"], m.Label.of(r.get("label"), r["name"])))
+            roles.append(m.RoleSpec(r["name"], m.Label.of(r.get("label"), r["name"]),
+                                    _names(r.get("include"))))
         else:
             roles.append(m.RoleSpec(str(r), m.Label.of(None, str(r))))
     languages = tuple(d.get("languages") or ("en",))
