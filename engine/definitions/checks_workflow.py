@@ -55,6 +55,7 @@ class WorkflowCheck:
         ctx, doc = self.ctx, self.doc
         p = ("steps", name)
         ctx.check_roles(doc, p + ("edit",))
+        ctx.check_roles(doc, p + ("delete",))
         if step.approvers is not None:
             ctx.check_recipient(doc, p + ("approvers",), self.form, step.approvers, "approvers")
             if not step.actions and not step.final:

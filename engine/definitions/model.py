@@ -163,8 +163,9 @@ class Permissions:
     create: tuple[str, ...] = ()
     read: tuple[str, ...] = ()
     update: tuple[str, ...] = ()
-    delete: tuple[str, ...] = ()
+    delete: tuple[str, ...] = ()  # soft delete (the trash), in the steps that allow it
     rows: Expr | None = None  # row-level read filter
+    reassign: tuple[str, ...] = ()  # roles that may hand any record over, besides owner, manager, admins
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,7 @@ class FormSpec:
     description: Label = field(default_factory=Label)
     source: Source | None = None
     archive: ArchiveRule | None = None
+    owner_field: str | None = None  # a user field that follows the owner on `reassign`
 
     def field(self, name: str) -> FieldSpec | None:
         for f in self.fields:
@@ -333,6 +335,7 @@ class StepSpec:
     final: bool = False
     allow_self_approval: bool = False
     source: Source | None = None
+    delete: tuple[str, ...] | None = None  # who may delete here; None: the form's list, start step only
 
     @property
     def is_approval(self) -> bool:

@@ -66,24 +66,27 @@ class RecordWriter:
                expected_version: int | None = None, action: str = "update",
                from_state=SAME, comment: str | None = None, task_id: int | None = None,
                detail: Mapping | None = None, entered: bool = False,
-               check_unique: bool = False) -> Record:
+               check_unique: bool = False, owner: str | None = None) -> Record:
         """Write `values` (and `state`) as the record's next version, with its event.
 
         `expected_version`: a stale one raises Conflict and writes nothing.
-        `entered`: the record entered `state` (listeners hear `update` and `enter`)."""
+        `entered`: the record entered `state` (listeners hear `update` and `enter`).
+        `owner`: the record's new owner (a hand-over); the event's diff shows it as `owner`."""
         rt = self.rt
         runtime = rt.forms[before.form]
         new_state = before.state if state is SAME else state
         if check_unique:
             self.check_unique(conn, before.form, values, before.id)
         diff = runtime.diff(before.data, values)
+        if owner is not None and owner != before.owner:
+            diff = {**diff, "owner": [before.owner, owner]}
         current = {"id": before.id, "form": before.form, "number": before.number,
                    "state": before.state, "version": before.version, "owner": before.owner,
                    "created_at": before.created_at, "updated_at": before.updated_at,
                    "definition_version": before.definition_version, "data": before.json_data}
         row = rt.repo.update(conn, current, data=runtime.dump(values), values=values,
                              state=new_state, now=now, expected_version=expected_version,
-                             changed=diff.keys())
+                             changed=diff.keys(), owner=owner)
         after = self.reader.record(row)
         self._event(conn, after, user.name, action, now,
                     from_state=before.state if from_state is SAME else from_state,
