@@ -51,11 +51,32 @@ def mark(conn: sa.Connection, record_id: int, version: int, by: str | None, now:
     return res.rowcount == 1
 
 
-def cancel_tasks(conn: sa.Connection, record_id: int, now: datetime) -> int:
-    """Close the record's open and waiting tasks (it left every inbox)."""
-    return conn.execute(t.tasks.update().where(t.tasks.c.record_id == record_id,
-                                               t.tasks.c.status.in_(OPEN_TASKS))
-                        .values(status="cancelled", decided_at=now)).rowcount
+def cancel_tasks(conn: sa.Connection, record_id: int, now: datetime) -> list[dict]:
+    """Close the record's open and waiting tasks (it left every inbox): [{"id", "status"}]."""
+    rows = conn.execute(sa.select(t.tasks.c.id, t.tasks.c.status).where(
+        t.tasks.c.record_id == record_id, t.tasks.c.status.in_(OPEN_TASKS))).all()
+    if rows:
+        conn.execute(t.tasks.update().where(t.tasks.c.id.in_([x.id for x in rows]))
+                     .values(status="cancelled", decided_at=now))
+    return [{"id": x.id, "status": x.status} for x in rows]
+
+
+def reopen_tasks(conn: sa.Connection, cancelled: list) -> list[dict]:
+    """Give tasks a deletion cancelled their status back (those still cancelled)."""
+    out = []
+    for task in cancelled:
+        if conn.execute(t.tasks.update().where(t.tasks.c.id == task["id"], t.tasks.c.status == "cancelled")
+                        .values(status=task["status"], decided_at=None)).rowcount:
+            out.append(task)
+    return out
+
+
+def last_deletion(conn: sa.Connection, record_id: int) -> dict | None:
+    """The detail of the record's latest `delete` event."""
+    row = conn.execute(sa.select(t.events.c.detail).where(
+        t.events.c.record_id == record_id, t.events.c.action == "delete")
+        .order_by(t.events.c.id.desc()).limit(1)).first()
+    return None if row is None else (row.detail or {})
 
 
 def purge(conn: sa.Connection, record_id: int) -> None:
