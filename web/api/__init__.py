@@ -25,8 +25,12 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_LIMIT = 500
 
 
-def error_response(status: int, code: str, message: str, fields: dict | None = None, headers=None):
-    resp = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
+def error_response(status: int, code: str, message: str, fields: dict | None = None, headers=None,
+                   reason: str | None = None):
+    error = {"code": code, "message": message, "fields": fields or {}}
+    if reason:  # which rule refused it (`linked`, `not_allowed`, ...): machine-readable
+        error["reason"] = reason
+    resp = jsonify({"error": error})
     resp.status_code = status
     if headers:
         resp.headers.update(headers)
@@ -38,7 +42,8 @@ def loom_error_response(exc: LoomError):
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     if getattr(exc, "retry_after", None):
         headers = {"Retry-After": str(exc.retry_after)}
-    return error_response(exc.status, exc.code, exc.message, fields, headers)
+    return error_response(exc.status, exc.code, exc.message, fields, headers,
+                          reason=getattr(exc, "reason", None))
 
 
 def http_error_response(exc: HTTPException):
@@ -140,4 +145,4 @@ def int_arg(name: str, default: int, lo: int = 0, hi: int | None = None) -> int:
     return value
 
 
-from . import accounts, archive, definitions, records, reports, session, tasks  # noqa: E402,F401  (routes)
+from . import accounts, archive, audit, definitions, records, reports, session, tasks, trash  # noqa: E402,F401  (routes)
