@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterable
 import sqlalchemy as sa
 
 from ..errors import LoomError, NotAuthenticated, NotFound
+from ..store import audit
 from ..store import tables as t
 from ..store.database import tx_cache
 from .passwords import hash_password, new_token, token_hash, verify_password
@@ -97,7 +98,7 @@ class Directory:
 
     def add(self, name: str, roles: Iterable[str] = (), *, password: str | None = None,
             manager: str | None = None, email: str | None = None, language: str = "en",
-            full_name: str | None = None, is_admin: bool = False) -> User:
+            full_name: str | None = None, is_admin: bool = False, actor: str = "system") -> User:
         name = name.strip()
         if not name or len(name) > 128:
             raise LoomError("a user name is 1 to 128 characters")
@@ -113,9 +114,13 @@ class Directory:
                 is_admin=is_admin, created_at=self.clock.now()))
             for role in dict.fromkeys(roles):
                 conn.execute(t.user_roles.insert().values(user_name=name, role=role))
+            audit.write(conn, self.clock.now(), actor, "user_add", subject=name,
+                        detail={"roles": sorted(dict.fromkeys(roles)), "is_admin": is_admin})
         return self.get(name)
 
-    def update(self, name: str, **values) -> User:
+    def update(self, name: str, *, actor: str = "system", **values) -> User:
+        """Change a user's fields, roles (`roles`) or password; role, admin and password
+        changes go to the audit log as `actor`'s."""
         roles = values.pop("roles", None)
         new_password = "password" in values
         if new_password:
@@ -123,6 +128,8 @@ class Directory:
             values["password_hash"] = hash_password(pw) if pw else None
         with self.db.write() as conn:
             _forget_users(conn)
+            before = conn.execute(sa.select(t.users.c.is_admin).where(t.users.c.name == name)).first()
+            had = sorted(conn.execute(_ROLES, {"b_name": name}).scalars())
             if new_password:  # a changed password ends every session, in the same transaction
                 self._revoke(conn, name, kinds=("session",))
             if values:
@@ -133,6 +140,15 @@ class Directory:
                 conn.execute(t.user_roles.delete().where(t.user_roles.c.user_name == name))
                 for role in dict.fromkeys(roles):
                     conn.execute(t.user_roles.insert().values(user_name=name, role=role))
+            now = self.clock.now()
+            if roles is not None and sorted(dict.fromkeys(roles)) != had:
+                audit.write(conn, now, actor, "roles", subject=name,
+                            detail={"from": had, "to": sorted(dict.fromkeys(roles))})
+            if before is not None and "is_admin" in values and bool(values["is_admin"]) != bool(before.is_admin):
+                audit.write(conn, now, actor, "admin_granted" if values["is_admin"] else "admin_revoked",
+                            subject=name)
+            if new_password:
+                audit.write(conn, now, actor, "password_set", subject=name)
         return self.get(name)
 
     def get(self, name: str, conn=None) -> User:
@@ -248,15 +264,17 @@ class Directory:
         with self.db.write() as conn:
             self._revoke(conn, name, kinds=("session",))
 
-    def deactivate(self, name: str) -> None:
+    def deactivate(self, name: str, actor: str = "system") -> None:
         """Stop a user: no login, no session, no API token; their records and history stay."""
         with self.db.write() as conn:
             self._set_active(conn, name, False)
             self._revoke(conn, name, kinds=("session", "api"))
+            audit.write(conn, self.clock.now(), actor, "deactivate", subject=name)
 
-    def reactivate(self, name: str) -> User:
+    def reactivate(self, name: str, actor: str = "system") -> User:
         with self.db.write() as conn:
             self._set_active(conn, name, True)
+            audit.write(conn, self.clock.now(), actor, "reactivate", subject=name)
         return self.get(name)
 
     def _set_active(self, conn, name: str, active: bool) -> None:

@@ -37,8 +37,13 @@ def who(claims):
 
 
 @pytest.fixture
-def http(claims):
-    """http('sid') → a JSON client authenticated as sid."""
+def claims_app(claims):
     app = create_app(claims, secret_key="test-secret")
     app.config["TESTING"] = True
-    return lambda name: Api(app, claims.create_token(name))
+    return app
+
+
+@pytest.fixture
+def http(claims, claims_app):
+    """http('sid') → a JSON client authenticated as sid (http(None): not logged in)."""
+    return lambda name: Api(claims_app, claims.create_token(name) if name else None)

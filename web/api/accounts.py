@@ -43,7 +43,7 @@ def users_unlock(name):
     user = eng.users.find(name)
     if user is None:
         raise NotFound(f"no user {name!r}")
-    eng.accounts.unlock(name)
+    eng.accounts.unlock(name, actor=acting_user().name)
     return jsonify(_account_json(eng, user))
 
 
