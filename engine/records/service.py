@@ -151,7 +151,8 @@ class RecordService:
                                     "linked")
             now = self.clock.now()
             after = self.writer.delete(conn, user, rec, now, comment)
-            audit.write(conn, now, user.name, "delete", form=form_id, record_id=rec.id,
+            # the owner is the user acted on: filtering the log by them finds their records' fate
+            audit.write(conn, now, user.name, "delete", subject=rec.owner, form=form_id, record_id=rec.id,
                         detail={"number": rec.number, "state": rec.state, "owner": rec.owner})
             return after
 
@@ -161,7 +162,7 @@ class RecordService:
             rec = self._deleted(conn, user, form_id, record_id)
             now = self.clock.now()
             after = self.writer.restore(conn, user, rec, now)
-            audit.write(conn, now, user.name, "restore", form=form_id, record_id=rec.id,
+            audit.write(conn, now, user.name, "restore", subject=rec.owner, form=form_id, record_id=rec.id,
                         detail={"number": rec.number})
             return after
 
@@ -171,7 +172,8 @@ class RecordService:
         with self.db.write() as conn:
             rec = self._deleted(conn, user, form_id, record_id)
             trash_store.purge(conn, rec.id)
-            audit.write(conn, self.clock.now(), user.name, "purge", form=form_id, record_id=rec.id,
+            audit.write(conn, self.clock.now(), user.name, "purge", subject=rec.owner, form=form_id,
+                        record_id=rec.id,
                         detail={"number": rec.number, "owner": rec.owner})
 
     def trash(self, user, form: str | None = None, limit: int = 50, offset: int = 0) -> Page:
