@@ -53,6 +53,8 @@ class User:
     manager: str | None = None
     full_name: str | None = None
     is_admin: bool = False
+    time_zone: str | None = None  # IANA name; None: the app's `time_zone`
+    notify_by: tuple[str, ...] = ("inbox",)  # channels the user hears of workflow news by
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
@@ -134,7 +136,8 @@ class Directory:
         else:
             roles = frozenset(conn.execute(_ROLES, {"b_name": name}).scalars())
             user = User(row["name"], roles, row["email"], row["language"] or "en", row["manager"],
-                        row["full_name"], bool(row["is_admin"]))
+                        row["full_name"], bool(row["is_admin"]), row["time_zone"],
+                        tuple(c for c in (row["notify_by"] or "inbox").split(",") if c))
         cache[key] = user
         return user
 

@@ -79,6 +79,7 @@ class AppSpec:
     source: Source | None = None
     demo: str | None = None  # absolute path of the app's demo seed module (app.yaml `demo`)
     require_2fa: tuple[str, ...] = ()  # roles ("admin": administrators) that must use two-factor login
+    time_zone: str = "UTC"  # IANA name the UI shows times in for users who chose none
 
     @property
     def role_names(self) -> frozenset[str]:
@@ -318,6 +319,7 @@ class WorkflowSpec:
     title: Label = field(default_factory=Label)
     version: str = ""  # content hash of the definition file
     source: Source | None = None
+    summary: tuple[str, ...] = ()  # fields the inbox shows per task; () = the default columns
 
     def step(self, name: str) -> StepSpec | None:
         return self.steps.get(name)
