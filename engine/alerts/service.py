@@ -64,6 +64,13 @@ class AlertService:
         return hand_over(conn, channel, self.rt.registries.channels[channel], msg,
                          now).get("queued", [])
 
+    def tell(self, conn, *, user: str, channels, subject: str, body: str, form: str | None,
+             record_id: int | None, source: str) -> None:
+        """One rendered message to one user on each channel, inside `conn`'s transaction."""
+        for channel in channels:
+            self.enqueue_notification(conn, channel=channel, users=[user], subject=subject,
+                                      body=body, form=form, record_id=record_id, source=source)
+
     # --- inbox -------------------------------------------------------------
 
     def notifications(self, user, unread_only: bool = False, limit: int = 50,

@@ -98,7 +98,7 @@ def build_app(b: Builder) -> m.AppSpec:
         languages=languages, default_language=d.get("default_language") or languages[0],
         plugins=_names(d.get("plugins")), source=b.source(), demo=_beside(b.doc.file, d.get("demo")),
         require_2fa=_names(d.get("require_2fa")),
-        time_zone=str(d.get("time_zone") or "UTC"),
+        time_zone=str(d.get("time_zone") or "UTC"), currency=d.get("currency") or None,
     )
 
 

@@ -80,6 +80,7 @@ class AppSpec:
     demo: str | None = None  # absolute path of the app's demo seed module (app.yaml `demo`)
     require_2fa: tuple[str, ...] = ()  # roles ("admin": administrators) that must use two-factor login
     time_zone: str = "UTC"  # IANA name the UI shows times in for users who chose none
+    currency: str | None = None  # ISO 4217 code money fields are shown in
 
     @property
     def role_names(self) -> frozenset[str]:

@@ -84,10 +84,17 @@ class WorkflowService:
                 out.append(self._describe_action(run, name, h))
             return out
 
-    def tasks(self, user, status: str = "open", limit: int = 100, offset: int = 0) -> list:
-        """The user's approval tasks (the inbox), newest first: one indexed query."""
+    def tasks(self, user, status: str = "open", limit: int = 100, offset: int = 0, **filters) -> list:
+        """The user's approval tasks (the inbox), newest first unless `sort` says otherwise:
+        one indexed query (filters: form, step, created_before, due_before, sort)."""
+        query = task_store.InboxQuery(status=status, limit=limit, offset=offset, **filters)
         with self.db.read() as conn:
-            return task_store.inbox(conn, user.name, status, limit, offset)
+            return task_store.inbox(conn, user.name, query)
+
+    def task_count(self, user) -> int:
+        """How many open tasks `user` holds."""
+        with self.db.read() as conn:
+            return task_store.open_count(conn, user.name)
 
     def explain(self, user, record) -> list[dict]:
         """For each action of the record's step: where it leads and why, and who would approve."""

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from flask import current_app, g
+from flask import current_app, g, request
 from flask_login import current_user, login_required
 
 from .. import i18n
@@ -13,14 +13,47 @@ def engine():
     return current_app.extensions["loom.engine"]
 
 
+LANG_COOKIE = "loom_lang"
+
+
 def lang() -> str:
+    """The reader's language: their setting once logged in; before that the login page's
+    switch (`?lang=`, kept in a cookie), else Accept-Language, else the app's default."""
+    if "lang" in g:
+        return g.lang
     if current_user.is_authenticated:
-        return current_user.language
-    return "en"
+        g.lang = current_user.language
+        return g.lang
+    app = engine().defs.app
+    asked = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
+    g.lang = asked if asked in app.languages else \
+        i18n.negotiate(request.accept_languages, app.languages, app.default_language)
+    return g.lang
 
 
-def t(key: str) -> str:
-    return i18n.text(key, lang())
+def zone() -> str:
+    """The reader's time zone: their setting, else the app's `time_zone`."""
+    if current_user.is_authenticated and current_user.user.time_zone:
+        return current_user.user.time_zone
+    return engine().defs.app.time_zone
+
+
+def t(key: str, **values) -> str:
+    return i18n.text_with(key, lang(), **values) if values else i18n.text(key, lang())
+
+
+def moment(value) -> str:
+    """A date or timestamp as the reader reads it (their language and time zone)."""
+    return i18n.moment(value, lang(), zone())
+
+
+def number(value, places: int | None = None, money: bool = False) -> str:
+    return i18n.number(value, lang(), places, engine().defs.app.currency if money else None)
+
+
+def msg(raw) -> str:
+    """An engine message in the reader's language."""
+    return i18n.message(raw, lang())
 
 
 def label(obj, fallback: str = "") -> str:
@@ -68,7 +101,8 @@ def install(app) -> None:
     @app.context_processor
     def _globals():
         ctx = {"t": t, "label": label, "lang": lang(), "option_label": option_label,
-               "act_label": lambda name, wf=None: i18n.action_label(name, lang(), workflow=wf)}
+               "act_label": lambda name, wf=None: i18n.action_label(name, lang(), workflow=wf),
+               "moment": moment, "number": number, "msg": msg, "languages": engine().defs.app.languages}
         if current_user.is_authenticated:
             eng = engine()
             if "unread" not in g:
@@ -78,10 +112,25 @@ def install(app) -> None:
                     current_app.logger.exception("unread count failed")
                     g.unread = 0
             ctx.update(form_label=lambda fid: _form_label(eng, fid), step_label=lambda fid, st: _step_label(eng, fid, st))
-            ctx.update(me=current_user.user, unread=g.unread, app_title=label(eng.defs.app.title) or "Loom")
+            if "open_tasks" not in g:
+                try:
+                    g.open_tasks = eng.task_count(current_user.user)
+                except Exception:  # a count bug must not take every page down
+                    current_app.logger.exception("open task count failed")
+                    g.open_tasks = 0
+            ctx.update(me=current_user.user, unread=g.unread, open_tasks=g.open_tasks,
+                       app_title=label(eng.defs.app.title) or "Loom")
         else:
-            ctx.update(me=None, unread=0, app_title="Loom")
+            ctx.update(me=None, unread=0, open_tasks=0, app_title=label(engine().defs.app.title) or "Loom")
         return ctx
+
+    @app.after_request
+    def _remember_language(resp):
+        # the login page's switch: keep the choice until the user logs in (then their setting rules)
+        asked = request.args.get("lang")
+        if asked and not current_user.is_authenticated and asked in engine().defs.app.languages:
+            resp.set_cookie(LANG_COOKIE, asked, max_age=365 * 86400, samesite="Lax", httponly=True)
+        return resp
 
 
 def _form_label(eng, form_id: str) -> str:
