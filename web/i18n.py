@@ -15,6 +15,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
+from flask import current_app, g, request
+from flask_login import current_user
 from babel.dates import format_date, format_time, format_timedelta
 from babel.numbers import format_currency, format_decimal
 
@@ -267,9 +269,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "off": {"en": "off", "zh": "关闭"},
     "once": {"en": "once", "zh": "仅一次"},
     "active": {"en": "active", "zh": "生效中"},
-    "outcome_fired": {"en": "fired", "zh": "已触发"},
-    "outcome_suppressed": {"en": "suppressed", "zh": "已抑制"},
-    "outcome_false": {"en": "condition false", "zh": "条件不成立"},
+    "outcome_fired": {"en": "Fired", "zh": "已触发"},
+    "outcome_suppressed": {"en": "Not sent again: it fires once until its condition turns false",
+                           "zh": "未重复发送：条件恢复为假之前只触发一次"},
+    "outcome_condition_false": {"en": "Did not fire: its condition did not hold",
+                                "zh": "未触发：条件不成立"},
+    "outcome_no_recipients": {"en": "Did not fire: nobody to tell", "zh": "未触发：没有接收人"},
+    "outcome_error": {"en": "Failed: see the log", "zh": "失败：请查看日志"},
+    "outcome_tick": {"en": "Scheduled check ran", "zh": "定时检查已运行"},
     "kind_form": {"en": "form", "zh": "表单"},
     "kind_workflow": {"en": "workflow", "zh": "流程"},
     "kind_alert": {"en": "alert", "zh": "预警"},
@@ -342,6 +349,24 @@ def action_label(name: str, language: str | None, spec_label=None, workflow=None
         return spec_label.get(language)
     return builtin_label(name, language) or name.replace("_", " ").capitalize()
 
+
+
+LANG_COOKIE = "loom_lang"
+
+
+def current_language() -> str:
+    """The reader's language: their setting once logged in; before that the login page's
+    switch (`?lang=`, kept in a cookie), else Accept-Language, else the app's default."""
+    if "lang" in g:
+        return g.lang
+    if current_user.is_authenticated:
+        g.lang = current_user.language
+        return g.lang
+    app = current_app.extensions["loom.engine"].defs.app
+    asked = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
+    g.lang = asked if asked in app.languages else \
+        negotiate(request.accept_languages, app.languages, app.default_language)
+    return g.lang
 
 
 def text_with(key: str, language: str | None, **values) -> str:

@@ -171,4 +171,12 @@ class WorkflowService:
             out["next"] = h.dest
         if spec is not None and spec.confirm:
             out["confirm"] = spec.confirm.get(lang)
+        if name in ("transfer", "add_signer"):
+            # who cannot take the task: pickers leave them out and say why (assignable())
+            out["holding"] = sorted({x.assignee for x in run.current()
+                                     if x.status in task_store.ACTIVE} - {run.user.name})
+            out["not_offered"] = sorted({run.user.name, *out["holding"]}
+                                        | (set() if run.step.allow_self_approval else {run.rec.owner}))
+        elif name == "cc":
+            out["not_offered"] = [run.user.name]
         return out

@@ -13,22 +13,8 @@ def engine():
     return current_app.extensions["loom.engine"]
 
 
-LANG_COOKIE = "loom_lang"
-
-
-def lang() -> str:
-    """The reader's language: their setting once logged in; before that the login page's
-    switch (`?lang=`, kept in a cookie), else Accept-Language, else the app's default."""
-    if "lang" in g:
-        return g.lang
-    if current_user.is_authenticated:
-        g.lang = current_user.language
-        return g.lang
-    app = engine().defs.app
-    asked = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
-    g.lang = asked if asked in app.languages else \
-        i18n.negotiate(request.accept_languages, app.languages, app.default_language)
-    return g.lang
+LANG_COOKIE = i18n.LANG_COOKIE
+lang = i18n.current_language
 
 
 def zone() -> str:
@@ -102,7 +88,7 @@ def install(app) -> None:
     def _globals():
         ctx = {"t": t, "label": label, "lang": lang(), "option_label": option_label,
                "act_label": lambda name, wf=None: i18n.action_label(name, lang(), workflow=wf),
-               "moment": moment, "number": number, "msg": msg, "languages": engine().defs.app.languages}
+               "moment": moment, "number": number, "msg": msg, "texts": i18n.TEXTS, "app_languages": engine().defs.app.languages}
         if current_user.is_authenticated:
             eng = engine()
             if "unread" not in g:
