@@ -5,7 +5,7 @@ Each message is rendered in the recipient's language (engine/labels.py NEWS) and
 inside the action's transaction, to the channels the recipient chose (`users.notify_by`:
 inbox and/or email; inbox when unset) — so a rolled-back action tells nobody. The record's
 title and a link go with it: the inbox row carries form and record id (the notifications
-page links it); the email body carries the path, after LOOM_BASE_URL when that is set.
+page links it); messages sent out (email) carry the path, after LOOM_BASE_URL when that is set.
 """
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def _send(flow, conn, rec, name: str, why: str, actor, comment, step_name: str) 
     lines = [news_text("by", lang, **values)] if actor else []
     if comment:
         lines.append(news_text("comment", lang, comment=comment))
-    lines.append(news_text("open", lang, link=link))
     channels = [c for c in user.notify_by if c in flow.rt.registries.channels] or ["inbox"]
     flow.tools.tell(conn, user=name, channels=channels, subject=subject, body="\n".join(lines),
-                    form=rec.form, record_id=rec.id, source=f"workflow:{why}")
+                    link=news_text("open", lang, link=link), form=rec.form, record_id=rec.id,
+                    source=f"workflow:{why}")

@@ -97,7 +97,8 @@ def install(app) -> None:
                 except Exception:  # a notifications bug must not take every page down
                     current_app.logger.exception("unread count failed")
                     g.unread = 0
-            ctx.update(form_label=lambda fid: _form_label(eng, fid), step_label=lambda fid, st: _step_label(eng, fid, st))
+            ctx.update(form_label=lambda fid: _form_label(eng, fid), step_label=lambda fid, st: _step_label(eng, fid, st),
+                       role_label=lambda name: _role_label(eng, name))
             if "open_tasks" not in g:
                 try:
                     g.open_tasks = eng.task_count(current_user.user)
@@ -117,6 +118,11 @@ def install(app) -> None:
         if asked and not current_user.is_authenticated and asked in engine().defs.app.languages:
             resp.set_cookie(LANG_COOKIE, asked, max_age=365 * 86400, samesite="Lax", httponly=True)
         return resp
+
+
+def _role_label(eng, name: str) -> str:
+    role = next((r for r in eng.defs.app.roles if r.name == name), None)
+    return label(role.label, name) if role is not None and role.label else name
 
 
 def _form_label(eng, form_id: str) -> str:
