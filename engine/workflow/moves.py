@@ -15,7 +15,8 @@ def transition(run, action: str, dest: str, values: dict, task_id=None):
     values, detail = enter(flow, run.conn, run.user, rec, dest, values, run.now)
     after = flow.writer.update(run.conn, run.user, rec, values, run.now, state=dest, action=action,
                                comment=run.comment, task_id=task_id, detail=detail, entered=True)
-    news.tell_owner(flow, run.conn, after, action, run.spec.step(dest), run.user.name, run.comment)
+    news.tell_owner(flow, run.conn, after, action, run.step, run.spec.step(dest), run.user.name,
+                    run.comment)
     return after
 
 

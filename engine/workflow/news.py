@@ -24,14 +24,15 @@ def tell_assignee(flow, conn, rec, step, assignee: str, why: str, actor: str | N
     _send(flow, conn, rec, assignee, why, actor, None, step.name)
 
 
-def tell_owner(flow, conn, rec, action: str, dest, actor: str, comment: str | None) -> None:
-    """After `action` moved `rec` to step `dest`: the owner hears of a return, a rejection,
-    or an approval that ended the workflow (a final step, or one with nothing to do)."""
+def tell_owner(flow, conn, rec, action: str, source, dest, actor: str,
+               comment: str | None) -> None:
+    """After `action` moved `rec` from step `source` to `dest`: the owner hears of a return,
+    a rejection, or the final approval (a decision that leaves the approval steps)."""
     if rec.owner == actor:
         return
     why = OWNER_NEWS.get(action)
     if why is None:
-        if action == "withdraw" or not (dest.final or (not dest.actions and not dest.is_approval)):
+        if action == "withdraw" or not source.is_approval or dest.is_approval:
             return
         why = "approved"
     _send(flow, conn, rec, rec.owner, why, actor, comment, dest.name)
