@@ -305,6 +305,8 @@ TEXTS: dict[str, dict[str, str]] = {
                                "zh": "本步骤已有人审批，不能再撤回。"},
     "reason_no_workflow": {"en": "This form has no workflow.", "zh": "该表单没有流程。"},
     "reason_not_available": {"en": "This action is not available now.", "zh": "当前不能执行此操作。"},
+    "reason_unknown_step_action": {"en": "The step runs an action this installation does not have; ask an administrator.",
+                                   "zh": "该步骤使用了本系统没有的动作，请联系管理员。"},
     "reason_conflict": {"en": "Someone else acted on this record meanwhile; reload it and try again.",
                         "zh": "他人已同时处理了此记录，请刷新后重试。"},
     "msg_required": {"en": "is required", "zh": "必填"},
