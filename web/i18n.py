@@ -337,6 +337,7 @@ TEXTS: dict[str, dict[str, str]] = {
                          "zh": "每个恢复码可代替手机验证码使用一次。请妥善保存：它们不会再次显示。"},
     "tf_on": {"en": "On. {n} recovery code(s) left.", "zh": "已开启。剩余 {n} 个恢复码。"},
     "tf_off": {"en": "Off.", "zh": "未开启。"},
+    "tf_on_short": {"en": "On.", "zh": "已开启。"},
     "tf_new_codes": {"en": "New recovery codes", "zh": "生成新的恢复码"},
     "tf_turn_off": {"en": "Turn off", "zh": "关闭"},
     "tf_scan": {"en": "Scan this with an authenticator app (or type the key), then enter the 6-digit code it shows.",

@@ -271,7 +271,7 @@ def test_bulk_reject__reports_each_task_that_could_not_be_decided(app_server, ap
 
 
 def test_inbox_page__answers_in_under_150_ms_server_side(app_engine):
-    """The inbox is one SQL query plus a read per distinct linked record shown."""
+    """The inbox is one SQL query plus one per form its summary columns link to."""
     from web import create_app
 
     app = create_app(app_engine, secret_key="timing")

@@ -2,7 +2,7 @@
 columns, filters (form, step, age, due), orders, and bulk approve/reject.
 
 The page is one SQL query (Engine.tasks: filters and order in SQL over ix_tasks_inbox)
-plus one read per distinct linked record shown; bulk decisions go through Engine.act one
+plus one query per form the summary columns link to (their titles); bulk decisions go through Engine.act one
 task at a time, so each is authorized and decided on its own and may fail on its own.
 """
 from __future__ import annotations
@@ -61,7 +61,7 @@ def _rows(eng, user, tasks) -> list[dict]:
             if target := ftype.link_of(f, v):
                 wanted.add(target)
         values.append((task, spec, loaded))
-    labels = fd.WebLabels({key: fd.record_title(eng, user, *key) for key in wanted})
+    labels = fd.WebLabels(_titles(eng, user, wanted))
     now = eng.clock.now()
     out = []
     for task, spec, loaded in values:
@@ -72,6 +72,23 @@ def _rows(eng, user, tasks) -> list[dict]:
             "age": i18n.age(task.created_at, now, lang()),
             "overdue": task.due_at is not None and task.due_at < now and task.status == "open",
         })
+    return out
+
+
+def _titles(eng, user, wanted) -> dict:
+    """{(form, id): title} of the linked records shown: one list query per linked form, read
+    as the user (a record they may not read stays "#id")."""
+    by_form: dict[str, list[int]] = {}
+    for form, rid in wanted:
+        if str(rid).isdigit():
+            by_form.setdefault(form, []).append(int(rid))
+    out = {}
+    for form, ids in by_form.items():
+        try:
+            page = eng.list(user, form, filter=f"id in {sorted(set(ids))!r}", limit=len(ids))
+        except LoomError:
+            continue
+        out.update({(form, str(r.id)): fd.title_of(eng, r) for r in page.items})
     return out
 
 
