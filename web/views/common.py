@@ -19,9 +19,10 @@ lang = i18n.current_language
 
 def zone() -> str:
     """The reader's time zone: their setting, else the app's `time_zone`."""
-    if current_user.is_authenticated and current_user.user.time_zone:
-        return current_user.user.time_zone
-    return engine().defs.app.time_zone
+    if "zone" not in g:
+        g.zone = current_user.user.time_zone if current_user.is_authenticated and \
+            current_user.user.time_zone else engine().defs.app.time_zone
+    return g.zone
 
 
 def t(key: str, **values) -> str:
