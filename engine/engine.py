@@ -110,7 +110,8 @@ class Engine:
         tools = ActionTools(
             rt=rt, reader=reader, writer=writer, clock=self.clock, dialect=self.db.dialect,
             create=lambda *a, **kw: workflow.create_record(*a, **kw),
-            notify=lambda *a, **kw: alerts.send_notification(*a, **kw))
+            notify=lambda *a, **kw: alerts.send_notification(*a, **kw),
+            tell=lambda *a, **kw: alerts.tell(*a, **kw))
         workflow = WorkflowService(rt, self.db, self.clock, self.users, reader, writer, tools)
         alerts = AlertService(rt, self.db, self.clock, self.users, reader, tools)
         return Live(rt, reader, writer,
@@ -404,9 +405,19 @@ class Engine:
         """The actions `user` may take on the record now (same checks as `act`)."""
         return self._live.workflow.available_actions(user, record)
 
-    def tasks(self, user, status: str = "open", limit: int = 100, offset: int = 0) -> list:
-        """The user's approval tasks (the inbox), newest first."""
-        return self._live.workflow.tasks(user, status, limit, offset)
+    def tasks(self, user, status: str = "open", limit: int = 100, offset: int = 0, *,
+              form: str | None = None, step: str | None = None,
+              created_before: datetime | None = None, due_before: datetime | None = None,
+              sort: str = "newest") -> list:
+        """The user's approval tasks (the inbox), newest first; filtered by form, step, age
+        (`created_before`) and due date (`due_before`), sorted by "newest", "oldest" or "due"."""
+        return self._live.workflow.tasks(user, status, limit, offset, form=form, step=step,
+                                         created_before=created_before, due_before=due_before,
+                                         sort=sort)
+
+    def task_count(self, user) -> int:
+        """How many open tasks `user` holds (the inbox badge)."""
+        return self._live.workflow.task_count(user)
 
     def explain(self, user, record) -> list[dict]:
         """For each action of the record's step: where it leads and why, and who would approve."""

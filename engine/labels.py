@@ -59,3 +59,28 @@ def phrase(key: str, language: str | None = "en", **values) -> str:
     """An engine phrase in `language` (English when missing), filled with `values`."""
     entry = PHRASES[key]
     return (entry.get(language or "en") or entry["en"]).format(**values)
+
+
+# What the workflow tells people about their work (engine/workflow/news.py): subject
+# templates per event, and the body's lines. `{form}` is the form's label, `{title}` the
+# record's number or title, `{step}` a step's label, `{actor}` who acted.
+NEWS: Mapping[str, Mapping[str, str]] = {
+    "assigned": {"en": "New task: {form} {title} ({step})", "zh": "新待办：{form} {title}（{step}）"},
+    "transferred": {"en": "{actor} transferred a task to you: {form} {title} ({step})",
+                    "zh": "{actor} 将任务转交给您：{form} {title}（{step}）"},
+    "added": {"en": "{actor} added you as a signer: {form} {title} ({step})",
+              "zh": "{actor} 为您加签：{form} {title}（{step}）"},
+    "approved": {"en": "Approved: {form} {title}", "zh": "已通过：{form} {title}"},
+    "rejected": {"en": "Rejected: {form} {title}", "zh": "已拒绝：{form} {title}"},
+    "returned": {"en": "Returned to {step}: {form} {title}", "zh": "已回退到{step}：{form} {title}"},
+    "copied": {"en": "{actor} copied you in: {form} {title}", "zh": "{actor} 抄送给您：{form} {title}"},
+    "by": {"en": "By {actor}.", "zh": "处理人：{actor}。"},
+    "comment": {"en": "Comment: {comment}", "zh": "意见：{comment}"},
+    "open": {"en": "Open it: {link}", "zh": "查看：{link}"},
+}
+
+
+def news_text(key: str, language: str | None, **values) -> str:
+    """A NEWS template in `language` (English when missing), filled in."""
+    entry = NEWS[key]
+    return (entry.get(language or "en") or entry["en"]).format(**values)

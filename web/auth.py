@@ -9,13 +9,17 @@ number of `loom serve` processes behind a load balancer agree.
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import available_timezones
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
 from engine.errors import Locked, LoomError, NotAuthenticated, PasswordTooLong, SecondFactorRequired
 
-from .i18n import LANGUAGES
+from .i18n import LANGUAGES, current_language, text
+
+NOTIFY_CHANNELS = ("inbox", "email")  # what a user may choose to hear of their work by
+ZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -124,12 +128,18 @@ def login():
             session["pending_2fa"] = exc.pending
             return redirect(url_for("auth.login_code", next=request.args.get("next") or None))
         except Locked as exc:
-            error, status = exc.message, 429
+            error, status = refusal_text(exc, "error_429"), 429
         except (NotAuthenticated, PasswordTooLong) as exc:
-            error, status = exc.message, exc.status
+            error, status = refusal_text(exc, "bad_login"), exc.status
         else:
             return _after_login(user)
     return render_template("login.html", error=error), status
+
+
+def refusal_text(exc, key: str) -> str:
+    """The engine's English message for English readers; the catalog's sentence otherwise."""
+    language = current_language()
+    return exc.message if language == "en" else text(key, language)
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
@@ -166,11 +176,20 @@ def account():
     if request.method == "POST":
         what = request.form.get("what")
         if what == "language":
+            changes = {}
             lang = request.form.get("language")
             if lang in LANGUAGES:
-                engine().users.update(current_user.name, language=lang)
+                changes["language"] = lang
+            zone_name = (request.form.get("time_zone") or "").strip()
+            if zone_name in available_timezones():
+                changes["time_zone"] = zone_name
+            if "notify_by" in request.form or "notify_form" in request.form:
+                channels = [c for c in request.form.getlist("notify_by") if c in NOTIFY_CHANNELS]
+                changes["notify_by"] = ",".join(channels or ["inbox"])
+            if changes:
+                engine().users.update(current_user.name, **changes)
                 flash("saved")
-            return redirect(url_for("auth.account"))
+            return redirect(url_for("auth.account"), 303)
         if what in ("away", "back"):
             errors = _set_away(what)
             if not errors:
@@ -195,6 +214,7 @@ def account():
     eng = engine()
     name = current_user.name
     return render_template("account.html", errors=errors, languages=LANGUAGES,
+                           zones=ZONES, app_zone=eng.defs.app.time_zone, channels=NOTIFY_CHANNELS,
                            away=eng.out_of_office(current_user.user),
                            people=[u.name for u in eng.users.all() if u.name != name],
                            two_factor=eng.accounts.two_factor_on(name),

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from engine.errors import LoomError
 from engine.fields import FieldType
 
-from .views.common import engine, label, option_label, t
+from .views.common import engine, label, moment, msg, number, option_label, t
 
 LINE_ID = "_id"  # a row's stable id (engine/forms/lines.py)
 ROW_RE = re.compile(r"^f\.(\w+)\.(\d{1,4})\.(\w+)$")
@@ -41,6 +41,12 @@ class WebLabels:
 
     def link_title(self, form, record_id):
         return self.titles.get((form, str(record_id)), f"#{record_id}")
+
+    def number(self, value, places, money=False):
+        return number(value, places, money)
+
+    def moment(self, value):
+        return moment(value)
 
 
 def parse_post(form_spec, post, eng=None, only=None) -> dict:
@@ -138,7 +144,7 @@ def widget(eng, f, text, errors: Mapping, path: str, hidden: bool = False, link_
         "name": f.name, "path": path, "input": "f." + path.replace("[", ".").replace("]", ""),
         "id": dom_id(path),
         "type": f.type, "widget": ftype.widget, "label": label(f.label, f.name),
-        "required": f.required, "value": text, "error": errors.get(path),
+        "required": f.required, "value": text, "error": msg(errors.get(path)) or None,
         "readonly": f.compute is not None or f.readonly, "hidden": hidden,
         "help": label(f.help) if f.help else "",
         "min": f.min, "max": f.max, "preview": json.dumps(ftype.preview(f)),
@@ -183,7 +189,7 @@ def widgets(eng, user, form_spec, texts: Mapping, errors: Mapping, visible: set 
             w.update(rows=rows, template=template,
                      row_ids=[(row or {}).get(LINE_ID) or "" for row in texts.get(f.name) or []],
                      columns=[label(c.label, c.name) for c in f.fields],
-                     cell_errors=[e for k, e in errors.items() if k.startswith(f.name + "[")],
+                     cell_errors=[msg(e) for k, e in errors.items() if k.startswith(f.name + "[")],
                      readonly=fixed)
             out.append(w)
         else:

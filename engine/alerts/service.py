@@ -64,6 +64,17 @@ class AlertService:
         return hand_over(conn, channel, self.rt.registries.channels[channel], msg,
                          now).get("queued", [])
 
+    def tell(self, conn, *, user: str, channels, subject: str, body: str, link: str = "",
+             form: str | None, record_id: int | None, source: str) -> None:
+        """One rendered message to one user on each channel, inside `conn`'s transaction.
+        `link` (a line with the record's address) goes into what leaves the app (outbox
+        channels: email); the in-app inbox links the record itself."""
+        for channel in channels:
+            sent_out = self.rt.registries.channels[channel].outbox
+            text = "\n".join(x for x in (body, link if sent_out else "") if x)
+            self.enqueue_notification(conn, channel=channel, users=[user], subject=subject,
+                                      body=text, form=form, record_id=record_id, source=source)
+
     # --- inbox -------------------------------------------------------------
 
     def notifications(self, user, unread_only: bool = False, limit: int = 50,

@@ -57,6 +57,8 @@ class User:
     full_name: str | None = None
     is_admin: bool = False
     granted: frozenset | None = None  # None: `roles` were granted as they are (no groups)
+    time_zone: str | None = None  # IANA name; None: the app's `time_zone`
+    notify_by: tuple[str, ...] = ("inbox",)  # channels the user hears of workflow news by
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
@@ -173,8 +175,9 @@ class Directory:
         else:
             granted = frozenset(conn.execute(_ROLES, {"b_name": name}).scalars())
             user = User(row["name"], self.groups().expand_roles(granted), row["email"],
-                        row["language"] or "en", row["manager"], row["full_name"], bool(row["is_admin"]),
-                        granted)
+                        row["language"] or "en", row["manager"], row["full_name"],
+                        bool(row["is_admin"]), granted=granted, time_zone=row["time_zone"],
+                        notify_by=tuple(c for c in (row["notify_by"] or "inbox").split(",") if c))
         cache[key] = user
         return user
 

@@ -100,6 +100,7 @@ def build_app(b: Builder) -> m.AppSpec:
         languages=languages, default_language=d.get("default_language") or languages[0],
         plugins=_names(d.get("plugins")), source=b.source(), demo=_beside(b.doc.file, d.get("demo")),
         require_2fa=_names(d.get("require_2fa")),
+        time_zone=str(d.get("time_zone") or "UTC"), currency=d.get("currency") or None,
     )
 
 
@@ -357,7 +358,8 @@ def build_workflow(b: Builder) -> m.WorkflowSpec:
     return m.WorkflowSpec(id=d["workflow"], form=d["form"], start=d["start"], steps=steps,
                           title=m.Label.of(d.get("title"), d["workflow"]),
                           version=content_hash(b.doc), source=b.source(),
-                          migrate=tuple(((d.get("migrate") or {}).get("steps") or {}).items()))
+                          migrate=tuple(((d.get("migrate") or {}).get("steps") or {}).items()),
+                          summary=_names(d.get("summary")))
 
 
 def content_hash(doc: SourceDoc) -> str:

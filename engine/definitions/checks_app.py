@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .semantics import E_LANGUAGE, E_ROLE_DUP, W_LABEL_LANGUAGE, Context, value_at
 from .suggest import suggestion_suffix
@@ -11,6 +12,7 @@ E_DEMO = "LOOM-E081"
 E_2FA_ROLE = "LOOM-E082"
 E_INCLUDE_ROLE = "LOOM-E150"
 E_INCLUDE_CYCLE = "LOOM-E151"
+E_TIME_ZONE = "LOOM-E160"
 
 # Keys whose value is a label: a text, or a map of language -> text.
 LABEL_KEYS = frozenset({"title", "label", "message", "help", "description", "confirm"})
@@ -37,6 +39,9 @@ def check(ctx: Context) -> None:
     if value_at(doc, ("default_language",)) is not None and app.default_language not in languages:
         ctx.add(doc, ("default_language",), f"default_language {app.default_language!r} is not "
                 f"in languages ({', '.join(languages)}); add it there", E_LANGUAGE)
+    if value_at(doc, ("time_zone",)) is not None and not _known_zone(app.time_zone):
+        ctx.add(doc, ("time_zone",), f"time_zone {app.time_zone!r} is not a time zone name; write "
+                "one like Asia/Shanghai, Europe/Berlin or UTC", E_TIME_ZONE)
     loaded = getattr(ctx.registries, "plugins", [])
     for i, name in enumerate(value_at(doc, ("plugins",)) or []):
         if name not in loaded:
@@ -122,3 +127,11 @@ def _label_languages(ctx: Context, doc, node, path: tuple, known: set) -> None:
         for i, v in enumerate(node):
             if isinstance(v, (dict, list)):
                 _label_languages(ctx, doc, v, path + (i,), known)
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True

@@ -21,6 +21,8 @@ from .semantics import (
 from .environment import target_line
 from .suggest import suggestion_suffix
 
+E_SUMMARY = "LOOM-E161"
+
 
 def check(ctx: Context) -> None:
     first_for_form: dict[str, str] = {}
@@ -50,6 +52,20 @@ class WorkflowCheck:
         for name, step in wf.steps.items():
             self.step(name, step)
         self.graph()
+        self.summary()
+
+    def summary(self) -> None:
+        """`summary:` names fields of the form the inbox can show (not line tables)."""
+        spec = self.ctx.defs.forms.get(self.form) if self.form else None
+        if spec is None:
+            return
+        names = [f.name for f in spec.fields if not f.is_table]
+        for i, name in enumerate(self.wf.summary):
+            f = spec.field(name)
+            if f is None or f.is_table:
+                self.ctx.add(self.doc, ("summary", i), f"summary names {name!r}, which is not a "
+                             f"field of form {self.form}{suggestion_suffix(name, names)}; the inbox "
+                             "shows fields of the record (not line tables)", E_SUMMARY)
 
     # --- one step -------------------------------------------------------------
 

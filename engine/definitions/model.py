@@ -81,6 +81,8 @@ class AppSpec:
     source: Source | None = None
     demo: str | None = None  # absolute path of the app's demo seed module (app.yaml `demo`)
     require_2fa: tuple[str, ...] = ()  # roles ("admin": administrators) that must use two-factor login
+    time_zone: str = "UTC"  # IANA name the UI shows times in for users who chose none
+    currency: str | None = None  # ISO 4217 code money fields are shown in
 
     @property
     def role_names(self) -> frozenset[str]:
@@ -405,6 +407,7 @@ class WorkflowSpec:
     version: str = ""  # content hash of the definition file
     source: Source | None = None
     migrate: tuple[tuple[str, str], ...] = ()  # `migrate: {steps: {gone: to}}`
+    summary: tuple[str, ...] = ()  # fields the inbox shows per task; () = the default columns
 
     def step(self, name: str) -> StepSpec | None:
         return self.steps.get(name)

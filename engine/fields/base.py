@@ -41,6 +41,8 @@ class Labels(Protocol):
     def option(self, field, option: str) -> str: ...
     def word(self, key: str) -> str: ...  # "yes", "no"
     def link_title(self, form: str, record_id: Any) -> str: ...
+    def number(self, value, places: int | None, money: bool = False) -> str: ...  # 13,500.00
+    def moment(self, value) -> str: ...  # a date, or a datetime in the reader's time zone
 
 
 class PlainLabels:
@@ -60,6 +62,12 @@ class PlainLabels:
 
     def link_title(self, form, record_id):
         return self.titles.get((form, str(record_id)), f"#{record_id}")
+
+    def number(self, value, places, money=False):
+        return str(value)
+
+    def moment(self, value):
+        return value.strftime("%Y-%m-%d %H:%M") if hasattr(value, "hour") else value.isoformat()
 
 
 # (form, text) → record id, None when no record has that title, -1 when several do

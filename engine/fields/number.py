@@ -43,6 +43,9 @@ class IntegerType(FieldType):
             raise FieldError("expected a whole number")
         return int(text)
 
+    def display(self, field, value, labels):
+        return "" if value is None else labels.number(value, 0)
+
     def sql_type(self, field):
         return sa.BigInteger()
 
@@ -85,6 +88,7 @@ class DecimalType(FieldType):
     filter_input = None
     cell_format = "#,##0.####"
     preview_kind = "number"
+    money = False  # shown with the app's currency
 
     def scale(self, field) -> int:
         return field.scale if field.scale is not None else self.default_scale
@@ -143,6 +147,11 @@ class DecimalType(FieldType):
     def preview(self, field, value=None):
         return dict(super().preview(field, value), places=self.scale(field))
 
+    def display(self, field, value, labels):
+        if value is None:
+            return ""
+        return labels.number(value, self.scale(field), money=self.money)
+
 
 class MoneyType(DecimalType):
     name = "money"
@@ -150,6 +159,7 @@ class MoneyType(DecimalType):
     expr_kind = T.MONEY
     default_scale = 2
     cell_format = "#,##0.00"
+    money = True
 
 
 class PercentType(DecimalType):
@@ -191,7 +201,7 @@ class PercentType(DecimalType):
         return None
 
     def display(self, field, value, labels):
-        text = super().display(field, value, labels)
+        text = FieldType.display(self, field, value, labels)
         return text + "%" if text else ""
 
     def to_cell(self, field, value, labels=None):

@@ -75,6 +75,9 @@ class DateType(_Temporal):
     def param_schema(self, param):
         return {"type": "string", "format": "date"}
 
+    def display(self, field, value, labels):
+        return labels.moment(value) if isinstance(value, date) else super().display(field, value, labels)
+
 
 class DateTimeType(_Temporal):
     python_type = datetime
@@ -111,7 +114,7 @@ class DateTimeType(_Temporal):
 
     def display(self, field, value, labels):
         if hasattr(value, "strftime"):
-            return value.strftime("%Y-%m-%d %H:%M")
+            return labels.moment(value)
         return super().display(field, value, labels)
 
     def json_schema(self, field, schema_of):

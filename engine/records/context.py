@@ -27,6 +27,9 @@ class ActionTools:
     dialect: str
     create: Callable  # (conn, user, form, values, now) -> Record, workflow start included
     notify: Callable  # (conn, *, to, channels, subject, body, record, source, webhook) -> dict
+    # (conn, *, user, channels, subject, body, link, form, record_id, source): one already-rendered
+    # message to one user on each of `channels` (the workflow's news, engine/workflow/news.py)
+    tell: Callable | None = None
 
 
 class StepContext:

@@ -88,6 +88,8 @@ users = sa.Table(
     sa.Column("totp_secret", sa.String(64)),  # set while enrolling; 2FA is on once enabled
     sa.Column("totp_enabled_at", Stamp),
     sa.Column("totp_last_step", sa.BigInteger),  # a TOTP code is accepted once (no replay)
+    sa.Column("time_zone", sa.String(64)),  # IANA name; None: the app's time_zone
+    sa.Column("notify_by", sa.String(64)),  # channels for workflow news, "inbox,email"; None: inbox
 )
 
 user_roles = sa.Table(

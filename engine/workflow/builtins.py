@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from ..errors import ActionRefused, Conflict, PermissionDenied, ValidationFailed
 from ..store import audit
 from ..store import tables as t
-from . import tasks
+from . import news, tasks
 from .moves import create_task
 from .run import Run, assignable, due
 
@@ -29,7 +29,8 @@ class Transfer:
             raise Conflict("your task was closed meanwhile; reload the record")
         made = create_task(run.flow, run.conn, run.rec, run.step, self.target, run.now,
                            visit=self.task.visit, position=self.task.position,
-                           due_at=self.task.due_at, transferred_from=run.user.name)
+                           due_at=self.task.due_at, transferred_from=run.user.name,
+                           why="transferred", actor=run.user.name)
         run.event("transfer", task_id=self.task.id,
                   detail={"from": run.user.name, "to": self.target, "tasks": [made]})
         return run.rec
@@ -63,7 +64,7 @@ class AddSigner:
             pos, status = max(x.position for x in block) + 1, tasks.WAITING
         made = create_task(run.flow, run.conn, run.rec, run.step, self.target, run.now,
                            visit=self.task.visit, position=pos, status=status,
-                           due_at=due(run.step, run.now))
+                           due_at=due(run.step, run.now), why="added", actor=run.user.name)
         run.event("add_signer", task_id=self.task.id,
                   detail={"signer": self.target, "where": self.where, "tasks": [made]})
         return run.rec
@@ -106,10 +107,7 @@ class Cc:
         tasks.insert(run.conn, record_id=run.rec.id, form=run.rec.form, step=run.rec.state,
                      visit=max(run.visit, 1), assignee=self.target, now=run.now, kind="cc",
                      status=tasks.DONE, decision="cc", comment=run.comment)
-        run.conn.execute(t.notifications.insert().values(
-            user_name=self.target, created_at=run.now,
-            subject=f"{run.user.name} copied you in on {run.rec.number or run.rec.id}",
-            body=run.comment, form=run.rec.form, record_id=run.rec.id, source="workflow:cc"))
+        news.tell_copied(run.flow, run.conn, run.rec, self.target, run.user.name, run.comment)
         run.event("cc", detail={"to": self.target})
         return run.rec
 

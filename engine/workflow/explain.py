@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..errors import ActionRefused, Conflict, LoomError, ValidationFailed
 from ..expr import parse
 from . import actions as A
-from . import approvers
+from . import approvers, tasks
 
 
 def explain(flow, conn, user, rec) -> list[dict]:
@@ -25,6 +25,7 @@ def explain(flow, conn, user, rec) -> list[dict]:
             h = None
         except ValidationFailed as exc:
             entry.update(available=True, needs=exc.fields)
+        _waiting(run, name, h, entry)
         spec = run.step.actions.get(name)
         if spec is not None and name != A.RETURN:
             entry["branches"], dest = _branches(flow, run, spec)
@@ -35,6 +36,30 @@ def explain(flow, conn, user, rec) -> list[dict]:
             entry["approvers"] = _approvers(flow, conn, run, dest)
         out.append(entry)
     return out
+
+
+def _waiting(run, name: str, h, entry: dict) -> None:
+    """A decision that does not end the step says so: signers added after me decide next
+    (`waits_for`), my own task waits for the signer added before me (`after`), or in mode
+    all the other approvers still have to decide (`also`)."""
+    me = run.user.name
+    mine = [x for x in run.current() if x.assignee == me and x.status in tasks.ACTIVE]
+    if not mine or not run.step.is_approval or name in (A.RETURN, A.REJECT) \
+            or name not in run.step.actions:
+        return
+    task = mine[0]
+    block = [x for x in run.current() if x.block == task.block and x.status in tasks.ACTIVE]
+    if task.status == tasks.WAITING:
+        entry["after"] = [x.assignee for x in block if x.position < task.position]
+        return
+    later = [x.assignee for x in block if x.position > task.position]
+    if later:
+        entry["waits_for"] = later
+    elif run.step.mode != "any":
+        others = [x.assignee for x in run.current()
+                  if x.block != task.block and x.status in tasks.ACTIVE]
+        if others:
+            entry["also"] = others
 
 
 def _branches(flow, run, spec) -> tuple[list, str | None]:

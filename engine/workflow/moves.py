@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from ..errors import ActionRefused
 from ..store import tables as t
-from . import approvers, tasks
+from . import approvers, news, tasks
 from .run import due
 from .step_actions import StepContext
 
@@ -17,8 +17,11 @@ def transition(run, action: str, dest: str, values: dict, task_id=None):
     tasks.cancel_active(run.conn, rec.id, run.now, step=rec.state)
     values, detail = enter(flow, run.conn, run.user, rec, dest, values, run.now,
                            from_step=rec.state)
-    return flow.writer.update(run.conn, run.user, rec, values, run.now, state=dest, action=action,
-                              comment=run.comment, task_id=task_id, detail=detail, entered=True)
+    after = flow.writer.update(run.conn, run.user, rec, values, run.now, state=dest, action=action,
+                               comment=run.comment, task_id=task_id, detail=detail, entered=True)
+    news.tell_owner(flow, run.conn, after, action, run.step, run.spec.step(dest), run.user.name,
+                    run.comment)
+    return after
 
 
 def enter(flow, conn, user, rec, dest: str, values: dict, now, *,
@@ -64,7 +67,7 @@ def enter(flow, conn, user, rec, dest: str, values: dict, now, *,
         for i, name in enumerate(res.names):
             made.append(create_task(flow, conn, rec, step, name, now, visit=visit,
                                     position=i * tasks.BLOCK + tasks.MID, due_at=due(step, now),
-                                    taken=[m["assignee"] for m in made]))
+                                    taken=[m["assignee"] for m in made], actor=user.name))
         detail["tasks"] = [m for m in made if m]
     return values, detail
 
@@ -78,8 +81,10 @@ def entered_before(conn, record_id: int, step: str) -> bool:
 
 def create_task(flow, conn, rec, step, name: str, now, *, visit: int, position: int,
                 due_at=None, status: str = tasks.OPEN, transferred_from: str | None = None,
-                escalated: bool = False, taken=()) -> dict:
-    """One approve task for `name`, or for their delegate when they are away today."""
+                escalated: bool = False, taken=(), why: str = "assigned",
+                actor: str | None = None) -> dict:
+    """One approve task for `name`, or for their delegate when they are away today; the
+    assignee is told (`why`: assigned, transferred, added) by the channels they chose."""
     assignee, delegated_from = name, None
     deputy = approvers.delegate(flow.users, conn, name, now.date())
     if deputy and deputy not in taken and (deputy != rec.owner or step.allow_self_approval):
@@ -88,6 +93,7 @@ def create_task(flow, conn, rec, step, name: str, now, *, visit: int, position: 
                        assignee=assignee, now=now, status=status, position=position,
                        due_at=due_at, delegated_from=delegated_from,
                        transferred_from=transferred_from, escalated=escalated)
+    news.tell_assignee(flow, conn, rec, step, assignee, why, actor)
     out = {"id": tid, "assignee": assignee}
     if delegated_from:
         out["delegated_from"] = delegated_from

@@ -89,10 +89,17 @@ class WorkflowService:
                 out.append(self._describe_action(run, name, h))
             return out
 
-    def tasks(self, user, status: str = "open", limit: int = 100, offset: int = 0) -> list:
-        """The user's approval tasks (the inbox), newest first: one indexed query."""
+    def tasks(self, user, status: str = "open", limit: int = 100, offset: int = 0, **filters) -> list:
+        """The user's approval tasks (the inbox), newest first unless `sort` says otherwise:
+        one indexed query (filters: form, step, created_before, due_before, sort)."""
+        query = task_store.InboxQuery(status=status, limit=limit, offset=offset, **filters)
         with self.db.read() as conn:
-            return task_store.inbox(conn, user.name, status, limit, offset)
+            return task_store.inbox(conn, user.name, query)
+
+    def task_count(self, user) -> int:
+        """How many open tasks `user` holds."""
+        with self.db.read() as conn:
+            return task_store.open_count(conn, user.name)
 
     def explain(self, user, record) -> list[dict]:
         """For each action of the record's step: where it leads and why, and who would approve."""
@@ -169,4 +176,12 @@ class WorkflowService:
             out["next"] = h.dest
         if spec is not None and spec.confirm:
             out["confirm"] = spec.confirm.get(lang)
+        if name in ("transfer", "add_signer"):
+            # who cannot take the task: pickers leave them out and say why (assignable())
+            out["holding"] = sorted({x.assignee for x in run.current()
+                                     if x.status in task_store.ACTIVE} - {run.user.name})
+            out["not_offered"] = sorted({run.user.name, *out["holding"]}
+                                        | (set() if run.step.allow_self_approval else {run.rec.owner}))
+        elif name == "cc":
+            out["not_offered"] = [run.user.name]
         return out

@@ -85,7 +85,7 @@ def _one(flow, conn, task_id: int, step, now: datetime, summary: dict) -> None:
             continue
         top += 1
         made.append(create_task(flow, conn, rec, step, name, now, visit=task["visit"],
-                                position=top, escalated=True, taken=active))
+                                position=top, escalated=True, taken=active, why=None))
         _notify(flow, conn, made[-1]["assignee"], task, f"Escalated to you: "
                 f"{_label(flow, conn, task)} is overdue in step {step.name}", "sla:escalate")
     if not res.names:

@@ -47,13 +47,16 @@ class Task:
     decided_at: datetime | None
     number: str | None = None  # the record's number and step, for the inbox
     state: str | None = None
+    owner: str | None = None  # the record's owner and stored values, for the inbox's columns
+    data: Any = None
 
     @property
     def block(self) -> int:
         return self.position // BLOCK
 
     def to_json(self) -> dict[str, Any]:
-        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        # `data` stays out: the API reads records through their own endpoint and its field rules
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "data"}
         for k in ("created_at", "due_at", "reminded_at", "decided_at"):
             out[k] = iso(out[k])
         return out
@@ -106,7 +109,8 @@ def _cancel_stmt(step: bool, block: bool, keep: bool):
 def _task(row) -> Task:
     m = row._mapping
     return Task(**{c.name: m[c.name] for c in _COLS},
-                number=m.get("number"), state=m.get("state"))
+                number=m.get("number"), state=m.get("state"), owner=m.get("owner"),
+                data=m.get("data"))
 
 
 def insert(conn, *, record_id: int, form: str, step: str, visit: int, assignee: str, now: datetime,
@@ -173,14 +177,55 @@ def cancel_active(conn, record_id: int, now: datetime, step: str | None = None,
     return conn.execute(q, params).rowcount
 
 
-def inbox(conn, assignee: str, status: str = OPEN, limit: int = 100, offset: int = 0) -> list[Task]:
-    """A user's tasks, newest first: one range scan of ix_tasks_inbox (assignee, status, id)."""
-    q = (sa.select(t.tasks, t.records.c.number, t.records.c.state)
-         .join(t.records, t.records.c.id == t.tasks.c.record_id)
-         .where(t.tasks.c.assignee == assignee, t.tasks.c.status == status,
-                t.records.c.deleted_at.is_(None))  # a record in the trash leaves every inbox
-         .order_by(t.tasks.c.id.desc()).limit(limit).offset(offset))
+SORTS = {  # the inbox's orders; ties broken by id so pages never overlap
+    "newest": (t.tasks.c.id.desc(),),
+    "oldest": (t.tasks.c.id.asc(),),
+    "due": (t.tasks.c.due_at.is_(None), t.tasks.c.due_at.asc(), t.tasks.c.id.asc()),
+}
+
+
+@dataclass(frozen=True)
+class InboxQuery:
+    """What the inbox asks for: a status, optional filters, an order (a key of SORTS)."""
+
+    status: str = OPEN
+    form: str | None = None
+    step: str | None = None
+    created_before: datetime | None = None  # "older than": created before this moment
+    due_before: datetime | None = None  # due (or overdue) by this moment
+    sort: str = "newest"
+    limit: int = 100
+    offset: int = 0
+
+
+def inbox(conn, assignee: str, query: InboxQuery) -> list[Task]:
+    """A user's tasks with their record's number, state, owner and values: one query over
+    ix_tasks_inbox (assignee, status, id), filters and order in SQL."""
+    tk = t.tasks.c
+    q = (sa.select(t.tasks, t.records.c.number, t.records.c.state, t.records.c.owner,
+                   t.records.c.data)
+         .join(t.records, t.records.c.id == tk.record_id)
+         .where(tk.assignee == assignee, tk.status == query.status,
+                t.records.c.deleted_at.is_(None)))  # a record in the trash leaves every inbox
+    if query.form:
+        q = q.where(tk.form == query.form)
+    if query.step:
+        q = q.where(tk.step == query.step)
+    if query.created_before is not None:
+        q = q.where(tk.created_at < query.created_before)
+    if query.due_before is not None:
+        q = q.where(tk.due_at.is_not(None), tk.due_at <= query.due_before)
+    q = q.order_by(*SORTS.get(query.sort, SORTS["newest"])).limit(query.limit).offset(query.offset)
     return [_task(r) for r in conn.execute(q)]
+
+
+_COUNT_OPEN = sa.select(sa.func.count()).select_from(t.tasks).where(
+    t.tasks.c.assignee == _B("b_assignee"), t.tasks.c.status == OPEN)
+
+
+def open_count(conn, assignee: str) -> int:
+    """How many open tasks the user holds (the top bar's badge): an index-only count."""
+    return conn.execute(_COUNT_OPEN, {"b_assignee": assignee}).scalar_one()
 
 
 def held(conn, record_id: int, assignee: str, step: str, visit: int) -> Task | None:

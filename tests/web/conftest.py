@@ -62,3 +62,30 @@ def shot(request):
         counter[0] += 1
         page.screenshot(path=str(ARTIFACTS / f"{test}-{counter[0]:02d}-{name}.png"), full_page=True)
     return take
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, f"rep_{rep.when}", rep)
+
+
+@pytest.fixture(autouse=True)
+def screenshots_on_failure(request):
+    """A failing browser test leaves a screenshot of every page still open in
+    tests/artifacts/<test>-FAILED-<n>.png (and its HTML beside it)."""
+    yield
+    rep = getattr(request.node, "rep_call", None)
+    if rep is None or not rep.failed or "browser" not in request.fixturenames:
+        return
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    test = request.node.name.replace("[", "-").replace("]", "")
+    n = 0
+    for ctx in request.getfixturevalue("browser").contexts:
+        for page in ctx.pages:
+            n += 1
+            base = ARTIFACTS / f"{test}-FAILED-{n:02d}"
+            with contextlib.suppress(Exception):  # a crashed page must not hide the failure
+                page.screenshot(path=f"{base}.png", full_page=True)
+                Path(f"{base}.html").write_text(page.content(), encoding="utf-8")

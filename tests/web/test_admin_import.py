@@ -70,9 +70,10 @@ def test_admin_adds_a_user_and_answers_why_an_alert_did_not_fire(server, browser
     page.select_option("#trace-alert", "low_stock")
     page.fill("#trace-record", str(product.id))
     page.click("#trace-go")
-    expect(page.locator("#explain-condition")).to_have_text("False")  # 12 < 10 is false
+    expect(page.locator("#explain-condition")).to_have_text("No")  # 12 < 10 is false
     expect(page.locator("#explain-values")).to_contain_text("12")
-    expect(page.locator("#trace-table .outcome").first).to_have_text("condition_false")
+    expect(page.locator("#trace-table .outcome").first).to_have_attribute("data-outcome", "condition_false")
+    expect(page.locator("#trace-table .outcome").first).to_have_text("Did not fire: its condition did not hold")
     shot(page, "alert-why-not")
     logout(page)
     login(page, server, "carol")

@@ -140,6 +140,16 @@
     var s = e.detail.xhr.status;
     if (s === 400 || s === 409 || s === 413 || s === 422) { e.detail.shouldSwap = true; e.detail.isError = false; }
   });
+  // An action whose definition says `confirm:` asks first (the server does not ask twice).
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest && e.target.closest("button[data-confirm]");
+    if (b && !window.confirm(b.getAttribute("data-confirm"))) e.preventDefault();
+  });
+  // The inbox's "select all" box ticks every task on the page.
+  document.addEventListener("change", function (e) {
+    if (e.target.id !== "select-all") return;
+    document.querySelectorAll("input[name=task]").forEach(function (c) { c.checked = e.target.checked; });
+  });
   // Upload progress for imports (the indicator shows while the request runs).
   document.addEventListener("htmx:xhr:progress", function (e) {
     var ind = document.getElementById("import-progress");

@@ -10,10 +10,11 @@ from flask_login import login_required
 from engine.errors import ActionRefused, Conflict, LoomError, NotFound, PermissionDenied, ValidationFailed
 
 from .. import formdata as fd
+from .. import i18n
 from .. import report_view
 from ..auth import acting_user
 from ..workflow_view import available_actions
-from .common import engine, label, readable_forms, t
+from .common import engine, label, lang, msg, readable_forms, t
 
 bp = Blueprint("forms", __name__)
 
@@ -330,14 +331,18 @@ def _record_page(spec, rec, status=200, message=None, action_errors=None):
         explain = []
     wf = eng.defs.workflow_for(spec.id)
     step = wf.step(rec.state) if wf and rec.state else None
-    users = [u.name for u in eng.users.all() if u.name != user.name]
+    people = [u.name for u in eng.users.all()]
+    for a in user_actions:  # each picker offers only who can take it (the engine says who not)
+        a["people"] = [p for p in people if p not in a.get("not_offered", ())]
+    users = [p for p in people if p != user.name]
     make = [(fid, t("make_from").format(form=label(eng.defs.forms[fid].title, fid)),
              url_for("forms.new", form=fid, **{"from": f"{spec.id}:{rec.id}"}))
             for fid in eng.make_targets(user, rec)]
     fill = _fill_widgets(eng, user, spec, rec, plain_actions)
     return render_template("record.html", fill=fill, alerts=_alert_why(eng, user, rec), spec=spec, rec=rec, shown=shown, title=fd.title_of(eng, rec),
                            plain_actions=plain_actions, user_actions=user_actions, step_actions=step_actions,
-                           history=history, history_changes=lambda d: fd.history_changes(eng, spec, d),
+                           history=[_history_line(ev, wf) for ev in history],
+                           history_changes=lambda d: fd.history_changes(eng, spec, d),
                            explain=explain, step=step, wf=wf, users=users,
                            can_edit=_can_edit(eng, user, rec), can_delete=eng.can_delete(user, rec),
                            message=message, make=make,
@@ -357,6 +362,31 @@ def _fill_widgets(eng, user, spec, rec, actions) -> list:
     texts = fd.texts_of(eng, spec, rec.data)
     return [w for w in fd.widgets(eng, user, spec, texts, {}, None, shown=names, editable=names)
             if not w.get("rows")]
+
+
+def _step_name(wf, name: str | None) -> str:
+    st = wf.step(name) if wf is not None and name else None
+    return label(st.title, name) if st is not None and getattr(st, "title", None) else (name or "")
+
+
+def _history_line(ev, wf) -> dict:
+    """One history event as people read it: step labels for the move, a sentence for what a
+    built-in action did (who it went to)."""
+    d = ev.detail or {}
+    note = ""
+    if ev.action == "transfer" and d.get("to"):
+        note = t("history_transfer", to=d["to"])
+    elif ev.action == "add_signer" and d.get("signer"):
+        where = "before" if d.get("where") == "before" else "after"
+        note = t(f"history_add_signer_{where}", who=d["signer"])
+    elif ev.action == "cc" and d.get("to"):
+        note = t("history_cc", to=d["to"])
+    elif d.get("waiting_for"):
+        note = t("history_waiting", who=d["waiting_for"])
+    moved = ev.from_state != ev.to_state and (ev.from_state or ev.to_state)
+    return {"ev": ev, "label": i18n.action_label(ev.action, lang(), workflow=wf), "note": note,
+            "from": _step_name(wf, ev.from_state) if moved else "",
+            "to": _step_name(wf, ev.to_state) if moved else ""}
 
 
 def _alert_why(eng, user, rec) -> list[dict]:
@@ -432,12 +462,18 @@ def act(form, record_id):
     fields = set(eng.editable_fields(user, form, rec)) if any(
         k.startswith("f.") for k in request.form) else set()
     data = fd.parse_post(spec, request.form, eng, only=fields) if fields else None
+    where = (request.form.get("where") or "").strip()
+    if name == "add_signer" and to and where in ("before", "after"):
+        to = f"{where}:{to}"
     try:
         eng.act(user, form, record_id, name, comment=comment, to=to, version=version, data=data)
     except ValidationFailed as exc:
-        return _record_page(spec, eng.get(user, form, record_id), 422, exc.message, exc.fields)
+        # Post/Redirect/Get: the error shows on the record page, whose URL reloads safely
+        flash(" ".join(msg(v) for v in exc.fields.values()) or msg(exc.message), "error")
+        return redirect(url_for("forms.record", form=form, record_id=record_id), 303)
     except (ActionRefused, Conflict, PermissionDenied) as exc:
-        return _record_page(spec, eng.get(user, form, record_id), exc.status, exc.message)
+        flash(i18n.refusal(exc, lang()), "error")
+        return redirect(url_for("forms.record", form=form, record_id=record_id), 303)
     flash("done")
     try:
         eng.get(user, form, record_id)
