@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,10 +28,11 @@ from .auth.accounts import Accounts
 from .auth.users import Directory, User
 from .clock import Clock
 from .definitions.catalog import Definitions, load_definitions
-from .errors import LoomError
+from .errors import LoomError, PermissionDenied
 from .forms.preview import Preview
 from .records import Change, Event, Page, Record, Services, as_record_id
 from .records.context import ActionTools
+from .records.files import Attachments
 from .records.reader import RecordReader
 from .records.service import MAX_PAGE, RecordService
 from .records.writer import RecordWriter
@@ -40,6 +42,7 @@ from .reports.results import ReportResult, ReportStream
 from .reports.service import ReportService
 from .runtime import Runtime
 from .store import backup as backups
+from .store.blobs import BlobStore, open_blobs
 from .store.database import Database
 from .store.migrate import upgrade
 from .workflow.service import WorkflowService
@@ -65,11 +68,14 @@ class Engine:
 
     def __init__(self, definitions_dir: str | None = None, database_url: str = "sqlite:///loom.db", *,
                  definitions: Definitions | None = None, registries: Registries | None = None,
-                 migrate: bool = True, clock: Clock | None = None):
+                 migrate: bool = True, clock: Clock | None = None, blobs: "BlobStore | str | None" = None):
         self.registries = registries or default_registries()
         self.clock = clock or Clock()
         self.definitions_dir = definitions_dir
         self.db = Database(database_url)
+        # file contents: a store given, a folder or s3:// URL (LOOM_BLOBS), else beside the database
+        self.blobs: BlobStore = blobs if blobs is not None and not isinstance(blobs, str) else \
+            open_blobs(blobs or os.environ.get("LOOM_BLOBS"), database_url)
         if migrate:
             upgrade(self.db)
         self.users = Directory(self.db, self.clock)
@@ -206,7 +212,7 @@ class Engine:
 
     def create(self, user: User, form_id: str, data: Mapping) -> Record:
         """Validate and store a new record; its number, event and workflow start commit together."""
-        return self._live.records.create(user, form_id, data)
+        return self._live.records.create(user, form_id, self._files().vouch(form_id, data))
 
     def get(self, user: User, form_id: str, record_id: int) -> Record:
         """A record the user may read; NotFound otherwise (same as a missing id)."""
@@ -215,7 +221,8 @@ class Engine:
     def update(self, user: User, form_id: str, record_id: int, data: Mapping,
                version: int | None) -> Record:
         """Change fields; a stale `version` raises Conflict and writes nothing."""
-        return self._live.records.update(user, form_id, record_id, data, version)
+        return self._live.records.update(user, form_id, record_id, self._files().vouch(form_id, data),
+                                         version)
 
     def list(self, user: User, form_id: str, filter: str | None = None, order: str | None = None,
              limit: int = 50, offset: int = 0) -> Page:
@@ -411,6 +418,26 @@ class Engine:
         """
         with self.db.write() as conn:
             yield lambda: conn.begin_nested()
+
+    # --- files (uxpages) ---------------------------------------------------------------
+
+    def _files(self) -> Attachments:
+        return Attachments(self.defs, self.blobs)
+
+    def upload(self, user: User, form_id: str, field: str, name: str | None, data: bytes) -> dict:
+        """Store a file for file field `field` (`photo`, `lines.drawing`) of a form the user
+        works with; its reference `{name, size, sha256, type}` to put in
+        the record's data. Size and type limits apply; the type comes from the bytes."""
+        self._files().field(form_id, field)
+        # an upload is unreadable until a record the user may write holds it; storing it needs
+        # only that the user works with the form at all
+        if not (self.can_create(user, form_id) or self._live.reader.has_read_role(user, form_id)):
+            raise PermissionDenied("you may not add files to this form")
+        return self._files().upload(form_id, field, name, data)
+
+    def file(self, user: User, form_id: str, record_id: int, sha256: str) -> tuple[dict, bytes]:
+        """A file a record holds, if the user may read that record: (reference, bytes)."""
+        return self._files().read(self.get(user, form_id, record_id), sha256)
 
     # --- backup, restore and archive (h/backup: thin; logic in store/backup.py, archive/) ---
 

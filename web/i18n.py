@@ -162,6 +162,9 @@ TEXTS: dict[str, dict[str, str]] = {
     "traces": {"en": "Alert traces", "zh": "预警记录"},
     "outcome": {"en": "Outcome", "zh": "结果"},
     "values_seen": {"en": "Values seen", "zh": "所见取值"},
+    # uxpages
+    "keep_file": {"en": "Keep", "zh": "保留"},
+    "replace_file": {"en": "Replace", "zh": "替换"},
 }
 
 

@@ -143,7 +143,25 @@ def _field(b: Builder, path: tuple, raw: dict) -> m.FieldSpec:
         max_rows=raw.get("max_rows"), max_length=raw.get("max_length"), scale=raw.get("scale"),
         unique=bool(raw.get("unique", False)), help=m.Label.of(raw.get("help")),
         fields=children, source=b.source(path),
+        multiple=bool(raw.get("multiple", False)), max_size=parse_size(raw.get("max_size")),
+        accept=_names(raw.get("accept")),
     )
+
+
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(B|KB|MB|GB)?\s*$")
+_SIZE_UNITS = {None: 1, "B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3}
+
+
+def parse_size(raw) -> int | None:
+    """`5MB`, `200KB`, `1.5GB` or a number of bytes → bytes (the schema checked the shape)."""
+    if raw is None or isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    match = _SIZE.match(str(raw))
+    if not match:
+        return None
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
 
 
 def build_form(b: Builder) -> m.FormSpec:
@@ -161,6 +179,7 @@ def build_form(b: Builder) -> m.FormSpec:
         ),
         description=m.Label.of(d.get("description")), source=b.source(),
         archive=_archive(b, d.get("archive")),
+        list_columns=_names(d.get("list")), subtitle=_names(d.get("subtitle")),
     )
 
 

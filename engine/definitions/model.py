@@ -116,6 +116,10 @@ class FieldSpec:
     help: Label = field(default_factory=Label)
     fields: tuple["FieldSpec", ...] = ()  # table: the line-item fields
     source: Source | None = None
+    # uxpages: file fields
+    multiple: bool = False  # several files in one field
+    max_size: int | None = None  # bytes
+    accept: tuple[str, ...] = ()  # content types ("image/*") judged from the bytes
 
     @property
     def is_table(self) -> bool:
@@ -162,6 +166,9 @@ class FormSpec:
     description: Label = field(default_factory=Label)
     source: Source | None = None
     archive: ArchiveRule | None = None
+    # uxpages: list columns (`list:`) and the link picker's subtitle fields (`subtitle:`)
+    list_columns: tuple[str, ...] = ()
+    subtitle: tuple[str, ...] = ()
 
     def field(self, name: str) -> FieldSpec | None:
         for f in self.fields:

@@ -89,6 +89,7 @@ E_UPDATE_TARGET = "LOOM-E068"
 E_WHERE_TARGET = "LOOM-E069"
 E_CREATE_LINES = "LOOM-E070"
 E_BOUNDS = "LOOM-E071"
+E_FILE_KEYS = "LOOM-E165"  # uxpages: multiple/max_size/accept on a field that is not a file
 
 BUILTIN_ACTIONS = ("set", "create", "update", "notify")
 BUILTIN_CHANNELS = ("inbox", "email", "webhook")

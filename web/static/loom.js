@@ -70,6 +70,8 @@
       timer = null;
       var mine = ++sent;
       var body = new FormData(form);
+      // files are uploaded on save only, never with every keystroke's preview
+      form.querySelectorAll("input[type=file]").forEach(function (el) { body.delete(el.name); });
       // a value the server filled in is not the user's: ask again as if it were still empty
       form.querySelectorAll("[data-filled]").forEach(function (el) {
         if (el.name && el.value === el.getAttribute("data-filled")) body.set(el.name, "");

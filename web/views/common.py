@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, g
 from flask_login import current_user, login_required
 
-from .. import i18n
+from .. import formatting, i18n
 from ..workflow_view import unread_count
 
 
@@ -68,6 +68,7 @@ def install(app) -> None:
     @app.context_processor
     def _globals():
         ctx = {"t": t, "label": label, "lang": lang(), "option_label": option_label,
+               "fmt_size": formatting.fmt_size, "fmt_number": lambda v, places=None: formatting.fmt_number(v, lang(), places),
                "act_label": lambda name, wf=None: i18n.action_label(name, lang(), workflow=wf)}
         if current_user.is_authenticated:
             eng = engine()

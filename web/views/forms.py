@@ -7,11 +7,13 @@ import tempfile
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from engine.fields.file import refs_of
 from engine.errors import ActionRefused, Conflict, LoomError, NotFound, ValidationFailed
 
 from .. import formdata as fd
 from .. import report_view
 from ..auth import acting_user
+from ..files import send_file_ref, wants_download, with_uploads
 from ..workflow_view import available_actions
 from .common import engine, label, readable_forms, t
 
@@ -207,7 +209,11 @@ def new(form):
             if not texts.get(f.name):
                 texts[f.name] = [{c.name: "" for c in f.fields}]
         return _editor(spec, texts, {})
-    data = fd.parse_post(spec, request.form, eng)
+    try:
+        data = fd.parse_post(spec, with_uploads(eng, user, spec, request.form, request.files), eng)
+    except ValidationFailed as exc:
+        return _editor(spec, fd.texts_from_post(spec, fd.parse_post(spec, request.form, eng), eng),
+                       exc.fields, status=422, message=t("fix_errors"))
     try:
         rec = eng.create(user, form, data)
     except ValidationFailed as exc:
@@ -224,7 +230,11 @@ def edit(form, record_id):
     rec = eng.get(user, form, record_id)
     if request.method == "GET":
         return _editor(spec, fd.texts_of(eng, spec, rec.data), {}, record=rec)
-    data = fd.parse_post(spec, request.form, eng)
+    try:
+        data = fd.parse_post(spec, with_uploads(eng, user, spec, request.form, request.files), eng)
+    except ValidationFailed as exc:
+        return _editor(spec, fd.texts_from_post(spec, fd.parse_post(spec, request.form, eng), eng),
+                       exc.fields, record=rec, status=422, message=t("fix_errors"))
     try:
         version = int(request.form.get("version") or 0)
     except ValueError:
@@ -258,7 +268,8 @@ def _record_page(spec, rec, status=200, message=None, action_errors=None):
         elif f.name in rec.data:
             target = fd.field_type(eng, f).link_of(f, v)
             link = url_for("forms.record", form=target[0], record_id=v) if target else None
-            shown.append({"f": f, "table": False, "text": fd.display(eng, f, v, labels), "link": link})
+            shown.append({"f": f, "table": False, "text": fd.display(eng, f, v, labels), "link": link,
+                          "files": _files_of(spec, rec, f, v)})
     actions = available_actions(eng, user, rec)
     plain_actions = [a for a in actions if not a.get("needs_user") and not
                      (isinstance(a.get("to"), list) and len(a["to"]) > 1)]
@@ -278,6 +289,15 @@ def _record_page(spec, rec, status=200, message=None, action_errors=None):
                            history=history, explain=explain, step=step, wf=wf, users=users,
                            can_edit=_can_edit(eng, user, rec), message=message,
                            action_errors=action_errors or {}), status
+
+
+def _files_of(spec, rec, f, value) -> list[dict] | None:
+    """A file field's files on the record page: name, size, link, and whether to show it as an image."""
+    if f.type != "file":
+        return None
+    return [{"name": r.get("name", ""), "size": r.get("size"), "image": str(r.get("type", "")).startswith("image/"),
+             "url": url_for("forms.file", form=spec.id, record_id=rec.id, sha256=r["sha256"])}
+            for r in refs_of(value) if r.get("sha256")]
 
 
 def _alert_why(eng, user, rec) -> list[dict]:
@@ -340,3 +360,12 @@ def act(form, record_id):
     except NotFound:  # e.g. transferred away and no longer readable
         return redirect(url_for("inbox.index"))
     return redirect(url_for("forms.record", form=form, record_id=record_id))
+
+
+@bp.get("/f/<form>/<int:record_id>/files/<sha256>")
+@login_required
+def file(form, record_id, sha256):
+    """A file of the record, for whoever may read the record (web/files.py sets the headers)."""
+    _spec(form)
+    ref, content = engine().file(acting_user(), form, record_id, sha256)
+    return send_file_ref(ref, content, download=wants_download())
