@@ -443,16 +443,24 @@ class Engine:
 
     def backup(self, path: str) -> backups.BackupInfo:
         """A consistent copy of the whole database in `path`, taken while the engine serves."""
-        return backups.backup(self.db, path)
+        info = backups.backup(self.db, path)
+        backups.backup_blobs(self.blobs, path)  # after the snapshot: blobs are only ever added
+        return info
 
     @staticmethod
-    def restore(path: str, database_url: str, *, force: bool = False) -> backups.BackupInfo:
-        """Restore a backup into the (empty) database at `database_url`, checked before and after."""
+    def restore(path: str, database_url: str, *, force: bool = False,
+                blobs: "BlobStore | str | None" = None) -> backups.BackupInfo:
+        """Restore a backup into the (empty) database at `database_url`, checked before and after,
+        and its files into the blob store (`blobs`, LOOM_BLOBS, or the one beside the database)."""
         database = Database(database_url)
         try:
-            return backups.restore(database, path, force=force)
+            info = backups.restore(database, path, force=force)
         finally:
             database.dispose()
+        store = blobs if blobs is not None and not isinstance(blobs, str) else \
+            open_blobs(blobs or os.environ.get("LOOM_BLOBS"), database_url)
+        backups.restore_blobs(store, path)
+        return info
 
     def archive(self, dry_run: bool = False, stop: Callable[[], bool] | None = None) -> ArchiveResult:
         """Apply the forms' `archive:` rules in batches (engine/archive); a dry run only counts."""

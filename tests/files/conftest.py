@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import FIXTURES, make_engine
+from engine.engine import Engine
+from tests.conftest import FIXTURES
 from web import create_app
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4"
@@ -13,8 +14,8 @@ HTML = b"<!doctype html><html><script>alert(1)</script></html>"
 
 
 @pytest.fixture
-def engine(database_url, clock):
-    eng = make_engine(FIXTURES / "files", database_url, clock)
+def engine(database_url, clock, tmp_path):
+    eng = Engine(str(FIXTURES / "files"), database_url, clock=clock, blobs=str(tmp_path / "blobs"))
     for name, roles in (("sara", ["staff"]), ("tom", ["staff"]), ("audrey", ["auditor"])):
         eng.add_user(name, roles, email=f"{name}@example.com", password=f"{name}-pass-123")
     yield eng
@@ -36,3 +37,6 @@ def app(engine):
 @pytest.fixture
 def token(engine):
     return lambda name: {"Authorization": f"Bearer {engine.create_token(name)}"}
+
+
+from tests.web.conftest import browser, shot  # noqa: E402,F401  (the browser fixtures, reused)
