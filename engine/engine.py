@@ -33,6 +33,7 @@ from .forms.preview import Preview
 from .records import Change, Event, Page, Record, Services, as_record_id
 from .records.context import ActionTools
 from .records.files import Attachments
+from .records.saved_views import SavedViews
 from .records.reader import RecordReader
 from .records.service import MAX_PAGE, RecordService
 from .records.writer import RecordWriter
@@ -225,9 +226,10 @@ class Engine:
                                          version)
 
     def list(self, user: User, form_id: str, filter: str | None = None, order: str | None = None,
-             limit: int = 50, offset: int = 0) -> Page:
-        """One page of the records the user may read, filtered and ordered in SQL."""
-        return self._live.records.list(user, form_id, filter, order, limit, offset)
+             limit: int = 50, offset: int = 0, sums: Iterable[str] = ()) -> Page:
+        """One page of the records the user may read, filtered and ordered in SQL; `sums` names
+        number fields to add up over every matching record (`Page.totals`, one SQL query)."""
+        return self._live.records.list(user, form_id, filter, order, limit, offset, tuple(sums))
 
     def history(self, user: User, form_id: str, record_id: int) -> list[Event]:
         return self._live.records.history(user, form_id, record_id)
@@ -418,6 +420,21 @@ class Engine:
         """
         with self.db.write() as conn:
             yield lambda: conn.begin_nested()
+
+    # --- saved list views (uxpages) --------------------------------------------------
+
+    def saved_views(self, user: User, form_id: str) -> list[dict]:
+        """The user's saved views of a form's list: [{id, name, query}] by name."""
+        self.defs.form(form_id)
+        return SavedViews(self.db, self.clock).list(user, form_id)
+
+    def save_view(self, user: User, form_id: str, name: str, query: str) -> dict:
+        """Save the list page's query string under `name` for this user (replacing one so named)."""
+        self.defs.form(form_id)
+        return SavedViews(self.db, self.clock).save(user, form_id, name, query)
+
+    def delete_view(self, user: User, form_id: str, view_id: int) -> None:
+        SavedViews(self.db, self.clock).delete(user, form_id, view_id)
 
     # --- files (uxpages) ---------------------------------------------------------------
 

@@ -165,6 +165,18 @@ TEXTS: dict[str, dict[str, str]] = {
     # uxpages
     "keep_file": {"en": "Keep", "zh": "保留"},
     "replace_file": {"en": "Replace", "zh": "替换"},
+    "search_list": {"en": "Search title, number or linked names", "zh": "搜索标题、编号或关联名称"},
+    "type_to_find": {"en": "Type to find…", "zh": "输入以查找…"},
+    "from": {"en": "from", "zh": "起"},
+    "to": {"en": "to", "zh": "止"},
+    "saved_views": {"en": "My views", "zh": "我的视图"},
+    "save_view": {"en": "Save this view", "zh": "保存当前视图"},
+    "view_name": {"en": "View name", "zh": "视图名称"},
+    "delete_view": {"en": "Delete view", "zh": "删除视图"},
+    "view_saved": {"en": "View saved.", "zh": "视图已保存。"},
+    "view_needs_name": {"en": "Give the view a name.", "zh": "请为视图命名。"},
+    "total_all": {"en": "Total (all matching)", "zh": "合计（全部符合条件）"},
+    "no_match": {"en": "Nothing matches these filters.", "zh": "没有符合条件的记录。"},
 }
 
 

@@ -47,6 +47,7 @@ class Record:
 class Page:
     items: list
     total: int
+    totals: dict = field(default_factory=dict)  # field -> sum over every matching record (`sums`)
 
 
 @dataclass(frozen=True)

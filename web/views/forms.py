@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
@@ -11,11 +12,13 @@ from engine.fields.file import refs_of
 from engine.errors import ActionRefused, Conflict, LoomError, NotFound, ValidationFailed
 
 from .. import formdata as fd
+from .. import list_page as lp
 from .. import report_view
+from ..formatting import fmt_datetime, fmt_number
 from ..auth import acting_user
 from ..files import send_file_ref, wants_download, with_uploads
 from ..workflow_view import available_actions
-from .common import engine, label, readable_forms, t
+from .common import engine, label, lang, readable_forms, t
 
 bp = Blueprint("forms", __name__)
 
@@ -42,72 +45,84 @@ def lit(text: str) -> str:
 # --- list ---------------------------------------------------------------------
 
 
-def _filters(spec, args) -> tuple[list[str], dict]:
-    """Expression parts for the search box and the indexed-field filters, and what was asked."""
-    parts, asked = [], {}
-    q = (args.get("q") or "").strip()[:MAX_QUERY]
-    if q:
-        asked["q"] = q
-        tf = spec.title_field or "number"
-        parts.append(f"contains(lower({tf}), lower({lit(q)}))")
-    for f in _filter_fields(spec):
-        more, used = fd.field_type(engine(), f).list_filter(f, args)
-        parts += more
-        asked.update(used)
-    return parts, asked
-
-
-def _filter_fields(spec) -> list:
-    """Indexed fields whose type offers a list filter."""
-    eng = engine()
-    return [f for f in (spec.field(n) for n in spec.indexes)
-            if f is not None and fd.field_type(eng, f).filter_input is not None]
-
-
-def _sortable(spec) -> list[str]:
-    names = list(spec.indexes)
-    if spec.title_field and spec.title_field not in names and spec.field(spec.title_field):
-        names.insert(0, spec.title_field)
-    return [n for n in names if spec.field(n) is not None and not spec.field(n).is_table]
-
-
 @bp.get("/f/<form>")
 @login_required
 def listing(form):
     spec = _spec(form)
     eng, user = engine(), acting_user()
-    parts, asked = _filters(spec, request.args)
-    sortable = _sortable(spec)
+    wf = eng.defs.workflow_for(form)
+    cols = lp.columns(eng, spec, wf)
+    parts, asked = lp.filters(eng, spec, wf, cols, request.args)
+    sortable = {c.name: c.sort for c in cols if c.sort}
     sort = request.args.get("sort") or ""
     if sort.lstrip("-") not in sortable:
         sort = ""
+    order = (("-" if sort.startswith("-") else "") + sortable[sort.lstrip("-")]) if sort else None
     try:
         page_no = max(1, min(int(request.args.get("page") or 1), 100000))
     except ValueError:
         page_no = 1
-    page = eng.list(user, form, filter=" and ".join(parts) or None, order=sort or None,
-                    limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
-    columns = [spec.field(n) for n in spec.indexes if spec.field(n) is not None and n != spec.title_field]
-    link_titles = {}
-    for c in columns:
-        for r in page.items:
-            target = fd.field_type(eng, c).link_of(c, r.data.get(c.name))
-            if target is not None and target not in link_titles:
-                link_titles[target] = fd.record_title(eng, user, *target)
-    labels = fd.WebLabels(link_titles)
-    rows = [{"rec": r, "title": fd.title_of(eng, r),
-             "cells": [fd.display(eng, c, r.data.get(c.name), labels) for c in columns]}
-            for r in page.items]
-    filters = _filter_fields(spec)
+    page = eng.list(user, form, filter=" and ".join(parts) or None, order=order,
+                    limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE,
+                    sums=[c.name for c in cols if c.total])
+    labels = fd.WebLabels(lp.link_titles(eng, user, cols, page.items))
+    rows = [{"rec": r, "cells": [_cell(eng, spec, wf, c, r, labels) for c in cols]} for r in page.items]
+    filters = lp.filter_fields(eng, spec, cols)
     pages = max(1, (page.total + PAGE_SIZE - 1) // PAGE_SIZE)
-    wf = eng.defs.workflow_for(form)
     template = "_list_results.html" if request.headers.get("HX-Request") and \
         request.headers.get("HX-Target") == "results" else "list.html"
-    return render_template(template, spec=spec, rows=rows, columns=columns, total=page.total,
-                           page=page_no, pages=pages, sort=sort, sortable=sortable, asked=asked,
+    return render_template(template, spec=spec, rows=rows, cols=cols, total=page.total, totals=page.totals,
+                           page=page_no, pages=pages, sort=sort, asked=asked,
                            filters=filters, can_create=eng.can_create(user, form), wf=wf,
                            filter_inputs={f.name: fd.field_type(eng, f).filter_input for f in filters},
-                           link_options=_filter_link_options(eng, user, filters))
+                           link_options=_filter_link_options(eng, user, filters, request.args),
+                           views=eng.saved_views(user, form),
+                           link_forms={f.name: fd.field_type(eng, f).link_form(f) for f in filters},
+                           view_query=_view_query(request.args))
+
+
+def _cell(eng, spec, wf, col, rec, labels) -> dict:
+    """One cell of the list: its text, and for the state its label and badge tone."""
+    if col.field is not None:
+        value = rec.data.get(col.name)
+        if col.numeric and value is not None:  # thousands separators, money to the cent
+            return {"text": fmt_number(value, lang(), 2 if col.total else None)}
+        return {"text": fd.display(eng, col.field, value, labels)}
+    if col.name == "state":
+        step = wf.step(rec.state) if wf and rec.state else None
+        return {"text": label(step.title, rec.state) if step else (rec.state or ""),
+                "tone": lp.state_tone(wf, rec.state)}
+    if col.name == "number":
+        return {"text": rec.number or f"#{rec.id}"}
+    if col.name == "owner":
+        return {"text": rec.owner}
+    value = getattr(rec, col.name, None)
+    return {"text": fmt_datetime(value)}
+
+
+def _view_query(args) -> str:
+    """The list page's query string as a saved view keeps it (without the page number)."""
+    return urlencode([(k, v) for k, v in args.items(multi=True) if k != "page" and v])
+
+
+@bp.post("/f/<form>/views")
+@login_required
+def save_view(form):
+    _spec(form)
+    eng, user = engine(), acting_user()
+    if request.form.get("delete"):
+        try:
+            eng.delete_view(user, form, int(request.form["delete"]))
+        except (ValueError, NotFound):
+            abort(404)
+        return redirect(url_for("forms.listing", form=form))
+    try:
+        view = eng.save_view(user, form, request.form.get("name") or "", request.form.get("query") or "")
+    except ValidationFailed:
+        flash("view_needs_name")
+        return redirect(url_for("forms.listing", form=form))
+    flash("view_saved")
+    return redirect(url_for("forms.listing", form=form) + ("?" + view["query"] if view["query"] else ""))
 
 
 @bp.get("/f/<form>/export.<fmt>")
@@ -137,12 +152,18 @@ def _workbook_chunks(eng, user, form):
             yield chunk
 
 
-def _filter_link_options(eng, user, filters) -> dict:
+def _filter_link_options(eng, user, filters, args=None) -> dict:
+    """A link filter's first options; the one chosen is always among them (the type-ahead box
+    searches every record: /pick)."""
     out = {}
     for f in filters:
         to = fd.field_type(eng, f).link_form(f)
         if to is not None:
-            out[f.name] = _options(eng, user, to, "")
+            opts = _options(eng, user, to, "")
+            chosen = (args or {}).get(f"x.{f.name}") or ""
+            if chosen and chosen not in {v for v, _t, _r in opts}:
+                opts = [(chosen, fd.record_title(eng, user, to, chosen), None)] + opts
+            out[f.name] = opts
     return out
 
 
@@ -168,8 +189,10 @@ def pick(form):
     if form not in eng.defs.forms:
         abort(404)
     selected = request.args.get("selected") or ""
-    options = [(value, title) for value, title, _ in _options(eng, user, form, request.args.get("q") or "")]
-    return render_template("_link_options.html", options=options, selected=selected, required=False)
+    q = request.args.get("q") or request.args.get("pq") or ""  # pq: a list filter's type-ahead box
+    options = [(value, title) for value, title, _ in _options(eng, user, form, q)]
+    return render_template("_link_options.html", options=options, selected=selected, required=False,
+                           empty=t("any") if request.args.get("pq") is not None else t("select"))
 
 
 # --- new / edit -----------------------------------------------------------------
