@@ -295,6 +295,10 @@ class Engine:
         """The user's approval tasks (the inbox), newest first."""
         return self._live.workflow.tasks(user, status, limit, offset)
 
+    def step_tasks(self, user, record) -> list:
+        """The tasks of the record's current step (any status), if the user may read the record."""
+        return self._live.workflow.step_tasks(user, record)
+
     def explain(self, user, record) -> list[dict]:
         """For each action of the record's step: where it leads and why, and who would approve."""
         return self._live.workflow.explain(user, record)

@@ -177,6 +177,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "view_needs_name": {"en": "Give the view a name.", "zh": "请为视图命名。"},
     "total_all": {"en": "Total (all matching)", "zh": "合计（全部符合条件）"},
     "no_match": {"en": "Nothing matches these filters.", "zh": "没有符合条件的记录。"},
+    "flow": {"en": "Approval flow", "zh": "流程图"},
+    "now_at": {"en": "Now at", "zh": "当前步骤"},
+    "held_by": {"en": "with", "zh": "处理人"},
+    "comes_next": {"en": "Next", "zh": "下一步"},
+    "flow_taken": {"en": "path taken", "zh": "已走过"},
+    "flow_current": {"en": "current step", "zh": "当前步骤"},
+    "flow_next": {"en": "can come next", "zh": "可能的下一步"},
 }
 
 

@@ -12,6 +12,7 @@ from engine.fields.file import refs_of
 from engine.errors import ActionRefused, Conflict, LoomError, NotFound, ValidationFailed
 
 from .. import formdata as fd
+from .. import flow_diagram
 from .. import list_page as lp
 from .. import report_view
 from ..formatting import fmt_datetime, fmt_number
@@ -307,11 +308,48 @@ def _record_page(spec, rec, status=200, message=None, action_errors=None):
     wf = eng.defs.workflow_for(spec.id)
     step = wf.step(rec.state) if wf and rec.state else None
     users = [u.name for u in eng.users.all() if u.name != user.name]
-    return render_template("record.html", alerts=_alert_why(eng, user, rec), spec=spec, rec=rec, shown=shown, title=fd.title_of(eng, rec),
+    flow = _flow(eng, user, rec, wf, history, explain)
+    return render_template("record.html", flow=flow, alerts=_alert_why(eng, user, rec), spec=spec, rec=rec, shown=shown, title=fd.title_of(eng, rec),
                            plain_actions=plain_actions, user_actions=user_actions, step_actions=step_actions,
                            history=history, explain=explain, step=step, wf=wf, users=users,
                            can_edit=_can_edit(eng, user, rec), message=message,
                            action_errors=action_errors or {}), status
+
+
+def _flow(eng, user, rec, wf, history, explain) -> dict | None:
+    """The workflow diagram and its summary in words: the current step, who holds it, what
+    comes next and who would take it."""
+    if wf is None or not rec.state:
+        return None
+
+    def step_label(name):
+        st = wf.step(name)
+        return label(st.title, name) if st is not None and st.title else name
+
+    try:
+        tasks = eng.step_tasks(user, rec)
+    except LoomError:
+        tasks = []
+    holding = [tk.assignee for tk in tasks if tk.status in ("open", "waiting")]
+    decided = [(tk.assignee, tk.decision) for tk in tasks if tk.decision]
+    step = wf.step(rec.state)
+    nexts: dict[str, list[str]] = {}
+    for action in (step.actions.values() if step else ()):
+        if action.name in ("reject", "return", "discard", "withdraw"):
+            continue  # the way forward, not every way out
+        for b in action.branches:
+            nexts.setdefault(b.to, [])
+    for e in explain or []:
+        if e.get("next") in nexts:
+            for a in e.get("approvers") or []:
+                if a.get("user") and a["user"] not in nexts[e["next"]]:
+                    nexts[e["next"]].append(a["user"])
+    tones = {n: "bad" for n in wf.steps if lp.state_tone(wf, n) == "bad"}
+    nodes = flow_diagram.build(wf, rec.state, history, step_label, holders=", ".join(holding),
+                               next_steps={n: ", ".join(u) for n, u in nexts.items()}, tones=tones)
+    return {"svg": flow_diagram.svg(nodes, t("flow")), "now": step_label(rec.state), "holding": holding,
+            "decided": decided, "next": [(step_label(n), u) for n, u in nexts.items()],
+            "final": bool(step and (step.final or not step.actions))}
 
 
 def _files_of(spec, rec, f, value) -> list[dict] | None:
