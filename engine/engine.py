@@ -348,9 +348,11 @@ class Engine:
         with self._live.reports.form_stream(user, form_id) as stream:
             yield stream
 
-    def report_svg(self, user, report_id: str, params: Mapping[str, Any] | None = None) -> str:
-        """The report's chart as standalone SVG (a table when it declares no chart)."""
-        return self._live.reports.report_svg(user, report_id, params)
+    def report_svg(self, user, report_id: str, params: Mapping[str, Any] | None = None,
+                   size: tuple[int, int] | None = None) -> str:
+        """The report's chart as standalone SVG (a table when it declares no chart); `size`
+        (width, height in px) draws it for the space it gets, so its text stays readable."""
+        return self._live.reports.report_svg(user, report_id, params, size)
 
     def report_sql(self, user, report_id: str, params: Mapping[str, Any] | None = None) -> str:
         """The statement a run would execute (bound values shown as placeholders)."""

@@ -184,6 +184,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "flow_taken": {"en": "path taken", "zh": "已走过"},
     "flow_current": {"en": "current step", "zh": "当前步骤"},
     "flow_next": {"en": "can come next", "zh": "可能的下一步"},
+    "enlarge": {"en": "Open the chart full size", "zh": "查看大图"},
 }
 
 

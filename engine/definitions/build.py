@@ -398,6 +398,7 @@ def build_report(b: Builder) -> m.ReportSpec:
         chart=m.ChartSpec(type=chart["type"], x=chart.get("x"), y=_names(chart.get("y")),
                           series=chart.get("series")) if chart else None,
         tiles=_names(d.get("tiles")), permissions=_names(d.get("permissions")),
+        span=int(d.get("span") or 1),
         source_file=b.source(),
     )
 

@@ -413,6 +413,7 @@ class ReportSpec:
     tiles: tuple[str, ...] = ()
     permissions: tuple[str, ...] = ()  # roles that may run it; empty = readers of the source
     source_file: Source | None = None
+    span: int = 1  # uxpages: columns its tile takes on a dashboard (1-2; 2 = the full width)
 
     @property
     def is_dashboard(self) -> bool:

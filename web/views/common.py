@@ -67,8 +67,10 @@ def page_login_required(view):
 def install(app) -> None:
     @app.context_processor
     def _globals():
-        ctx = {"t": t, "label": label, "lang": lang(), "option_label": option_label,
-               "fmt_size": formatting.fmt_size, "fmt_number": lambda v, places=None: formatting.fmt_number(v, lang(), places),
+        language = lang()
+        ctx = {"t": t, "label": label, "lang": language, "option_label": option_label,
+               "fmt_size": formatting.fmt_size,
+               "fmt_number": lambda v, places=None: formatting.fmt_number(v, language, places),
                "act_label": lambda name, wf=None: i18n.action_label(name, lang(), workflow=wf)}
         if current_user.is_authenticated:
             eng = engine()
