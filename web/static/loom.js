@@ -52,6 +52,19 @@
         box.hidden = !shown;
       }
     });
+    // a line-item column no line shows (made-to-order details on stock lines) is folded away
+    form.querySelectorAll("fieldset.table-field table.lines").forEach(function (table) {
+      var rows = table.querySelectorAll("tbody tr.line");
+      var heads = table.querySelectorAll("thead th");
+      heads.forEach(function (th, i) {
+        if (i === heads.length - 1) return; // the remove-row column
+        var cells = [];
+        rows.forEach(function (tr) { if (tr.children[i]) cells.push(tr.children[i]); });
+        var unused = cells.length > 0 && cells.every(function (td) { return td.classList.contains("cell-hidden"); });
+        th.classList.toggle("col-unused", unused);
+        cells.forEach(function (td) { td.classList.toggle("col-unused", unused); });
+      });
+    });
     each(answer.required, function (id, needed) {
       var el = document.getElementById(id);
       if (!el || !form.contains(el)) return;
@@ -136,6 +149,13 @@
   document.addEventListener("htmx:afterSwap", function (e) {
     var form = e.target.closest && e.target.closest("form.record-form");
     if (form && form.loomPreview) form.loomPreview(false);
+  });
+  // A picker's search keeps what is chosen: the options it brings back mark it selected.
+  document.addEventListener("htmx:configRequest", function (e) {
+    var q = e.detail.elt;
+    if (!q.classList || !q.classList.contains("picker-q")) return;
+    var sel = q.parentElement && q.parentElement.querySelector("select");
+    if (sel && sel.value) e.detail.parameters.selected = sel.value;
   });
   // Validation answers (400/409/422) carry a page fragment with the reasons: show it.
   document.addEventListener("htmx:beforeSwap", function (e) {

@@ -173,13 +173,37 @@ def _options(eng, user, form: str, q: str, limit: int = 20) -> list[tuple[str, s
     if spec is None:
         return []
     q = q.strip()[:MAX_QUERY]
-    flt = f"contains(lower({spec.title_field or 'number'}), lower({lit(q)}))" if q else None
+    # the title, and the subtitle's text fields (a code finds a product, and so does its name)
+    searched = [spec.title_field or "number"] + [
+        n for n in spec.subtitle if spec.field(n) is not None and fd.field_type(eng, spec.field(n)).filter_input == "text"]
+    flt = " or ".join(f"contains(lower({n}), lower({lit(q)}))" for n in searched) if q else None
     order = spec.title_field if spec.title_field and spec.field(spec.title_field) else None
     try:
         page = eng.list(user, form, filter=flt, order=order, limit=limit)
     except LoomError:
         return []
-    return [(str(r.id), fd.title_of(eng, r), r) for r in page.items]
+    return [(str(r.id), _picker_text(eng, spec, r), r) for r in page.items]
+
+
+def _picker_title(eng, user, form: str, rid: str) -> str:
+    try:
+        return _picker_text(eng, eng.defs.form(form), eng.get(user, form, int(rid)))
+    except (LoomError, ValueError):
+        return f"#{rid}"
+
+
+def _picker_text(eng, spec, rec) -> str:
+    """A picker option: the record's title, then its subtitle fields (`subtitle:` in the form)."""
+    title = fd.title_of(eng, rec)
+    extra = []
+    for n in spec.subtitle:
+        f = spec.field(n)
+        value = rec.data.get(n) if f is not None else None
+        if f is None or value in (None, ""):
+            continue
+        extra.append(fmt_number(value, lang(), 2 if f.type == "money" else None) if f.type in lp.NUMERIC
+                     else fd.display(eng, f, value))
+    return f"{title} — {' · '.join(extra)}" if extra else title
 
 
 @bp.get("/pick/<form>")
@@ -192,6 +216,8 @@ def pick(form):
     selected = request.args.get("selected") or ""
     q = request.args.get("q") or request.args.get("pq") or ""  # pq: a list filter's type-ahead box
     options = [(value, title) for value, title, _ in _options(eng, user, form, q)]
+    if selected and selected not in {v for v, _ in options}:  # what is chosen stays among the options
+        options.insert(0, (selected, _picker_title(eng, user, form, selected)))
     return render_template("_link_options.html", options=options, selected=selected, required=False,
                            empty=t("any") if request.args.get("pq") is not None else t("select"))
 
@@ -202,7 +228,11 @@ def pick(form):
 def _editor(spec, texts, errors, record=None, status=200, message=None):
     eng, user = engine(), acting_user()
     titles = fd.link_titles_for(eng, user, spec, texts)
-    widgets = fd.widgets(eng, user, spec, texts, errors, None, titles)
+    widgets = [w for w in fd.widgets(eng, user, spec, texts, errors, None, titles) if not _unset_workflow_field(spec, w, record)]
+    for w in widgets:  # a table left with no rows (all blank, or none typed yet) gets one to type into
+        if w.get("type") == "table" and not w.get("rows") and w.get("template"):
+            w["rows"] = [[dict(cell, id=cell["id"].replace("__i__", "0"), input=cell["input"].replace("__i__", "0"),
+                               path=cell["path"].replace("__i__", "0")) for cell in w["template"]]]
     link_options = {}
     for w in widgets:
         for cell in ([w] + list(w.get("template") or [])):
@@ -212,6 +242,15 @@ def _editor(spec, texts, errors, record=None, status=200, message=None):
     return render_template("form.html", spec=spec, widgets=widgets, errors=errors, record=record,
                            link_options=link_options, users=users, message=message,
                            general=[(k, v) for k, v in errors.items() if not _is_field_path(spec, k)]), status
+
+
+def _unset_workflow_field(spec, w, record) -> bool:
+    """A field only the workflow sets (readonly, not computed): nothing to show or type on a new
+    record, nor on an edit until it has a value."""
+    f = spec.field(w["name"])
+    if f is None or not f.readonly or f.compute is not None or f.is_table:
+        return False
+    return record is None or w["value"] in ("", None, [])
 
 
 def _is_field_path(spec, key: str) -> bool:
@@ -287,8 +326,12 @@ def _record_page(spec, rec, status=200, message=None, action_errors=None):
         v = rec.data.get(f.name)
         if f.is_table:
             rows = [[fd.display(eng, c, row.get(c.name), labels) for c in f.fields] for row in v or []]
-            shown.append({"f": f, "table": True, "columns": [label(c.label, c.name) for c in f.fields],
-                          "rows": rows})
+            # a column no line uses (made-to-order details on stock lines) is left out
+            keep = [i for i, c in enumerate(f.fields) if c.visible_if is None or any(r[i] not in ("", None) for r in rows)]
+            shown.append({"f": f, "table": True, "columns": [label(f.fields[i].label, f.fields[i].name) for i in keep],
+                          "rows": [[r[i] for i in keep] for r in rows]})
+        elif f.readonly and f.compute is None and rec.data.get(f.name) in (None, "", []):
+            continue  # set by the workflow, not yet
         elif f.name in rec.data:
             target = fd.field_type(eng, f).link_of(f, v)
             link = url_for("forms.record", form=target[0], record_id=v) if target else None
