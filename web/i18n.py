@@ -185,6 +185,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "flow_current": {"en": "current step", "zh": "当前步骤"},
     "flow_next": {"en": "can come next", "zh": "可能的下一步"},
     "enlarge": {"en": "Open the chart full size", "zh": "查看大图"},
+    "print": {"en": "Print", "zh": "打印"},
+    "back_to_record": {"en": "Back to the record", "zh": "返回记录"},
+    "prepared_by": {"en": "Prepared by", "zh": "制单"},
+    "approved_by": {"en": "Approved by", "zh": "审批"},
+    "received_by": {"en": "Received by", "zh": "签收"},
+    "signature_date": {"en": "Signature and date", "zh": "签字及日期"},
 }
 
 

@@ -98,6 +98,8 @@ def build_app(b: Builder) -> m.AppSpec:
         languages=languages, default_language=d.get("default_language") or languages[0],
         plugins=_names(d.get("plugins")), source=b.source(), demo=_beside(b.doc.file, d.get("demo")),
         require_2fa=_names(d.get("require_2fa")),
+        letterhead=m.Letterhead(m.Label.of(d["letterhead"]["name"]), m.Label.of(d["letterhead"].get("address")),
+                                m.Label.of(d["letterhead"].get("contact"))) if d.get("letterhead") else None,
     )
 
 

@@ -79,10 +79,20 @@ class AppSpec:
     source: Source | None = None
     demo: str | None = None  # absolute path of the app's demo seed module (app.yaml `demo`)
     require_2fa: tuple[str, ...] = ()  # roles ("admin": administrators) that must use two-factor login
+    letterhead: "Letterhead | None" = None  # uxpages: the top of printed records
 
     @property
     def role_names(self) -> frozenset[str]:
         return frozenset(r.name for r in self.roles)
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """app.yaml `letterhead:`: the company name, address and contact line on printed records."""
+
+    name: Label
+    address: Label = field(default_factory=Label)
+    contact: Label = field(default_factory=Label)
 
 
 @dataclass(frozen=True)

@@ -144,6 +144,9 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form.record-form").forEach(init);
+    document.querySelectorAll("[data-print]").forEach(function (b) {
+      b.addEventListener("click", function () { window.print(); });
+    });
   });
   // A link picker's options arrive from htmx: keep the selection change flowing.
   document.addEventListener("htmx:afterSwap", function (e) {

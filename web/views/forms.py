@@ -473,3 +473,49 @@ def file(form, record_id, sha256):
     _spec(form)
     ref, content = engine().file(acting_user(), form, record_id, sha256)
     return send_file_ref(ref, content, download=wants_download())
+
+
+@bp.get("/f/<form>/<int:record_id>/print")
+@login_required
+def print_view(form, record_id):
+    """The record as a printable document (print CSS): letterhead, fields, lines, totals, signatures."""
+    spec = _spec(form)
+    eng, user = engine(), acting_user()
+    rec = eng.get(user, form, record_id)
+    texts = fd.texts_of(eng, spec, rec.data)
+    labels = fd.WebLabels(fd.link_titles_for(eng, user, spec, texts))
+    fields, totals, tables = [], [], []
+    for f in spec.fields:
+        v = rec.data.get(f.name)
+        if f.is_table:
+            cols = [c for c in f.fields if c.type != "file" and any(
+                (row or {}).get(c.name) not in (None, "", []) for row in v or [])]
+            tables.append({"label": label(f.label, f.name),
+                           "columns": [(label(c.label, c.name), c.type in lp.NUMERIC) for c in cols],
+                           "rows": [[_print_value(eng, c, (row or {}).get(c.name), labels) for c in cols]
+                                    for row in v or []]})
+        elif v in (None, "", []) or f.type == "file":
+            continue
+        elif f.type == "money":
+            totals.append((label(f.label, f.name), _print_value(eng, f, v, labels)))
+        else:
+            fields.append((label(f.label, f.name), _print_value(eng, f, v, labels)))
+    wf = eng.defs.workflow_for(form)
+    step = wf.step(rec.state) if wf and rec.state else None
+    approvals = [(ev.actor, _step_title(wf, ev.from_state), ev.at) for ev in eng.history(user, form, record_id)
+                 if ev.action == "approve"]
+    app = eng.defs.app
+    return render_template("print.html", spec=spec, rec=rec, title=fd.title_of(eng, rec), fields=fields,
+                           totals=totals, tables=tables, approvals=approvals, letterhead=app.letterhead,
+                           state=label(step.title, rec.state) if step else rec.state)
+
+
+def _print_value(eng, f, value, labels) -> str:
+    if f.type in lp.NUMERIC and value not in (None, ""):
+        return fmt_number(value, lang(), 2 if f.type == "money" else None)
+    return fd.display(eng, f, value, labels)
+
+
+def _step_title(wf, name):
+    st = wf.step(name) if wf and name else None
+    return label(st.title, name) if st is not None else (name or "")
