@@ -28,6 +28,7 @@ from .bootstrap import default_registries
 from .records.access import FieldAccess
 from .records.matrix import access_matrix
 from .store import backup as backups
+from .store.blobs import open_blobs
 from .store.database import Database
 
 DEFAULT_DEFINITIONS = "./definitions"
@@ -553,7 +554,9 @@ def db_backup(target: Target, file: str) -> None:
         info = backups.backup(database, file)
     finally:
         database.dispose()
-    click.echo(f"backed up {info.records} record(s) to {file} (schema revision {info.revision})")
+    files = backups.backup_blobs(open_blobs(os.environ.get("LOOM_BLOBS"), target.database), file)
+    click.echo(f"backed up {info.records} record(s) to {file} (schema revision {info.revision})"
+               f" and {files} file(s) to {backups.blobs_path(file)}")
 
 
 @db.command("restore")
@@ -567,8 +570,9 @@ def db_restore(target: Target, file: str, force: bool) -> None:
         info = backups.restore(database, file, force=force)
     finally:
         database.dispose()
+    files = backups.restore_blobs(open_blobs(os.environ.get("LOOM_BLOBS"), target.database), file)
     click.echo(f"restored {info.records} record(s) from {file} (made {info.created_at}, "
-               f"schema revision {info.revision}); every table checked")
+               f"schema revision {info.revision}); every table checked; {files} file(s) restored")
 
 
 @db.command("migrate-records")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,6 +33,8 @@ from .forms.preview import Preview
 from .records import Change, Event, Page, Record, Services, as_record_id
 from .records.matrix import access_matrix
 from .records.context import ActionTools
+from .records.files import Attachments
+from .records.saved_views import SavedViews
 from .records.reader import RecordReader
 from .records.service import MAX_PAGE, RecordService
 from .records.writer import RecordWriter
@@ -43,6 +46,7 @@ from .reports.service import ReportService
 from .runtime import Runtime
 from .store import audit as audit_log
 from .store import backup as backups
+from .store.blobs import BlobStore, open_blobs
 from .store.database import Database
 from .store.migrate import upgrade
 from .workflow import record_migrations
@@ -69,11 +73,14 @@ class Engine:
 
     def __init__(self, definitions_dir: str | None = None, database_url: str = "sqlite:///loom.db", *,
                  definitions: Definitions | None = None, registries: Registries | None = None,
-                 migrate: bool = True, clock: Clock | None = None):
+                 migrate: bool = True, clock: Clock | None = None, blobs: "BlobStore | str | None" = None):
         self.registries = registries or default_registries()
         self.clock = clock or Clock()
         self.definitions_dir = definitions_dir
         self.db = Database(database_url)
+        # file contents: a store given, a folder or s3:// URL (LOOM_BLOBS), else beside the database
+        self.blobs: BlobStore = blobs if blobs is not None and not isinstance(blobs, str) else \
+            open_blobs(blobs or os.environ.get("LOOM_BLOBS"), database_url)
         if migrate:
             upgrade(self.db)
         # users act with their roles' closure under the app's role groups, as loaded now
@@ -265,7 +272,8 @@ class Engine:
         """Validate and store a new record; its number, event and workflow start commit together.
         `source="FORM:ID[,ID...]"` makes it from those records (the form's `make_from`); `data`
         overrides what they give."""
-        return self._live.records.create(user, form_id, data, source)
+        return self._live.records.create(user, form_id, self._files().vouch(form_id, data),
+                                         source)
 
     def new_from(self, user: User, form_id: str, source: str) -> Preview:
         """The prefilled draft of a record made from `source` (`FORM:ID[,ID...]`): values,
@@ -301,12 +309,14 @@ class Engine:
     def update(self, user: User, form_id: str, record_id: int, data: Mapping,
                version: int | None) -> Record:
         """Change fields; a stale `version` raises Conflict and writes nothing."""
-        return self._live.records.update(user, form_id, record_id, data, version)
+        return self._live.records.update(user, form_id, record_id, self._files().vouch(form_id, data),
+                                         version)
 
     def list(self, user: User, form_id: str, filter: str | None = None, order: str | None = None,
-             limit: int = 50, offset: int = 0) -> Page:
-        """One page of the records the user may read, filtered and ordered in SQL."""
-        return self._live.records.list(user, form_id, filter, order, limit, offset)
+             limit: int = 50, offset: int = 0, sums: Iterable[str] = ()) -> Page:
+        """One page of the records the user may read, filtered and ordered in SQL; `sums` names
+        number fields to add up over every matching record (`Page.totals`, one SQL query)."""
+        return self._live.records.list(user, form_id, filter, order, limit, offset, tuple(sums))
 
     # --- the trash (soft delete) and the audit log ------------------------------------
 
@@ -419,6 +429,10 @@ class Engine:
         """How many open tasks `user` holds (the inbox badge)."""
         return self._live.workflow.task_count(user)
 
+    def step_tasks(self, user, record) -> list:
+        """The tasks of the record's current step (any status), if the user may read the record."""
+        return self._live.workflow.step_tasks(user, record)
+
     def explain(self, user, record) -> list[dict]:
         """For each action of the record's step: where it leads and why, and who would approve."""
         return self._live.workflow.explain(user, record)
@@ -468,9 +482,11 @@ class Engine:
         with self._live.reports.form_stream(user, form_id) as stream:
             yield stream
 
-    def report_svg(self, user, report_id: str, params: Mapping[str, Any] | None = None) -> str:
-        """The report's chart as standalone SVG (a table when it declares no chart)."""
-        return self._live.reports.report_svg(user, report_id, params)
+    def report_svg(self, user, report_id: str, params: Mapping[str, Any] | None = None,
+                   size: tuple[int, int] | None = None) -> str:
+        """The report's chart as standalone SVG (a table when it declares no chart); `size`
+        (width, height in px) draws it for the space it gets, so its text stays readable."""
+        return self._live.reports.report_svg(user, report_id, params, size)
 
     def report_sql(self, user, report_id: str, params: Mapping[str, Any] | None = None) -> str:
         """The statement a run would execute (bound values shown as placeholders)."""
@@ -558,20 +574,63 @@ class Engine:
         with self.db.write() as conn:
             yield lambda: conn.begin_nested()
 
+    # --- saved list views (uxpages) --------------------------------------------------
+
+    def saved_views(self, user: User, form_id: str) -> list[dict]:
+        """The user's saved views of a form's list: [{id, name, query}] by name."""
+        self.defs.form(form_id)
+        return SavedViews(self.db, self.clock).list(user, form_id)
+
+    def save_view(self, user: User, form_id: str, name: str, query: str) -> dict:
+        """Save the list page's query string under `name` for this user (replacing one so named)."""
+        self.defs.form(form_id)
+        return SavedViews(self.db, self.clock).save(user, form_id, name, query)
+
+    def delete_view(self, user: User, form_id: str, view_id: int) -> None:
+        SavedViews(self.db, self.clock).delete(user, form_id, view_id)
+
+    # --- files (uxpages) ---------------------------------------------------------------
+
+    def _files(self) -> Attachments:
+        return Attachments(self.defs, self.blobs)
+
+    def upload(self, user: User, form_id: str, field: str, name: str | None, data: bytes) -> dict:
+        """Store a file for file field `field` (`photo`, `lines.drawing`) of a form the user
+        works with; its reference `{name, size, sha256, type}` to put in
+        the record's data. Size and type limits apply; the type comes from the bytes."""
+        self._files().field(form_id, field)
+        # an upload is unreadable until a record the user may write holds it; storing it needs
+        # only that the user works with the form at all
+        if not (self.can_create(user, form_id) or self._live.reader.has_read_role(user, form_id)):
+            raise PermissionDenied("you may not add files to this form")
+        return self._files().upload(form_id, field, name, data)
+
+    def file(self, user: User, form_id: str, record_id: int, sha256: str) -> tuple[dict, bytes]:
+        """A file a record holds, if the user may read that record: (reference, bytes)."""
+        return self._files().read(self.get(user, form_id, record_id), sha256)
+
     # --- backup, restore and archive (h/backup: thin; logic in store/backup.py, archive/) ---
 
     def backup(self, path: str) -> backups.BackupInfo:
         """A consistent copy of the whole database in `path`, taken while the engine serves."""
-        return backups.backup(self.db, path)
+        info = backups.backup(self.db, path)
+        backups.backup_blobs(self.blobs, path)  # after the snapshot: blobs are only ever added
+        return info
 
     @staticmethod
-    def restore(path: str, database_url: str, *, force: bool = False) -> backups.BackupInfo:
-        """Restore a backup into the (empty) database at `database_url`, checked before and after."""
+    def restore(path: str, database_url: str, *, force: bool = False,
+                blobs: "BlobStore | str | None" = None) -> backups.BackupInfo:
+        """Restore a backup into the (empty) database at `database_url`, checked before and after,
+        and its files into the blob store (`blobs`, LOOM_BLOBS, or the one beside the database)."""
         database = Database(database_url)
         try:
-            return backups.restore(database, path, force=force)
+            info = backups.restore(database, path, force=force)
         finally:
             database.dispose()
+        store = blobs if blobs is not None and not isinstance(blobs, str) else \
+            open_blobs(blobs or os.environ.get("LOOM_BLOBS"), database_url)
+        backups.restore_blobs(store, path)
+        return info
 
     def archive(self, dry_run: bool = False, stop: Callable[[], bool] | None = None) -> ArchiveResult:
         """Apply the forms' `archive:` rules in batches (engine/archive); a dry run only counts."""

@@ -149,6 +149,8 @@ def widget(eng, f, text, errors: Mapping, path: str, hidden: bool = False, link_
         "help": label(f.help) if f.help else "",
         "min": f.min, "max": f.max, "preview": json.dumps(ftype.preview(f)),
     }
+    if f.type == "file":  # uxpages
+        w.update(multiple=f.multiple, accept=",".join(f.accept), upload="u." + w["input"][2:])
     if f.options:
         w["options"] = [(o, option_label(f, o)) for o in f.options]
     to = ftype.link_form(f)

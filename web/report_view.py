@@ -27,6 +27,15 @@ def svg(eng, user, report_id: str, params: dict) -> str:
     return eng.report_svg(user, report_id, params)
 
 
+# the size a chart is drawn at, per place: a dashboard tile of span 1 or 2, or a report page
+CHART_SIZES = {"1": (560, 330), "2": (1140, 380), "page": (960, 440)}
+
+
+def chart_size(args) -> tuple[int, int] | None:
+    """The drawing size the page asked for (`?size=1|2|page`), or the renderer's default."""
+    return CHART_SIZES.get(args.get("size") or "")
+
+
 class StreamedExport:
     """A WSGI body over a report stream: chunks as rows arrive, the database cursor closed at the end.
 

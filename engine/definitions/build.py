@@ -101,6 +101,8 @@ def build_app(b: Builder) -> m.AppSpec:
         plugins=_names(d.get("plugins")), source=b.source(), demo=_beside(b.doc.file, d.get("demo")),
         require_2fa=_names(d.get("require_2fa")),
         time_zone=str(d.get("time_zone") or "UTC"), currency=d.get("currency") or None,
+        letterhead=m.Letterhead(m.Label.of(d["letterhead"]["name"]), m.Label.of(d["letterhead"].get("address")),
+                                m.Label.of(d["letterhead"].get("contact"))) if d.get("letterhead") else None,
     )
 
 
@@ -148,7 +150,25 @@ def _field(b: Builder, path: tuple, raw: dict) -> m.FieldSpec:
         unique=bool(raw.get("unique", False)), help=m.Label.of(raw.get("help")),
         fields=children, source=b.source(path),
         read=_names(raw.get("read")), edit=_names(raw.get("edit")),
+        multiple=bool(raw.get("multiple", False)), max_size=parse_size(raw.get("max_size")),
+        accept=_names(raw.get("accept")),
     )
+
+
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(B|KB|MB|GB)?\s*$")
+_SIZE_UNITS = {None: 1, "B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3}
+
+
+def parse_size(raw) -> int | None:
+    """`5MB`, `200KB`, `1.5GB` or a number of bytes → bytes (the schema checked the shape)."""
+    if raw is None or isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return raw
+    match = _SIZE.match(str(raw))
+    if not match:
+        return None
+    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
 
 
 def _field_type(raw: dict) -> str:
@@ -189,6 +209,7 @@ def build_form(b: Builder) -> m.FormSpec:
         archive=_archive(b, d.get("archive")),
         migrate=_form_migration(b, d.get("migrate")),
         make_from=_make_from(b, d.get("make_from")),
+        list_columns=_names(d.get("list")), subtitle=_names(d.get("subtitle")),
     )
 
 
@@ -443,6 +464,7 @@ def build_report(b: Builder) -> m.ReportSpec:
         tiles=_names(d.get("tiles")), permissions=_names(d.get("permissions")),
         source_file=b.source(), insight=d.get("insight"), workflow=d.get("workflow"),
         days=d.get("days"),
+        span=int(d.get("span") or 1),
     )
 
 

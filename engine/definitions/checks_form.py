@@ -12,7 +12,7 @@ from datetime import date
 
 from ..expr import types as T
 from .semantics import (
-    E_BOUNDS, E_CYCLE, E_DEFAULT_TEXT, E_DUPLICATE_FIELD, E_FIELD, E_FIELD_KIND, E_FIELD_TYPE,
+    E_BOUNDS, E_CYCLE, E_FILE_KEYS, E_DEFAULT_TEXT, E_DUPLICATE_FIELD, E_FIELD, E_FIELD_KIND, E_FIELD_TYPE,
     E_LINK_TO, E_NUMBER, E_OPTIONS, Context, assignable, names_at, value_at,
 )
 from .environment import SYSTEM_FIELDS
@@ -70,6 +70,16 @@ class FormCheck:
             if f.type in self.ctx.field_types and not f.is_table:
                 self.expressions(f, path, env, table)
             self.bounds(f, path)
+            self.file_keys(f, path)
+
+    def file_keys(self, f, path: tuple) -> None:
+        if f.type == "file":
+            return
+        for key, given in (("multiple", f.multiple), ("max_size", f.max_size is not None),
+                           ("accept", bool(f.accept))):
+            if given:
+                self.ctx.add(self.doc, path + (key,), f"{key}: only a file field takes it; "
+                             f"{f.name!r} is a {f.type} field", E_FILE_KEYS)
 
     def name(self, f, path: tuple, seen: dict, table: str | None = None) -> None:
         if f.name in seen:
@@ -170,6 +180,10 @@ class FormCheck:
             self.field_ref(("title_field",), self.form.title_field, plain, "title_field")
         for p, name in _names(doc, ("indexes",)):
             self.field_ref(p, name, plain, "indexes")
+        shown = plain | set(SYSTEM_FIELDS)
+        for key in ("list", "subtitle"):
+            for p, name in _names(doc, (key,)):
+                self.field_ref(p, name, shown, key)
 
     def owner_field(self) -> None:
         """`owner_field` names a single-user field of the form (reassign writes the new owner there)."""

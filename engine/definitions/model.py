@@ -83,6 +83,7 @@ class AppSpec:
     require_2fa: tuple[str, ...] = ()  # roles ("admin": administrators) that must use two-factor login
     time_zone: str = "UTC"  # IANA name the UI shows times in for users who chose none
     currency: str | None = None  # ISO 4217 code money fields are shown in
+    letterhead: "Letterhead | None" = None  # uxpages: the top of printed records
 
     @property
     def role_names(self) -> frozenset[str]:
@@ -115,6 +116,15 @@ class AppSpec:
     def holders_of(self, role: str) -> frozenset[str]:
         """The roles whose holders act as `role`: itself and every role that includes it."""
         return frozenset({role} | {name for name, has in self._closure.items() if role in has})
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """app.yaml `letterhead:`: the company name, address and contact line on printed records."""
+
+    name: Label
+    address: Label = field(default_factory=Label)
+    contact: Label = field(default_factory=Label)
 
 
 @dataclass(frozen=True)
@@ -151,6 +161,10 @@ class FieldSpec:
     source: Source | None = None
     read: tuple[str, ...] = ()  # roles (or owner) who may see the field; empty: every reader
     edit: tuple[str, ...] = ()  # roles (or owner) who may change it; empty: every editor
+    # uxpages: file fields
+    multiple: bool = False  # several files in one field
+    max_size: int | None = None  # bytes
+    accept: tuple[str, ...] = ()  # content types ("image/*") judged from the bytes
 
     @property
     def is_table(self) -> bool:
@@ -213,6 +227,9 @@ class FormSpec:
     migrate: "FormMigration | None" = None  # `migrate:` for `loom db migrate-records`
     make_from: tuple["MakeFromSpec", ...] = ()  # sources this form's records can be made from
     owner_field: str | None = None  # a user field that follows the owner on `reassign`
+    # uxpages: list columns (`list:`) and the link picker's subtitle fields (`subtitle:`)
+    list_columns: tuple[str, ...] = ()
+    subtitle: tuple[str, ...] = ()
 
     def field(self, name: str) -> FieldSpec | None:
         for f in self.fields:
@@ -499,6 +516,7 @@ class ReportSpec:
     insight: str | None = None  # a built-in process source (engine/reports/insights.py)
     workflow: str | None = None  # the workflow an insight looks at
     days: int | None = None  # an insight over the last `days` days only
+    span: int = 1  # uxpages: columns its tile takes on a dashboard (1-2; 2 = the full width)
 
     @property
     def is_dashboard(self) -> bool:

@@ -107,6 +107,7 @@ E_WITHIN = "LOOM-E121"
 E_MAKE_FROM = "LOOM-E122"
 E_MAKE_FROM_FIELD = "LOOM-E123"
 E_MAKE_FROM_TYPE = "LOOM-E124"
+E_FILE_KEYS = "LOOM-E165"  # uxpages: multiple/max_size/accept on a field that is not a file
 
 BUILTIN_ACTIONS = ("set", "create", "update", "notify")
 BUILTIN_CHANNELS = ("inbox", "email", "webhook")

@@ -59,6 +59,7 @@ class TrashItem:
 class Page:
     items: list
     total: int
+    totals: dict = field(default_factory=dict)  # field -> sum over every matching record (`sums`)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable, Mapping
 
+from decimal import Decimal
+
 import sqlalchemy as sa
 
 from ..errors import (ActionRefused, Conflict, ExpressionError, NotFound, PermissionDenied,
@@ -108,8 +110,9 @@ class RecordService:
         return self.reader.access.redact(user, rec)
 
     def list(self, user, form_id: str, filter: str | None = None, order: str | None = None,
-             limit: int = 50, offset: int = 0) -> Page:
-        """One page of the records the user may read, filtered and ordered in SQL."""
+             limit: int = 50, offset: int = 0, sums: tuple = ()) -> Page:
+        """One page of the records the user may read, filtered and ordered in SQL; with `sums`,
+        the SUM of those number fields over every matching record (in the count's query)."""
         rt = self.rt
         rt.defs.form(form_id)  # NotFound for an unknown form
         limit = max(0, min(int(limit), MAX_PAGE))
@@ -139,13 +142,17 @@ class RecordService:
         base = scope.base
         with self.db.read() as conn:
             ids_q = sa.select(base.c._id).select_from(scope.from_clause())
-            count_q = sa.select(sa.func.count()).select_from(scope.from_clause())
+            terms = [_sum_term(scope, name) for name in sums]
+            count_q = sa.select(sa.func.count(), *[sa.func.sum(t.expr) for t in terms]) \
+                .select_from(scope.from_clause())
             for c in conds:
                 ids_q, count_q = ids_q.where(c), count_q.where(c)
             ids = conn.execute(ids_q.order_by(*order_by).limit(limit).offset(offset)).scalars().all()
-            total = conn.execute(count_q).scalar_one()
+            counted = conn.execute(count_q).one()
             rows = rt.repo.fetch_many(conn, ids)
-        return Page([self._shown(user, self.reader.record(rows[i])) for i in ids if i in rows], total)
+        totals = {name: _unscaled(v, t.scale) for name, t, v in zip(sums, terms, counted[1:])}
+        return Page([self._shown(user, self.reader.record(rows[i])) for i in ids if i in rows],
+                    counted[0], totals)
 
     def history(self, user, form_id: str, record_id) -> list[Event]:
         with self.db.read() as conn:
@@ -378,6 +385,23 @@ def _link_text(rt, f, value, load) -> str:
         return f"#{value}"
     shown = linked.get(target.title_field) if target.title_field else None
     return str(shown if shown not in (None, "") else linked.get("number") or f"#{value}")
+
+
+def _sum_term(scope: RecordScope, name: str):
+    try:
+        term = scope.column((name,))
+    except ExpressionError as exc:
+        raise ValidationFailed({"sums": f"cannot add up {name!r}: {exc}"}) from None
+    if term.type.kind not in (T.INTEGER, T.DECIMAL, T.MONEY, T.PERCENT):
+        raise ValidationFailed({"sums": f"{name!r} is not a number field"})
+    return term
+
+
+def _unscaled(value, scale) -> Decimal:
+    """A SUM of a scaled integer column (money ×100) back to the exact decimal."""
+    if value is None:
+        return Decimal(0)
+    return Decimal(value).scaleb(-(scale or 0)) if scale is not None else Decimal(str(value))
 
 
 def _order(scope: RecordScope, order: str | None) -> list:

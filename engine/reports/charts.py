@@ -25,8 +25,9 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 MAX_TABLE_ROWS = 50
 
 
-def render_svg(report_spec, result) -> str:
-    """The chart the report declares (a table when it declares none) as SVG text."""
+def render_svg(report_spec, result, width: int = WIDTH, height: int = HEIGHT) -> str:
+    """The chart the report declares (a table when it declares none) as SVG text, drawn at
+    `width` × `height` (a dashboard tile asks for its own size, so text keeps its size)."""
     chart = report_spec.chart
     kind = chart.type if chart is not None else "table"
     title = result.title or report_spec.id
@@ -41,9 +42,9 @@ def render_svg(report_spec, result) -> str:
         return _table(title, result)
     labels = {c.name: c.label for c in result.columns}
     if kind == "pie":
-        return _pie(title, result, x, ys[0], labels)
+        return _pie(title, result, x, ys[0], labels, width, height)
     series = _series(result, x, ys, chart.series, labels)
-    return _xy(kind, title, series, labels[x], ", ".join(labels[y] for y in ys))
+    return _xy(kind, title, series, labels[x], ", ".join(labels[y] for y in ys), width, height)
 
 
 # --- data shaping -------------------------------------------------------------
@@ -128,11 +129,13 @@ def _tick(v: float, step: float) -> str:
     return f"{v:,.0f}" if float(step).is_integer() else f"{v:,.2f}"
 
 
-def _xy(kind: str, title: str, data: dict, x_label: str, y_label: str) -> str:
+def _xy(kind: str, title: str, data: dict, x_label: str, y_label: str, width: int = WIDTH,
+        height: int = HEIGHT) -> str:
     cats, series = data["categories"], data["series"]
-    left, top = MARGIN["left"], MARGIN["top"]
-    pw = WIDTH - MARGIN["left"] - MARGIN["right"]
-    ph = HEIGHT - MARGIN["top"] - MARGIN["bottom"]
+    right = _legend_width([name for name, _ in series]) if len(series) > 1 or series and series[0][0] != y_label \
+        else 24
+    top = MARGIN["top"]
+    ph = height - MARGIN["top"] - MARGIN["bottom"]
     stacked = kind == "bar" and len(series) > 1
     if stacked:  # the axis must reach the tallest stack, positive and negative parts apart
         ups = [sum(max(pts.get(c, 0.0), 0.0) for _, pts in series) for c in cats]
@@ -144,13 +147,17 @@ def _xy(kind: str, title: str, data: dict, x_label: str, y_label: str) -> str:
     hi = _nice_max(max([0.0] + values))
     span = (hi - lo) or 1.0
     label_of = _category_label(cats)
+    # the plot starts right of the widest tick label and the axis title beside it: never on top
+    tick_w = max(_text_width(_tick(lo + span * i / 5, span / 5)) for i in range(6))
+    left = max(MARGIN["left"], int(tick_w) + 40)
+    pw = width - left - right
 
     def ypos(v: float) -> float:
         return top + ph - (v - lo) / span * ph
 
     desc = (f"{'Bar' if kind == 'bar' else 'Line'} chart of {y_label} by {x_label}: "
             f"{len(cats)} categories, {len(series)} series.")
-    out = _open(title, desc)
+    out = _open(title, desc, width, height)
     # axes, grid and tick labels
     out.append(f'<g class="axes" stroke="#444" aria-hidden="true">'
                f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}"/>'
@@ -165,16 +172,19 @@ def _xy(kind: str, title: str, data: dict, x_label: str, y_label: str) -> str:
                    f'{escape(_tick(v, span / 5))}</text>')
     n = max(len(cats), 1)
     band = pw / n
-    every = math.ceil(n / MAX_X_LABELS)  # labels that would overlap are left out
+    # labels that would overlap are left out; the rest are cut to the room they have
+    widest = max([_text_width(label_of(c)) for c in cats] + [1])
+    every = max(math.ceil(n / MAX_X_LABELS), math.ceil(min(widest, 90) / max(band, 1)))
+    room = band * every - 6
     for i, c in enumerate(cats):
         if i % every:
             continue
         cx = left + band * (i + 0.5)
         out.append(f'<text x="{cx:.1f}" y="{top + ph + 18}" text-anchor="middle">'
-                   f'{escape(_short(label_of(c), 12))}</text>')
-    out.append(f'<text class="x-label" x="{left + pw / 2}" y="{HEIGHT - 20}" '
+                   f'{escape(_fit(label_of(c), room))}</text>')
+    out.append(f'<text class="x-label" x="{left + pw / 2}" y="{height - 20}" '
                f'text-anchor="middle" font-weight="bold">{escape(x_label)}</text>')
-    out.append(f'<text class="y-label" transform="translate(18 {top + ph / 2}) rotate(-90)" '
+    out.append(f'<text class="y-label" transform="translate({left - tick_w - 22:.0f} {top + ph / 2}) rotate(-90)" '
                f'text-anchor="middle" font-weight="bold">{escape(y_label)}</text>')
     # marks
     base_up = {c: 0.0 for c in cats}  # where the next stacked part starts, per category
@@ -211,32 +221,54 @@ def _xy(kind: str, title: str, data: dict, x_label: str, y_label: str) -> str:
                            f'<title>{escape(f"{name}, {label_of(c)}: {_fmt(pts[c])}")}</title>'
                            f'</circle>')
         out.append("</g>")
-    out += _legend([name for name, _ in series])
+    if right > 24:
+        out += _legend([name for name, _ in series], width - right + 16)
     out.append("</svg>")
     return "\n".join(out)
 
 
-def _legend(names: list[str]) -> list[str]:
-    x = WIDTH - MARGIN["right"] + 16
+def _text_width(text: str, size: int = 12) -> float:
+    """About how wide `text` is drawn at `size` px (CJK characters are square)."""
+    return sum(size if ord(ch) > 0x2E80 else size * 0.6 for ch in text)
+
+
+def _fit(text: str, room: float) -> str:
+    """`text` cut (with …) to about `room` px."""
+    if _text_width(text) <= room:
+        return text
+    while text and _text_width(text + "…") > room:
+        text = text[:-1]
+    return text + "…"
+
+
+def _legend_width(names: list[str]) -> int:
+    return int(min(230, max([_text_width(_short(n, 32)) for n in names[:16]] + [40])) + 40)
+
+
+def _legend(names: list[str], x: float | None = None) -> list[str]:
+    x = WIDTH - MARGIN["right"] + 16 if x is None else x
     out = ['<g class="legend">']
     for i, name in enumerate(names[:16]):
         y = MARGIN["top"] + i * 20
         out.append(f'<rect x="{x}" y="{y}" width="12" height="12" '
                    f'fill="{PALETTE[i % len(PALETTE)]}" aria-hidden="true"/>'
-                   f'<text x="{x + 18}" y="{y + 10}">{escape(_short(name, 20))}</text>')
+                   f'<text x="{x + 18}" y="{y + 10}">{escape(_fit(name, 210))}</text>')
     out.append("</g>")
     return out
 
 
-def _pie(title: str, result, x: str, y: str, labels) -> str:
+def _pie(title: str, result, x: str, y: str, labels, width: int = WIDTH, height: int = HEIGHT) -> str:
     idx = {n: i for i, n in enumerate(result.column_names())}
     parts = [(_fmt(r[idx[x]]), _num(r[idx[y]]), r[idx[y]]) for r in result.rows]
     parts = [p for p in parts if p[1] > 0]
     total = sum(p[1] for p in parts) or 1.0
     desc = f"Pie chart of {labels[y]} by {labels[x]}: " + "; ".join(
         f"{name} {v / total:.0%}" for name, v, _ in parts[:12]) + "."
-    out = _open(title, desc)
-    cx, cy, r = MARGIN["left"] + 180, HEIGHT / 2 + 12, 140
+    out = _open(title, desc, width, height)
+    legend = [f"{name} ({v / total:.0%})" for name, v, _ in parts]
+    lw = _legend_width(legend)
+    r = max(40, min((width - lw - 40) / 2, (height - 100) / 2))
+    cx, cy = 20 + r, height / 2 + 8
     angle = -math.pi / 2
     for i, (name, v, raw) in enumerate(parts):
         color = PALETTE[i % len(PALETTE)]
@@ -252,9 +284,9 @@ def _pie(title: str, result, x: str, y: str, labels) -> str:
         out.append(f'<path d="M{cx},{cy} L{x0:.2f},{y0:.2f} A{r},{r} 0 {large} 1 {x1:.2f},'
                    f'{y1:.2f} Z" fill="{color}" stroke="#fff"><title>{tip}</title></path>')
         angle = end
-    out.append(f'<text class="x-label" x="{cx}" y="{HEIGHT - 12}" text-anchor="middle" '
-               f'font-weight="bold">{escape(labels[y])} by {escape(labels[x])}</text>')
-    out += _legend([f"{name} ({v / total:.0%})" for name, v, _ in parts])
+    out.append(f'<text class="x-label" x="{cx}" y="{height - 12}" text-anchor="middle" '
+               f'font-weight="bold">{escape(labels[y])}</text>')
+    out += _legend(legend, width - lw + 10)
     out.append("</svg>")
     return "\n".join(out)
 

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, Iterator, Mapping
 from ..definitions import model as m
 from ..errors import LoomError, NotFound, PermissionDenied
 from .charts import render_svg
+from .value_labels import relabel, value_labels
 from .compiler import CompiledReport
 from .insights import INSIGHTS, InsightReport
 from .process_map import render_process_map
@@ -42,6 +43,8 @@ class ReportService:
         with self._report_rows(user, compiled, params, stream=False) as stream:
             rows = list(stream.rows)
         spec = compiled.spec
+        # on screen (and in its chart) a state or an option reads as its label; exports keep keys
+        rows = relabel(stream.columns, rows, value_labels(self.rt.defs, spec, user.language))
         return ReportResult(spec.id, stream.title, stream.columns, rows,
                             params=self._param_values(compiled, user, params), chart=spec.chart)
 
@@ -73,10 +76,11 @@ class ReportService:
         with self._report_rows(user, compiled, None, hide=self._hidden(user, form_id)) as stream:
             yield stream
 
-    def report_svg(self, user, report_id: str, params: Mapping[str, Any] | None = None) -> str:
-        """The report's chart as standalone SVG (a table when it declares no chart)."""
+    def report_svg(self, user, report_id: str, params: Mapping[str, Any] | None = None,
+                   size: tuple[int, int] | None = None) -> str:
+        """The report's chart as standalone SVG (a table when it declares no chart), at `size`."""
         result = self.report(user, report_id, params)
-        return render_svg(self.rt.defs.reports[report_id], result)
+        return render_svg(self.rt.defs.reports[report_id], result, *(size or ()))
 
     def report_sql(self, user, report_id: str, params: Mapping[str, Any] | None = None) -> str:
         """The statement a run would execute (bound values shown as placeholders)."""

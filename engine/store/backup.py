@@ -22,12 +22,14 @@ the rows the header counted).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
 import shutil
 import sqlite3
 import subprocess
+import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -434,3 +436,56 @@ def _pg_restore(database: Database, path: str, info: BackupInfo, force: bool) ->
         raise BackupError(f"the restored schema {target} has revision {revision!r}, "
                           f"the backup {info.revision!r}")
     return info
+
+
+# --- file contents (uxpages) --------------------------------------------------------
+#
+# File fields keep their bytes in the blob store (store/blobs.py), outside the database.
+# A backup writes them beside the database copy, as `FILE.blobs.tar` (one member per
+# blob, named by its SHA-256), after the database snapshot: blobs are only ever added,
+# so every file a record of the snapshot refers to is in the archive. Restore puts each
+# member back after checking its bytes hash to its name.
+
+
+def blobs_path(path: str) -> str:
+    return path + ".blobs.tar"
+
+
+def backup_blobs(store, path: str) -> int:
+    """Every blob of `store` into the tar beside backup `path`; how many."""
+    target = blobs_path(path)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(target)), prefix=".blobs-")
+    os.close(fd)
+    count = 0
+    try:
+        with tarfile.open(tmp, "w") as tar:
+            for sha in store.hashes():
+                data = store.get(sha)
+                member = tarfile.TarInfo(sha)
+                member.size = len(data)
+                tar.addfile(member, io.BytesIO(data))
+                count += 1
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return count
+
+
+def restore_blobs(store, path: str) -> int:
+    """The blobs saved beside backup `path` back into `store` (none when the backup has none)."""
+    source = blobs_path(path)
+    if not os.path.isfile(source):
+        return 0
+    count = 0
+    with tarfile.open(source, "r") as tar:
+        for member in tar:
+            if not member.isfile():
+                continue
+            data = tar.extractfile(member).read()
+            if hashlib.sha256(data).hexdigest() != member.name:
+                raise BackupError(f"{source}: the file {member.name} is damaged (its bytes do not "
+                                  "match its hash); nothing more was restored from it")
+            store.put(data)
+            count += 1
+    return count

@@ -333,3 +333,16 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_actor", "actor", "at"),
     sa.Index("ix_audit_log_subject", "subject", "at"),
 )
+
+
+# --- saved list views (migration 0012, uxpages): a user's named filters and sort per form ---
+saved_views = sa.Table(
+    "saved_views", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("user_name", sa.String(128), nullable=False),
+    sa.Column("form", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("query", sa.Text, nullable=False),  # the list page's query string
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.UniqueConstraint("user_name", "form", "name"),
+)

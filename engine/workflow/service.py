@@ -101,6 +101,15 @@ class WorkflowService:
         with self.db.read() as conn:
             return task_store.open_count(conn, user.name)
 
+    def step_tasks(self, user, record) -> list:
+        """The approval tasks of the record's current step (this visit), for a reader of the record:
+        who holds it, who decided, in position order (uxpages: the workflow diagram)."""
+        with self.db.read() as conn:
+            rec = self.reader.get(conn, user, record.form, record.id)
+            if not rec.state:
+                return []
+            return task_store.current(conn, rec.id, rec.state)
+
     def explain(self, user, record) -> list[dict]:
         """For each action of the record's step: where it leads and why, and who would approve."""
         with self.db.read() as conn:

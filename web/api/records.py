@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import io
+import json
 
 from flask import jsonify, request
 
 from engine.errors import BadRequest, ValidationFailed
 
 from ..auth import acting_user, engine
+from ..files import send_file_ref, wants_download
 from ..openapi import data_schema
 from ..shapes import plain, utc_marked
 from ..workflow_view import action_names, available_actions
-from . import MAX_LIMIT, bp, body, int_arg
+from . import MAX_LIMIT, _hygiene, bp, body, int_arg
 
 
 def _form(form: str):
@@ -62,10 +64,41 @@ def _version(payload: dict, required: bool) -> int | None:
     return v
 
 
+def _payload(form: str) -> dict:
+    """The JSON body; or, as multipart/form-data, a `payload` part holding that JSON plus one
+    part per file, named by its file field (several parts for a `multiple: true` field)."""
+    if request.mimetype != "multipart/form-data":
+        return body()
+    try:
+        payload = json.loads(request.form.get("payload") or "{}")
+    except ValueError:
+        raise BadRequest("the \"payload\" part must be a JSON object") from None
+    if not isinstance(payload, dict):
+        raise BadRequest("the \"payload\" part must be a JSON object")
+    problems: dict[str, str] = {}
+    _hygiene(payload, "", problems)
+    if problems:
+        raise ValidationFailed(problems)
+    data = payload.setdefault("data", {})
+    if not isinstance(data, dict):
+        return payload
+    eng, user = engine(), acting_user()
+    for name in request.files:
+        field = eng.defs.form(form).field(name)
+        refs = [eng.upload(user, form, name, f.filename, f.read())
+                for f in request.files.getlist(name) if f and f.filename]
+        if field is not None and field.multiple:
+            kept = data.get(name) if isinstance(data.get(name), list) else []
+            data[name] = kept + refs
+        elif refs:
+            data[name] = refs[-1]
+    return payload
+
+
 @bp.post("/forms/<form>/records")
 def record_create(form):
     _form(form)
-    payload = body()
+    payload = _payload(form)
     source = _source(payload)
     data = _data(payload) if "data" in payload or not source else {}  # made from: data optional
     rec = engine().create(acting_user(), form, data, source=source)
@@ -136,9 +169,9 @@ def record_get(form, record_id):
 @bp.patch("/forms/<form>/records/<int:record_id>")
 def record_update(form, record_id):
     _form(form)
-    payload = body()
     eng, user = engine(), acting_user()
     eng.get(user, form, record_id)  # unreadable → 404 before any validation message leaks
+    payload = _payload(form)
     rec = eng.update(user, form, record_id, _data(payload), _version(payload, required=True))
     return jsonify(record_with_actions(rec))
 
@@ -225,3 +258,30 @@ def record_import(form):
                                f"{len(result.errors)} problem(s) in {result.rows} row(s); nothing imported")
     return jsonify({"form": form, "rows": result.rows, "created": result.created, "updated": result.updated,
                     "dry_run": dry_run}), (200 if dry_run else 201)
+
+
+# --- files (uxpages) ------------------------------------------------------------------
+
+
+@bp.post("/forms/<form>/files/<path:field>")
+def file_upload(form, field):
+    """Multipart `file` part(s) for file field `field` (`photo`, `lines.drawing`): stored, and
+    their references `{name, size, sha256, type}` returned to put in a record's data."""
+    _form(form)
+    uploads = [f for f in request.files.getlist("file") if f and f.filename]
+    if not uploads:
+        raise BadRequest("send the file as multipart/form-data in a part named \"file\"")
+    eng, user = engine(), acting_user()
+    refs = [eng.upload(user, form, field, f.filename, f.read()) for f in uploads]
+    resp = jsonify({"files": refs})
+    resp.status_code = 201
+    return resp
+
+
+@bp.get("/forms/<form>/records/<int:record_id>/files/<sha256>")
+def file_download(form, record_id, sha256):
+    """A file the record holds, for whoever may read the record (images inline, the rest as
+    attachments; `?download=1` always as an attachment)."""
+    _form(form)
+    ref, content = engine().file(acting_user(), form, record_id, sha256)
+    return send_file_ref(ref, content, download=wants_download())

@@ -52,6 +52,19 @@
         box.hidden = !shown;
       }
     });
+    // a line-item column no line shows (made-to-order details on stock lines) is folded away
+    form.querySelectorAll("fieldset.table-field table.lines").forEach(function (table) {
+      var rows = table.querySelectorAll("tbody tr.line");
+      var heads = table.querySelectorAll("thead th");
+      heads.forEach(function (th, i) {
+        if (i === heads.length - 1) return; // the remove-row column
+        var cells = [];
+        rows.forEach(function (tr) { if (tr.children[i]) cells.push(tr.children[i]); });
+        var unused = cells.length > 0 && cells.every(function (td) { return td.classList.contains("cell-hidden"); });
+        th.classList.toggle("col-unused", unused);
+        cells.forEach(function (td) { td.classList.toggle("col-unused", unused); });
+      });
+    });
     each(answer.required, function (id, needed) {
       var el = document.getElementById(id);
       if (!el || !form.contains(el)) return;
@@ -70,6 +83,8 @@
       timer = null;
       var mine = ++sent;
       var body = new FormData(form);
+      // files are uploaded on save only, never with every keystroke's preview
+      form.querySelectorAll("input[type=file]").forEach(function (el) { body.delete(el.name); });
       // a value the server filled in is not the user's: ask again as if it were still empty
       form.querySelectorAll("[data-filled]").forEach(function (el) {
         if (el.name && el.value === el.getAttribute("data-filled")) body.set(el.name, "");
@@ -129,11 +144,21 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form.record-form").forEach(init);
+    document.querySelectorAll("[data-print]").forEach(function (b) {
+      b.addEventListener("click", function () { window.print(); });
+    });
   });
   // A link picker's options arrive from htmx: keep the selection change flowing.
   document.addEventListener("htmx:afterSwap", function (e) {
     var form = e.target.closest && e.target.closest("form.record-form");
     if (form && form.loomPreview) form.loomPreview(false);
+  });
+  // A picker's search keeps what is chosen: the options it brings back mark it selected.
+  document.addEventListener("htmx:configRequest", function (e) {
+    var q = e.detail.elt;
+    if (!q.classList || !q.classList.contains("picker-q")) return;
+    var sel = q.parentElement && q.parentElement.querySelector("select");
+    if (sel && sel.value) e.detail.parameters.selected = sel.value;
   });
   // Validation answers (400/409/422) carry a page fragment with the reasons: show it.
   document.addEventListener("htmx:beforeSwap", function (e) {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, g, request
 from flask_login import current_user, login_required
 
-from .. import i18n
+from .. import formatting, i18n
 from ..workflow_view import unread_count
 
 
@@ -87,9 +87,12 @@ def page_login_required(view):
 def install(app) -> None:
     @app.context_processor
     def _globals():
-        ctx = {"t": t, "label": label, "lang": lang(), "option_label": option_label,
+        language = lang()
+        ctx = {"t": t, "label": label, "lang": language, "option_label": option_label,
                "act_label": lambda name, wf=None: i18n.action_label(name, lang(), workflow=wf),
-               "moment": moment, "number": number, "msg": msg, "texts": i18n.TEXTS, "app_languages": engine().defs.app.languages}
+               "moment": moment, "number": number, "msg": msg, "texts": i18n.TEXTS,
+               "app_languages": engine().defs.app.languages, "fmt_size": formatting.fmt_size,
+               "fmt_number": lambda v, places=None: formatting.fmt_number(v, language, places)}
         if current_user.is_authenticated:
             eng = engine()
             if "unread" not in g:

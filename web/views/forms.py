@@ -3,16 +3,22 @@ from __future__ import annotations
 
 import re
 import tempfile
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from engine.errors import ActionRefused, Conflict, LoomError, NotFound, PermissionDenied, ValidationFailed
+from engine.fields.file import refs_of
 
 from .. import formdata as fd
+from .. import flow_diagram
 from .. import i18n
+from .. import list_page as lp
 from .. import report_view
+from ..formatting import fmt_datetime, fmt_number
 from ..auth import acting_user
+from ..files import send_file_ref, wants_download, with_uploads
 from ..workflow_view import available_actions
 from .common import engine, label, lang, msg, readable_forms, t
 
@@ -41,74 +47,85 @@ def lit(text: str) -> str:
 # --- list ---------------------------------------------------------------------
 
 
-def _filters(spec, args) -> tuple[list[str], dict]:
-    """Expression parts for the search box and the indexed-field filters, and what was asked."""
-    parts, asked = [], {}
-    q = (args.get("q") or "").strip()[:MAX_QUERY]
-    if q:
-        asked["q"] = q
-        tf = spec.title_field or "number"
-        parts.append(f"contains(lower({tf}), lower({lit(q)}))")
-    for f in _filter_fields(spec):
-        more, used = fd.field_type(engine(), f).list_filter(f, args)
-        parts += more
-        asked.update(used)
-    return parts, asked
-
-
-def _filter_fields(spec) -> list:
-    """Indexed fields whose type offers a list filter."""
-    eng = engine()
-    return [f for f in (spec.field(n) for n in spec.indexes)
-            if f is not None and fd.field_type(eng, f).filter_input is not None]
-
-
-def _sortable(spec) -> list[str]:
-    names = list(spec.indexes)
-    if spec.title_field and spec.title_field not in names and spec.field(spec.title_field):
-        names.insert(0, spec.title_field)
-    return [n for n in names if spec.field(n) is not None and not spec.field(n).is_table]
-
-
 @bp.get("/f/<form>")
 @login_required
 def listing(form):
     spec = _spec(form)
     eng, user = engine(), acting_user()
-    parts, asked = _filters(spec, request.args)
+    wf = eng.defs.workflow_for(form)
     shown = set(eng.readable_fields(user, form))  # a field the user may not see: no column,
-    sortable = [n for n in _sortable(spec) if n in shown]  # no sort, no filter
+    cols = [c for c in lp.columns(eng, spec, wf) if c.field is None or c.name in shown]  # no sort
+    parts, asked = lp.filters(eng, spec, wf, cols, request.args)
+    sortable = {c.name: c.sort for c in cols if c.sort}
     sort = request.args.get("sort") or ""
     if sort.lstrip("-") not in sortable:
         sort = ""
+    order = (("-" if sort.startswith("-") else "") + sortable[sort.lstrip("-")]) if sort else None
     try:
         page_no = max(1, min(int(request.args.get("page") or 1), 100000))
     except ValueError:
         page_no = 1
-    page = eng.list(user, form, filter=" and ".join(parts) or None, order=sort or None,
-                    limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE)
-    columns = [spec.field(n) for n in spec.indexes if spec.field(n) is not None and n != spec.title_field
-               and n in shown]
-    link_titles = {}
-    for c in columns:
-        for r in page.items:
-            target = fd.field_type(eng, c).link_of(c, r.data.get(c.name))
-            if target is not None and target not in link_titles:
-                link_titles[target] = fd.record_title(eng, user, *target)
-    labels = fd.WebLabels(link_titles)
-    rows = [{"rec": r, "title": fd.title_of(eng, r),
-             "cells": [fd.display(eng, c, r.data.get(c.name), labels) for c in columns]}
-            for r in page.items]
-    filters = [f for f in _filter_fields(spec) if f.name in shown]
+    page = eng.list(user, form, filter=" and ".join(parts) or None, order=order,
+                    limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE,
+                    sums=[c.name for c in cols if c.total])
+    labels = fd.WebLabels(lp.link_titles(eng, user, cols, page.items))
+    rows = [{"rec": r, "cells": [_cell(eng, spec, wf, c, r, labels) for c in cols]} for r in page.items]
+    filters = [f for f in lp.filter_fields(eng, spec, cols) if f.name in shown]  # no filter
     pages = max(1, (page.total + PAGE_SIZE - 1) // PAGE_SIZE)
-    wf = eng.defs.workflow_for(form)
     template = "_list_results.html" if request.headers.get("HX-Request") and \
         request.headers.get("HX-Target") == "results" else "list.html"
-    return render_template(template, spec=spec, rows=rows, columns=columns, total=page.total,
-                           page=page_no, pages=pages, sort=sort, sortable=sortable, asked=asked,
+    return render_template(template, spec=spec, rows=rows, cols=cols, total=page.total, totals=page.totals,
+                           page=page_no, pages=pages, sort=sort, asked=asked,
                            filters=filters, can_create=eng.can_create(user, form), wf=wf,
                            filter_inputs={f.name: fd.field_type(eng, f).filter_input for f in filters},
-                           link_options=_filter_link_options(eng, user, filters))
+                           link_options=_filter_link_options(eng, user, filters, request.args),
+                           views=eng.saved_views(user, form),
+                           link_forms={f.name: fd.field_type(eng, f).link_form(f) for f in filters},
+                           view_query=_view_query(request.args))
+
+
+def _cell(eng, spec, wf, col, rec, labels) -> dict:
+    """One cell of the list: its text, and for the state its label and badge tone."""
+    if col.field is not None:
+        value = rec.data.get(col.name)
+        if col.numeric and value is not None:  # thousands separators, money to the cent
+            return {"text": fmt_number(value, lang(), 2 if col.total else None)}
+        return {"text": fd.display(eng, col.field, value, labels)}
+    if col.name == "state":
+        step = wf.step(rec.state) if wf and rec.state else None
+        return {"text": label(step.title, rec.state) if step else (rec.state or ""),
+                "tone": lp.state_tone(wf, rec.state)}
+    if col.name == "number":
+        return {"text": rec.number or f"#{rec.id}"}
+    if col.name == "owner":
+        return {"text": rec.owner}
+    value = getattr(rec, col.name, None)
+    return {"text": fmt_datetime(value)}
+
+
+def _view_query(args) -> str:
+    """The list page's query string as a saved view keeps it (without the page number)."""
+    return urlencode([(k, v) for k, v in args.items(multi=True) if k != "page" and v])
+
+
+@bp.post("/f/<form>/views")
+@login_required
+def save_view(form):
+    _spec(form)
+    eng, user = engine(), acting_user()
+    if request.form.get("delete"):
+        try:
+            eng.delete_view(user, form, int(request.form["delete"]))
+        except (ValueError, NotFound):
+            abort(404)
+        return redirect(url_for("forms.listing", form=form))
+    try:
+        view = eng.save_view(user, form, request.form.get("name") or "", request.form.get("query") or "")
+    except ValidationFailed:
+        flash("view_needs_name")
+        return redirect(url_for("forms.listing", form=form))
+    flash("view_saved")
+    return redirect(url_for("forms.listing", form=form) + ("?" + view["query"] if view["query"] else ""))
 
 
 @bp.get("/f/<form>/export.<fmt>")
@@ -138,12 +155,18 @@ def _workbook_chunks(eng, user, form):
             yield chunk
 
 
-def _filter_link_options(eng, user, filters) -> dict:
+def _filter_link_options(eng, user, filters, args=None) -> dict:
+    """A link filter's first options; the one chosen is always among them (the type-ahead box
+    searches every record: /pick)."""
     out = {}
     for f in filters:
         to = fd.field_type(eng, f).link_form(f)
         if to is not None:
-            out[f.name] = _options(eng, user, to, "")
+            opts = _options(eng, user, to, "")
+            chosen = (args or {}).get(f"x.{f.name}") or ""
+            if chosen and chosen not in {v for v, _t, _r in opts}:
+                opts = [(chosen, fd.record_title(eng, user, to, chosen), None)] + opts
+            out[f.name] = opts
     return out
 
 
@@ -152,13 +175,37 @@ def _options(eng, user, form: str, q: str, limit: int = 20) -> list[tuple[str, s
     if spec is None:
         return []
     q = q.strip()[:MAX_QUERY]
-    flt = f"contains(lower({spec.title_field or 'number'}), lower({lit(q)}))" if q else None
+    # the title, and the subtitle's text fields (a code finds a product, and so does its name)
+    searched = [spec.title_field or "number"] + [
+        n for n in spec.subtitle if spec.field(n) is not None and fd.field_type(eng, spec.field(n)).filter_input == "text"]
+    flt = " or ".join(f"contains(lower({n}), lower({lit(q)}))" for n in searched) if q else None
     order = spec.title_field if spec.title_field and spec.field(spec.title_field) else None
     try:
         page = eng.list(user, form, filter=flt, order=order, limit=limit)
     except LoomError:
         return []
-    return [(str(r.id), fd.title_of(eng, r), r) for r in page.items]
+    return [(str(r.id), _picker_text(eng, spec, r), r) for r in page.items]
+
+
+def _picker_title(eng, user, form: str, rid: str) -> str:
+    try:
+        return _picker_text(eng, eng.defs.form(form), eng.get(user, form, int(rid)))
+    except (LoomError, ValueError):
+        return f"#{rid}"
+
+
+def _picker_text(eng, spec, rec) -> str:
+    """A picker option: the record's title, then its subtitle fields (`subtitle:` in the form)."""
+    title = fd.title_of(eng, rec)
+    extra = []
+    for n in spec.subtitle:
+        f = spec.field(n)
+        value = rec.data.get(n) if f is not None else None
+        if f is None or value in (None, ""):
+            continue
+        extra.append(fmt_number(value, lang(), 2 if f.type == "money" else None) if f.type in lp.NUMERIC
+                     else fd.display(eng, f, value))
+    return f"{title} — {' · '.join(extra)}" if extra else title
 
 
 def line_options_key(cell: dict) -> str:
@@ -199,8 +246,12 @@ def pick(form):
     if form not in eng.defs.forms:
         abort(404)
     selected = request.args.get("selected") or ""
-    options = [(value, title) for value, title, _ in _options(eng, user, form, request.args.get("q") or "")]
-    return render_template("_link_options.html", options=options, selected=selected, required=False)
+    q = request.args.get("q") or request.args.get("pq") or ""  # pq: a list filter's type-ahead box
+    options = [(value, title) for value, title, _ in _options(eng, user, form, q)]
+    if selected and selected not in {v for v, _ in options}:  # what is chosen stays among the options
+        options.insert(0, (selected, _picker_title(eng, user, form, selected)))
+    return render_template("_link_options.html", options=options, selected=selected, required=False,
+                           empty=t("any") if request.args.get("pq") is not None else t("select"))
 
 
 # --- new / edit -----------------------------------------------------------------
@@ -221,9 +272,14 @@ def _editor(spec, texts, errors, record=None, status=200, message=None, source=N
     eng, user = engine(), acting_user()
     titles = fd.link_titles_for(eng, user, spec, texts)
     # fields the user may not see get no widget; those they may not change are read-only
-    widgets = fd.widgets(eng, user, spec, texts, errors, None, titles,
-                         shown=set(eng.readable_fields(user, spec.id, record)),
-                         editable=set(eng.editable_fields(user, spec.id, record)))
+    widgets = [w for w in fd.widgets(eng, user, spec, texts, errors, None, titles,
+                                     shown=set(eng.readable_fields(user, spec.id, record)),
+                                     editable=set(eng.editable_fields(user, spec.id, record)))
+               if not _unset_workflow_field(spec, w, record)]
+    for w in widgets:  # a table left with no rows (all blank, or none typed yet) gets one to type into
+        if w.get("type") == "table" and not w.get("rows") and w.get("template"):
+            w["rows"] = [[dict(cell, id=cell["id"].replace("__i__", "0"), input=cell["input"].replace("__i__", "0"),
+                               path=cell["path"].replace("__i__", "0")) for cell in w["template"]]]
     link_options = {}
     for w in widgets:
         for cell in ([w] + list(w.get("template") or []) + [c for r in w.get("rows") or [] for c in r]):
@@ -239,6 +295,15 @@ def _editor(spec, texts, errors, record=None, status=200, message=None, source=N
                            link_options=link_options, users=users, message=message,
                            source=_source_title(eng, user, source),
                            general=[(k, v) for k, v in errors.items() if not _is_field_path(spec, k)]), status
+
+
+def _unset_workflow_field(spec, w, record) -> bool:
+    """A field only the workflow sets (readonly, not computed): nothing to show or type on a new
+    record, nor on an edit until it has a value."""
+    f = spec.field(w["name"])
+    if f is None or not f.readonly or f.compute is not None or f.is_table:
+        return False
+    return record is None or w["value"] in ("", None, [])
 
 
 def _is_field_path(spec, key: str) -> bool:
@@ -261,7 +326,12 @@ def new(form):
             if not texts.get(f.name):
                 texts[f.name] = [{c.name: "" for c in f.fields}]
         return _editor(spec, texts, {}, source=source)
-    data = fd.parse_post(spec, request.form, eng, only=set(eng.editable_fields(user, form)))
+    try:
+        data = fd.parse_post(spec, with_uploads(eng, user, spec, request.form, request.files), eng,
+                             only=set(eng.editable_fields(user, form)))
+    except ValidationFailed as exc:
+        return _editor(spec, fd.texts_from_post(spec, fd.parse_post(spec, request.form, eng), eng),
+                       exc.fields, status=422, message=t("fix_errors"), source=source)
     try:
         rec = eng.create(user, form, data, source=source)
     except ValidationFailed as exc:
@@ -279,7 +349,12 @@ def edit(form, record_id):
     rec = eng.get(user, form, record_id)
     if request.method == "GET":
         return _editor(spec, fd.texts_of(eng, spec, rec.data), {}, record=rec)
-    data = fd.parse_post(spec, request.form, eng, only=set(eng.editable_fields(user, form, rec)))
+    try:
+        data = fd.parse_post(spec, with_uploads(eng, user, spec, request.form, request.files), eng,
+                             only=set(eng.editable_fields(user, form, rec)))
+    except ValidationFailed as exc:
+        return _editor(spec, fd.texts_from_post(spec, fd.parse_post(spec, request.form, eng), eng),
+                       exc.fields, record=rec, status=422, message=t("fix_errors"))
     try:
         version = int(request.form.get("version") or 0)
     except ValueError:
@@ -311,13 +386,18 @@ def _record_page(spec, rec, status=200, message=None, action_errors=None):
         v = rec.data.get(f.name)
         if f.is_table:
             rows = [[fd.display(eng, c, row.get(c.name), labels) for c in f.fields] for row in v or []]
-            shown.append({"f": f, "table": True, "columns": [label(c.label, c.name) for c in f.fields],
-                          "rows": rows})
+            # a column no line uses (made-to-order details on stock lines) is left out
+            keep = [i for i, c in enumerate(f.fields) if c.visible_if is None or any(r[i] not in ("", None) for r in rows)]
+            shown.append({"f": f, "table": True, "columns": [label(f.fields[i].label, f.fields[i].name) for i in keep],
+                          "rows": [[r[i] for i in keep] for r in rows]})
+        elif f.readonly and f.compute is None and rec.data.get(f.name) in (None, "", []):
+            continue  # set by the workflow, not yet
         elif f.name in rec.data:
             ftype = fd.field_type(eng, f)
             target = ftype.link_of(f, v) if ftype.line_target(f) is None else None
             link = url_for("forms.record", form=target[0], record_id=v) if target else None
-            shown.append({"f": f, "table": False, "text": fd.display(eng, f, v, labels), "link": link})
+            shown.append({"f": f, "table": False, "text": fd.display(eng, f, v, labels), "link": link,
+                          "files": _files_of(spec, rec, f, v)})
     actions = available_actions(eng, user, rec)
     plain_actions = [a for a in actions if not a.get("needs_user") and not
                      (isinstance(a.get("to"), list) and len(a["to"]) > 1)]
@@ -339,7 +419,8 @@ def _record_page(spec, rec, status=200, message=None, action_errors=None):
              url_for("forms.new", form=fid, **{"from": f"{spec.id}:{rec.id}"}))
             for fid in eng.make_targets(user, rec)]
     fill = _fill_widgets(eng, user, spec, rec, plain_actions)
-    return render_template("record.html", fill=fill, alerts=_alert_why(eng, user, rec), spec=spec, rec=rec, shown=shown, title=fd.title_of(eng, rec),
+    flow = _flow(eng, user, rec, wf, history, explain)
+    return render_template("record.html", flow=flow, fill=fill, alerts=_alert_why(eng, user, rec), spec=spec, rec=rec, shown=shown, title=fd.title_of(eng, rec),
                            plain_actions=plain_actions, user_actions=user_actions, step_actions=step_actions,
                            history=[_history_line(ev, wf) for ev in history],
                            history_changes=lambda d: fd.history_changes(eng, spec, d),
@@ -387,6 +468,51 @@ def _history_line(ev, wf) -> dict:
     return {"ev": ev, "label": i18n.action_label(ev.action, lang(), workflow=wf), "note": note,
             "from": _step_name(wf, ev.from_state) if moved else "",
             "to": _step_name(wf, ev.to_state) if moved else ""}
+
+
+def _flow(eng, user, rec, wf, history, explain) -> dict | None:
+    """The workflow diagram and its summary in words: the current step, who holds it, what
+    comes next and who would take it."""
+    if wf is None or not rec.state:
+        return None
+
+    def step_label(name):
+        st = wf.step(name)
+        return label(st.title, name) if st is not None and st.title else name
+
+    try:
+        tasks = eng.step_tasks(user, rec)
+    except LoomError:
+        tasks = []
+    holding = [tk.assignee for tk in tasks if tk.status in ("open", "waiting")]
+    decided = [(tk.assignee, tk.decision) for tk in tasks if tk.decision]
+    step = wf.step(rec.state)
+    nexts: dict[str, list[str]] = {}
+    for action in (step.actions.values() if step else ()):
+        if action.name in ("reject", "return", "discard", "withdraw"):
+            continue  # the way forward, not every way out
+        for b in action.branches:
+            nexts.setdefault(b.to, [])
+    for e in explain or []:
+        if e.get("next") in nexts:
+            for a in e.get("approvers") or []:
+                if a.get("user") and a["user"] not in nexts[e["next"]]:
+                    nexts[e["next"]].append(a["user"])
+    tones = {n: "bad" for n in wf.steps if lp.state_tone(wf, n) == "bad"}
+    nodes = flow_diagram.build(wf, rec.state, history, step_label, holders=", ".join(holding),
+                               next_steps={n: ", ".join(u) for n, u in nexts.items()}, tones=tones)
+    return {"svg": flow_diagram.svg(nodes, t("flow")), "now": step_label(rec.state), "holding": holding,
+            "decided": decided, "next": [(step_label(n), u) for n, u in nexts.items()],
+            "final": bool(step and (step.final or not step.actions))}
+
+
+def _files_of(spec, rec, f, value) -> list[dict] | None:
+    """A file field's files on the record page: name, size, link, and whether to show it as an image."""
+    if f.type != "file":
+        return None
+    return [{"name": r.get("name", ""), "size": r.get("size"), "image": str(r.get("type", "")).startswith("image/"),
+             "url": url_for("forms.file", form=spec.id, record_id=rec.id, sha256=r["sha256"])}
+            for r in refs_of(value) if r.get("sha256")]
 
 
 def _alert_why(eng, user, rec) -> list[dict]:
@@ -480,3 +606,58 @@ def act(form, record_id):
     except NotFound:  # e.g. transferred away and no longer readable
         return redirect(url_for("inbox.index"))
     return redirect(url_for("forms.record", form=form, record_id=record_id))
+
+
+@bp.get("/f/<form>/<int:record_id>/files/<sha256>")
+@login_required
+def file(form, record_id, sha256):
+    """A file of the record, for whoever may read the record (web/files.py sets the headers)."""
+    _spec(form)
+    ref, content = engine().file(acting_user(), form, record_id, sha256)
+    return send_file_ref(ref, content, download=wants_download())
+
+
+@bp.get("/f/<form>/<int:record_id>/print")
+@login_required
+def print_view(form, record_id):
+    """The record as a printable document (print CSS): letterhead, fields, lines, totals, signatures."""
+    spec = _spec(form)
+    eng, user = engine(), acting_user()
+    rec = eng.get(user, form, record_id)
+    texts = fd.texts_of(eng, spec, rec.data)
+    labels = fd.WebLabels(fd.link_titles_for(eng, user, spec, texts))
+    fields, totals, tables = [], [], []
+    for f in spec.fields:
+        v = rec.data.get(f.name)
+        if f.is_table:
+            cols = [c for c in f.fields if c.type != "file" and any(
+                (row or {}).get(c.name) not in (None, "", []) for row in v or [])]
+            tables.append({"label": label(f.label, f.name),
+                           "columns": [(label(c.label, c.name), c.type in lp.NUMERIC) for c in cols],
+                           "rows": [[_print_value(eng, c, (row or {}).get(c.name), labels) for c in cols]
+                                    for row in v or []]})
+        elif v in (None, "", []) or f.type == "file":
+            continue
+        elif f.type == "money":
+            totals.append((label(f.label, f.name), _print_value(eng, f, v, labels)))
+        else:
+            fields.append((label(f.label, f.name), _print_value(eng, f, v, labels)))
+    wf = eng.defs.workflow_for(form)
+    step = wf.step(rec.state) if wf and rec.state else None
+    approvals = [(ev.actor, _step_title(wf, ev.from_state), ev.at) for ev in eng.history(user, form, record_id)
+                 if ev.action == "approve"]
+    app = eng.defs.app
+    return render_template("print.html", spec=spec, rec=rec, title=fd.title_of(eng, rec), fields=fields,
+                           totals=totals, tables=tables, approvals=approvals, letterhead=app.letterhead,
+                           state=label(step.title, rec.state) if step else rec.state)
+
+
+def _print_value(eng, f, value, labels) -> str:
+    if f.type in lp.NUMERIC and value not in (None, ""):
+        return fmt_number(value, lang(), 2 if f.type == "money" else None)
+    return fd.display(eng, f, value, labels)
+
+
+def _step_title(wf, name):
+    st = wf.step(name) if wf and name else None
+    return label(st.title, name) if st is not None else (name or "")

@@ -74,7 +74,8 @@ def show(report_id):
 def chart(report_id):
     spec = _spec(report_id)
     eng, user = engine(), acting_user()
-    svg = report_view.svg(eng, user, report_id, report_view.params_from(request.args, spec))
+    svg = eng.report_svg(user, report_id, report_view.params_from(request.args, spec),
+                         size=report_view.chart_size(request.args))
     return Response(svg, mimetype="image/svg+xml")
 
 
