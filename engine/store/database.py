@@ -3,7 +3,10 @@
 Writes on SQLite start with BEGIN IMMEDIATE so two writers queue on the
 database lock instead of failing half-way with "database is locked" when a
 deferred transaction tries to upgrade; readers use plain deferred BEGIN and,
-in WAL mode, never block writers.
+in WAL mode, never block writers. Within one process, writers first take the
+file's writer lane (lane.py, first come first served), so they queue on a lock
+rather than spin in SQLite's busy handler; busy_timeout is left for other
+processes on the same file.
 
 Reads are fenced by a statement timeout, the last line behind the expression
 budgets: a statement in `read()` running longer than `statement_timeout`
@@ -23,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from ..errors import QueryTimeout
+from .lane import WriterLane, lane_for
 
 BUSY_TIMEOUT_MS = 30_000
 STATEMENT_TIMEOUT_S = 30.0  # default; $LOOM_STATEMENT_TIMEOUT overrides, 0 turns it off
@@ -40,7 +44,11 @@ class Database:
         self.statement_timeout = statement_timeout  # seconds; 0 = no fence
         self.url = sa.engine.make_url(url)
         self.dialect = self.url.get_backend_name()
+        # SQLite files get one writer lane per process; in-memory databases and PostgreSQL none
+        self.lane: WriterLane | None = None
         if self.dialect == "sqlite":
+            if self.url.database not in (None, "", ":memory:"):
+                self.lane = lane_for(self.url.database)
             # One connection per thread; the SQLite file serializes writers itself.
             self.engine = sa.create_engine(
                 self.url, echo=echo, future=True,
@@ -77,14 +85,21 @@ class Database:
         if outer is not None:
             yield outer
             return
-        with self.engine.connect() as conn:
-            conn = conn.execution_options(loom_write=True)
-            with conn.begin():
-                self._local.conn = conn
-                try:
-                    yield conn
-                finally:
-                    self._local.conn = None
+        lane = self.lane
+        if lane is not None:
+            lane.acquire()  # my turn in arrival order; then BEGIN IMMEDIATE finds the file free
+        try:
+            with self.engine.connect() as conn:
+                conn = conn.execution_options(loom_write=True)
+                with conn.begin():
+                    self._local.conn = conn
+                    try:
+                        yield conn
+                    finally:
+                        self._local.conn = None
+        finally:
+            if lane is not None:
+                lane.release()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sa.Connection]:
