@@ -97,6 +97,8 @@ class Database:
                         yield conn
                     finally:
                         self._local.conn = None
+            if getattr(self._local, "scope", False):
+                self._local.read_conn = None  # the request's snapshot predates this commit
         finally:
             if lane is not None:
                 lane.release()
@@ -109,7 +111,12 @@ class Database:
             return
         shared = getattr(self._local, "read_conn", None)
         if shared is not None:  # inside read_batch: one snapshot, one cache
-            yield shared
+            try:
+                yield shared
+            except sa.exc.OperationalError as exc:
+                if _stopped(exc, shared):
+                    raise self._timeout() from None
+                raise
             return
         with self.engine.connect() as conn:
             limit = self.statement_timeout
@@ -122,15 +129,33 @@ class Database:
                     yield conn
                 except sa.exc.OperationalError as exc:
                     if _stopped(exc, conn):
-                        raise QueryTimeout(f"the database query took longer than {limit:g} "
-                                           "seconds and was stopped; narrow the filter or the "
-                                           "report's parameters") from None
+                        raise self._timeout() from None
                     raise
                 finally:
                     conn.info["loom_fence"] = 0
                     state = conn.info.get("loom_deadline")
                     if state is not None:  # the ROLLBACK closing the read is never stopped
                         state[0] = 0.0
+
+    def _timeout(self) -> QueryTimeout:
+        return QueryTimeout(f"the database query took longer than {self.statement_timeout:g} "
+                            "seconds and was stopped; narrow the filter or the report's parameters")
+
+    @contextlib.contextmanager
+    def read_scope(self) -> Iterator[None]:
+        """The reads of one request share one read transaction (one BEGIN, one pool checkout,
+        one transaction cache: the token's user, the record read twice), until this thread
+        writes: reads after a commit open their own transactions, so they see what it wrote."""
+        if getattr(self._local, "read_conn", None) is not None or \
+                getattr(self._local, "conn", None) is not None:
+            yield
+            return
+        with self.read_batch():
+            self._local.scope = True
+            try:
+                yield
+            finally:
+                self._local.scope = False
 
     @contextlib.contextmanager
     def read_batch(self) -> Iterator[sa.Connection]:
