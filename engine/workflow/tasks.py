@@ -71,7 +71,14 @@ _CURRENT = sa.select(t.tasks).where(
     t.tasks.c.record_id == _B("b_record_id"), t.tasks.c.step == _B("b_step"),
     t.tasks.c.visit == _B("b_visit"), t.tasks.c.kind == "approve",
 ).order_by(t.tasks.c.position, t.tasks.c.id)
+_CURRENT_LAST = sa.select(t.tasks).where(
+    t.tasks.c.record_id == _B("b_record_id"), t.tasks.c.step == _B("b_step"),
+    t.tasks.c.visit == _LAST_VISIT.scalar_subquery(), t.tasks.c.kind == "approve",
+).order_by(t.tasks.c.position, t.tasks.c.id)
 _GET = sa.select(t.tasks).where(t.tasks.c.id == _B("b_id"))
+_LAST_OF = sa.select(t.tasks.c.step, t.tasks.c.status).where(
+    t.tasks.c.record_id == _B("b_record_id"), t.tasks.c.assignee == _B("b_assignee"),
+    t.tasks.c.kind == "approve").order_by(t.tasks.c.id.desc()).limit(1)
 _SET_STATUS: dict = {}
 _CANCEL: dict = {}
 
@@ -127,8 +134,9 @@ def current(conn, record_id: int, step: str, visit: int | None = None) -> list[T
 
     `visit`: the step's last visit when the caller already knows it.
     """
-    if visit is None:
-        visit = last_visit(conn, record_id, step)
+    if visit is None:  # one statement: the last visit is a subquery
+        rows = conn.execute(_CURRENT_LAST, {"b_record_id": record_id, "b_step": step})
+        return [_task(r) for r in rows]
     if not visit:
         return []
     rows = conn.execute(_CURRENT, {"b_record_id": record_id, "b_step": step, "b_visit": visit})
@@ -137,6 +145,11 @@ def current(conn, record_id: int, step: str, visit: int | None = None) -> list[T
 
 def last_visit(conn, record_id: int, step: str) -> int:
     return conn.execute(_LAST_VISIT, {"b_record_id": record_id, "b_step": step}).scalar() or 0
+
+
+def last_of(conn, record_id: int, assignee: str):
+    """(step, status) of `assignee`'s latest approve task on the record, or None."""
+    return conn.execute(_LAST_OF, {"b_record_id": record_id, "b_assignee": assignee}).first()
 
 
 def get(conn, task_id: int) -> Task | None:
