@@ -6,7 +6,9 @@ deferred transaction tries to upgrade; readers use plain deferred BEGIN and,
 in WAL mode, never block writers. Within one process, writers first take the
 file's writer lane (lane.py, first come first served), so they queue on a lock
 rather than spin in SQLite's busy handler; busy_timeout is left for other
-processes on the same file.
+processes on the same file. Writers queued in the lane share one transaction
+and one commit (group commit, `_grouped_write`): each in its own savepoint,
+each acknowledged only once the shared commit is durable.
 
 Reads are fenced by a statement timeout, the last line behind the expression
 budgets: a statement in `read()` running longer than `statement_timeout`
@@ -29,9 +31,51 @@ from ..errors import QueryTimeout
 from .lane import WriterLane, lane_for
 
 BUSY_TIMEOUT_MS = 30_000
+GROUP_MAX = 64  # writers sharing one commit (one fsync) at most
 STATEMENT_TIMEOUT_S = 30.0  # default; $LOOM_STATEMENT_TIMEOUT overrides, 0 turns it off
 _PROGRESS_STEPS = 10_000  # SQLite VM instructions between two looks at the clock
 _PG_QUERY_CANCELED = "57014"
+
+
+class WriteNotCommitted(RuntimeError):
+    """The commit of the transaction this write shared failed: nothing of it was written."""
+
+    def __init__(self) -> None:
+        super().__init__("the database could not commit this write; nothing of it was written")
+
+
+class _Group:
+    """One SQLite write transaction shared by the writers queued in the lane (group commit)."""
+
+    def __init__(self, owner: "Database", conn: sa.Connection, txn) -> None:
+        self.owner, self.conn, self.txn = owner, conn, txn
+        self.members = 0
+        self.broken = False
+        self.error: BaseException | None = None
+        self._waiting: list[threading.Event] = []
+
+    def join(self) -> threading.Event:
+        """A member whose write is in the transaction waits on this until it is committed."""
+        self.members += 1
+        done = threading.Event()
+        self._waiting.append(done)
+        return done
+
+    def finish(self) -> None:
+        """Commit (or, broken, roll back) once and wake every member waiting for it."""
+        try:
+            if self.broken:
+                self.txn.rollback()
+                self.error = RuntimeError("a write of the group failed to release its savepoint")
+            else:
+                self.txn.commit()
+        except BaseException as exc:
+            self.error = exc
+            raise
+        finally:
+            self.conn.close()
+            for done in self._waiting:
+                done.set()
 
 
 class Database:
@@ -85,23 +129,80 @@ class Database:
         if outer is not None:
             yield outer
             return
-        lane = self.lane
-        if lane is not None:
-            lane.acquire()  # my turn in arrival order; then BEGIN IMMEDIATE finds the file free
+        if self.lane is not None:
+            yield from self._grouped_write(self.lane)
+            return
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(loom_write=True)
+            with conn.begin():
+                self._local.conn = conn
+                try:
+                    yield conn
+                finally:
+                    self._local.conn = None
+
+    def _grouped_write(self, lane: WriterLane) -> Iterator[sa.Connection]:
+        """SQLite: take the writer lane, then write in a savepoint of the group's transaction.
+
+        Group commit: when writers queue behind me, I leave the transaction open for
+        the next one and wait; the last writer of the group (no one queued, or
+        GROUP_MAX members) commits once — one fsync for all — and wakes the others.
+        Each write is still atomic (its own savepoint: a failed one is rolled back
+        alone) and returns only after the commit that holds it is durable; if that
+        commit fails, every member's write raises and none was acknowledged.
+        """
+        lane.acquire()  # my turn in arrival order; BEGIN IMMEDIATE then finds the file free
         try:
-            with self.engine.connect() as conn:
-                conn = conn.execution_options(loom_write=True)
-                with conn.begin():
-                    self._local.conn = conn
-                    try:
-                        yield conn
-                    finally:
-                        self._local.conn = None
-            if getattr(self._local, "scope", False):
-                self._local.read_conn = None  # the request's snapshot predates this commit
+            group, lane.group = lane.group, None
+            if group is not None and group.owner is not self:
+                # left open by another Database on this file: commit it for its members first
+                with contextlib.suppress(Exception):
+                    group.finish()
+                group = None
+            if group is None:
+                conn = self.engine.connect().execution_options(loom_write=True)
+                group = _Group(self, conn, conn.begin())
+        except BaseException:
+            lane.release()
+            raise
+        conn = group.conn
+        forget_tx_cache(conn)  # each write reads for itself what an earlier member wrote
+        failed: BaseException | None = None
+        self._local.conn = conn
+        try:
+            savepoint = conn.begin_nested()
+            try:
+                yield conn
+            except BaseException as exc:
+                failed = exc
+                savepoint.rollback()
+            else:
+                savepoint.commit()
+        except BaseException as exc:  # the savepoint itself failed: the group cannot commit
+            group.broken = True
+            failed = failed or exc
         finally:
-            if lane is not None:
+            self._local.conn = None
+        if not group.broken and lane.waiting and group.members < GROUP_MAX:
+            done = None if failed is not None else group.join()
+            lane.group = group  # the next writer in the lane goes on in this transaction
+            lane.release()
+            if failed is not None:
+                raise failed
+            done.wait()
+            if group.error is not None:
+                raise WriteNotCommitted() from group.error
+        else:
+            try:
+                group.finish()
+            finally:
                 lane.release()
+            if failed is not None:
+                raise failed
+            if group.error is not None:
+                raise WriteNotCommitted() from group.error
+        if getattr(self._local, "scope", False):
+            self._local.read_conn = None  # the request's snapshot predates this commit
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sa.Connection]:

@@ -26,6 +26,7 @@ class WriterLane:
         self._mutex = threading.Lock()
         self._waiters: deque[threading.Lock] = deque()
         self._held = False
+        self.group = None  # a write transaction left open for the next holder (group commit)
 
     def acquire(self) -> None:
         with self._mutex:
