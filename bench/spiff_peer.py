@@ -1,6 +1,6 @@
 """Approvals per transaction: Loom against a SpiffWorkflow peer, same machine, same run, same durability.
 
-    python bench/spiff_peer.py [--cases 300] [--rounds 3]
+    python bench/spiff_peer.py [--cases 300] [--rounds 3] [--threads 8]
 
 Needs the optional bench dependency: pip install -c constraints.txt '.[bench]'
 (SpiffWorkflow). Both sides run the case of bench/workflow_bench.py — create,
@@ -15,6 +15,11 @@ data), checks that the user holds the ready task, runs the task and the
 workflow up to the next manual task, writes the state back with its current
 step and assignee (the inbox) and appends a history row. Rounds alternate the
 two sides, so noise from other processes on the machine falls on both.
+
+A second part (--threads, default 8) runs the same cases from that many
+concurrent clients per side: the peer's clients each hold a connection and meet
+at SQLite's file lock; Loom's queue in its writer lane and share commits (group
+commit: one fsync for the writers queued together, each acknowledged after it).
 """
 from __future__ import annotations
 
@@ -64,7 +69,7 @@ class SpiffPeer:
 
         self.spec = spiff_spec()
         self.ser = JSONSerializer()
-        self.db = sqlite3.connect(path, isolation_level=None)
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=60, check_same_thread=False)
         for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON"):
             self.db.execute(f"PRAGMA {pragma}")
         self.db.executescript("""
@@ -138,10 +143,10 @@ class SpiffPeer:
             raise
         return new_step
 
-    def run(self, n: int) -> float:
+    def run(self, n: int, tag: str = "") -> float:
         t0 = time.perf_counter()
         for i in range(n):
-            cid = self.create("clerk", f"c{i}", 1000)
+            cid = self.create("clerk", f"c{tag}{i}", 1000)
             self.act("clerk", cid, "submit")
             self.act("lead", cid, "approve")
             last = self.act("boss", cid, "approve")
@@ -152,10 +157,25 @@ class SpiffPeer:
         self.db.close()
 
 
+def in_threads(k: int, fn) -> float:
+    """Wall seconds for `fn(i)` run on k threads at once."""
+    import threading
+
+    threads = [threading.Thread(target=fn, args=(i,)) for i in range(k)]
+    t0 = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=300, help="cases per side per round (4 actions each)")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=8,
+                    help="concurrent clients per side in the second part (1: skip it)")
     args = ap.parse_args()
     try:
         import SpiffWorkflow  # noqa: F401
@@ -187,6 +207,24 @@ def main() -> None:
               f"spiff {sa_:7,.0f} actions/s (cpu {(c2 - c1) / actions * 1e6:5,.0f} us) | "
               f"ratio {la / sa_:.2f}x")
     print(f"ratio loom/spiff per transaction: {min(ratios):.2f}x .. {max(ratios):.2f}x (goal >= 2x)")
+    if args.threads > 1:
+        # concurrent clients: the peer's threads each have their own connection and meet at
+        # SQLite's file lock (busy handler); Loom's queue in its writer lane and share commits
+        peers = [SpiffPeer(str(tmp / "spiff.db")) for _ in range(args.threads)]
+        per = max(1, n // args.threads)
+        total = 4 * per * args.threads
+        cratios = []
+        for r in range(args.rounds):
+            tl = in_threads(args.threads, lambda k: run_engine(eng, per))
+            ts = in_threads(args.threads, lambda k: peers[k].run(per, f"t{r}-{k}-"))
+            la, sa_ = total / tl, total / ts
+            cratios.append(la / sa_)
+            print(f"{args.threads} threads, round {r + 1}: loom {la:7,.0f} actions/s | "
+                  f"spiff {sa_:7,.0f} actions/s | ratio {la / sa_:.2f}x")
+        print(f"ratio loom/spiff with {args.threads} concurrent clients: {min(cratios):.2f}x .. "
+              f"{max(cratios):.2f}x")
+        for p in peers:
+            p.close()
     peer.close()
     eng.close()
 
