@@ -1,12 +1,18 @@
-"""HTTP benchmark: `loom serve` (waitress) on 127.0.0.1 under concurrent clients.
+"""HTTP benchmark: `loom serve` (waitress) on 127.0.0.1 under concurrent clients, against the floor.
 
-    python bench/http_bench.py [--clients 8] [--requests 300] [--database-url URL]
+    python bench/http_bench.py [--clients 8] [--write-clients 16] [--threads 8]
+                               [--requests 300] [--database-url URL]
 
-Seeds its own data (a customer, products, 200 orders) in a fresh database,
-starts `loom serve` as a subprocess, then per scenario (GET a record, list 50
-records, POST an action) runs a fixed number of requests from concurrent
-clients and prints requests/s and p50/p99 latency. In the same run it times the
-same Engine calls directly and prints the HTTP overhead ratio. Bounded request
+Seeds its own data (a customer, products, orders, half of them submitted for
+approval) in a fresh database, starts `loom serve` as a subprocess and, beside
+it, the plain-WSGI floor (bench/raw_wsgi.py: the same waitress server reading
+the same record row from the same database with the bare driver). Per scenario
+(GET a record, list 50 records, the approver's inbox, POST an approval) it runs
+a fixed number of requests from concurrent clients and prints requests/s,
+p50/p99 latency and the ratio to the floor's GET requests/s measured in the same
+run (goals: GET >= 0.33x, list and inbox >= 0.25x, approval POST >= 0.15x and
+its p99 <= 3x its p50 at --write-clients concurrent clients). In the same run it
+times the same Engine calls directly (the "overhead" column). Bounded request
 counts; it stops by itself.
 """
 from __future__ import annotations
@@ -49,8 +55,11 @@ def seed(url: str, orders: int):
         rec = eng.create(alice, "sales_order", {"customer": cust.id, "due_date": "2099-01-01",
                                                 "lines": [{"product": prods[i % 5], "qty": 1 + i % 7}]})
         ids.append(rec.id)
+    submitted = ids[: len(ids) // 2]  # waiting in manager_review: sam approves them
+    for rid in submitted:
+        eng.act(alice, "sales_order", rid, "submit")
     tokens = {"alice": eng.create_token("alice"), "sam": eng.create_token("sam")}
-    return eng, ids, tokens
+    return eng, ids, submitted, tokens
 
 
 def percentile(values, p):
@@ -100,73 +109,105 @@ def run_direct(calls):
     return time.perf_counter() - t0, latencies
 
 
+def start_server(cmd, env, port, log):
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return proc
+        except OSError:
+            if time.time() > deadline or proc.poll() is not None:
+                log.seek(0)
+                raise SystemExit(f"{cmd[2]} did not start:\n" + log.read())
+            time.sleep(0.1)
+
+
+def stop(proc) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--clients", type=int, default=8, help="concurrent clients for the reads")
+    ap.add_argument("--write-clients", type=int, default=16,
+                    help="concurrent clients for the approval POST")
+    ap.add_argument("--threads", type=int, default=8, help="waitress threads of both servers")
     ap.add_argument("--requests", type=int, default=300, help="per scenario")
     ap.add_argument("--database-url", default=None)
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="loom-bench-")
     url = args.database_url or f"sqlite:///{tmp}/bench.db"
     n = args.requests
-    eng, ids, tokens = seed(url, max(n, 200))
-    port = free_port()
+    # the approvals need 2n submitted orders (n over HTTP, n direct)
+    eng, ids, submitted, tokens = seed(url, max(4 * n, 200))
+    port, raw_port = free_port(), free_port()
     env = {**os.environ, "LOOM_DEFINITIONS": str(DEFS), "LOOM_DATABASE_URL": url,
            "LOOM_SECRET_KEY": "bench", "PYTHONPATH": str(ROOT)}
     log = open(os.path.join(tmp, "serve.log"), "w+")  # a file, not a pipe nobody reads (it would fill up)
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--port", str(port),
-                             "--threads", str(args.clients)], env=env, cwd=ROOT,
-                            stdout=log, stderr=subprocess.STDOUT, text=True)
+    raw_log = open(os.path.join(tmp, "raw.log"), "w+")
+    proc = start_server([sys.executable, "-m", "engine.cli", "serve", "--port", str(port),
+                         "--threads", str(args.threads)], env, port, log)
+    raw = None
     try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.time() > deadline or proc.poll() is not None:
-                    log.seek(0)
-                    raise SystemExit("loom serve did not start:\n" + log.read())
-                time.sleep(0.1)
+        raw = start_server([sys.executable, str(ROOT / "bench" / "raw_wsgi.py"), url, str(raw_port),
+                            str(args.threads)], env, raw_port, raw_log)
         alice, sam = eng.user("alice"), eng.user("sam")
+        reads = [ids[i % len(ids)] for i in range(n)]
+        http_ids, direct_ids = submitted[:n], submitted[n:2 * n]
         scenarios = [
-            ("GET a record", [("GET", f"/api/forms/sales_order/records/{ids[i % len(ids)]}", None, tokens["alice"])
-                              for i in range(n)],
-             [lambda i=i: (lambda r: (r.to_json(), eng.available_actions(alice, r)))(
-                 eng.get(alice, "sales_order", ids[i % len(ids)])) for i in range(n)]),
-            ("list 50 records", [("GET", "/api/forms/sales_order/records?limit=50", None, tokens["alice"])] * n,
+            ("GET a record", args.clients, 0.33,
+             [("GET", f"/api/forms/sales_order/records/{rid}", None, tokens["alice"]) for rid in reads],
+             [lambda rid=rid: (lambda r: (r.to_json(), eng.available_actions(alice, r)))(
+                 eng.get(alice, "sales_order", rid)) for rid in reads]),
+            ("list 50 records", args.clients, 0.25,
+             [("GET", "/api/forms/sales_order/records?limit=50", None, tokens["alice"])] * n,
              [lambda: [r.to_json() for r in eng.list(alice, "sales_order", limit=50).items]] * n),
+            ("inbox (open tasks)", args.clients, 0.25,
+             [("GET", "/api/tasks", None, tokens["sam"])] * n,
+             [lambda: [x.to_json() for x in eng.tasks(sam, "open")]] * n),
+            ("POST an approval", args.write_clients, 0.15,
+             [("POST", f"/api/forms/sales_order/records/{rid}/actions/approve", {}, tokens["sam"])
+              for rid in http_ids],
+             [lambda rid=rid: eng.act(sam, "sales_order", rid, "approve").to_json()
+              for rid in direct_ids]),
         ]
-        # POST an action: comment on distinct records over HTTP, then directly on others.
-        half = len(ids) // 2
-        http_ids, direct_ids = ids[:half], ids[half:]
-        scenarios.append((
-            "POST an action (comment)",
-            [("POST", f"/api/forms/sales_order/records/{http_ids[i % half]}/actions/comment",
-              {"comment": f"note {i}"}, tokens["alice"]) for i in range(n)],
-            [lambda i=i: eng.act(alice, "sales_order", direct_ids[i % len(direct_ids)], "comment",
-                                 comment=f"note {i}").to_json() for i in range(n)]))
-        print(f"loom serve (waitress, {args.clients} threads) on 127.0.0.1:{port}, "
-              f"{eng.db.dialect} database, {args.clients} concurrent clients, {n} requests per scenario")
-        print(f"{'scenario':28} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} | "
-              f"{'direct/s':>9} {'p50 ms':>8} | {'overhead':>8}")
-        for name, jobs, calls in scenarios:
-            run_http(port, args.clients, jobs[: max(10, n // 10)])  # warm up
-            wall, lat, errors = run_http(port, args.clients, jobs)
+        floor_jobs = [("GET", f"/records/{rid}", None, "") for rid in reads]
+        run_http(raw_port, args.clients, floor_jobs[: max(10, n // 10)])  # warm up
+        fwall, flat, ferr = run_http(raw_port, args.clients, floor_jobs)
+        floor = len(flat) / fwall
+        print(f"loom serve (waitress, {args.threads} threads) on 127.0.0.1:{port}, "
+              f"{eng.db.dialect} database, {n} requests per scenario")
+        print(f"floor: plain WSGI GET of the same row under the same waitress, {args.clients} "
+              f"clients: {floor:,.0f} req/s, p50 {percentile(flat, 50) * 1000:.2f} ms, "
+              f"p99 {percentile(flat, 99) * 1000:.2f} ms, {len(ferr)} errors")
+        print(f"{'scenario':22} {'clients':>7} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'p99/p50':>7} "
+              f"{'errors':>6} | {'vs floor':>8} {'goal':>6} | {'direct/s':>9} {'overhead':>8}")
+        for name, clients, goal, jobs, calls in scenarios:
+            if name.startswith("POST"):
+                # warm up on orders of its own: each approval can run once
+                warm = [("POST", f"/api/forms/sales_order/records/{rid}/actions/approve", {},
+                         tokens["sam"]) for rid in submitted[2 * n:2 * n + max(10, n // 10)]]
+                run_http(port, clients, warm)
+            else:
+                run_http(port, clients, jobs[: max(10, n // 10)])  # warm up
+            wall, lat, errors = run_http(port, clients, jobs)
             dwall, dlat = run_direct(calls)
             rps, drps = len(lat) / wall, len(dlat) / dwall
-            p50, p99, dp50 = (percentile(lat, 50) * 1000, percentile(lat, 99) * 1000,
-                              percentile(dlat, 50) * 1000)
-            print(f"{name:28} {rps:8.0f} {p50:8.2f} {p99:8.2f} {len(errors):6d} | "
-                  f"{drps:9.0f} {dp50:8.2f} | {drps / rps:7.2f}x")
-        print("overhead = direct Engine calls/s (one thread) / HTTP requests/s (concurrent clients): "
-              "what HTTP, JSON, auth and waitress cost on top of the engine")
+            p50, p99 = percentile(lat, 50) * 1000, percentile(lat, 99) * 1000
+            print(f"{name:22} {clients:7d} {rps:7.0f} {p50:8.2f} {p99:8.2f} {p99 / p50:6.1f}x "
+                  f"{len(errors):6d} | {rps / floor:7.2f}x {goal:5.2f}x | {drps:9.0f} {drps / rps:7.2f}x")
+        print("vs floor = requests/s / the plain-WSGI floor's GET requests/s; overhead = direct Engine "
+              "calls/s (one thread) / HTTP requests/s: what HTTP, JSON, auth and waitress cost on top "
+              "of the engine")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
+        if raw is not None:
+            stop(raw)
         eng.close()
 
 

@@ -5,7 +5,7 @@
 # install today gets what passed yesterday; scripts/check-latest.sh tries the newest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-python3 -m pip install -q -c constraints.txt -e '.[test]'
+python3 -m pip install -q -c constraints.txt -e '.[test,bench]'  # bench: the SpiffWorkflow peer (tests/test_benches.py)
 # pg_dump, pg_restore and psql: `loom db backup/restore` on PostgreSQL (tests/store/test_backup.py)
 missing=""
 command -v chromium >/dev/null 2>&1 || missing="$missing chromium"

@@ -22,8 +22,10 @@ RUNS = {
     "check_bench.py": (["--repeat", "1"], "check_tree"),
     "expr_bench.py": ([], "ratio"),
     "forms_bench.py": ([], "prepare create"),
-    "http_bench.py": (["--clients", "2", "--requests", "10"], "overhead"),
+    "http_bench.py": (["--clients", "2", "--write-clients", "4", "--requests", "10"], "vs floor"),
     "preview_bench.py": (["--runs", "5", "--orders", "10"], "Engine.preview"),
+    "flat_bench.py": (["--small", "1000", "--large", "3000", "--cases", "3"], "large/small"),
+    "spiff_peer.py": (["--cases", "5", "--rounds", "1"], "ratio loom/spiff"),
     "demo_bench.py": (["--orders", "12", "--customers", "6", "--days", "30"], "records"),
 }
 

@@ -5,7 +5,7 @@ import logging
 import os
 import secrets
 
-from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask import Flask, g, jsonify, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from markupsafe import escape
 from werkzeug.exceptions import BadRequest, HTTPException
@@ -26,6 +26,22 @@ csrf = CSRFProtect()
 MAX_ID = 2**63 - 1
 
 
+def _one_read_transaction_per_request(app: Flask, engine) -> None:
+    """A GET's reads (the token's user, the record, its actions) share one read transaction."""
+    @app.before_request
+    def _open_reads():
+        if request.method in ("GET", "HEAD") and request.endpoint != "static":
+            scope = engine.db.read_scope()
+            scope.__enter__()
+            g.loom_reads = scope
+
+    @app.teardown_request
+    def _close_reads(exc):
+        scope = g.pop("loom_reads", None)
+        if scope is not None:
+            scope.__exit__(None, None, None)
+
+
 def create_app(engine, *, secret_key: str | None = None, config: dict | None = None) -> Flask:
     """A Flask app over `engine`. Keep no state that matters in the process: sessions live in the DB.
 
@@ -41,6 +57,7 @@ def create_app(engine, *, secret_key: str | None = None, config: dict | None = N
     app.config["JSON_SORT_KEYS"] = False
     app.json.sort_keys = False
     security.install(app)
+    _one_read_transaction_per_request(app, engine)
     if config:
         app.config.update(config)
     app.extensions["loom.engine"] = engine

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 import sqlalchemy as sa
 
@@ -33,6 +33,12 @@ _WITH_ROLE = (sa.select(t.user_roles.c.user_name).distinct()
 _MANAGER = sa.select(t.users.c.manager).where(t.users.c.name == _B("b_name"))
 _AWAY = sa.select(t.users.c.delegate, t.users.c.away_from, t.users.c.away_until) \
     .where(t.users.c.name == _B("b_name"))
+
+
+class _Away(NamedTuple):
+    delegate: str | None
+    away_from: date | None
+    away_until: date | None
 
 
 def _users(conn) -> dict:
@@ -170,6 +176,10 @@ class Directory:
         except KeyError:
             pass
         row = conn.execute(_FIND, {"b_name": name}).mappings().first()
+        if row is not None:  # the row holds what delegate_of and manager_of ask next: keep it
+            cache.setdefault(("away", name), _Away(row["delegate"], row["away_from"],
+                                                   row["away_until"]))
+            cache.setdefault(("manager", name), row["manager"])
         if row is None or not row["active"]:
             user = None
         else:

@@ -3,7 +3,12 @@
 Writes on SQLite start with BEGIN IMMEDIATE so two writers queue on the
 database lock instead of failing half-way with "database is locked" when a
 deferred transaction tries to upgrade; readers use plain deferred BEGIN and,
-in WAL mode, never block writers.
+in WAL mode, never block writers. Within one process, writers first take the
+file's writer lane (lane.py, first come first served), so they queue on a lock
+rather than spin in SQLite's busy handler; busy_timeout is left for other
+processes on the same file. Writers queued in the lane share one transaction
+and one commit (group commit, `_grouped_write`): each in its own savepoint,
+each acknowledged only once the shared commit is durable.
 
 Reads are fenced by a statement timeout, the last line behind the expression
 budgets: a statement in `read()` running longer than `statement_timeout`
@@ -23,11 +28,54 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from ..errors import QueryTimeout
+from .lane import WriterLane, lane_for
 
 BUSY_TIMEOUT_MS = 30_000
+GROUP_MAX = 64  # writers sharing one commit (one fsync) at most
 STATEMENT_TIMEOUT_S = 30.0  # default; $LOOM_STATEMENT_TIMEOUT overrides, 0 turns it off
 _PROGRESS_STEPS = 10_000  # SQLite VM instructions between two looks at the clock
 _PG_QUERY_CANCELED = "57014"
+
+
+class WriteNotCommitted(RuntimeError):
+    """The commit of the transaction this write shared failed: nothing of it was written."""
+
+    def __init__(self) -> None:
+        super().__init__("the database could not commit this write; nothing of it was written")
+
+
+class _Group:
+    """One SQLite write transaction shared by the writers queued in the lane (group commit)."""
+
+    def __init__(self, owner: "Database", conn: sa.Connection, txn) -> None:
+        self.owner, self.conn, self.txn = owner, conn, txn
+        self.members = 0
+        self.broken = False
+        self.error: BaseException | None = None
+        self._waiting: list[threading.Event] = []
+
+    def join(self) -> threading.Event:
+        """A member whose write is in the transaction waits on this until it is committed."""
+        self.members += 1
+        done = threading.Event()
+        self._waiting.append(done)
+        return done
+
+    def finish(self) -> None:
+        """Commit (or, broken, roll back) once and wake every member waiting for it."""
+        try:
+            if self.broken:
+                self.txn.rollback()
+                self.error = RuntimeError("a write of the group failed to release its savepoint")
+            else:
+                self.txn.commit()
+        except BaseException as exc:
+            self.error = exc
+            raise
+        finally:
+            self.conn.close()
+            for done in self._waiting:
+                done.set()
 
 
 class Database:
@@ -40,7 +88,11 @@ class Database:
         self.statement_timeout = statement_timeout  # seconds; 0 = no fence
         self.url = sa.engine.make_url(url)
         self.dialect = self.url.get_backend_name()
+        # SQLite files get one writer lane per process; in-memory databases and PostgreSQL none
+        self.lane: WriterLane | None = None
         if self.dialect == "sqlite":
+            if self.url.database not in (None, "", ":memory:"):
+                self.lane = lane_for(self.url.database)
             # One connection per thread; the SQLite file serializes writers itself.
             self.engine = sa.create_engine(
                 self.url, echo=echo, future=True,
@@ -77,6 +129,9 @@ class Database:
         if outer is not None:
             yield outer
             return
+        if self.lane is not None:
+            yield from self._grouped_write(self.lane)
+            return
         with self.engine.connect() as conn:
             conn = conn.execution_options(loom_write=True)
             with conn.begin():
@@ -86,6 +141,69 @@ class Database:
                 finally:
                     self._local.conn = None
 
+    def _grouped_write(self, lane: WriterLane) -> Iterator[sa.Connection]:
+        """SQLite: take the writer lane, then write in a savepoint of the group's transaction.
+
+        Group commit: when writers queue behind me, I leave the transaction open for
+        the next one and wait; the last writer of the group (no one queued, or
+        GROUP_MAX members) commits once — one fsync for all — and wakes the others.
+        Each write is still atomic (its own savepoint: a failed one is rolled back
+        alone) and returns only after the commit that holds it is durable; if that
+        commit fails, every member's write raises and none was acknowledged.
+        """
+        lane.acquire()  # my turn in arrival order; BEGIN IMMEDIATE then finds the file free
+        try:
+            group, lane.group = lane.group, None
+            if group is not None and group.owner is not self:
+                # left open by another Database on this file: commit it for its members first
+                with contextlib.suppress(Exception):
+                    group.finish()
+                group = None
+            if group is None:
+                conn = self.engine.connect().execution_options(loom_write=True)
+                group = _Group(self, conn, conn.begin())
+        except BaseException:
+            lane.release()
+            raise
+        conn = group.conn
+        forget_tx_cache(conn)  # each write reads for itself what an earlier member wrote
+        failed: BaseException | None = None
+        self._local.conn = conn
+        try:
+            savepoint = conn.begin_nested()
+            try:
+                yield conn
+            except BaseException as exc:
+                failed = exc
+                savepoint.rollback()
+            else:
+                savepoint.commit()
+        except BaseException as exc:  # the savepoint itself failed: the group cannot commit
+            group.broken = True
+            failed = failed or exc
+        finally:
+            self._local.conn = None
+        if not group.broken and lane.waiting and group.members < GROUP_MAX:
+            done = None if failed is not None else group.join()
+            lane.group = group  # the next writer in the lane goes on in this transaction
+            lane.release()
+            if failed is not None:
+                raise failed
+            done.wait()
+            if group.error is not None:
+                raise WriteNotCommitted() from group.error
+        else:
+            try:
+                group.finish()
+            finally:
+                lane.release()
+            if failed is not None:
+                raise failed
+            if group.error is not None:
+                raise WriteNotCommitted() from group.error
+        if getattr(self._local, "scope", False):
+            self._local.read_conn = None  # the request's snapshot predates this commit
+
     @contextlib.contextmanager
     def read(self) -> Iterator[sa.Connection]:
         outer = getattr(self._local, "conn", None)
@@ -94,7 +212,12 @@ class Database:
             return
         shared = getattr(self._local, "read_conn", None)
         if shared is not None:  # inside read_batch: one snapshot, one cache
-            yield shared
+            try:
+                yield shared
+            except sa.exc.OperationalError as exc:
+                if _stopped(exc, shared):
+                    raise self._timeout() from None
+                raise
             return
         with self.engine.connect() as conn:
             limit = self.statement_timeout
@@ -107,15 +230,33 @@ class Database:
                     yield conn
                 except sa.exc.OperationalError as exc:
                     if _stopped(exc, conn):
-                        raise QueryTimeout(f"the database query took longer than {limit:g} "
-                                           "seconds and was stopped; narrow the filter or the "
-                                           "report's parameters") from None
+                        raise self._timeout() from None
                     raise
                 finally:
                     conn.info["loom_fence"] = 0
                     state = conn.info.get("loom_deadline")
                     if state is not None:  # the ROLLBACK closing the read is never stopped
                         state[0] = 0.0
+
+    def _timeout(self) -> QueryTimeout:
+        return QueryTimeout(f"the database query took longer than {self.statement_timeout:g} "
+                            "seconds and was stopped; narrow the filter or the report's parameters")
+
+    @contextlib.contextmanager
+    def read_scope(self) -> Iterator[None]:
+        """The reads of one request share one read transaction (one BEGIN, one pool checkout,
+        one transaction cache: the token's user, the record read twice), until this thread
+        writes: reads after a commit open their own transactions, so they see what it wrote."""
+        if getattr(self._local, "read_conn", None) is not None or \
+                getattr(self._local, "conn", None) is not None:
+            yield
+            return
+        with self.read_batch():
+            self._local.scope = True
+            try:
+                yield
+            finally:
+                self._local.scope = False
 
     @contextlib.contextmanager
     def read_batch(self) -> Iterator[sa.Connection]:

@@ -67,17 +67,16 @@ class Decision:
                         if x.block != task.block and x.status in tasks.ACTIVE:
                             tasks.set_status(run.conn, x.id, from_status=tasks.ACTIVE,
                                              to_status=tasks.CANCELLED, now=run.now)
+            elif run.step.mode == "any":
+                complete = True  # leaving the step closes every other task of it (transition)
             else:
                 tasks.cancel_active(run.conn, run.rec.id, run.now, step=run.rec.state,
                                     block=task.block, keep=task.id)
-                if run.step.mode == "any":
-                    complete = True
-                else:
-                    remaining = run.conn.execute(sa.select(sa.func.count()).select_from(t.tasks).where(
-                        t.tasks.c.record_id == run.rec.id, t.tasks.c.step == run.rec.state,
-                        t.tasks.c.visit == run.visit, t.tasks.c.kind == "approve",
-                        t.tasks.c.status.in_(tasks.ACTIVE))).scalar()
-                    complete = remaining == 0
+                remaining = run.conn.execute(sa.select(sa.func.count()).select_from(t.tasks).where(
+                    t.tasks.c.record_id == run.rec.id, t.tasks.c.step == run.rec.state,
+                    t.tasks.c.visit == run.visit, t.tasks.c.kind == "approve",
+                    t.tasks.c.status.in_(tasks.ACTIVE))).scalar()
+                complete = remaining == 0
         if complete:
             return transition(run, self.name, self.dest, values, task_id=task.id)
         run.event(self.name, task_id=task.id,

@@ -14,7 +14,8 @@ from .step_actions import StepContext
 def transition(run, action: str, dest: str, values: dict, task_id=None):
     """Leave the current step, enter `dest` (on-enter actions, tasks), write the record once."""
     flow, rec = run.flow, run.rec
-    tasks.cancel_active(run.conn, rec.id, run.now, step=rec.state)
+    if run.open_besides(task_id):
+        tasks.cancel_active(run.conn, rec.id, run.now, step=rec.state)
     values, detail = enter(flow, run.conn, run.user, rec, dest, values, run.now,
                            from_step=rec.state)
     after = flow.writer.update(run.conn, run.user, rec, values, run.now, state=dest, action=action,

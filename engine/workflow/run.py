@@ -37,6 +37,7 @@ class Run:
         self.to = to
         self._visit = None
         self._current = None
+        self._last_mine = None
 
     @property
     def visit(self) -> int:
@@ -47,8 +48,20 @@ class Run:
     def current(self) -> list:
         """The approve tasks of the current step visit."""
         if self._current is None:
-            self._current = tasks.current(self.conn, self.rec.id, self.rec.state, self.visit)
+            self._current = tasks.current(self.conn, self.rec.id, self.rec.state, self._visit)
+            if self._current and self._visit is None:
+                self._visit = self._current[0].visit
         return self._current
+
+    def open_besides(self, decided: int | None) -> bool:
+        """Might the step hold open or waiting tasks other than `decided` (closed by this action)?
+
+        True unless this run has read the step's tasks (under the record's lock, so no one
+        else changed them) and saw none: then leaving the step needs no cancelling UPDATE.
+        Earlier visits hold none: leaving a step always closed its tasks."""
+        if self._current is None or not self.step.is_approval:
+            return True
+        return any(x.status in tasks.ACTIVE and x.id != decided for x in self._current)
 
     def my_task(self):
         """My open task in this step visit; Conflict when mine was closed meanwhile."""
@@ -73,9 +86,9 @@ class Run:
 
     def overtaken(self, statuses=(tasks.CANCELLED,)) -> None:
         """Conflict when my latest task on the record was closed under me (someone decided first)."""
-        last = self.conn.execute(sa.select(t.tasks.c.step, t.tasks.c.status).where(
-            t.tasks.c.record_id == self.rec.id, t.tasks.c.assignee == self.user.name,
-            t.tasks.c.kind == "approve").order_by(t.tasks.c.id.desc()).limit(1)).first()
+        if self._last_mine is None:  # asked once per run: every candidate action checks it
+            self._last_mine = (tasks.last_of(self.conn, self.rec.id, self.user.name),)
+        last = self._last_mine[0]
         if last is not None and last.status in statuses:
             raise Conflict(f"your task in step {last.step} was closed (another approver decided "
                            f"first); the record is now in {self.rec.state}; reload it")

@@ -1,0 +1,37 @@
+"""A GET request's reads share one read transaction; a write inside it is seen by later reads."""
+from __future__ import annotations
+
+from sqlalchemy import event
+
+
+def _count(seen):
+    def begin(_conn):
+        seen.append(1)
+    return begin
+
+
+def test_a_record_get_reads_in_one_transaction(engine, users, api, catalog):
+    from tests.api.conftest import order_data
+
+    rec = engine.create(users["alice"], "sales_order", order_data(catalog))
+    client = api("alice")  # the token is made before counting
+    begins: list = []
+    listener = _count(begins)
+    event.listen(engine.db.engine, "begin", listener)
+    try:
+        resp = client.get(f"/api/forms/sales_order/records/{rec.id}")
+        assert resp.status_code == 200
+        assert "submit" in [a["name"] for a in resp.get_json()["actions"]]
+        # the token's user, the record and its available actions: one BEGIN
+        assert len(begins) == 1
+    finally:
+        event.remove(engine.db.engine, "begin", listener)
+
+
+def test_reads_after_a_write_in_a_read_scope_see_the_write(engine, users):
+    alice = users["alice"]
+    rec = engine.create(alice, "customer", {"name": "before"})
+    with engine.db.read_scope():
+        assert engine.get(alice, "customer", rec.id).data["name"] == "before"
+        engine.update(alice, "customer", rec.id, {"name": "after"}, version=rec.version)
+        assert engine.get(alice, "customer", rec.id).data["name"] == "after"
