@@ -1,13 +1,13 @@
 """users.time_zone and users.notify_by: where a user's times are shown and how they hear of work
 
 Revision ID: 0011_user_preferences
-Revises: 0006_imports
+Revises: 0010_trash_and_audit
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0011_user_preferences"
-down_revision = "0006_imports"
+down_revision = "0010_trash_and_audit"
 branch_labels = None
 depends_on = None
 

@@ -7,7 +7,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0012_saved_views"
-down_revision = "0006_imports"
+down_revision = "0011_user_preferences"
 branch_labels = None
 depends_on = None
 

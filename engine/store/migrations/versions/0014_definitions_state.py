@@ -1,13 +1,13 @@
 """definitions_state: the definitions version every process converges on (`loom reload`)
 
 Revision ID: 0014_definitions_state
-Revises: 0006_imports
+Revises: 0012_saved_views
 """
 from alembic import op
 import sqlalchemy as sa
 
 revision = "0014_definitions_state"
-down_revision = "0006_imports"
+down_revision = "0012_saved_views"
 branch_labels = None
 depends_on = None
 
