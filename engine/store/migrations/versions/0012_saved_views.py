@@ -1,7 +1,7 @@
 """saved_views: a user's named list filters per form (uxpages)
 
 Revision ID: 0012_saved_views
-Revises: 0006_imports (to be rechained at merge)
+Revises: 0011_user_preferences
 """
 from alembic import op
 import sqlalchemy as sa
