@@ -52,6 +52,10 @@ def _check(ctx: Context, spec, doc) -> None:
         path = _step_path(doc, i)
         user(step.user, path)
         if step.kind == "create":
+            if step.from_ref is not None and step.from_ref not in refs:
+                ctx.add(doc, path, f"no earlier step or given record is called {step.from_ref!r} "
+                        f"to make {step.form} from{suggestion_suffix(step.from_ref, sorted(refs))}",
+                        E_REF, key=len(path) == 3)
             if ctx.check_form_ref(doc, path, step.form):
                 _fields(ctx, doc, path, step.form, step.data)
                 last = step.form

@@ -42,11 +42,13 @@ _ADVANCE = re.compile(r"^advance\s+(\d+)\s*(minute|hour|day|week)s?$")
 _RUN = re.compile(r"^run\s+(alerts|sla)$")
 _EXPECT = re.compile(rf"^expect(?:\s+({_WORD}))?$")
 _AS = re.compile(rf"^as\s+({_WORD})\s+({_WORD})(?:\s+({_WORD}))?$")
-_CREATES = re.compile(rf"^({_WORD})\s+creates\s+({_WORD})(?:\s+as)?(?:\s+({_WORD}))?$")
+_CREATES = re.compile(rf"^({_WORD})\s+creates\s+({_WORD})(?:\s+as)?(?:\s+(?!from\b)({_WORD}))?"
+                      rf"(?:\s+from\s+({_WORD}))?$")
 _EDITS = re.compile(rf"^({_WORD})\s+edits(?:\s+({_WORD}))?$")
 _ACTS = re.compile(rf"^({_WORD})\s+({_WORD})(?:\s+({_WORD}))?$")
 
-GRAMMAR = ("'<user> creates <form> <ref>: {values}', '<user> edits <ref>: {values}', "
+GRAMMAR = ("'<user> creates <form> <ref>: {values}', '<user> creates <form> <ref> from <ref>', "
+           "'<user> edits <ref>: {values}', "
            "'<user> submits <ref>', 'as <user> <action> [<ref>]', 'advance 3 days', "
            "'run alerts', 'run sla', 'expect [<ref>]: {...}'")
 
@@ -81,6 +83,7 @@ class Step:
     user: str | None = None
     form: str | None = None
     ref: str | None = None  # a record named in the scenario; None: the last one touched
+    from_ref: str | None = None  # create ... from <ref>: made from that record (`make_from`)
     verb: str | None = None  # act: as written (`approves`); the action is found at run time
     data: Mapping[str, Any] = field(default_factory=dict)  # values, or act/expect arguments
     error: str | None = None  # the step must fail with a message containing this
@@ -176,8 +179,8 @@ def _step(b, path: tuple, raw) -> Step | None:
         marks = {k: b.source(arg_path + (k,)) for k in arg}
         return Step("expect", text, ref=match[1], data=arg, source=src, marks=marks)
     if match := _CREATES.match(text):
-        return Step("create", text, user=match[1], form=match[2], ref=match[3], data=arg,
-                    error=error, source=src)
+        return Step("create", text, user=match[1], form=match[2], ref=match[3], from_ref=match[4],
+                    data=arg, error=error, source=src)
     if match := _EDITS.match(text):
         return Step("edit", text, user=match[1], ref=match[2], data=arg, error=error, source=src)
     if match := _AS.match(text):

@@ -222,7 +222,15 @@ class ScenarioRun:
     def _act(self, step: Step) -> None:
         user = self.engine.user(step.user)
         if step.kind == "create":
-            rec = self.engine.create(user, step.form, self._values(step.form, step.data))
+            values = self._values(step.form, step.data)
+            if step.from_ref is not None:  # made from another record: its make_from prefills
+                if step.from_ref not in self.refs:
+                    raise LoomError(f"no record is called {step.from_ref!r} yet")
+                source_form, source_id = self.refs[step.from_ref]
+                rec = self.engine.create(user, step.form, values,
+                                         source=f"{source_form}:{source_id}")
+            else:
+                rec = self.engine.create(user, step.form, values)
             self.last = (step.form, rec.id)
             if step.ref:
                 self.refs[step.ref] = self.last
