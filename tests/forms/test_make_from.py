@@ -271,3 +271,12 @@ def test_roll_ups__follow_a_line_update_by_another_records_on_enter_action(eng, 
     # the next handover from it offers only what is still open
     draft = eng.new_from(u["kim"], "handover", f"request:{req.id}")
     assert [(r["item_name"], r["qty"]) for r in draft.data["items"]] == [("Bolt", 5)]
+
+
+def test_line_link__exports_as_the_line_id(eng, u, tmp_path):
+    req = request(eng, u["alice"])
+    eng.create(u["kim"], "pickup", {"supplier": "N", "main_item": line_ids(req)[0]})
+    out = tmp_path / "pickup.csv"
+    with open(out, "wb") as f:
+        eng.export(u["kim"], "pickup", "csv", f)
+    assert line_ids(req)[0] in out.read_text(encoding="utf-8-sig")
