@@ -150,34 +150,39 @@ class RecordWriter:
         if before is None:
             doc = phrase("new_record", lang, form=title)
         else:
-            # its title as lists show it (a stock item's code), else its number
             doc = f"{title} {self.title(conn, form_id, before.id) or '#' + str(before.id)}"
         parts = []
         for path, message in errors:
             head, _, rest = path.partition("[")
-            if rest and form.field(head) is not None and form.field(head).is_table:
+            spec = form.field(head)
+            where = doc
+            if rest and spec is not None and spec.is_table:
                 index = int(rest.partition("]")[0])
                 rows = values.get(head) or ()
-                what = self.line_text(conn, form.field(head), rows[index] if index < len(rows) else {})
-                line = phrase("line_at", lang, n=index + 1) + (f" ({what})" if what else "")
-                parts.append(f"{doc}, {line}: {message}")
-            else:
-                parts.append(f"{doc}: {message}")
+                what = self.line_text(conn, spec, rows[index] if index < len(rows) else {})
+                where += ", " + phrase("line_at", lang, n=index + 1) + (f" ({what})" if what else "")
+                spec = spec.field(rest.partition("].")[2])
+            if spec is not None and message not in {r.message.get(lang) for r in spec.validate}:
+                # not a rule's own sentence (a bound, a required field): say which field
+                message = f"{spec.label.get(lang) or spec.name}: {message}"
+            parts.append(f"{where}: {message}")
         return ValidationFailed({}, "; ".join(parts))
 
     def line_text(self, conn, table, row: Mapping) -> str:
-        """What a line holds, for a message: its first filled link (the linked record's
-        title) or text cell."""
+        """What a line holds, for a message: its first filled link to a record (that
+        record's title), else its first filled text cell."""
+        types = self.rt.registries.field_types
+        text = ""
         for cell in table.fields:
             value = row.get(cell.name)
             if value in (None, ""):
                 continue
-            target = self.rt.registries.field_types[cell.type].link_of(cell, value)
+            target = types[cell.type].link_of(cell, value)
             if target is not None and target[0] in self.rt.defs.forms:
                 return self.title(conn, target[0], value) or f"#{value}"
-            if isinstance(value, str):
-                return value
-        return ""
+            if not text and isinstance(value, str):
+                text = value
+        return text
 
     def title(self, conn, form_id: str, record_id) -> str | None:
         """A record's title as lists show it (its title field, else its number), read as the

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from ..auth.users import SYSTEM
 from ..definitions.model import CreateArgs, NotifyArgs, SetArgs, UpdateArgs
-from ..errors import ExpressionError, LoomError, NotFound, ValidationFailed
+from ..errors import Conflict, ExpressionError, LoomError, NotFound, ValidationFailed
 from ..forms.compiled import language
 from ..labels import phrase
 from ..expr import SqlTerm, parse
@@ -157,7 +157,12 @@ def create_missing(ctx: StepContext, args: UpdateArgs, extra: dict, at):
     except ValidationFailed as exc:
         raise tools.writer.rules_broken(ctx.conn, ctx.user, args.form, None, raw,
                                         list(exc.fields.items())) from None
-    rec = tools.create(ctx.conn, ctx.user, args.form, values, ctx.now)
+    try:
+        rec = tools.create(ctx.conn, ctx.user, args.form, values, ctx.now)
+    except sa.exc.IntegrityError:
+        # a concurrent writer made the same target first (its unique field says so)
+        raise Conflict(f"{args.form} was created by someone else at the same moment; "
+                       "try again") from None
     ctx.effects.append({"created": {"form": args.form, "id": rec.id, "number": rec.number}})
     return tools.reader.record(tools.rt.repo.fetch(ctx.conn, args.form, rec.id, lock=True))
 
