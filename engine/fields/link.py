@@ -110,10 +110,10 @@ class LineLinkType(LinkType):
     def from_cell(self, field, raw, resolve_link=None):
         return cell_text(raw)
 
+    # A spreadsheet carries the line's id: it is what an import reads back (a line has no
+    # title unique enough to resolve, and line ids survive an export/import round trip).
     def to_cell(self, field, value, labels=None):
-        if value in (None, ""):
-            return None
-        return labels.link_title(field.to, value) if labels is not None else value
+        return None if value in (None, "") else value
 
     def json_schema(self, field, schema_of):
         return {"type": ["string", "null"], "description": f"the _id of a line of {field.to}"}

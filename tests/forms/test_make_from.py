@@ -255,3 +255,28 @@ def test_line_link__a_list_filter_follows_it_under_the_readers_rules(eng, u):
     # bob reads every pickup but not alice's request: through the link it is no line
     assert eng.list(u["bob"], "pickup", filter=flt).total == 0
     assert eng.list(u["bob"], "pickup").total == 1
+
+
+def test_roll_ups__follow_a_line_update_by_another_records_on_enter_action(eng, u):
+    req = request(eng, u["alice"])
+    ho = eng.create(u["kim"], "handover", {}, source=f"request:{req.id}")  # 10 bolts, 4 nuts
+    data = dict(ho.data, items=[dict(ho.data["items"][0], qty=5), ho.data["items"][1]])
+    ho = eng.update(u["kim"], "handover", ho.id, data, ho.version)
+    eng.act(u["kim"], "handover", ho.id, "hand")
+    req = eng.get(u["kim"], "request", req.id)
+    assert [r["handed_qty"] for r in req.data["items"]] == [5, 4]
+    assert (req.data["handed_total"], req.data["handed_share"]) == (9, Decimal("0.6429"))  # percent: 4 places, 64.29%
+    assert [r.id for r in eng.list(u["kim"], "request", filter="handed_share > 0.6").items] == [
+        req.id]
+    # the next handover from it offers only what is still open
+    draft = eng.new_from(u["kim"], "handover", f"request:{req.id}")
+    assert [(r["item_name"], r["qty"]) for r in draft.data["items"]] == [("Bolt", 5)]
+
+
+def test_line_link__exports_as_the_line_id(eng, u, tmp_path):
+    req = request(eng, u["alice"])
+    eng.create(u["kim"], "pickup", {"supplier": "N", "main_item": line_ids(req)[0]})
+    out = tmp_path / "pickup.csv"
+    with open(out, "wb") as f:
+        eng.export(u["kim"], "pickup", "csv", f)
+    assert line_ids(req)[0] in out.read_text(encoding="utf-8-sig")

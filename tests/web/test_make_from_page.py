@@ -58,7 +58,7 @@ def test_create_button_opens_the_prefilled_form_and_the_line_picker_follows_the_
     shot(page, "prefilled")
     page.fill("#f-items-0-qty", "3")
     page.click("#save")
-    expect(page.locator("#record-title")).to_be_visible()
+    expect(page.locator("#record-title")).to_be_visible(timeout=15000)
     made = shop.list(shop.user("kim"), "handover").items
     assert len(made) == 1
     assert made[0].data["request"] == first.id
@@ -66,7 +66,8 @@ def test_create_button_opens_the_prefilled_form_and_the_line_picker_follows_the_
     # choosing another request: the line picker offers that request's lines only
     page.goto(f"{shop_server}/f/handover/new")
     page.select_option("#f-request", str(second.id))
-    expect(page.locator("#f-items-0-request_item option")).to_have_count(2)
+    # htmx fetches the options; on the shared 2-core machine that can take a few seconds
+    expect(page.locator("#f-items-0-request_item option")).to_have_count(2, timeout=15000)
     expect(page.locator("#f-items-0-request_item option").nth(1)).to_have_text(
         f"{second.number} · Pin × 2")
     shot(page, "picker-follows")
