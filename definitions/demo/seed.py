@@ -1020,11 +1020,6 @@ class _Sim:
                 self.do(self.e.create, u["walt"], "goods_receipt", {"lines": [
                     {"po_line": ln["_id"], "qty": max(1, ln["open_qty"] // 2)}
                     for ln in po.data["lines"]]}, source=f"purchase_order:{po.id}")
-        if not have("supplier_invoice", "received"):  # a supplier's bill waits for finance
-            for po in self.find("purchase_order", "state == 'received'", limit=1):
-                self.do(self.e.create, u["pat"], "supplier_invoice", {
-                    "supplier": po.data["supplier"], "purchase_order": po.id,
-                    "amount": str(po.data["amount"]), "supplier_ref": f"FP{rnd.randint(10**7, 10**8)}"})
         if not have("payment", "draft"):  # a transfer came in, not posted yet
             for inv in self.find("invoice", "state == 'issued' and outstanding > 0", limit=1):
                 self.do(self.e.create, u["fiona"], "payment", {
