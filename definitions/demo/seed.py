@@ -749,11 +749,11 @@ class _Sim:
                 pending |= {self.m["stock"][(ln["product"], po.data["warehouse"])].id
                             for ln in po.data["lines"]
                             if (ln["product"], po.data["warehouse"]) in self.m["stock"]}
-            for st in self.find("stock", "available < safety_stock", limit=100):
+            for st in self.find("stock", "projected < safety_stock", limit=100):
                 if st.id not in pending:
                     self.do(self.e.create, self.u["pat"], "purchase_requisition", {
                         "item": st.id, "reason": "Low stock, nothing on order (weekly review)",
-                        "qty": st.data["reorder_qty"] + st.data["safety_stock"] - st.data["available"]})
+                        "qty": st.data["reorder_qty"] + st.data["safety_stock"] - st.data["projected"]})
         for r in self.find("purchase_requisition", "state == 'requested'", limit=100):
             if r.id not in self.seen_reqs:
                 self.seen_reqs.add(r.id)
