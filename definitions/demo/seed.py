@@ -750,11 +750,11 @@ class _Sim:
                 pending |= {self.m["stock"][(ln["product"], po.data["warehouse"])].id
                             for ln in po.data["lines"]
                             if (ln["product"], po.data["warehouse"]) in self.m["stock"]}
-            for st in self.find("stock", "available < safety_stock", limit=100):
+            for st in self.find("stock", "projected < safety_stock", limit=100):
                 if st.id not in pending:
                     self.do(self.e.create, self.u["pat"], "purchase_requisition", {
                         "item": st.id, "reason": "Low stock, nothing on order (weekly review)",
-                        "qty": st.data["reorder_qty"] + st.data["safety_stock"] - st.data["available"]})
+                        "qty": st.data["reorder_qty"] + st.data["safety_stock"] - st.data["projected"]})
         for r in self.find("purchase_requisition", "state == 'requested'", limit=100):
             if r.id not in self.seen_reqs:
                 self.seen_reqs.add(r.id)
@@ -906,6 +906,11 @@ class _Sim:
             self.made_to_order_today()
         approved = [o for o in self.find("sales_order", "state == 'approved' and shipped_value == 0",
                                          limit=30) if o.id not in self.mto_orders]
+        for _ in range(max(0, 6 - len(approved))):  # enough to show every after-approval step
+            extra = self.new_order_in("approved", lines=[
+                {"product": self.stock_by_wh[self.m["warehouses"][0].id][0].data["product"], "qty": 1}])
+            if extra is not None and self.get("sales_order", extra.id).state == "approved":
+                approved.insert(0, self.get("sales_order", extra.id))
         # the warehouse is picking one order and has shipped part of another
         if not have("delivery_note", "picking") and approved:
             o = approved.pop()
@@ -918,12 +923,13 @@ class _Sim:
             if dn is not None:
                 self.ship(dn.id, o.id)
         for step, action in (("change_review", "request_change"), ("cancel_review", "request_cancel"),
-                             ("amending", "request_change")):
+                             ("amending", "request_change"), ("cancelled", "request_cancel")):
             if not have("sales_order", step) and approved:
                 o = approved.pop()
                 comment = "Customer asks to change the quantities" if action == "request_change" \
                     else "Customer found a cheaper offer"
-                if self.act(o.owner, "sales_order", o.id, action, comment=comment) and step == "amending":
+                if self.act(o.owner, "sales_order", o.id, action, comment=comment) and \
+                        step in ("amending", "cancelled"):
                     self.act(rnd.choice(MANAGERS), "sales_order", o.id, "approve")
         # production and service are asked to sign an order and a return before the manager
         review = self.find("sales_order", "state == 'manager_review'", limit=20)
@@ -999,16 +1005,22 @@ class _Sim:
                 sent = [x for x in [po and self.act("pat", "purchase_order", po.id, "send")] if x]
                 for x in sent:
                     self.act("pat", "purchase_requisition", req.id, "order")
+        for state in ("gm_review", "cancelled"):  # a large order for the general manager; one withdrawn
+            if not have("purchase_order", state):
+                item = items[0]
+                product = self.get("product", item.data["product"])
+                po = self.do(self.e.create, u["pat"], "purchase_order", {
+                    "supplier": product.data["supplier"], "warehouse": item.data["warehouse"],
+                    "expected_date": (self.today() + timedelta(days=14)).isoformat(),
+                    "lines": [{"product": product.id, "unit_price": str(product.data["cost"]),
+                               "qty": int(21000 / max(1, product.data["cost"])) + 1}]})
+                if po is not None:
+                    self.act("pat", "purchase_order", po.id, "send" if state == "gm_review" else "cancel")
         if not have("goods_receipt", "draft"):  # part of it arrived this morning
             for po in sent:
                 self.do(self.e.create, u["walt"], "goods_receipt", {"lines": [
                     {"po_line": ln["_id"], "qty": max(1, ln["open_qty"] // 2)}
                     for ln in po.data["lines"]]}, source=f"purchase_order:{po.id}")
-        if not have("supplier_invoice", "received"):  # a supplier's bill waits for finance
-            for po in self.find("purchase_order", "state == 'received'", limit=1):
-                self.do(self.e.create, u["pat"], "supplier_invoice", {
-                    "supplier": po.data["supplier"], "purchase_order": po.id,
-                    "amount": str(po.data["amount"]), "supplier_ref": f"FP{rnd.randint(10**7, 10**8)}"})
         if not have("payment", "draft"):  # a transfer came in, not posted yet
             for inv in self.find("invoice", "state == 'issued' and outstanding > 0", limit=1):
                 self.do(self.e.create, u["fiona"], "payment", {

@@ -20,6 +20,7 @@ USERS = {
     "fiona": (["finance"], "gm"),
     "walt": (["warehouse"], "gm"),
     "pat": (["purchasing"], "gm"),
+    "zhang": (["production"], "gm"),
     "root": (["admin"], None),
 }
 

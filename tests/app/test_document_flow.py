@@ -174,3 +174,27 @@ def test_transfer_shows_goods_in_transit_then_on_the_other_shelf(world):
         erp.act(walt, "stock_transfer", big.id, "dispatch")
     assert w.stock_row(w.chair, w.wh2)["on_hand"] == 17
     w.check_invariants()
+
+
+def test_work_order_demand_raises_a_requisition_netted_against_stock_and_orders(world):
+    w, erp, u = world, world.erp, world.u
+    oak = erp.create(u["pat"], "product", {"sku": "OAK", "name": "Oak board", "price": "30",
+                                           "cost": "12", "supplier": w.supplier.id})
+    table = erp.create(u["pat"], "product", {"sku": "TB", "name": "Custom table", "price": "900",
+                                             "made_to_order": True})
+    bom = erp.create(u["root"], "bom", {"product": table.id, "components": [
+        {"material": oak.id, "qty_per_unit": "2.5"}]})
+    erp.update(u["root"], "product", table.id, {"bom": bom.id}, version=table.version)
+    o = w.approved_order([{"product": table.id, "qty": 3, "size": "L", "material": "oak",
+                           "colour": "natural"}])
+    (wo,) = w.all("work_order", f"sales_order == {o.id}")
+    # 7.5 boards needed in the order's warehouse, which never kept oak: a row is made for it
+    (oak_row,) = w.all("stock", f"product == {oak.id}")
+    assert (oak_row.data["warehouse"], oak_row.data["demand"], oak_row.data["projected"]) == (
+        w.wh.id, 8, -8)
+    (req,) = w.all("purchase_requisition", f"item == {oak_row.id}")
+    assert req.data["qty"] == 50 + 0 + 8  # reorder quantity + safety stock - projected
+    # once the work order is done its materials are no longer demand
+    for action in ("start", "finish", "pass"):
+        erp.act(u["zhang"], "work_order", wo.id, action)
+    assert w.get("stock", oak_row.id).data["demand"] == 0
