@@ -49,8 +49,8 @@ class FieldAccess:
 
     def roles(self, user) -> frozenset:
         """The user's roles, with the roles they include (app.yaml `include`)."""
-        closure = getattr(self.defs.app, "role_closure", None)
-        return closure(user.roles) if callable(closure) else frozenset(user.roles)
+        expand = getattr(self.defs.app, "expand_roles", None)  # role groups (h/records14)
+        return expand(user.roles) if callable(expand) else frozenset(user.roles)
 
     def named(self, user, who: Iterable[str], owner: str | None) -> bool:
         """Whether `user` is one of `who` (role names, or `owner` when they own the record)."""
