@@ -32,6 +32,7 @@ from .store.database import Database
 
 DEFAULT_DEFINITIONS = "./definitions"
 DEFAULT_DATABASE = "sqlite:///loom.db"
+CLI_ACTOR = "cli"  # who the audit log names for account changes made with `loom user ...`
 
 
 def definitions_dir(value: str | None) -> str:
@@ -322,7 +323,7 @@ def user_add(target: Target, name, roles, manager, email, language, password, is
             raise LoomError(f"language {language!r} is not one of the app's languages "
                             f"({', '.join(eng.defs.app.languages)}); see app.yaml")
         eng.add_user(name, list(roles), password=password, manager=manager, email=email,
-                     language=language, is_admin=is_admin or "admin" in roles)
+                     language=language, is_admin=is_admin or "admin" in roles, actor=CLI_ACTOR)
     finally:
         eng.close()
     click.echo(f"added {name} ({', '.join(roles) or 'no roles'})"
@@ -348,7 +349,7 @@ def user_unlock(target: Target, name) -> None:
     """Unlock NAME after too many failed logins (their failures so far stop counting)."""
     eng = target.engine()
     try:
-        eng.accounts.unlock(name)
+        eng.accounts.unlock(name, actor=CLI_ACTOR)
     finally:
         eng.close()
     click.echo(f"unlocked {name}")
@@ -364,7 +365,7 @@ def user_password(target: Target, name, password) -> None:
     password = password or secrets.token_urlsafe(12)
     eng = target.engine()
     try:
-        eng.accounts.set_password(name, password)
+        eng.accounts.set_password(name, password, actor=CLI_ACTOR)
     finally:
         eng.close()
     click.echo(f"new password for {name}" + (f": {password}" if shown else " set"))
@@ -377,7 +378,7 @@ def user_reset_2fa(target: Target, name) -> None:
     """Turn NAME's two-factor login off (a lost phone); they enrol again at /account/2fa."""
     eng = target.engine()
     try:
-        eng.accounts.disable_two_factor(name)
+        eng.accounts.disable_two_factor(name, actor=CLI_ACTOR)
     finally:
         eng.close()
     click.echo(f"two-factor login is off for {name}")

@@ -27,7 +27,7 @@ from .auth.accounts import Accounts
 from .auth.users import Directory, User
 from .clock import Clock
 from .definitions.catalog import Definitions, load_definitions
-from .errors import LoomError
+from .errors import LoomError, PermissionDenied
 from .forms.preview import Preview
 from .records import Change, Event, Page, Record, Services, as_record_id
 from .records.matrix import access_matrix
@@ -40,6 +40,7 @@ from . import io as records_io
 from .reports.results import ReportResult, ReportStream
 from .reports.service import ReportService
 from .runtime import Runtime
+from .store import audit as audit_log
 from .store import backup as backups
 from .store.database import Database
 from .store.migrate import upgrade
@@ -73,7 +74,8 @@ class Engine:
         self.db = Database(database_url)
         if migrate:
             upgrade(self.db)
-        self.users = Directory(self.db, self.clock)
+        # users act with their roles' closure under the app's role groups, as loaded now
+        self.users = Directory(self.db, self.clock, groups=lambda: self.defs.app)
         # listeners beyond the alerts: each hears every write, inside its transaction
         self.listeners: list[Callable[[Change], None]] = []
         self._lock = threading.Lock()
@@ -236,6 +238,41 @@ class Engine:
              limit: int = 50, offset: int = 0) -> Page:
         """One page of the records the user may read, filtered and ordered in SQL."""
         return self._live.records.list(user, form_id, filter, order, limit, offset)
+
+    # --- the trash (soft delete) and the audit log ------------------------------------
+
+    def can_delete(self, user: User, record: Record) -> bool:
+        """Whether `user` may delete the record now (its step allows it and names them)."""
+        return self._live.reader.can_delete(user, record)
+
+    def delete(self, user: User, form_id: str, record_id: int, version: int | None = None,
+               comment: str | None = None) -> Record:
+        """Soft-delete into the trash: PermissionDenied, ActionRefused `linked`, or Conflict."""
+        return self._live.records.delete(user, form_id, record_id, version, comment)
+
+    def restore_record(self, user: User, form_id: str, record_id: int) -> Record:
+        """Take a record out of the trash (administrators). (`restore` is the backup's.)"""
+        return self._live.records.restore(user, form_id, record_id)
+
+    def purge_record(self, user: User, form_id: str, record_id: int) -> None:
+        """Remove a record in the trash for good (administrators)."""
+        self._live.records.purge(user, form_id, record_id)
+
+    def trash(self, user: User, form: str | None = None, limit: int = 50, offset: int = 0) -> Page:
+        """Records in the trash (administrators), most recently deleted first."""
+        return self._live.records.trash(user, form, limit, offset)
+
+    def audit(self, user: User, *, who: str | None = None, action: str | None = None,
+              since: datetime | None = None, until: datetime | None = None,
+              limit: int = 50, offset: int = 0) -> Page:
+        """The audit log (administrators), newest first: rows as dicts."""
+        if not user.is_admin:
+            raise PermissionDenied("only administrators may read the audit log")
+        with self.db.read() as conn:
+            rows, total = audit_log.search(conn, user=who or None, action=action or None, since=since,
+                                           until=until, limit=max(0, min(int(limit), MAX_PAGE)),
+                                           offset=max(0, int(offset)))
+        return Page(rows, total)
 
     def history(self, user: User, form_id: str, record_id: int) -> list[Event]:
         return self._live.records.history(user, form_id, record_id)

@@ -21,6 +21,9 @@ BUILTIN_LABELS: Mapping[str, Mapping[str, str]] = {
     "comment": {"en": "Comment", "zh": "评论"},
     "cc": {"en": "Copy in", "zh": "抄送"},
     "add_signer": {"en": "Add signer", "zh": "加签"},
+    "reassign": {"en": "Hand over", "zh": "移交"},
+    "delete": {"en": "Delete", "zh": "删除"},
+    "restore": {"en": "Restore", "zh": "恢复"},
     # history events that are no action
     "create": {"en": "Created", "zh": "创建"},
     "update": {"en": "Updated", "zh": "修改"},

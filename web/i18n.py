@@ -162,6 +162,24 @@ TEXTS: dict[str, dict[str, str]] = {
     "traces": {"en": "Alert traces", "zh": "预警记录"},
     "outcome": {"en": "Outcome", "zh": "结果"},
     "values_seen": {"en": "Values seen", "zh": "所见取值"},
+    # the trash and the audit log (issue 14)
+    "trash": {"en": "Trash", "zh": "回收站"},
+    "audit": {"en": "Audit log", "zh": "审计日志"},
+    "restore": {"en": "Restore", "zh": "恢复"},
+    "purge": {"en": "Delete for good", "zh": "彻底删除"},
+    "restored": {"en": "Restored.", "zh": "已恢复。"},
+    "purged": {"en": "Deleted for good.", "zh": "已彻底删除。"},
+    "delete": {"en": "Delete", "zh": "删除"},
+    "deleted": {"en": "Deleted: an administrator can restore it from the trash.", "zh": "已删除：管理员可从回收站恢复。"},
+    "deleted_by": {"en": "Deleted by", "zh": "删除人"},
+    "deleted_at": {"en": "Deleted at", "zh": "删除时间"},
+    "form": {"en": "Form", "zh": "表单"},
+    "since": {"en": "From", "zh": "开始日期"},
+    "until": {"en": "To", "zh": "结束日期"},
+    "when": {"en": "When", "zh": "时间"},
+    "who": {"en": "Who", "zh": "操作人"},
+    "action": {"en": "Action", "zh": "操作"},
+    "address": {"en": "Address", "zh": "地址"},
 }
 
 

@@ -91,7 +91,8 @@ def build_openapi(engine, user=None) -> dict:
                                   "data": {"type": "object"},
                                   "created_at": {"type": "string", "format": "date-time"},
                                   "updated_at": {"type": "string", "format": "date-time"},
-                                  "actions": {"type": "array"}}},
+                                  "actions": {"type": "array"},
+                                  "deletable": {"type": "boolean", "description": "you may delete it now"}}},
         "Page": {"type": "object", "required": ["items", "total"],
                  "properties": {"items": {"type": "array", "items": _ref("Record")}, "total": {"type": "integer"}}},
         "ActionBody": {"type": "object", "properties": {
@@ -107,6 +108,8 @@ def build_openapi(engine, user=None) -> dict:
             "name": {"type": "string"}, "locked": {"type": "boolean"},
             "locked_until": {"type": ["string", "null"]}, "two_factor": {"type": "boolean"},
             "sessions": {"type": "integer"}, "roles": {"type": "array", "items": {"type": "string"}},
+            "effective_roles": {"type": "array", "items": {"type": "string"},
+                                "description": "roles plus every role they include (app.yaml role groups)"},
             "is_admin": {"type": "boolean"}}},
         "Items": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array"}}},
         "ReportResult": {"type": "object", "required": ["columns", "rows"],
@@ -174,6 +177,36 @@ def build_openapi(engine, user=None) -> dict:
                            {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
             "responses": {"200": {"description": "Archived records", **_json(_ref("Page"))},
                           **_errors("400", "401", "403", "404")}}},
+        "/api/trash": {"get": {
+            "operationId": "trash", "summary": "Deleted records (administrators only), most recently deleted first",
+            "parameters": [{"name": "form", "in": "query", "schema": {"type": "string"}},
+                           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 500}},
+                           {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+            "responses": {"200": {"description": "Deleted records with deleted_at and deleted_by", **_json(_ref("Page"))},
+                          **_errors("400", "401", "403", "404")}}},
+        "/api/trash/{form}/{id}/restore": {"post": {
+            "operationId": "trash_restore", "summary": "Take a record out of the trash (administrators)",
+            "parameters": [{"name": "form", "in": "path", "required": True, "schema": {"type": "string"}}, record_id],
+            "responses": {"200": {"description": "The record, restored", **_json(_ref("Record"))},
+                          **_errors("400", "401", "403", "404", "409", "422")}}},
+        "/api/trash/{form}/{id}": {"delete": {
+            "operationId": "trash_purge", "summary": "Remove a record in the trash for good (administrators)",
+            "parameters": [{"name": "form", "in": "path", "required": True, "schema": {"type": "string"}}, record_id],
+            "responses": {"204": {"description": "Purged"}, **_errors("400", "401", "403", "404", "409")}}},
+        "/api/admin/audit": {"get": {
+            "operationId": "audit", "summary": "The audit log (administrators): logins, account and role "
+                                               "changes, deletes, restores, purges, hand-overs; newest first",
+            "parameters": [{"name": "user", "in": "query", "description": "who acted, or was acted on",
+                            "schema": {"type": "string"}},
+                           {"name": "action", "in": "query", "schema": {"type": "string"}},
+                           {"name": "since", "in": "query", "description": "ISO date or date-time (inclusive)",
+                            "schema": {"type": "string"}},
+                           {"name": "until", "in": "query", "description": "ISO date or date-time (exclusive)",
+                            "schema": {"type": "string"}},
+                           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 500}},
+                           {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+            "responses": {"200": {"description": "Audit rows", **_json(_ref("Items"))},
+                          **_errors("400", "401", "403")}}},
         "/api/notifications": {"get": {
             "operationId": "notifications", "summary": "My notifications",
             "parameters": [{"name": "unread", "in": "query", "schema": {"type": "boolean"}}],
@@ -242,6 +275,14 @@ def build_openapi(engine, user=None) -> dict:
                           "type": "object", "required": ["data", "version"],
                           "properties": {"data": _ref(f"{form.id}.data"), "version": {"type": "integer"}}})},
                       "responses": {"200": rec, **_errors("400", "401", "403", "404", "409", "422")}},
+            "delete": {"operationId": f"{form.id}_delete",
+                       "summary": f"Delete a {title} into the trash (403: not permitted in this step; "
+                                  "409: other records link to it, or a stale version)",
+                       "requestBody": {"required": False, **_json({
+                           "type": "object", "properties": {"version": {"type": "integer"},
+                                                            "comment": {"type": "string"}}})},
+                       "responses": {"204": {"description": "In the trash"},
+                                     **_errors("400", "401", "403", "404", "409", "422")}},
         }
         paths[f"{base}/records/{{id}}/actions/{{name}}"] = {
             "parameters": [record_id, {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],

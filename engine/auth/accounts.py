@@ -15,6 +15,7 @@ from typing import Callable
 import sqlalchemy as sa
 
 from ..errors import LoomError, NotAuthenticated, NotFound, SecondFactorRequired, Throttled
+from ..store import audit
 from ..store import tables as t
 from . import lockout, policy, twofactor
 from .passwords import hash_password, new_token, token_hash, verify_password
@@ -81,7 +82,7 @@ class Accounts:
                                            self.users.create_token(name, kind="pending_2fa",
                                                                    expires_at=now + PENDING_FOR))
             self._second_factor(name, code, address, now)
-        return self._succeeded(name)
+        return self._succeeded(name, address)
 
     def login_second_factor(self, pending: str, code: str, address: str | None = None) -> User:
         """The second step of a login whose password was right (`pending` from SecondFactorRequired)."""
@@ -94,15 +95,18 @@ class Accounts:
             lockout.guard(conn, name, address, now)
         self._second_factor(name, code, address, now)
         self.users.revoke_token(pending)
-        return self._succeeded(name)
+        return self._succeeded(name, address)
 
     def _failed(self, name: str, address: str | None, now: datetime) -> None:
         with self.db.write() as conn:
             lockout.record_failure(conn, name, address, now)
+            # the name tried, known or not: a guessing run shows in the audit log either way
+            audit.write(conn, now, name[:128], "login_failed", subject=name[:128], address=address)
 
-    def _succeeded(self, name: str) -> User:
+    def _succeeded(self, name: str, address: str | None = None) -> User:
         with self.db.write() as conn:
             lockout.clear(conn, name)
+            audit.write(conn, self.now(), name, "login", subject=name, address=address)
         return self.users.get(name)
 
     def _second_factor(self, name: str, code: str, address: str | None, now: datetime) -> None:
@@ -129,11 +133,12 @@ class Accounts:
         with self.db.read() as conn:
             return lockout.locked_until(conn, name, self.now())
 
-    def unlock(self, name: str) -> None:
+    def unlock(self, name: str, actor: str = "system") -> None:
         """Forget the account's failed logins: it can log in again at once."""
         with self.db.write() as conn:
             if not lockout.clear(conn, name):
                 raise NotFound(f"no user {name!r}")
+            audit.write(conn, self.now(), actor, "unlock", subject=name)
 
     def status(self, name: str) -> AccountStatus:
         now = self.now()
@@ -153,15 +158,16 @@ class Accounts:
         """Why the password policy refuses a new password, or None."""
         return policy.problem(password, name)
 
-    def set_password(self, name: str, password: str) -> None:
+    def set_password(self, name: str, password: str, actor: str | None = None) -> None:
         """A new password chosen by a person (policy checked); it also unlocks the account and
-        ends every session, in one transaction."""
+        ends every session, in one transaction. `actor`: who set it (the user by default)."""
         policy.check_new(password, name)
         digest = hash_password(password)
         with self.db.write() as conn:
             if not conn.execute(u.update().where(u.c.name == name).values(password_hash=digest)).rowcount:
                 raise NotFound(f"no user {name!r}")
             self._after_new_password(conn, name)
+            audit.write(conn, self.now(), actor or name, "password_set", subject=name)
 
     def _after_new_password(self, conn, name: str) -> None:
         now = self.now()
@@ -225,6 +231,7 @@ class Accounts:
                 raise NotAuthenticated(_RESET_DEAD)
             conn.execute(u.update().where(u.c.name == row.user_name).values(password_hash=digest))
             self._after_new_password(conn, row.user_name)
+            audit.write(conn, self.now(), row.user_name, "password_reset", subject=row.user_name)
         return self.users.get(name)
 
     def _reset_row(self, conn, token: str):
@@ -311,12 +318,13 @@ class Accounts:
             return conn.execute(sa.select(sa.func.count()).select_from(rc).where(
                 rc.c.user_name == name, rc.c.used_at.is_(None))).scalar()
 
-    def disable_two_factor(self, name: str) -> None:
+    def disable_two_factor(self, name: str, actor: str | None = None) -> None:
         """Turn 2FA off (the user, with their password; or an admin for a lost phone)."""
         with self.db.write() as conn:
             if not conn.execute(u.update().where(u.c.name == name).values(
                     totp_secret=None, totp_enabled_at=None, totp_last_step=None)).rowcount:
                 raise NotFound(f"no user {name!r}")
+            audit.write(conn, self.now(), actor or name, "two_factor_off", subject=name)
             conn.execute(t.recovery_codes.delete().where(t.recovery_codes.c.user_name == name))
 
     # --- sessions ----------------------------------------------------------------------------

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 import sqlalchemy as sa
 
 from ..errors import LoomError, NotAuthenticated, NotFound
+from ..store import audit
 from ..store import tables as t
 from ..store.database import tx_cache
 from .passwords import hash_password, new_token, token_hash, verify_password
@@ -25,9 +26,9 @@ _TOKEN = sa.select(t.tokens.c.user_name, t.tokens.c.expires_at).where(
 _TOKEN_OF_KIND = _TOKEN.where(t.tokens.c.kind == sa.bindparam("b_kind"))
 _FIND = sa.select(t.users).where(t.users.c.name == _B("b_name"))
 _ROLES = sa.select(t.user_roles.c.role).where(t.user_roles.c.user_name == _B("b_name"))
-_WITH_ROLE = (sa.select(t.user_roles.c.user_name)
+_WITH_ROLE = (sa.select(t.user_roles.c.user_name).distinct()
               .join(t.users, t.users.c.name == t.user_roles.c.user_name)
-              .where(t.user_roles.c.role == _B("b_role"), t.users.c.active)
+              .where(t.user_roles.c.role.in_(_B("b_roles", expanding=True)), t.users.c.active)
               .order_by(t.user_roles.c.user_name))
 _MANAGER = sa.select(t.users.c.manager).where(t.users.c.name == _B("b_name"))
 _AWAY = sa.select(t.users.c.delegate, t.users.c.away_from, t.users.c.away_until) \
@@ -44,7 +45,9 @@ def _forget_users(conn) -> None:
 
 @dataclass(frozen=True)
 class User:
-    """The acting user. `roles` drives every permission check."""
+    """The acting user. `roles` drives every permission check: the roles granted to the
+    user and every role they include (app.yaml role groups); `assigned_roles` are the
+    granted ones alone, what an admin edits."""
 
     name: str
     roles: frozenset = frozenset()
@@ -53,9 +56,14 @@ class User:
     manager: str | None = None
     full_name: str | None = None
     is_admin: bool = False
+    granted: frozenset | None = None  # None: `roles` were granted as they are (no groups)
 
     def has_role(self, role: str) -> bool:
         return role in self.roles
+
+    @property
+    def assigned_roles(self) -> frozenset:
+        return self.roles if self.granted is None else self.granted
 
     # attributes the expression language reads as `user.name`, `user.roles`
     def __getitem__(self, key):
@@ -65,16 +73,32 @@ class User:
 SYSTEM = User("system", frozenset({"*"}), is_admin=True)
 
 
-class Directory:
-    """The user directory in the database."""
+class NoGroups:
+    """Role groups when there are none: a role is only itself."""
 
-    def __init__(self, db, clock):
+    @staticmethod
+    def expand_roles(roles: Iterable[str]) -> frozenset:
+        return frozenset(roles)
+
+    @staticmethod
+    def holders_of(role: str) -> frozenset:
+        return frozenset({role})
+
+
+class Directory:
+    """The user directory in the database. `groups()` answers the current role groups
+    (anything with `expand_roles` and `holders_of`, like the app's AppSpec): a user acts
+    with the closure of their granted roles, and `with_role(r)` finds every holder of a
+    role that includes r. A callable, so a definitions reload reaches the directory."""
+
+    def __init__(self, db, clock, groups: Callable[[], Any] | None = None):
         self.db = db
         self.clock = clock
+        self.groups = groups or NoGroups
 
     def add(self, name: str, roles: Iterable[str] = (), *, password: str | None = None,
             manager: str | None = None, email: str | None = None, language: str = "en",
-            full_name: str | None = None, is_admin: bool = False) -> User:
+            full_name: str | None = None, is_admin: bool = False, actor: str = "system") -> User:
         name = name.strip()
         if not name or len(name) > 128:
             raise LoomError("a user name is 1 to 128 characters")
@@ -90,9 +114,13 @@ class Directory:
                 is_admin=is_admin, created_at=self.clock.now()))
             for role in dict.fromkeys(roles):
                 conn.execute(t.user_roles.insert().values(user_name=name, role=role))
+            audit.write(conn, self.clock.now(), actor, "user_add", subject=name,
+                        detail={"roles": sorted(dict.fromkeys(roles)), "is_admin": is_admin})
         return self.get(name)
 
-    def update(self, name: str, **values) -> User:
+    def update(self, name: str, *, actor: str = "system", **values) -> User:
+        """Change a user's fields, roles (`roles`) or password; role, admin and password
+        changes go to the audit log as `actor`'s."""
         roles = values.pop("roles", None)
         new_password = "password" in values
         if new_password:
@@ -100,6 +128,8 @@ class Directory:
             values["password_hash"] = hash_password(pw) if pw else None
         with self.db.write() as conn:
             _forget_users(conn)
+            before = conn.execute(sa.select(t.users.c.is_admin).where(t.users.c.name == name)).first()
+            had = sorted(conn.execute(_ROLES, {"b_name": name}).scalars())
             if new_password:  # a changed password ends every session, in the same transaction
                 self._revoke(conn, name, kinds=("session",))
             if values:
@@ -110,6 +140,15 @@ class Directory:
                 conn.execute(t.user_roles.delete().where(t.user_roles.c.user_name == name))
                 for role in dict.fromkeys(roles):
                     conn.execute(t.user_roles.insert().values(user_name=name, role=role))
+            now = self.clock.now()
+            if roles is not None and sorted(dict.fromkeys(roles)) != had:
+                audit.write(conn, now, actor, "roles", subject=name,
+                            detail={"from": had, "to": sorted(dict.fromkeys(roles))})
+            if before is not None and "is_admin" in values and bool(values["is_admin"]) != bool(before.is_admin):
+                audit.write(conn, now, actor, "admin_granted" if values["is_admin"] else "admin_revoked",
+                            subject=name)
+            if new_password:
+                audit.write(conn, now, actor, "password_set", subject=name)
         return self.get(name)
 
     def get(self, name: str, conn=None) -> User:
@@ -132,9 +171,10 @@ class Directory:
         if row is None or not row["active"]:
             user = None
         else:
-            roles = frozenset(conn.execute(_ROLES, {"b_name": name}).scalars())
-            user = User(row["name"], roles, row["email"], row["language"] or "en", row["manager"],
-                        row["full_name"], bool(row["is_admin"]))
+            granted = frozenset(conn.execute(_ROLES, {"b_name": name}).scalars())
+            user = User(row["name"], self.groups().expand_roles(granted), row["email"],
+                        row["language"] or "en", row["manager"], row["full_name"], bool(row["is_admin"]),
+                        granted)
         cache[key] = user
         return user
 
@@ -152,7 +192,8 @@ class Directory:
         key = ("with_role", role)
         names = cache.get(key)
         if names is None:
-            names = cache[key] = tuple(conn.execute(_WITH_ROLE, {"b_role": role}).scalars())
+            holders = sorted(self.groups().holders_of(role))
+            names = cache[key] = tuple(conn.execute(_WITH_ROLE, {"b_roles": holders}).scalars())
         return list(names)
 
     def manager_of(self, name: str, conn) -> str | None:
@@ -223,15 +264,17 @@ class Directory:
         with self.db.write() as conn:
             self._revoke(conn, name, kinds=("session",))
 
-    def deactivate(self, name: str) -> None:
+    def deactivate(self, name: str, actor: str = "system") -> None:
         """Stop a user: no login, no session, no API token; their records and history stay."""
         with self.db.write() as conn:
             self._set_active(conn, name, False)
             self._revoke(conn, name, kinds=("session", "api"))
+            audit.write(conn, self.clock.now(), actor, "deactivate", subject=name)
 
-    def reactivate(self, name: str) -> User:
+    def reactivate(self, name: str, actor: str = "system") -> User:
         with self.db.write() as conn:
             self._set_active(conn, name, True)
+            audit.write(conn, self.clock.now(), actor, "reactivate", subject=name)
         return self.get(name)
 
     def _set_active(self, conn, name: str, active: bool) -> None:

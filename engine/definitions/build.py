@@ -89,7 +89,8 @@ def build_app(b: Builder) -> m.AppSpec:
     roles = []
     for r in d.get("roles") or []:
         if isinstance(r, dict):
-            roles.append(m.RoleSpec(r["name"], m.Label.of(r.get("label"), r["name"])))
+            roles.append(m.RoleSpec(r["name"], m.Label.of(r.get("label"), r["name"]),
+                                    _names(r.get("include"))))
         else:
             roles.append(m.RoleSpec(str(r), m.Label.of(None, str(r))))
     languages = tuple(d.get("languages") or ("en",))
@@ -159,7 +160,9 @@ def build_form(b: Builder) -> m.FormSpec:
             create=_names(perms.get("create")), read=_names(perms.get("read")),
             update=_names(perms.get("update")), delete=_names(perms.get("delete")),
             rows=b.expr(("permissions", "rows"), perms.get("rows")),
+            reassign=_names(perms.get("reassign")),
         ),
+        owner_field=d.get("owner_field"),
         description=m.Label.of(d.get("description")), source=b.source(),
         archive=_archive(b, d.get("archive")),
     )
@@ -304,6 +307,7 @@ def build_workflow(b: Builder) -> m.WorkflowSpec:
             ) if overdue else None,
             on_enter=_on_enter(b, p + ("on_enter",), raw.get("on_enter")),
             final=bool(raw.get("final", False)),
+            delete=_names(raw["delete"]) if "delete" in raw else None,
             allow_self_approval=bool(raw.get("allow_self_approval", False)),
             source=b.source(p),
         )

@@ -9,6 +9,8 @@ from .suggest import suggestion_suffix
 E_PLUGIN = "LOOM-E080"
 E_DEMO = "LOOM-E081"
 E_2FA_ROLE = "LOOM-E082"
+E_INCLUDE_ROLE = "LOOM-E150"
+E_INCLUDE_CYCLE = "LOOM-E151"
 
 # Keys whose value is a label: a text, or a map of language -> text.
 LABEL_KEYS = frozenset({"title", "label", "message", "help", "description", "confirm"})
@@ -29,6 +31,7 @@ def check(ctx: Context) -> None:
                     "remove one", E_ROLE_DUP)
         else:
             seen[str(name)] = i
+    _role_groups(ctx, doc)
     app = ctx.defs.app
     languages = list(app.languages)
     if value_at(doc, ("default_language",)) is not None and app.default_language not in languages:
@@ -53,6 +56,54 @@ def check(ctx: Context) -> None:
     for kind, by_id in ctx.docs.items():
         for d in by_id.values():
             _label_languages(ctx, d, d.data, (), known)
+
+
+def _role_groups(ctx: Context, doc) -> None:
+    """`include` names defined roles, and no role includes itself, directly or through others."""
+    raw_roles = value_at(doc, ("roles",)) or []
+    includes: dict[str, list[tuple[int, int, str]]] = {}
+    for i, raw in enumerate(raw_roles):
+        if isinstance(raw, dict):
+            includes[str(raw.get("name"))] = [(i, j, str(n)) for j, n in enumerate(raw.get("include") or [])]
+    names = sorted({str(r.get("name") if isinstance(r, dict) else r) for r in raw_roles})
+    for role, edges in includes.items():
+        for i, j, name in edges:
+            if name not in names:
+                ctx.add(doc, ("roles", i, "include", j), f"role {role!r} includes {name!r}, which the "
+                        f"app does not define{suggestion_suffix(name, names)} (roles: {', '.join(names)})",
+                        E_INCLUDE_ROLE)
+    reported: set[frozenset] = set()
+    for role, edges in includes.items():
+        for i, j, name in edges:
+            path = _path_back(includes, name, role)
+            if path is None:
+                continue
+            circle = [role] + path  # path ends back at role
+            key = frozenset(circle)
+            if key in reported:  # one report per circle, at the first include that closes it
+                continue
+            reported.add(key)
+            ctx.add(doc, ("roles", i, "include", j), f"role {role!r} includes itself through "
+                    f"{' -> '.join(circle)}; "
+                    "a role group cannot contain itself, remove one of these includes", E_INCLUDE_CYCLE)
+
+
+def _path_back(includes: dict, start: str, goal: str) -> list[str] | None:
+    """Role names from `start` along includes that reach `goal` (ending with `goal`), or None."""
+    todo, came = [start], {start: None}
+    while todo:
+        role = todo.pop(0)
+        if role == goal:
+            path = []
+            while role is not None:
+                path.append(role)
+                role = came[role]
+            return path[::-1]
+        for _, _, nxt in includes.get(role, ()):
+            if nxt not in came:
+                came[nxt] = role
+                todo.append(nxt)
+    return None
 
 
 def _label_languages(ctx: Context, doc, node, path: tuple, known: set) -> None:

@@ -22,6 +22,7 @@ from .suggest import suggestion_suffix
 RESERVED = frozenset(SYSTEM_FIELDS) | {"user", "parent", "line", "target"}
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _STRFTIME = set("aAwdbBmyYHIpMSfzZjUWcxXGuV%")
+E_OWNER_FIELD = "LOOM-E152"
 
 
 def check(ctx: Context) -> None:
@@ -40,8 +41,9 @@ class FormCheck:
         self.fields(self.form.fields, ("fields",), None)
         self.title_and_indexes()
         self.number()
-        for key in ("create", "read", "update", "delete"):
+        for key in ("create", "read", "update", "delete", "reassign"):
             self.ctx.check_roles(self.doc, ("permissions", key))
+        self.owner_field()
         rows = self.form.permissions.rows
         if rows is not None:
             self.ctx.check_condition(self.doc, ("permissions", "rows"), rows,
@@ -166,6 +168,21 @@ class FormCheck:
             self.field_ref(("title_field",), self.form.title_field, plain, "title_field")
         for p, name in _names(doc, ("indexes",)):
             self.field_ref(p, name, plain, "indexes")
+
+    def owner_field(self) -> None:
+        """`owner_field` names a single-user field of the form (reassign writes the new owner there)."""
+        name = self.form.owner_field
+        if name is None:
+            return
+        t = self.types.get(name)
+        if t is not None and t.kind == T.USER and name in self.form.field_names:
+            return
+        users = [f.name for f in self.form.fields if self.types.get(f.name) is not None
+                 and self.types[f.name].kind == T.USER]
+        f = self.form.field(name)
+        what = f"is a {f.type} field" if f is not None else "is no field of the form"
+        self.ctx.add(self.doc, ("owner_field",), f"owner_field {name!r} {what}; name a user field "
+                     f"(one user){suggestion_suffix(name, users)}", E_OWNER_FIELD)
 
     def field_ref(self, path: tuple, name: str, allowed: set, what: str) -> None:
         if name in allowed:

@@ -56,6 +56,7 @@ class WorkflowCheck:
         p = ("steps", name)
         if not step.edit_fields:  # a role → fields map is checked with the fields (checks_access)
             ctx.check_roles(doc, p + ("edit",))
+        ctx.check_roles(doc, p + ("delete",))
         if step.approvers is not None:
             ctx.check_recipient(doc, p + ("approvers",), self.form, step.approvers, "approvers")
             if not step.actions and not step.final:

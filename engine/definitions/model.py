@@ -6,9 +6,10 @@ YAML (number, boolean, null) or an expression (a YAML string).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from ..expr import Expr
 
@@ -66,6 +67,7 @@ class Source:
 class RoleSpec:
     name: str
     label: Label
+    include: tuple[str, ...] = ()  # roles this one has too (a role group: team_lead includes staff)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,34 @@ class AppSpec:
     @property
     def role_names(self) -> frozenset[str]:
         return frozenset(r.name for r in self.roles)
+
+    @functools.cached_property
+    def _closure(self) -> Mapping[str, frozenset[str]]:
+        """Each role and every role it includes, transitively. A cycle (a `loom check`
+        error) ends the walk instead of looping; unknown names are carried as they are."""
+        includes = {r.name: r.include for r in self.roles}
+        closure = {}
+        for name in includes:
+            seen, todo = {name}, list(includes[name])
+            while todo:
+                role = todo.pop()
+                if role not in seen:
+                    seen.add(role)
+                    todo.extend(includes.get(role, ()))
+            closure[name] = frozenset(seen)
+        return closure
+
+    def expand_roles(self, roles: Iterable[str]) -> frozenset[str]:
+        """The roles a user holding `roles` acts with: those and every role they include."""
+        closure = self._closure
+        out: set[str] = set()
+        for role in roles:
+            out |= closure.get(role, {role})
+        return frozenset(out)
+
+    def holders_of(self, role: str) -> frozenset[str]:
+        """The roles whose holders act as `role`: itself and every role that includes it."""
+        return frozenset({role} | {name for name, has in self._closure.items() if role in has})
 
 
 @dataclass(frozen=True)
@@ -135,8 +165,9 @@ class Permissions:
     create: tuple[str, ...] = ()
     read: tuple[str, ...] = ()
     update: tuple[str, ...] = ()
-    delete: tuple[str, ...] = ()
+    delete: tuple[str, ...] = ()  # soft delete (the trash), in the steps that allow it
     rows: Expr | None = None  # row-level read filter
+    reassign: tuple[str, ...] = ()  # roles that may hand any record over, besides owner, manager, admins
 
 
 @dataclass(frozen=True)
@@ -164,6 +195,7 @@ class FormSpec:
     description: Label = field(default_factory=Label)
     source: Source | None = None
     archive: ArchiveRule | None = None
+    owner_field: str | None = None  # a user field that follows the owner on `reassign`
 
     def field(self, name: str) -> FieldSpec | None:
         for f in self.fields:
@@ -308,6 +340,7 @@ class StepSpec:
     final: bool = False
     allow_self_approval: bool = False
     source: Source | None = None
+    delete: tuple[str, ...] | None = None  # who may delete here; None: the form's list, start step only
 
     @property
     def is_approval(self) -> bool:

@@ -44,6 +44,18 @@ class Record:
 
 
 @dataclass(frozen=True)
+class TrashItem:
+    """A record in the trash: the record as it was, when and by whom it was deleted."""
+
+    record: Record
+    deleted_at: datetime
+    deleted_by: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.record.to_json(), "deleted_at": iso(self.deleted_at), "deleted_by": self.deleted_by}
+
+
+@dataclass(frozen=True)
 class Page:
     items: list
     total: int

@@ -220,5 +220,43 @@ class RecordReader:
         return not self.access.grant(user, rec.form, rec.state, rec.owner).locked
 
 
+    # --- who may delete ------------------------------------------------------------
+
+    def delete_rule(self, rec: Record) -> tuple[str, ...] | None:
+        """Who may delete the record now (roles, `owner`), or None when its step allows no
+        deleting: a step's `delete` list where it has one, else the form's
+        `permissions.delete` in the workflow's start step only (always, without a workflow)."""
+        form = self.rt.defs.form(rec.form)
+        wf = self.rt.defs.workflow_for(rec.form)
+        if wf is None:
+            return form.permissions.delete
+        step = wf.step(rec.state)
+        if step is None:
+            return None
+        if step.delete is not None:
+            return step.delete or None
+        return form.permissions.delete if rec.state == wf.start else None
+
+    def must_delete(self, user, rec: Record) -> None:
+        """PermissionDenied, saying why, unless `user` may delete the record now. Admins may
+        in every step that allows deleting, whoever the step names."""
+        who = self.delete_rule(rec)
+        if who is None:
+            raise PermissionDenied(f"records in step {rec.state} cannot be deleted")
+        if user.is_admin or any((w == "owner" and rec.owner == user.name) or w in user.roles
+                                for w in who):
+            return
+        named = ", ".join(who) if who else "administrators"
+        raise PermissionDenied(f"only {named} may delete this record"
+                               + (f" in step {rec.state}" if rec.state else ""))
+
+    def can_delete(self, user, rec: Record) -> bool:
+        try:
+            self.must_delete(user, rec)
+        except PermissionDenied:
+            return False
+        return True
+
+
 def _archive_involved(conn, user, record_id: int) -> bool:
     return archive_store.involved(conn, user.name, record_id)

@@ -11,12 +11,14 @@ from typing import Callable, Mapping
 
 import sqlalchemy as sa
 
-from ..errors import Conflict, ExpressionError, NotFound, PermissionDenied, ValidationFailed
+from ..errors import ActionRefused, Conflict, ExpressionError, NotFound, PermissionDenied, ValidationFailed
 from ..expr import parse
 from ..forms.preview import Preview
 from ..store import archive as archive_store
+from ..store import audit
+from ..store import trash as trash_store
 from ..store.sqlscope import RecordScope
-from . import Event, Page, Record
+from . import Event, Page, Record, TrashItem, as_record_id
 
 MAX_PAGE = 500
 
@@ -162,6 +164,82 @@ class RecordService:
                                                limit=max(0, min(int(limit), MAX_PAGE)),
                                                offset=max(0, int(offset)))
         return Page([self.reader.record(r) for r in rows if r["form"] in self.rt.defs.forms], total)
+
+    # --- the trash -------------------------------------------------------------------
+
+    def delete(self, user, form_id: str, record_id, version: int | None = None,
+               comment: str | None = None) -> Record:
+        """Soft-delete a record into the trash (see RecordReader.delete_rule for who and when).
+        PermissionDenied when not allowed, ActionRefused (`linked`) while other records link
+        to it, Conflict on a stale `version`."""
+        self.rt.defs.form(form_id)
+        with self.db.write() as conn:
+            rec = self.reader.get(conn, user, form_id, record_id, lock=True)
+            if version is not None and int(version) != rec.version:
+                raise Conflict(f"the record was changed by someone else (now version {rec.version}); "
+                               "reload it and try again", current_version=rec.version)
+            self.reader.must_delete(user, rec)
+            links = trash_store.linking(conn, self.rt.typed, form_id, rec.id)
+            if links:
+                raise ActionRefused(f"{rec.number or rec.id} cannot be deleted while other records "
+                                    f"link to it: {self._named(links, user)}; change or delete those first",
+                                    "linked")
+            now = self.clock.now()
+            after = self.writer.delete(conn, user, rec, now, comment)
+            # the owner is the user acted on: filtering the log by them finds their records' fate
+            audit.write(conn, now, user.name, "delete", subject=rec.owner, form=form_id, record_id=rec.id,
+                        detail={"number": rec.number, "state": rec.state, "owner": rec.owner})
+            return after
+
+    def restore(self, user, form_id: str, record_id) -> Record:
+        """Take a record out of the trash (administrators)."""
+        with self.db.write() as conn:
+            rec = self._deleted(conn, user, form_id, record_id)
+            now = self.clock.now()
+            after = self.writer.restore(conn, user, rec, now)
+            audit.write(conn, now, user.name, "restore", subject=rec.owner, form=form_id, record_id=rec.id,
+                        detail={"number": rec.number})
+            return after
+
+    def purge(self, user, form_id: str, record_id) -> None:
+        """Remove a record in the trash for good, with its history (administrators); the
+        audit log keeps that it was."""
+        with self.db.write() as conn:
+            rec = self._deleted(conn, user, form_id, record_id)
+            trash_store.purge(conn, rec.id)
+            audit.write(conn, self.clock.now(), user.name, "purge", subject=rec.owner, form=form_id,
+                        record_id=rec.id,
+                        detail={"number": rec.number, "owner": rec.owner})
+
+    def trash(self, user, form: str | None = None, limit: int = 50, offset: int = 0) -> Page:
+        """Records in the trash (administrators), most recently deleted first: TrashItems."""
+        if not user.is_admin:
+            raise PermissionDenied("only administrators may see the trash")
+        forms = [self.rt.defs.form(form).id] if form else list(self.rt.defs.forms)
+        with self.db.read() as conn:
+            rows, total = trash_store.listing(conn, forms, max(0, min(int(limit), MAX_PAGE)),
+                                              max(0, int(offset)))
+        return Page([TrashItem(self.reader.record(r), r["deleted_at"], r["deleted_by"]) for r in rows],
+                    total)
+
+    def _deleted(self, conn, user, form_id: str, record_id) -> Record:
+        if not user.is_admin:
+            raise PermissionDenied("only administrators may restore or purge deleted records")
+        self.rt.defs.form(form_id)
+        rid = as_record_id(record_id)
+        if rid is None:
+            raise NotFound(f"no {form_id} record with id {record_id}")
+        row = self.rt.repo.fetch(conn, form_id, rid, lock=True, deleted=True)
+        if row.get("deleted_at") is None:
+            raise ActionRefused(f"{row['number'] or rid} is not in the trash", "not_deleted")
+        return self.reader.record(row)
+
+    def _named(self, links: list, user) -> str:
+        out = []
+        for x in links:
+            title = self.rt.defs.form(x["form"]).title.get(user.language)
+            out.append(f"{title} {x['number'] or x['id']}")
+        return ", ".join(out)
 
     def new_values(self, user, form_id: str) -> dict:
         """The starting values of a blank form (defaults applied), for the UI."""

@@ -22,7 +22,8 @@ from typing import Callable, Mapping
 
 import sqlalchemy as sa
 
-from ..errors import ValidationFailed
+from ..errors import Conflict, ValidationFailed
+from ..store import trash as trash_store
 from ..forms.numbering import counter_key, format_number
 from . import Change, Record
 
@@ -66,24 +67,27 @@ class RecordWriter:
                expected_version: int | None = None, action: str = "update",
                from_state=SAME, comment: str | None = None, task_id: int | None = None,
                detail: Mapping | None = None, entered: bool = False,
-               check_unique: bool = False) -> Record:
+               check_unique: bool = False, owner: str | None = None) -> Record:
         """Write `values` (and `state`) as the record's next version, with its event.
 
         `expected_version`: a stale one raises Conflict and writes nothing.
-        `entered`: the record entered `state` (listeners hear `update` and `enter`)."""
+        `entered`: the record entered `state` (listeners hear `update` and `enter`).
+        `owner`: the record's new owner (a hand-over); the event's diff shows it as `owner`."""
         rt = self.rt
         runtime = rt.forms[before.form]
         new_state = before.state if state is SAME else state
         if check_unique:
             self.check_unique(conn, before.form, values, before.id)
         diff = runtime.diff(before.data, values)
+        if owner is not None and owner != before.owner:
+            diff = {**diff, "owner": [before.owner, owner]}
         current = {"id": before.id, "form": before.form, "number": before.number,
                    "state": before.state, "version": before.version, "owner": before.owner,
                    "created_at": before.created_at, "updated_at": before.updated_at,
                    "definition_version": before.definition_version, "data": before.json_data}
         row = rt.repo.update(conn, current, data=runtime.dump(values), values=values,
                              state=new_state, now=now, expected_version=expected_version,
-                             changed=diff.keys())
+                             changed=diff.keys(), owner=owner)
         after = self.reader.record(row)
         self._event(conn, after, user.name, action, now,
                     from_state=before.state if from_state is SAME else from_state,
@@ -115,6 +119,37 @@ class RecordWriter:
             from_state=from_state, to_state=to_state or rec.state, comment=comment or None,
             task_id=task_id, version=rec.version, diff=dict(diff) if diff else None,
             detail=dict(detail) if detail else None)
+
+    # --- the trash -------------------------------------------------------------------
+
+    def delete(self, conn, user, rec: Record, now, comment: str | None = None) -> Record:
+        """Move the record to the trash as its next version: its typed rows go (lists,
+        reports, links and alert scans no longer see it), its open tasks are cancelled
+        (their ids kept in the event, so a restore reopens them), the history keeps a
+        `delete` event. Conflict when the record moved meanwhile."""
+        cancelled = trash_store.cancel_tasks(conn, rec.id, now)
+        if not trash_store.mark(conn, rec.id, rec.version, user.name, now):
+            raise Conflict("the record was changed by someone else; reload it and try again")
+        self.rt.typed[rec.form].remove(conn, rec.id)
+        after = self.reader.record(self.rt.repo.fetch(conn, rec.form, rec.id, deleted=True))
+        self._event(conn, after, user.name, "delete", now, from_state=rec.state, comment=comment,
+                    detail={"tasks": cancelled} if cancelled else None)
+        return after
+
+    def restore(self, conn, user, rec: Record, now) -> Record:
+        """Take the record out of the trash as it was (same step; the tasks its deletion
+        cancelled are open again); its unique values must still be free."""
+        self.check_unique(conn, rec.form, rec.data, rec.id)
+        if not trash_store.mark(conn, rec.id, rec.version, None, None):
+            raise Conflict("the record was changed by someone else; reload it and try again")
+        row = self.rt.repo.fetch(conn, rec.form, rec.id)
+        self.rt.typed[rec.form].insert(conn, row, rec.data)
+        after = self.reader.record(row)
+        deleted = trash_store.last_deletion(conn, rec.id)
+        reopened = trash_store.reopen_tasks(conn, (deleted or {}).get("tasks") or [])
+        self._event(conn, after, user.name, "restore", now, from_state=rec.state,
+                    detail={"tasks": reopened} if reopened else None)
+        return after
 
     # --- rules every write keeps -------------------------------------------------
 

@@ -26,9 +26,10 @@ def move(conn: sa.Connection, typed: TypedForm, ids: Sequence[int], now: datetim
         return 0
     r = t.records
     ids = list(ids)
+    kept = [c for c in r.columns if c.name in ar.c]  # not the trash columns: deleted records stay
     conn.execute(ar.insert().from_select(
-        [c.name for c in r.columns] + ["archived_at"],
-        sa.select(*r.columns, sa.literal(now, sa.DateTime).label("archived_at"))
+        [c.name for c in kept] + ["archived_at"],
+        sa.select(*kept, sa.literal(now, sa.DateTime).label("archived_at"))
         .where(r.c.id.in_(ids))))
     conn.execute(ae.insert().from_select(
         [c.name for c in t.events.columns],

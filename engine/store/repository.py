@@ -20,13 +20,16 @@ from .typed import TypedStore
 # Hot statements are built once: building a statement and its cache key costs
 # about twice as much as running it (measured: 86 µs vs 28 µs per fetch).
 _B = sa.bindparam
-_FETCH = sa.select(t.records).where(t.records.c.id == _B("b_id"), t.records.c.form == _B("b_form"))
+_FETCH_ANY = sa.select(t.records).where(t.records.c.id == _B("b_id"), t.records.c.form == _B("b_form"))
+_FETCH_ANY_FOR_UPDATE = _FETCH_ANY.with_for_update()
+# a record in the trash is no record, except to the trash itself (`deleted=True`)
+_FETCH = _FETCH_ANY.where(t.records.c.deleted_at.is_(None))
 _FETCH_FOR_UPDATE = _FETCH.with_for_update()
 _INSERT = t.records.insert().returning(t.records.c.id)
 _UPDATE = (t.records.update()
            .where(t.records.c.id == _B("b_id"), t.records.c.version == _B("b_version"))
            .values(data=_B("b_data", type_=t.records.c.data.type), state=_B("b_state"),
-                   version=_B("b_new_version"), updated_at=_B("b_now")))
+                   owner=_B("b_owner"), version=_B("b_new_version"), updated_at=_B("b_now")))
 _VERSION = sa.select(t.records.c.version).where(t.records.c.id == _B("b_id"))
 _EVENT = t.events.insert().returning(t.events.c.id)
 
@@ -67,31 +70,37 @@ class Repository:
 
     def update(self, conn: sa.Connection, current: Mapping, *, data: dict, values: Mapping,
                state: str | None, now: datetime, expected_version: int | None,
-               changed: Iterable[str] | None = None) -> dict:
-        """Write a new version; a stale `expected_version` raises Conflict and writes nothing."""
+               changed: Iterable[str] | None = None, owner: str | None = None) -> dict:
+        """Write a new version; a stale `expected_version` raises Conflict and writes nothing.
+        `owner`: the record's new owner (a hand-over), else it keeps its owner."""
         version = current["version"]
+        owner = owner or current["owner"]
         if expected_version is not None and expected_version != version:
             raise Conflict(f"the record was changed by someone else (now version {version}); "
                            "reload it and try again", current_version=version)
         res = conn.execute(_UPDATE, {"b_id": current["id"], "b_version": version, "b_data": data,
-                                     "b_state": state, "b_new_version": version + 1, "b_now": now})
+                                     "b_state": state, "b_new_version": version + 1, "b_now": now,
+                                     "b_owner": owner})
         if res.rowcount != 1:
             latest = conn.execute(_VERSION, {"b_id": current["id"]}).scalar()
             raise Conflict("the record was changed by someone else; reload it and try again",
                            current_version=latest)
-        row = {**current, "data": data, "state": state, "version": version + 1, "updated_at": now}
+        row = {**current, "data": data, "state": state, "version": version + 1, "updated_at": now,
+               "owner": owner}
         cache = tx_cache(conn)
         key = ("record", current["id"])
         cached = cache.pop(key, None)
         if cached is not None and cached["version"] == version:
             # callers may pass a partial or API-shaped `current`: keep the row as read
             cache[key] = {**cached, "data": data, "state": state, "version": version + 1,
-                          "updated_at": now}
+                          "updated_at": now, "owner": owner}
         self.typed[current["form"]].update(conn, row, values, changed)
         return row
 
-    def fetch(self, conn: sa.Connection, form: str, record_id: int, *, lock: bool = False) -> dict:
-        """The record row; read once per transaction (what it wrote, it has).
+    def fetch(self, conn: sa.Connection, form: str, record_id: int, *, lock: bool = False,
+              deleted: bool = False) -> dict:
+        """The record row; read once per transaction (what it wrote, it has). A record in
+        the trash is NotFound unless `deleted` (the trash's own reads and restore).
 
         A locking fetch on PostgreSQL always runs its SELECT … FOR UPDATE; on
         SQLite the write transaction (BEGIN IMMEDIATE) already excludes every
@@ -103,10 +112,13 @@ class Repository:
         if not pg_lock:
             hit = cache.get(key)
             if hit is not None:
-                if hit["form"] != form:
+                if hit["form"] != form or (hit.get("deleted_at") is not None and not deleted):
                     raise NotFound(f"no {form} record with id {record_id}")
                 return dict(hit)
-        q = _FETCH_FOR_UPDATE if pg_lock else _FETCH
+        if deleted:
+            q = _FETCH_ANY_FOR_UPDATE if pg_lock else _FETCH_ANY
+        else:
+            q = _FETCH_FOR_UPDATE if pg_lock else _FETCH
         row = conn.execute(q, {"b_id": record_id, "b_form": form}).mappings().first()
         if row is None:
             raise NotFound(f"no {form} record with id {record_id}")
@@ -117,7 +129,8 @@ class Repository:
     def fetch_many(self, conn: sa.Connection, ids: list[int]) -> dict[int, dict]:
         if not ids:
             return {}
-        rows = conn.execute(sa.select(t.records).where(t.records.c.id.in_(ids))).mappings()
+        rows = conn.execute(sa.select(t.records).where(t.records.c.id.in_(ids),
+                                                       t.records.c.deleted_at.is_(None))).mappings()
         return {r["id"]: dict(r) for r in rows}
 
     # --- events ------------------------------------------------------------

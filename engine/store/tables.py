@@ -32,6 +32,9 @@ records = sa.Table(
     sa.Column("created_at", Stamp, nullable=False),
     sa.Column("updated_at", Stamp, nullable=False),
     sa.Column("definition_version", sa.String(64)),
+    # soft delete (the trash): set while the record is deleted; its typed rows are gone meanwhile
+    sa.Column("deleted_at", Stamp),
+    sa.Column("deleted_by", sa.String(128)),
     sa.UniqueConstraint("form", "number"),
     sa.Index("ix_records_form_id", "form", "id"),
 )
@@ -297,4 +300,24 @@ archived_tasks = sa.Table(
                 autoincrement=False, nullable=c.nullable) for c in tasks.columns],
     sa.Index("ix_archived_tasks_record", "record_id"),
     sa.Index("ix_archived_tasks_assignee", "assignee"),
+)
+
+
+# Who did what to accounts and records, for administrators: logins (success and failure),
+# role and permission changes, password resets, deactivation, unlocks, deletes, restores,
+# purges and hand-overs. Append-only.
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("at", Stamp, nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),  # who did it ("system", or the name tried)
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("subject", sa.String(128)),  # the user acted on (a login's name, a role change's user)
+    sa.Column("form", sa.String(64)),
+    sa.Column("record_id", sa.BigInteger),
+    sa.Column("address", sa.String(64)),
+    sa.Column("detail", Json),
+    sa.Index("ix_audit_log_at", "at", "id"),
+    sa.Index("ix_audit_log_actor", "actor", "at"),
+    sa.Index("ix_audit_log_subject", "subject", "at"),
 )

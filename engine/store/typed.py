@@ -106,6 +106,12 @@ class TypedForm:
             if rows:
                 conn.execute(self._line_insert[name], rows)
 
+    def remove(self, conn: sa.Connection, record_id: int) -> None:
+        """Drop the record's typed and line rows (it went to the trash; `insert` brings them back)."""
+        for name in self.lines:
+            conn.execute(self._line_delete[name], {"b_id": record_id})
+        conn.execute(self.table.delete().where(self.table.c._id == record_id))
+
     def update(self, conn: sa.Connection, rec: Mapping, values: Mapping,
                changed: Iterable[str] | None = None) -> None:
         row = self.row(rec, values)
@@ -193,7 +199,8 @@ class TypedStore:
         while True:
             rows = conn.execute(
                 sa.select(r.c.id, r.c.number, r.c.state, r.c.owner, r.c.created_at, r.c.updated_at,
-                          r.c.data).where(r.c.form == tf.form.id, r.c.id > last)
+                          r.c.data).where(r.c.form == tf.form.id, r.c.id > last,
+                                          r.c.deleted_at.is_(None))  # the trash has no typed rows
                 .order_by(r.c.id).limit(batch)).mappings().all()
             if not rows:
                 return

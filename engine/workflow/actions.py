@@ -17,13 +17,18 @@ from .decisions import Decision, Declared, Return, Withdraw
 from .machines import RETURN
 from .run import Run as Run
 
-BUILTINS = ("transfer", "add_signer", "comment", "cc", "withdraw")
+BUILTINS = ("transfer", "add_signer", "comment", "cc", "withdraw", "reassign")
 BUILTIN_CLASSES = {**_OTHERS, "withdraw": Withdraw}
+RECORD_ACTIONS = ("reassign",)  # every record has these, with or without a workflow
 
 
 def handler(run: Run, name: str):
     """The action object for `name` in the record's current step, or ActionRefused."""
     step = run.step
+    if name in RECORD_ACTIONS:
+        return BUILTIN_CLASSES[name]()
+    if step is None:
+        raise ActionRefused(f"form {run.rec.form} has no workflow", "no_workflow")
     if name in BUILTIN_CLASSES:
         if name in ("transfer", "add_signer") and not step.is_approval:
             raise ActionRefused(f"{name} is for approvers; step {run.rec.state} has none",
@@ -44,6 +49,8 @@ def handler(run: Run, name: str):
 
 
 def candidates(run: Run) -> list[str]:
+    if run.step is None:
+        return list(RECORD_ACTIONS)
     names = list(run.step.actions)
     if run.step.is_approval and RETURN not in names:
         names.append(RETURN)

@@ -25,10 +25,11 @@ class Run:
         self.data = dict(data or {})  # fields the actor fills while acting
         self.data_used = False
         self.now = flow.clock.now()
-        self.wf = flow.compiled(rec.form)
-        self.spec = self.wf.spec
-        self.step = self.spec.step(rec.state)
-        if self.step is None:
+        # a form without a workflow still has the record actions (reassign): no spec, no step
+        self.wf = flow.rt.machines.get(rec.form)
+        self.spec = self.wf.spec if self.wf is not None else None
+        self.step = self.spec.step(rec.state) if self.spec is not None else None
+        if self.spec is not None and self.step is None:
             raise ActionRefused(f"the record is in step {rec.state!r}, which workflow "
                                 f"{self.spec.id} no longer has; an administrator must move it",
                                 "step_removed")

@@ -70,8 +70,6 @@ class WorkflowService:
 
     def available_actions(self, user, record) -> list[dict]:
         """The actions `user` may take on the record now (same checks as `act`)."""
-        if self.rt.defs.workflow_for(record.form) is None:
-            return []
         with self.db.read() as conn:
             rec = self.reader.get(conn, user, record.form, record.id)
             try:
@@ -154,7 +152,7 @@ class WorkflowService:
                                   from_state=None, detail=detail, entered=True)
 
     def _describe_action(self, run, name: str, h) -> dict:
-        spec = run.step.actions.get(name)
+        spec = run.step.actions.get(name) if run.step is not None else None
         lang = getattr(run.user, "language", None)
         if spec is not None:
             label = spec.label.get(lang)
@@ -163,7 +161,7 @@ class WorkflowService:
         out = {"name": name, "label": label, "builtin": spec is None,
                "comment": spec.comment if spec is not None else
                ("required" if name == "comment" else "optional"),
-               "needs_user": name in ("transfer", "add_signer", "cc")}
+               "needs_user": name in ("transfer", "add_signer", "cc", "reassign")}
         if isinstance(h, A.Return):
             out["to"] = h.targets
             out["default_to"] = h.dest

@@ -43,7 +43,7 @@ def _where(wf, step=None):
 def _workflow(flow, conn, wf) -> list[Problem]:
     out = []
     rows = conn.execute(sa.select(t.records.c.state, sa.func.count()).where(
-        t.records.c.form == wf.form).group_by(t.records.c.state)).all()
+        t.records.c.form == wf.form, t.records.c.deleted_at.is_(None)).group_by(t.records.c.state)).all()
     for state, count in sorted(rows, key=lambda r: str(r[0])):
         step = wf.step(state) if state else None
         if state is None:

@@ -177,7 +177,8 @@ def inbox(conn, assignee: str, status: str = OPEN, limit: int = 100, offset: int
     """A user's tasks, newest first: one range scan of ix_tasks_inbox (assignee, status, id)."""
     q = (sa.select(t.tasks, t.records.c.number, t.records.c.state)
          .join(t.records, t.records.c.id == t.tasks.c.record_id)
-         .where(t.tasks.c.assignee == assignee, t.tasks.c.status == status)
+         .where(t.tasks.c.assignee == assignee, t.tasks.c.status == status,
+                t.records.c.deleted_at.is_(None))  # a record in the trash leaves every inbox
          .order_by(t.tasks.c.id.desc()).limit(limit).offset(offset))
     return [_task(r) for r in conn.execute(q)]
 

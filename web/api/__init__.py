@@ -144,4 +144,4 @@ def int_arg(name: str, default: int, lo: int = 0, hi: int | None = None) -> int:
     return value
 
 
-from . import accounts, archive, definitions, records, reports, session, tasks  # noqa: E402,F401  (routes)
+from . import accounts, archive, audit, definitions, records, reports, session, tasks, trash  # noqa: E402,F401  (routes)

@@ -18,7 +18,8 @@ def _admin():
 
 
 def _account_json(eng, user) -> dict:
-    return {**eng.accounts.status(user.name).as_json(), "roles": sorted(user.roles), "is_admin": user.is_admin}
+    return {**eng.accounts.status(user.name).as_json(), "roles": sorted(user.assigned_roles),
+            "effective_roles": sorted(user.roles), "is_admin": user.is_admin}
 
 
 @bp.get("/users")
@@ -42,7 +43,7 @@ def users_unlock(name):
     user = eng.users.find(name)
     if user is None:
         raise NotFound(f"no user {name!r}")
-    eng.accounts.unlock(name)
+    eng.accounts.unlock(name, actor=acting_user().name)
     return jsonify(_account_json(eng, user))
 
 

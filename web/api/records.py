@@ -30,6 +30,7 @@ def record_json(rec, schema: dict | None = None) -> dict:
 def record_with_actions(rec) -> dict:
     out = record_json(rec)
     out["actions"] = action_names(available_actions(engine(), acting_user(), rec))
+    out["deletable"] = engine().can_delete(acting_user(), rec)
     return out
 
 
@@ -125,6 +126,21 @@ def record_act(form, record_id, name):
     rec = eng.act(user, form, record_id, name, comment=comment, to=to,
                   version=_version(payload, required=False), data=data or None)
     return jsonify(record_with_actions(rec))
+
+
+@bp.delete("/forms/<form>/records/<int:record_id>")
+def record_delete(form, record_id):
+    """Soft delete into the trash: 204; 403 not permitted (or the step allows no deleting),
+    409 linked from other records or a stale version, each with a `reason`."""
+    _form(form)
+    payload = request.get_json(silent=True) if request.get_data() else {}
+    if not isinstance(payload, dict):
+        raise BadRequest("expected a JSON object body (or none)")
+    comment = payload.get("comment")
+    if comment is not None and not isinstance(comment, str):
+        raise ValidationFailed({"comment": "must be text"}, "\"comment\" must be text")
+    engine().delete(acting_user(), form, record_id, _version(payload, required=False), comment)
+    return "", 204
 
 
 @bp.get("/forms/<form>/records/<int:record_id>/history")

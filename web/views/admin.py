@@ -106,7 +106,7 @@ def add_user():
     fields = _user_fields(eng, request.form, errors)
     if not errors:
         try:
-            eng.add_user(name, fields.pop("roles"), password=password, **fields)
+            eng.add_user(name, fields.pop("roles"), password=password, actor=user.name, **fields)
         except LoomError as exc:
             errors["name"] = exc.message
     if errors:
@@ -128,13 +128,13 @@ def change_user(name):
         if name == user.name and not fields["is_admin"]:
             errors["roles"] = "you cannot take your own admin role away"
         if not errors:
-            eng.users.update(name, **fields)
+            eng.users.update(name, actor=user.name, **fields)
             flash("user_saved")
     elif what == "deactivate":
         if name == user.name:
             errors["deactivate"] = "you cannot deactivate yourself"
         else:
-            eng.users.deactivate(name)  # logged out everywhere; API tokens stop working too
+            eng.users.deactivate(name, actor=user.name)  # logged out everywhere; API tokens stop working too
             flash("user_deactivated")
     elif what == "password":
         password = request.form.get("password") or ""
@@ -142,13 +142,13 @@ def change_user(name):
         if why:
             errors["password"] = why
         else:
-            eng.accounts.set_password(name, password)  # unlocks; every session of theirs ends
+            eng.accounts.set_password(name, password, actor=user.name)  # unlocks; every session of theirs ends
             flash("password_reset")
     elif what == "unlock":
-        eng.accounts.unlock(name)
+        eng.accounts.unlock(name, actor=user.name)
         flash("unlocked")
     elif what == "reset_2fa":  # a lost phone: the user enrols again at the next login
-        eng.accounts.disable_two_factor(name)
+        eng.accounts.disable_two_factor(name, actor=user.name)
         flash("two_factor_reset")
     else:
         abort(400)

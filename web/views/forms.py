@@ -285,7 +285,8 @@ def _record_page(spec, rec, status=200, message=None, action_errors=None):
     return render_template("record.html", fill=fill, alerts=_alert_why(eng, user, rec), spec=spec, rec=rec, shown=shown, title=fd.title_of(eng, rec),
                            plain_actions=plain_actions, user_actions=user_actions, step_actions=step_actions,
                            history=history, explain=explain, step=step, wf=wf, users=users,
-                           can_edit=_can_edit(eng, user, rec), message=message,
+                           can_edit=_can_edit(eng, user, rec), can_delete=eng.can_delete(user, rec),
+                           message=message,
                            action_errors=action_errors or {}), status
 
 
@@ -335,6 +336,27 @@ def record(form, record_id):
     spec = _spec(form)
     eng, user = engine(), acting_user()
     return _record_page(spec, eng.get(user, form, record_id))
+
+
+@bp.post("/f/<form>/<int:record_id>/delete")
+@login_required
+def delete(form, record_id):
+    """Move the record to the trash; refused on the record page with the reason."""
+    spec = _spec(form)
+    eng, user = engine(), acting_user()
+    eng.get(user, form, record_id)  # 404 unless the user may read the record
+    try:
+        version = int(request.form.get("version")) if request.form.get("version") else None
+    except ValueError:
+        abort(400)
+    try:
+        eng.delete(user, form, record_id, version)
+    except PermissionDenied as exc:
+        return _record_page(spec, eng.get(user, form, record_id), 403, exc.message)
+    except (ActionRefused, Conflict) as exc:
+        return _record_page(spec, eng.get(user, form, record_id), 409, exc.message)
+    flash("deleted")
+    return redirect(url_for("forms.listing", form=form))
 
 
 @bp.post("/f/<form>/<int:record_id>/act")
