@@ -216,6 +216,21 @@ class FieldAccess:
         raise ValidationFailed(fields, f"you may not change {', '.join(refused)}{step}",
                                reason="fields_not_editable")
 
+    def delete_rule(self, form_id: str, state: str | None) -> tuple[str, ...] | None:
+        """Who may delete a record in `state` (roles, `owner`), or None when the step allows
+        no deleting: a step's `delete` list where it has one, else the form's
+        `permissions.delete` in the workflow's start step only (always, without a workflow)."""
+        form = self.defs.form(form_id)
+        wf = self.defs.workflow_for(form_id)
+        if wf is None:
+            return form.permissions.delete
+        step = wf.step(state)
+        if step is None:
+            return None
+        if getattr(step, "delete", None) is not None:
+            return step.delete or None
+        return form.permissions.delete if state == wf.start else None
+
     def must_edit(self, user, rec: Record) -> None:
         """PermissionDenied (reason `step_locked`) unless the step lets `user` change something."""
         if self.grant(user, rec.form, rec.state, rec.owner).locked:

@@ -30,7 +30,9 @@ def test_access_json_lists_every_form_and_role_with_fields_and_steps():
     assert finance["finance_review"]["edit"] == ["notes"]
     assert "approve" in finance["finance_review"]["actions"]
     assert by[("sales_order", "owner")]["steps"]["approved"]["edit"] == []
-    assert by[("sales_order", "owner")]["steps"]["approved"]["actions"] == ["request_change", "request_cancel"]
+    assert by[("sales_order", "owner")]["steps"]["approved"]["actions"] == [
+        "request_change", "request_cancel", "reassign"]
+    assert by[("sales_order", "owner")]["steps"]["draft"]["delete"] is True  # drafts: by their owner
 
 
 def test_access_text_filters_by_role_and_form():
