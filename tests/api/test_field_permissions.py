@@ -229,3 +229,15 @@ def test_the_approver_panel_has_inputs_for_the_fields_the_step_grants(world):
     assert r.status_code == 302, r.get_data(as_text=True)
     rec = world.get("sales_order", order.id)
     assert rec.state == "approved" and rec.data["notes"] == "prepay 30%"
+
+
+def test_an_import_may_not_set_a_field_the_importer_may_not_change(world):
+    erp, u = world.erp, world.u
+    rows = "Name,Region,Credit limit\nNorth Co,north,5000\nSouth Co,south,0\n"
+    result = erp.import_file(u["alice"], "customer", io.BytesIO(rows.encode()), filename="c.csv")
+    assert result.created == []  # all rows or none
+    # row 3's 0 is the default: no change, no refusal
+    assert [(e.row, e.message) for e in result.errors] == [
+        (2, "you may not change Credit limit (credit_limit)")]
+    result = erp.import_file(u["root"], "customer", io.BytesIO(rows.encode()), filename="c.csv")
+    assert result.errors == [] and len(result.created) == 2
