@@ -178,12 +178,13 @@ def access_lines(defs, entries: list[dict]) -> list[str]:
             line += f"  rows: {e['rows']}"
         out.append(line)
         for step, s in e["steps"].items():
-            if not s["edit"] and not s["actions"]:
+            if not s["edit"] and not s["actions"] and not s["delete"]:
                 continue
             every = s["edit"] and set(s["edit"]) >= set(e["fields"]["edit"])
             edit = "every field it may edit" if every else (", ".join(s["edit"]) or "nothing")
             acts = ", ".join(s["actions"]) or "none"
-            out.append(f"    {step:<18} edit: {edit}; actions: {acts}")
+            out.append(f"    {step:<18} edit: {edit}; actions: {acts}"
+                       + ("; may delete" if s["delete"] else ""))
     return out
 
 

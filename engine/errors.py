@@ -125,10 +125,15 @@ class ActionRefused(LoomError):
 
     status = 403
     code = "action_refused"
+    # refusals that come from the record's current state, which others change (links to it,
+    # its place in the trash): 409 like a stale version, "reload and look again"
+    STATE_REASONS = frozenset({"linked", "not_deleted", "final_step"})
 
     def __init__(self, message: str, reason: str = "not_available"):
         super().__init__(message)
         self.reason = reason
+        if reason in self.STATE_REASONS:
+            self.status = 409
 
 
 class Locked(LoomError):

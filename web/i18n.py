@@ -426,6 +426,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "approved_by": {"en": "Approved by", "zh": "审批"},
     "received_by": {"en": "Received by", "zh": "签收"},
     "signature_date": {"en": "Signature and date", "zh": "签字及日期"},
+    "access_matrix": {"en": "Who can do what", "zh": "权限矩阵"},
 }
 
 

@@ -229,7 +229,7 @@ def send_notification(alerts, conn, *, to, channels, subject: str, body: str, re
         key = (language, hidden)
         if key not in rendered:
             # a field the recipients may not see renders as if it were empty
-            shown = {k: (None if k in hidden else v) for k, v in values.items()}
+            shown = {k: v for k, v in values.items() if k not in hidden}
             ctx = templates.context(shown, links, load, choices=choices, language=language,
                                     default_language=default)
             title = alert.title.get(language, default) if alert is not None and alert.title else source

@@ -49,8 +49,8 @@ class FieldAccess:
 
     def roles(self, user) -> frozenset:
         """The user's roles, with the roles they include (app.yaml `include`)."""
-        closure = getattr(self.defs.app, "role_closure", None)
-        return closure(user.roles) if callable(closure) else frozenset(user.roles)
+        expand = getattr(self.defs.app, "expand_roles", None)  # role groups (h/records14)
+        return expand(user.roles) if callable(expand) else frozenset(user.roles)
 
     def named(self, user, who: Iterable[str], owner: str | None) -> bool:
         """Whether `user` is one of `who` (role names, or `owner` when they own the record)."""
@@ -215,6 +215,21 @@ class FieldAccess:
                                    reason="field_not_editable", fields=fields)
         raise ValidationFailed(fields, f"you may not change {', '.join(refused)}{step}",
                                reason="fields_not_editable")
+
+    def delete_rule(self, form_id: str, state: str | None) -> tuple[str, ...] | None:
+        """Who may delete a record in `state` (roles, `owner`), or None when the step allows
+        no deleting: a step's `delete` list where it has one, else the form's
+        `permissions.delete` in the workflow's start step only (always, without a workflow)."""
+        form = self.defs.form(form_id)
+        wf = self.defs.workflow_for(form_id)
+        if wf is None:
+            return form.permissions.delete
+        step = wf.step(state)
+        if step is None:
+            return None
+        if getattr(step, "delete", None) is not None:
+            return step.delete or None
+        return form.permissions.delete if state == wf.start else None
 
     def must_edit(self, user, rec: Record) -> None:
         """PermissionDenied (reason `step_locked`) unless the step lets `user` change something."""

@@ -52,22 +52,29 @@ def _entry(defs, access: FieldAccess, form, role: str) -> dict:
     def named(who) -> bool:
         return access.named(user, who, record_owner)
 
+    def deletable(state) -> bool:
+        who = access.delete_rule(form.id, state)
+        return who is not None and named(who)
+
     wf = defs.workflow_for(form.id)
     steps = {}
     if wf is not None:
         for name, step in wf.steps.items():
             rec = _record(form.id, name, record_owner)
             steps[name] = {"edit": list(access.editable(user, form.id, rec)),
-                           "actions": _actions(access, user, record_owner, step)}
+                           "delete": deletable(name),
+                           "actions": _actions(access, user, record_owner, step, form)}
         update = any(s["edit"] for s in steps.values())
+        delete = any(s["delete"] for s in steps.values())
     else:
         update = bool(access.editable(user, form.id, _record(form.id, None, record_owner)))
+        delete = deletable(None)
     read = owner or not perms.read or named(perms.read)
     create = not owner and (not perms.create or named(perms.create))
     return {
         "form": form.id, "role": role,
         "create": create, "read": read, "update": update,
-        "delete": bool(perms.delete) and named(perms.delete),
+        "delete": delete,
         "rows": perms.rows.source if perms.rows is not None and not owner else None,
         "fields": {
             "read": list(access.readable(user, form.id, record_owner)) if read else [],
@@ -83,8 +90,9 @@ def _record(form_id: str, state: str | None, owner: str) -> Record:
     return Record(0, form_id, None, state, 1, owner, {}, _EPOCH, _EPOCH)
 
 
-def _actions(access: FieldAccess, user, owner: str, step) -> list[str]:
-    """The actions `user` could take in `step`, by role (conditions and tasks aside)."""
+def _actions(access: FieldAccess, user, owner: str, step, form) -> list[str]:
+    """The actions `user` could take in `step`, by role (conditions and tasks aside; the
+    owner's manager may also hand a record over, which no role says)."""
     approver = step.approvers is not None and step.approvers.role is not None and \
         access.named(user, (step.approvers.role,), owner)
     out = []
@@ -101,4 +109,7 @@ def _actions(access: FieldAccess, user, owner: str, step) -> list[str]:
         out += [a for a in APPROVER_ACTIONS if a not in out]
     if step.is_approval and user.name == owner:
         out += list(OWNER_ACTIONS)
+    reassign = getattr(form.permissions, "reassign", ())
+    if not step.final and (user.name == owner or access.named(user, reassign, owner)):
+        out.append("reassign")
     return out

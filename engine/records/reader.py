@@ -260,18 +260,8 @@ class RecordReader:
 
     def delete_rule(self, rec: Record) -> tuple[str, ...] | None:
         """Who may delete the record now (roles, `owner`), or None when its step allows no
-        deleting: a step's `delete` list where it has one, else the form's
-        `permissions.delete` in the workflow's start step only (always, without a workflow)."""
-        form = self.rt.defs.form(rec.form)
-        wf = self.rt.defs.workflow_for(rec.form)
-        if wf is None:
-            return form.permissions.delete
-        step = wf.step(rec.state)
-        if step is None:
-            return None
-        if step.delete is not None:
-            return step.delete or None
-        return form.permissions.delete if rec.state == wf.start else None
+        deleting (FieldAccess.delete_rule)."""
+        return self.access.delete_rule(rec.form, rec.state)
 
     def must_delete(self, user, rec: Record) -> None:
         """PermissionDenied, saying why, unless `user` may delete the record now. Admins may

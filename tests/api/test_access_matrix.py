@@ -148,7 +148,7 @@ def test_every_form_role_operation_and_field_answers_as_loom_access_says(seeded)
     entries = matrix()
     forms = {e["form"] for e in entries}
     assert forms == set(eng.defs.forms)
-    checked = {"create": 0, "read": 0, "update": 0, "actions": 0}
+    checked = {"create": 0, "read": 0, "update": 0, "delete": 0, "actions": 0}
     outcomes: Counter = Counter()
     by_key = {(e["form"], e["role"]): e for e in entries}
     for form in sorted(forms):
@@ -180,9 +180,15 @@ def test_every_form_role_operation_and_field_answers_as_loom_access_says(seeded)
                 if r.status_code == 200:
                     # every stored field the role may see, and no other
                     assert set(r.json["data"]) == set(rec.json_data) & set(e["fields"]["read"]), what
-                    step = e["steps"].get(rec.state, {"actions": []})
+                    step = e["steps"].get(rec.state, {"actions": [], "delete": e["delete"]})
                     assert {a["name"] for a in r.json["actions"]} <= set(step["actions"]), what
                     checked["actions"] += 1
+                    # --- delete: the record says whether the role may; a refusal deletes nothing
+                    assert r.json["deletable"] is step["delete"], what
+                    if not step["delete"]:
+                        d = client.delete(url, {"version": rec.version})
+                        assert d.status_code == 403, (what, d.json)
+                    checked["delete"] += 1
                 checked["read"] += 1
                 # --- update: every field changed at once; the refusal names each refused one
                 data = changes(eng, form, rec.data)

@@ -189,3 +189,55 @@ def test_an_approver_fills_the_fields_the_step_grants_while_deciding(world, api)
     assert r.json["state"] == "approved" and r.json["data"]["notes"] == "prepay 30%"
     decided = [e for e in api("fiona").get(url + "/history").json["items"] if e["action"] == "approve"]
     assert decided[-1]["diff"]["notes"] == [None, "prepay 30%"]
+
+
+def page_client(erp, name):  # noqa: F811
+    import re
+    app = create_app(erp, secret_key="test-secret")
+    app.config["TESTING"] = True
+    token_re = re.compile(r'name="csrf_token" value="([^"]+)"')
+    c = app.test_client()
+    page = c.get("/login").get_data(as_text=True)
+    r = c.post("/login", data={"username": name, "password": f"{name}-pass-123",
+                               "csrf_token": token_re.search(page).group(1)})
+    assert r.status_code == 302
+    c.token = token_re.search(c.get("/account").get_data(as_text=True)).group(1)
+    return c
+
+
+def test_the_admin_page_shows_the_access_matrix_a_table_per_form(world):
+    c = page_client(world.erp, "root")
+    html = c.get("/admin/access?form=customer").get_data(as_text=True)
+    assert 'id="access-customer"' in html and 'id="access-product"' not in html
+    row = html.split('id="access-customer-sales"', 1)[1].split("</tr>", 1)[0]
+    assert "credit_limit, payment_days" in row  # read-only for sales
+    assert page_client(world.erp, "alice").get("/admin/access").status_code == 404  # as /admin
+
+
+def test_the_approver_panel_has_inputs_for_the_fields_the_step_grants(world):
+    erp, u = world.erp, world.u
+    erp.update(u["fiona"], "customer", world.customer.id, {"credit_limit": "100"},
+               world.get("customer", world.customer.id).version)
+    order = world.order([{"product": world.chair.id, "qty": 1}])
+    erp.act(u["alice"], "sales_order", order.id, "submit")
+    erp.act(u["sam"], "sales_order", order.id, "approve")
+    c = page_client(erp, "fiona")
+    html = c.get(f"/f/sales_order/{order.id}").get_data(as_text=True)
+    assert 'id="fill-notes"' in html and 'id="fill-channel"' not in html
+    r = c.post(f"/f/sales_order/{order.id}/act", data={
+        "csrf_token": c.token, "action": "approve", "f.notes": "prepay 30%"})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    rec = world.get("sales_order", order.id)
+    assert rec.state == "approved" and rec.data["notes"] == "prepay 30%"
+
+
+def test_an_import_may_not_set_a_field_the_importer_may_not_change(world):
+    erp, u = world.erp, world.u
+    rows = "Name,Region,Credit limit\nNorth Co,north,5000\nSouth Co,south,0\n"
+    result = erp.import_file(u["alice"], "customer", io.BytesIO(rows.encode()), filename="c.csv")
+    assert result.created == []  # all rows or none
+    # row 3's 0 is the default: no change, no refusal
+    assert [(e.row, e.message) for e in result.errors] == [
+        (2, "you may not change Credit limit (credit_limit)")]
+    result = erp.import_file(u["root"], "customer", io.BytesIO(rows.encode()), filename="c.csv")
+    assert result.errors == [] and len(result.created) == 2

@@ -212,3 +212,23 @@ def archive():
     page = eng.search_archive(user, form=form, text=text, limit=100)
     return render_template("admin_archive.html", forms=eng.defs.forms, form=form, text=text or "",
                            page=page)
+
+
+# --- who may do what (h/fieldperms) -------------------------------------------------------
+
+
+@bp.get("/admin/access")
+@login_required
+def access():
+    """The `loom access` matrix: a table per form, a row per role (optionally one role)."""
+    eng, _ = _admin()
+    role = request.args.get("role") or None
+    form = request.args.get("form") or None
+    if form is not None and form not in eng.defs.forms:
+        abort(404)
+    entries = eng.access_matrix(role=role, form=form)
+    tables: dict = {}
+    for e in entries:
+        tables.setdefault(e["form"], []).append(e)
+    return render_template("admin_access.html", tables=tables, forms=eng.defs.forms, role=role,
+                           form=form, roles=[r.name for r in eng.defs.app.roles] + ["owner"])
