@@ -1,7 +1,7 @@
 """`explain`: for each action of the record's step, where it leads and why, and who would approve."""
 from __future__ import annotations
 
-from ..errors import ActionRefused, Conflict, LoomError, ValidationFailed
+from ..errors import ActionRefused, Conflict, LoomError, PermissionDenied, ValidationFailed
 from ..expr import parse
 from . import actions as A
 from . import approvers, tasks
@@ -19,14 +19,14 @@ def explain(flow, conn, user, rec) -> list[dict]:
             h = A.handler(run, name)
             h.check(run)
             entry["available"] = True
-        except (ActionRefused, Conflict) as exc:
-            entry.update(available=False, reason=getattr(exc, "reason", "conflict"),
+        except (ActionRefused, Conflict, PermissionDenied) as exc:
+            entry.update(available=False, reason=getattr(exc, "reason", exc.code),
                          why=exc.message)
             h = None
         except ValidationFailed as exc:
             entry.update(available=True, needs=exc.fields)
         _waiting(run, name, h, entry)
-        spec = run.step.actions.get(name)
+        spec = run.step.actions.get(name) if run.step is not None else None  # no workflow: reassign only
         if spec is not None and name != A.RETURN:
             entry["branches"], dest = _branches(flow, run, spec)
         else:
@@ -42,6 +42,8 @@ def _waiting(run, name: str, h, entry: dict) -> None:
     """A decision that does not end the step says so: signers added after me decide next
     (`waits_for`), my own task waits for the signer added before me (`after`), or in mode
     all the other approvers still have to decide (`also`)."""
+    if run.step is None:  # a record without a workflow: nothing to wait for
+        return
     me = run.user.name
     mine = [x for x in run.current() if x.assignee == me and x.status in tasks.ACTIVE]
     if not mine or not run.step.is_approval or name in (A.RETURN, A.REJECT) \

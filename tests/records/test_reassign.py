@@ -99,3 +99,12 @@ def test_a_finished_record_is_not_handed_over(claims, who, clock):
     with pytest.raises(ActionRefused) as err:
         claims.act(who["root"], "claim", rec.id, "reassign", to="tom")
     assert err.value.reason == "final_step"
+
+
+def test_explain_offers_hand_over_and_says_why_not_to_others(claims, who):
+    project = claims.create(who["sid"], "project", {"name": "Expo"})
+    [entry] = claims.explain(who["sid"], project)
+    assert (entry["action"], entry["available"]) == ("reassign", True)
+    rec = claim(claims, who["sid"])
+    seen = {e["action"]: e for e in claims.explain(who["ann"], rec)}
+    assert (seen["reassign"]["available"], seen["reassign"]["reason"]) == (False, "permission_denied")
