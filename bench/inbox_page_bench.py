@@ -6,6 +6,10 @@ as each demo user who has tasks, and times GET /inbox (open, done, and a form
 filter) through the Flask app: best and median of 10 runs per page. Target:
 under 150 ms server side (issue 16).
 
+Measured (shared 2-core machine, load ~10): open inbox 16–37 ms median for every
+demo user; li.na's Done tab (551 decided tasks, a page of 50) 80 ms median, the
+worst (211 ms before linked titles were read with one query per form).
+
     python bench/inbox_page_bench.py [--db /tmp/demo.db] [--orders 1000]
 """
 from __future__ import annotations

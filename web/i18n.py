@@ -269,6 +269,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "add_before": {"en": "before me (they decide first)", "zh": "在我之前（对方先审批）"},
     "add_after": {"en": "after me (they decide after I approve)", "zh": "在我之后（我同意后对方审批）"},
     "cc_label": {"en": "Copy someone in (read only)", "zh": "抄送他人（只读）"},
+    "signer": {"en": "Signer", "zh": "加签人"},
     "return_label": {"en": "Return to step", "zh": "回退到步骤"},
     "who_can_take": {"en": "Only people who may take this task are listed.",
                      "zh": "仅列出可以接手此任务的人员。"},

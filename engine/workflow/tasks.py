@@ -197,7 +197,7 @@ def cancel_active(conn, record_id: int, now: datetime, step: str | None = None,
     return conn.execute(q, params).rowcount
 
 
-SORTS = {  # the inbox's orders; ties broken by id so pages never overlap
+SORTS = {  # how the inbox may sort; ties broken by id so pages never overlap
     "newest": (t.tasks.c.id.desc(),),
     "oldest": (t.tasks.c.id.asc(),),
     "due": (t.tasks.c.due_at.is_(None), t.tasks.c.due_at.asc(), t.tasks.c.id.asc()),

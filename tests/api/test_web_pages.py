@@ -154,7 +154,7 @@ def test_admin__alert_traces_and_why_the_low_stock_alert_did_not_fire(browser_as
     engine.update(users["pat"], "product", product.id, {"stock_qty": 40}, product.version)
     root = browser_as("root")
     html = root.get(f"/admin/alerts?alert=low_stock&record={product.id}").get_data(as_text=True)
-    assert 'id="explain-condition" class="bad">False' in html  # 40 < 10 is false: why it did not fire
+    assert 'id="explain-condition" class="bad">No' in html  # 40 < 10 is false: why it did not fire
     assert "<dt>stock_qty</dt><dd>40</dd>" in html and "condition_false" in html
     assert root.get("/admin/alerts?alert=nope").status_code == 404
     assert root.get("/admin/alerts?alert=low_stock&record=999999").status_code == 404
@@ -171,7 +171,7 @@ def test_record_page__shows_an_alert_that_fired(browser_as, engine, users):
     r = browser_as("pat").get(f"/f/product/{product.id}")
     assert r.status_code == 200
     page = r.get_data(as_text=True)
-    assert 'id="alert-low_stock"' in page and "fired" in page
+    assert 'id="alert-low_stock"' in page and "Fired" in page
 
 
 # --- out of office -------------------------------------------------------------------

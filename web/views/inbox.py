@@ -1,5 +1,5 @@
 """The approval inbox as a work queue: my tasks by status, with each workflow's `summary`
-columns, filters (form, step, age, due), orders, and bulk approve/reject.
+columns, filters (form, step, age, due), sorting, and bulk approve/reject.
 
 The page is one SQL query (Engine.tasks: filters and order in SQL over ix_tasks_inbox)
 plus one query per form the summary columns link to (their titles); bulk decisions go through Engine.act one
