@@ -1,7 +1,7 @@
 """A form's list page: the columns its definition names (`list:`), search over the title and
 linked records' titles, state and link filters, sort by any shown column, money totals.
 
-Everything that narrows or orders the list is one expression the engine compiles to
+Everything that narrows or sorts the list is one expression the engine compiles to
 SQL (`Engine.list`), so it runs over every record, not over the page shown; totals are
 SUMs in the same query as the count. Link titles of a page are fetched in one query
 per linked form.

@@ -1,8 +1,8 @@
 """Labels for the values a report groups by: a workflow state or a choice field's option is
-shown as its label (`Sales manager review`, `华北`), not its key (`manager_review`, `north`).
+shown as its label (`Manager review`, `华北`), not its key (`manager_review`, `north`).
 
 Only a group or listed column whose expression is a bare field path (`state`,
-`customer.region`, `line.product.category`) is labelled; anything computed stays as it is.
+`client.region`, `line.item.category`) is labelled; anything computed stays as it is.
 Exports keep the keys (they are data); the on-screen result and its chart use the labels.
 """
 from __future__ import annotations

@@ -184,7 +184,7 @@ def test_from_form__reads_the_posted_input(type_, posted, expected):
     ("datetime", datetime(2026, 3, 2, 9, 30, 15), "2026-03-02T09:30"),
     ("multichoice", None, []),
     ("multichoice", ["red"], ["red"]),
-    ("file", {"name": "a.pdf", "size": 3}, "a.pdf"),
+    ("file", {"name": "a.pdf", "size": 3}, [{"name": "a.pdf", "size": 3}]),  # the files the input keeps
     ("link", 5, "5"),
 ])
 def test_to_input__is_what_the_input_shows(type_, value, text):

@@ -52,7 +52,7 @@
         box.hidden = !shown;
       }
     });
-    // a line-item column no line shows (made-to-order details on stock lines) is folded away
+    // a line-item column no line shows (details only some lines need) is folded away
     form.querySelectorAll("fieldset.table-field table.lines").forEach(function (table) {
       var rows = table.querySelectorAll("tbody tr.line");
       var heads = table.querySelectorAll("thead th");

@@ -175,7 +175,7 @@ def _options(eng, user, form: str, q: str, limit: int = 20) -> list[tuple[str, s
     if spec is None:
         return []
     q = q.strip()[:MAX_QUERY]
-    # the title, and the subtitle's text fields (a code finds a product, and so does its name)
+    # the title, and the subtitle's text fields (a code finds a record, and so does its name)
     searched = [spec.title_field or "number"] + [
         n for n in spec.subtitle if spec.field(n) is not None and fd.field_type(eng, spec.field(n)).filter_input == "text"]
     flt = " or ".join(f"contains(lower({n}), lower({lit(q)}))" for n in searched) if q else None
@@ -386,7 +386,7 @@ def _record_page(spec, rec, status=200, message=None, action_errors=None):
         v = rec.data.get(f.name)
         if f.is_table:
             rows = [[fd.display(eng, c, row.get(c.name), labels) for c in f.fields] for row in v or []]
-            # a column no line uses (made-to-order details on stock lines) is left out
+            # a column no line uses (details only some lines need) is left out
             keep = [i for i, c in enumerate(f.fields) if c.visible_if is None or any(r[i] not in ("", None) for r in rows)]
             shown.append({"f": f, "table": True, "columns": [label(f.fields[i].label, f.fields[i].name) for i in keep],
                           "rows": [[r[i] for i in keep] for r in rows]})
