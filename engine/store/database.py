@@ -147,6 +147,8 @@ class Database:
                     yield conn
                 finally:
                     self._local.conn = None
+        if getattr(self._local, "scope", False):
+            self._local.read_conn = None  # the request's snapshot predates this commit
 
     def _grouped_write(self, lane: WriterLane) -> Iterator[sa.Connection]:
         """SQLite: take the writer lane, then write in a savepoint of the group's transaction.
