@@ -26,11 +26,17 @@ csrf = CSRFProtect()
 MAX_ID = 2**63 - 1
 
 
+# GETs whose answer is built before the view returns. Not the streamed ones (exports, report
+# downloads): their rows are read after the request's teardown, when this transaction has ended.
+SHARED_READS = {"api.record_get", "api.record_list", "api.record_history", "api.task_list",
+                "api.notification_list"}
+
+
 def _one_read_transaction_per_request(app: Flask, engine) -> None:
     """A GET's reads (the token's user, the record, its actions) share one read transaction."""
     @app.before_request
     def _open_reads():
-        if request.method in ("GET", "HEAD") and request.endpoint != "static":
+        if request.method in ("GET", "HEAD") and request.endpoint in SHARED_READS:
             scope = engine.db.read_scope()
             scope.__enter__()
             g.loom_reads = scope

@@ -61,6 +61,13 @@ class _Group:
         self._waiting.append(done)
         return done
 
+    def abandon(self) -> None:
+        """Roll back a group no one has joined yet."""
+        try:
+            self.txn.rollback()
+        finally:
+            self.conn.close()
+
     def finish(self) -> None:
         """Commit (or, broken, roll back) once and wake every member waiting for it."""
         try:
@@ -140,6 +147,8 @@ class Database:
                     yield conn
                 finally:
                     self._local.conn = None
+        if getattr(self._local, "scope", False):
+            self._local.read_conn = None  # the request's snapshot predates this commit
 
     def _grouped_write(self, lane: WriterLane) -> Iterator[sa.Connection]:
         """SQLite: take the writer lane, then write in a savepoint of the group's transaction.
@@ -159,30 +168,42 @@ class Database:
                 with contextlib.suppress(Exception):
                     group.finish()
                 group = None
-            if group is None:
+            # the first writer of a group needs no savepoint: if it fails, so does the whole
+            # transaction, which holds nothing else yet
+            first = group is None
+            if first:
                 conn = self.engine.connect().execution_options(loom_write=True)
                 group = _Group(self, conn, conn.begin())
+            else:
+                forget_tx_cache(group.conn)  # each write reads for itself what others wrote
         except BaseException:
             lane.release()
             raise
         conn = group.conn
-        forget_tx_cache(conn)  # each write reads for itself what an earlier member wrote
         failed: BaseException | None = None
         self._local.conn = conn
         try:
-            savepoint = conn.begin_nested()
+            savepoint = None if first else conn.begin_nested()
             try:
                 yield conn
             except BaseException as exc:
                 failed = exc
-                savepoint.rollback()
+                if savepoint is not None:
+                    savepoint.rollback()
             else:
-                savepoint.commit()
-        except BaseException as exc:  # the savepoint itself failed: the group cannot commit
+                if savepoint is not None:
+                    savepoint.commit()
+        except BaseException as exc:  # a savepoint failed: the group cannot commit
             group.broken = True
             failed = failed or exc
         finally:
             self._local.conn = None
+        if first and failed is not None and not group.broken:
+            try:
+                group.abandon()  # nothing but my failed write in it: roll it all back
+            finally:
+                lane.release()
+            raise failed
         if not group.broken and lane.waiting and group.members < GROUP_MAX:
             done = None if failed is not None else group.join()
             lane.group = group  # the next writer in the lane goes on in this transaction

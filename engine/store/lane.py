@@ -26,20 +26,27 @@ class WriterLane:
         self._mutex = threading.Lock()
         self._waiters: deque[threading.Lock] = deque()
         self._held = False
+        self._owner: int | None = None
         self.group = None  # a write transaction left open for the next holder (group commit)
 
     def acquire(self) -> None:
+        me = threading.get_ident()
         with self._mutex:
+            if self._owner == me:  # waiting for myself would hang for ever
+                raise RuntimeError("a write on this database file began inside another write "
+                                   "on it in the same thread (two Database objects?)")
             if not self._held:
-                self._held = True
+                self._held, self._owner = True, me
                 return
             ticket = threading.Lock()
             ticket.acquire()
             self._waiters.append(ticket)
         ticket.acquire()  # released by the holder handing the lane over; _held stays True
+        self._owner = me
 
     def release(self) -> None:
         with self._mutex:
+            self._owner = None
             if self._waiters:
                 self._waiters.popleft().release()
             else:

@@ -234,3 +234,24 @@ def test_kill_dash_nine_during_group_commits_loses_no_acknowledged_write(tmp_pat
                 assert Decimal(last.diff["credit_limit"][1]) == rec.data["credit_limit"]
     finally:
         engine.close()
+
+
+def test_a_write_inside_a_write_on_the_same_file_through_another_engine_fails_fast(
+        tmp_path, clock, monkeypatch):
+    eng = _engine_without_busy_wait(tmp_path, clock, monkeypatch)
+    other = make_engine(VALID, f"sqlite:///{tmp_path / 'lane.db'}", clock)
+    try:
+        assert other.db.lane is eng.db.lane  # one lane per file in a process
+        with eng.db.write():
+            try:
+                with other.db.write():
+                    pass
+            except RuntimeError as exc:
+                assert "inside another write" in str(exc)
+            else:
+                raise AssertionError("the nested write should have been refused")
+        with other.db.write():  # the lane is free again
+            pass
+    finally:
+        other.close()
+        eng.close()
