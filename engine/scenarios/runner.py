@@ -13,6 +13,7 @@ step's line with the engine's message.
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +30,7 @@ from ..errors import LoomError
 from ..io.links import LinkResolver, Titles
 from ..store import tables as t
 
+LINE_REF = re.compile(r"^(\S+)\.([a-z][a-z0-9_]*)\[(\d+)\]$")  # SO-1.lines[2]
 BUILTIN_ACTIONS = ("transfer", "add_signer", "cc", "withdraw", "comment", "reassign")
 
 
@@ -95,6 +97,7 @@ class ScenarioRun:
         self.refs: dict[str, tuple[str, int]] = {}  # name -> (form, id)
         self.last: tuple[str, int] | None = None
         self.given: dict[str, int] = {}  # form -> records before the first step
+        self.at = None  # the given user or record being made, for an error's line
 
     def run(self) -> Outcome:
         src = self.spec.source
@@ -120,6 +123,7 @@ class ScenarioRun:
                 outcome.steps += 1
         except LoomError as exc:  # a given user or record the definitions refuse
             outcome.status, outcome.message = "error", f"given: {_message(exc)}"
+            outcome.line = self.at.line if self.at is not None else outcome.line
         finally:
             self.trail.take(engine)
             engine.close()
@@ -137,6 +141,7 @@ class ScenarioRun:
                 raise LoomError("the users' managers form a circle: " +
                                 ", ".join(u.name for u in pending))
             for u in ready:
+                self.at = u.source
                 self.engine.add_user(u.name, u.roles, manager=u.manager, language=u.language,
                                      email=u.email or f"{u.name}@scenario.test")
                 pending.remove(u)
@@ -145,6 +150,7 @@ class ScenarioRun:
                 self.engine.set_out_of_office(self.engine.user(u.name), self.clock.today(),
                                               datetime.fromisoformat(u.away_until).date(), u.delegate)
         for given in self.spec.records:
+            self.at = given.source
             user = self.engine.user(given.as_user) if given.as_user else SYSTEM
             rec = self.engine.create(user, given.form, self._values(given.form, given.values))
             if given.ref:
@@ -174,10 +180,30 @@ class ScenarioRun:
         types = self.engine.registries.field_types
         out = dict(row)
         for f in table.fields:
-            target = types[f.type].link_form(f)
-            if target and isinstance(row.get(f.name), str):
-                out[f.name] = self._link(target, row[f.name])
+            value = row.get(f.name)
+            if not isinstance(value, str):
+                continue
+            if types[f.type].line_target(f):
+                out[f.name] = self._line(types[f.type].line_target(f), value)
+            elif types[f.type].link_form(f):
+                out[f.name] = self._link(types[f.type].link_form(f), value)
         return out
+
+    def _line(self, target: str, value: str) -> str:
+        """`SO-1.lines[2]`: the `_id` of the second line of the record named SO-1."""
+        match = LINE_REF.match(value)
+        if match is None:
+            return value  # a line id as it is
+        ref, table, n = match[1], match[2], int(match[3])
+        if ref not in self.refs:
+            raise LoomError(f"no record is called {ref!r} yet (in {value!r})")
+        form, rid = self.refs[ref]
+        if f"{form}.{table}" != target:
+            raise LoomError(f"{value!r} is a line of {form}.{table}, not of {target}")
+        lines = self.engine.get(SYSTEM, form, rid).data.get(table) or []
+        if not 1 <= n <= len(lines):
+            raise LoomError(f"{ref} has {len(lines)} line(s) in {table}, not a line {n}")
+        return lines[n - 1]["_id"]
 
     def _link(self, form_id: str, value: str) -> int:
         if value in self.refs and self.refs[value][0] == form_id:
@@ -237,7 +263,8 @@ class ScenarioRun:
             return
         form, rid = self._record(step)
         if step.kind == "edit":
-            self.engine.update(user, form, rid, self._values(form, step.data))
+            version = self.engine.get(SYSTEM, form, rid).version  # edits the record as it is now
+            self.engine.update(user, form, rid, self._values(form, step.data), version)
             return
         action = self._action(form, rid, step.verb)
         to = step.data.get("to")
