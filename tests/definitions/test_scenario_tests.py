@@ -115,7 +115,8 @@ def test_notifications_are_recorded_not_sent(tmp_path):
                                                "{to: ann, channel: email}"))
     result = loom("test", str(small))
     assert result.exit_code == 1
-    assert ("expected ann to be notified by email; notified: fin by email, fin by inbox"
+    assert ("expected ann to be notified by email; notified: ann by inbox, fin by email, "
+            "fin by inbox, max by inbox"
             in result.stdout)
 
 
