@@ -185,7 +185,7 @@ class RecordWriter:
         if before is None:
             doc = phrase("new_record", lang, form=title)
         else:
-            # its title as lists show it (a stock item's code), else its number
+            # its title as lists show it (a code, a name), else its number
             doc = f"{title} {self.title(conn, form_id, before.id) or '#' + str(before.id)}"
         parts = []
         for path, message in errors:

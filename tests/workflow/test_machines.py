@@ -22,7 +22,8 @@ def test_every_condition_and_callback_handed_to_transitions_is_a_callable(tree, 
         assert eng.runtime.machines, "the tree has workflows"
         for cw in eng.runtime.machines.values():
             held = cw.callables()
-            assert held, cw.spec.id
+            if any(step.actions for step in cw.spec.steps.values()):  # not a one-step record
+                assert held, cw.spec.id
             assert all(callable(f) and not isinstance(f, str) for f in held), cw.spec.id
             assert cw.machine.models == []  # no record is ever attached
     finally:
