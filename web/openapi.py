@@ -86,7 +86,7 @@ def build_openapi(engine) -> dict:
                  "properties": {"items": {"type": "array", "items": _ref("Record")}, "total": {"type": "integer"}}},
         "ActionBody": {"type": "object", "properties": {
             "comment": {"type": ["string", "null"]}, "version": {"type": ["integer", "null"]},
-            "to": {"type": ["string", "null"], "description": "user (transfer, cc, add_signer) or step (return)"}}},
+            "to": {"type": ["string", "null"], "description": "user (transfer, cc, add_signer, reassign) or step (return)"}}},
         "Login": {"type": "object", "required": ["username", "password"],
                   "properties": {"username": {"type": "string"}, "password": {"type": "string", "maxLength": 1024},
                                  "otp": {"type": "string", "description": "two-factor code (TOTP or a recovery "
