@@ -101,7 +101,7 @@ def build_openapi(engine, user=None) -> dict:
                  "properties": {"items": {"type": "array", "items": _ref("Record")}, "total": {"type": "integer"}}},
         "ActionBody": {"type": "object", "properties": {
             "comment": {"type": ["string", "null"]}, "version": {"type": ["integer", "null"]},
-            "to": {"type": ["string", "null"], "description": "user (transfer, cc, add_signer) or step (return)"},
+            "to": {"type": ["string", "null"], "description": "user (transfer, cc, add_signer, reassign) or step (return)"},
             "data": {"type": ["object", "null"], "description": "fields the step lets you fill "
                      "while acting (approve with data); checked like any write"}}},
         "Login": {"type": "object", "required": ["username", "password"],

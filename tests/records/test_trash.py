@@ -1,10 +1,13 @@
 """Delete and restore: the trash (soft delete), who may delete where, links, admins' restore/purge."""
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from engine.errors import ActionRefused, Conflict, NotFound, PermissionDenied
 
+from .conftest import HANDOVER
 from .test_role_groups import claim
 
 
@@ -106,9 +109,6 @@ def test_admins_see_the_trash_and_purge_for_good(claims, who):
 
 
 def _copy_with(tmp_path, old, new):
-    import shutil
-
-    from .conftest import HANDOVER
     tree = tmp_path / "app"
     shutil.copytree(HANDOVER, tree)
     wf = tree / "workflows" / "claim.yaml"

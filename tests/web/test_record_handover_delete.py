@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.records.conftest import CLAIM_USERS, HANDOVER  # noqa: F401  (the claims app's users)
+from tests.records.conftest import CLAIM_USERS, HANDOVER
 from tests.conftest import make_engine
 
 from .conftest import serving
