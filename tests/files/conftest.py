@@ -37,6 +37,3 @@ def app(engine):
 @pytest.fixture
 def token(engine):
     return lambda name: {"Authorization": f"Bearer {engine.create_token(name)}"}
-
-
-from tests.web.conftest import browser, shot  # noqa: E402,F401  (the browser fixtures, reused)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from tests.web.conftest import serving
+from tests.files.conftest import PDF, PNG, engine, users  # noqa: F401  (the files app's fixtures)
 
-from .conftest import PDF, PNG
+from .conftest import serving
 
 
 def login(page, base, name):
