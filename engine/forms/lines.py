@@ -18,13 +18,14 @@ from typing import Mapping
 from ..store.line_ids import LINE_ID, new_line_id
 
 
-def identify_lines(tables, values: Mapping, before: Mapping | None) -> dict:
+def identify_lines(tables, values: Mapping, before: Mapping | None, fresh=new_line_id) -> dict:
     """`values` with every row of every table in `tables` carrying a trusted `_id`.
 
     A row keeps its `_id` only when it is one of the same table's rows in
     `before` (the stored record; None for a new one) and no earlier row of
-    the list claimed it; every other row gets a fresh id. Rows are copied,
-    never changed in place (the caller's lists may be shared)."""
+    the list claimed it; every other row gets `fresh()` (none when that is None: a
+    preview shows only the ids a save would keep). Rows are copied, never changed in
+    place (the caller's lists may be shared)."""
     out = None
     for name in tables:
         rows = values.get(name)
@@ -40,7 +41,12 @@ def identify_lines(tables, values: Mapping, before: Mapping | None) -> dict:
                 known.discard(lid)  # a second row sending the same id is a new line
                 fixed.append(row)
                 continue
-            fixed.append({**row, LINE_ID: new_line_id()})
+            lid = fresh() if fresh is not None else None
+            if lid is None and LINE_ID not in row:
+                fixed.append(row)
+                continue
+            fixed.append({**{k: v for k, v in row.items() if k != LINE_ID},
+                          **({LINE_ID: lid} if lid is not None else {})})
             changed = True
         if changed:
             if out is None:

@@ -137,7 +137,8 @@ class FormRuntime:
                         fresh_rows, errors)
         validate(self.level, self._contexts, values, hidden, call, existing, errors)
         visible, required = self._flags(values, hidden, call)
-        out = self._output(values, hidden)
+        # only the line ids a save would keep: new lines get theirs when saved
+        out = identify_lines(self._tables, self._output(values, hidden), existing, fresh=None)
         return Preview(out, self.dump(out), visible, required, ordered(self.level, errors))
 
     def _flags(self, values: dict, hidden: set, call: Call) -> tuple[dict, dict]:
