@@ -24,17 +24,21 @@ def check(ctx: Context) -> None:
             continue
         for i, f in enumerate(form.fields):
             path = ("fields", i)
-            if f.type == "line_link":
-                check_line_link(ctx, doc, path, f, form.fields)
+            check_line_link(ctx, doc, path, f, form.fields)
             for j, c in enumerate(f.fields if f.is_table else ()):
-                if c.type == "line_link":
-                    check_line_link(ctx, doc, path + ("fields", j), c, f.fields + form.fields)
+                check_line_link(ctx, doc, path + ("fields", j), c, f.fields + form.fields)
         for entry in form.make_from:
             check_make_from(ctx, doc, form, entry)
 
 
 def check_line_link(ctx: Context, doc, path: tuple, f, siblings) -> None:
     """`to: FORM.TABLE` names a table of a form; `within` a link to FORM beside the field."""
+    if f.type != "line_link":
+        if f.within is not None:
+            ctx.add(doc, path + ("within",), f"within: only a link to lines (to: FORM.TABLE) "
+                    f"is limited to a record's lines; {f.name!r} is a {f.type} field"
+                    f"{' to whole records' if f.type == 'link' else ''}", E_WITHIN)
+        return
     form_id, _, table = (f.to or "").partition(".")
     if not ctx.check_form_ref(doc, path + ("to",), form_id, "form"):
         return
