@@ -261,9 +261,10 @@ def history_changes(eng, form_spec, diff) -> list[str]:
     """An event's diff as lines of text: `Field: old → new`; a table by line identity
     (`Lines · line 2 (Widget): Qty 3 → 4`, a line added, a line removed)."""
     out = []
-    for name, change in (diff or {}).items():
-        f = form_spec.field(name)
-        if f is None:
+    diff = diff or {}
+    for f in form_spec.fields:  # form order: PostgreSQL's JSONB keeps no key order
+        change = diff.get(f.name)
+        if change is None:
             continue
         head = label(f.label, f.name)
         if not f.is_table:
@@ -276,10 +277,11 @@ def history_changes(eng, form_spec, diff) -> list[str]:
             out.append(f"{head} · {t('line_removed')}: {_line_text(eng, f, row)}")
         for c in change.get("changed", ()):
             parts = []
-            for cell, (old, new) in c.get("fields", {}).items():
-                spec = f.field(cell)
-                if spec is not None:
-                    parts.append(f"{label(spec.label, cell)} {_shown(eng, spec, old)} → "
+            cells = c.get("fields", {})
+            for spec in f.fields:
+                if spec.name in cells:
+                    old, new = cells[spec.name]
+                    parts.append(f"{label(spec.label, spec.name)} {_shown(eng, spec, old)} → "
                                  f"{_shown(eng, spec, new)}")
             out.append(f"{head} · {t('line_at').format(at=c.get('at'))}: {', '.join(parts)}")
         if change.get("moved"):

@@ -11,6 +11,9 @@ Decisions where DESIGN.md is silent:
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
+from ..errors import ExpressionError
 from ..expr import types as T
 from .semantics import (
     APPROVER_ACTIONS, E_ACTION_KIND, E_APPROVAL_ACTIONS, E_BUILTIN_ACTION, OWNER_ACTIONS, E_FIELD, E_FIELD_KIND, E_LAST_BRANCH, E_NO_WAY_OUT,
@@ -171,12 +174,17 @@ class WorkflowCheck:
             ctx.check_condition(doc, p + ("if",), args.if_, env, "if")
         raw = value_at(doc, p) or {}
         if "table" in raw:
-            self.line_update(p, args, raw, extra, env, target_ok)
+            self.line_update(p, args, raw, extra, env, target_ok, args.table)
             return
         if "line" in raw:
+            # a link to a line of FORM.TABLE says the table itself
+            table = line_link_table(ctx, env, args)
+            if table is not None:
+                self.line_update(p, args, raw, extra, env, target_ok, table)
+                return
             ctx.add(doc, p + ("line",), "update: line names one line of a table; say which "
-                    "table with table: (a table field of " + args.form + ")", E_LINE_NO_TABLE,
-                    key=True)
+                    "table with table: (a table field of " + args.form + "), or give a link "
+                    "to a line of it", E_LINE_NO_TABLE, key=True)
         if ("id" in raw) == ("where" in raw):
             both = "id" in raw
             ctx.add(doc, p + (("where" if both else "form"),),
@@ -203,9 +211,11 @@ class WorkflowCheck:
             self.ctx.add(self.doc, p + ("id",), f"id must give a {args.form} record (a link to "
                          f"{args.form} or an id), not {t}", "LOOM-E035")
 
-    def line_update(self, p: tuple, args, raw: dict, extra: dict, env, target_ok: bool) -> None:
+    def line_update(self, p: tuple, args, raw: dict, extra: dict, env, target_ok: bool,
+                    table: str) -> None:
         """`update` with `table`: one line of a record of `form`, by `line` or `id` + `where`."""
         ctx, doc = self.ctx, self.doc
+        args = replace(args, table=table)
         self.record_id(p, args, env, target_ok)
         if not target_ok:
             return
@@ -294,6 +304,19 @@ class WorkflowCheck:
                              f"this {act.kind} would run again each time; say which entries it "
                              f"belongs to with once: true (first entry only) or from: [steps]",
                              W_REENTRY, severity="warning", key=True)
+
+
+def line_link_table(ctx: Context, env, args) -> str | None:
+    """The table a `line:` expression's type names (a link to FORM.TABLE of the updated
+    form), or None."""
+    if args.line is None:
+        return None
+    try:
+        t = args.line.check(env, ctx.functions)
+    except ExpressionError:  # reported where the expression is checked
+        return None
+    form, _, table = (t.form or "").partition(".") if t.kind == T.LINK else ("", "", "")
+    return table if form == args.form and table else None
 
 
 SIDE_EFFECTS = ("create", "update")  # on-enter kinds that write other records

@@ -57,3 +57,13 @@ class ExprEnvs:
             self._envs[key] = env
         return env
 
+
+    def line_table(self, form: str, args) -> str | None:
+        """The table an `update`'s `line:` names by its type (a link to FORM.TABLE of the
+        updated form) when `table:` is left out; None when it names none."""
+        key = ("line_table", form, args.each, args.form, args.line)
+        if key not in self._envs:
+            t = args.line.check(self.env(form, args.each), self.registries.functions)
+            owner, _, table = (t.form or "").partition(".") if t.kind == T.LINK else ("", "", "")
+            self._envs[key] = table if owner == args.form and table else None
+        return self._envs[key]

@@ -105,6 +105,8 @@ def update_records(ctx: StepContext, args: UpdateArgs) -> None:
     """`update`: one record (by `id` or `where`) or, with `table`, one line of one (by `line`
     or `where`), per acting line with `each`; `create_missing` makes a missing target."""
     rows = ctx.values.get(args.each) or [] if args.each else [None]
+    if args.table is None and args.line is not None:  # a link to a line names its table
+        args = replace(args, table=ctx.tools.rt.envs.line_table(ctx.form, args))
     for i, row in enumerate(rows):
         extra = {"line": row} if row is not None else {}
         if not holds(ctx, args.if_, extra, table=args.each):

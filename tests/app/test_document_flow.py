@@ -198,3 +198,17 @@ def test_work_order_demand_raises_a_requisition_netted_against_stock_and_orders(
     for action in ("start", "finish", "pass"):
         erp.act(u["zhang"], "work_order", wo.id, action)
     assert w.get("stock", oak_row.id).data["demand"] == 0
+
+
+def test_a_products_tolerance_lets_a_delivery_ship_a_little_more_than_ordered(world):
+    w, erp, u = world, world.erp, world.u
+    erp.update(u["pat"], "product", w.lamp.id, {"over_ship_pct": "10"}, version=w.lamp.version)
+    order = w.approved_order([{"product": w.lamp.id, "qty": 10}])
+    line = order.data["lines"][0]["_id"]
+    with pytest.raises(ValidationFailed):  # 12 is more than 10 % over
+        w.delivery(order.id, [(line, 12)])
+    w.ship(w.delivery(order.id, [(line, 11)]).id)
+    o = w.get("sales_order", order.id)
+    assert (o.data["lines"][0]["shipped_qty"], o.data["to_ship_qty"]) == (11, 0)
+    lamp = w.stock_row(w.lamp)  # the extra unit came off the shelf, not another reservation
+    assert (lamp["on_hand"], lamp["reserved"]) == (19, 0)
