@@ -71,6 +71,8 @@ class Invariants:
         changed = None if before is None else {
             f.name for f in self.level.fields
             if values.get(f.name) != before.get(f.name)}
+        if changed is not None and not changed:
+            return []  # a write that changes no value (a transition, a comment) breaks nothing
         out: list[Broken] = []
         ctx = None
         for f, own, outer in self.top.checked:

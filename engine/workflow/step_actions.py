@@ -191,7 +191,7 @@ def update_line(ctx: StepContext, args: UpdateArgs, extra: dict, at) -> None:
         fn = tools.rt.envs.compile(args.where, ctx.form, table=args.each, target=args.form,
                                    target_table=args.table)
         found = [j for j, r in enumerate(lines)
-                 if tools.reader.eval(fn, ctx.scope({**extra, "target": {**r, "record": target.id}}),
+                 if tools.reader.eval(fn, ctx.scope({**extra, "target": {"record": target.id, **r}}),
                                       ctx.user, ctx.conn)]
     else:
         found = [j for j, r in enumerate(lines) if lid is not None and r.get(LINE_ID) == str(lid)]
@@ -200,12 +200,22 @@ def update_line(ctx: StepContext, args: UpdateArgs, extra: dict, at) -> None:
     if not found:
         if args.create_missing is None:
             raise ValidationFailed({}, target_message(ctx, args, at))
-        new = {name: ctx.value(slot, extra, table=args.each)
-               for name, slot in args.create_missing}
-        lines.append(new)
+        lines.append({name: ctx.value(slot, extra, table=args.each)
+                      for name, slot in args.create_missing})
+        # the new line's defaults and computed cells, before `set` reads them
+        runtime = tools.rt.forms[args.form]
+        try:
+            made = runtime.prepare(_json(runtime, {args.table: lines}), user=ctx.user,
+                                   existing=target.data, services=ctx.services(SYSTEM),
+                                   system=True)
+        except ValidationFailed as exc:
+            raise tools.writer.rules_broken(ctx.conn, ctx.user, args.form, target,
+                                            {**target.data, args.table: lines},
+                                            list(exc.fields.items())) from None
+        lines = [dict(r) for r in made[args.table]]
         found = [len(lines) - 1]
     j = found[0]
-    scope = {**extra, "target": {**lines[j], "record": target.id}}
+    scope = {**extra, "target": {"record": target.id, **lines[j]}}
     for name, slot in args.values:
         lines[j][name] = ctx.value(slot, scope, table=args.each, target=args.form,
                                    target_table=args.table)

@@ -237,6 +237,16 @@ def test_create_missing_makes_the_target_then_applies_set(flow):
     assert flow.tallies() == {"A": (5, 0), "B": (1, 0)}
 
 
+def test_create_missing_with_a_table_adds_the_line_then_applies_set(flow):
+    plan = flow.plan((flow.a, 5))
+    flow.act(flow.batch(plan, (0, flow.a, 1), (0, flow.b, 2)), "post_adding")
+    lines = reread(flow.eng, plan).data["lines"]
+    assert [(r["item"], r["qty"], r["done_qty"]) for r in lines] == [
+        (flow.a.id, 5, 1), (flow.b.id, 2, 2)]  # done_qty's default 0, then + 2
+    assert lines[1]["_id"] and lines[1]["_id"] != lines[0]["_id"]
+    assert reread(flow.eng, plan).data["total"] == 7
+
+
 def test_without_create_missing_the_user_reads_the_definitions_message(flow):
     plan = flow.plan((flow.a, 10))
     with pytest.raises(ValidationFailed) as exc:
