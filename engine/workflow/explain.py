@@ -1,7 +1,7 @@
 """`explain`: for each action of the record's step, where it leads and why, and who would approve."""
 from __future__ import annotations
 
-from ..errors import ActionRefused, Conflict, LoomError, ValidationFailed
+from ..errors import ActionRefused, Conflict, LoomError, PermissionDenied, ValidationFailed
 from ..expr import parse
 from . import actions as A
 from . import approvers
@@ -19,13 +19,13 @@ def explain(flow, conn, user, rec) -> list[dict]:
             h = A.handler(run, name)
             h.check(run)
             entry["available"] = True
-        except (ActionRefused, Conflict) as exc:
+        except (ActionRefused, Conflict, PermissionDenied) as exc:
             entry.update(available=False, reason=getattr(exc, "reason", "conflict"),
                          why=exc.message)
             h = None
         except ValidationFailed as exc:
             entry.update(available=True, needs=exc.fields)
-        spec = run.step.actions.get(name)
+        spec = run.step.actions.get(name) if run.step is not None else None  # reassign: no workflow
         if spec is not None and name != A.RETURN:
             entry["branches"], dest = _branches(flow, run, spec)
         else:
