@@ -139,7 +139,7 @@ def test_every_problem_is_reported_in_file_order():
 def test_unknown_key_without_a_close_match__lists_the_allowed_keys():
     assert lines("form", "form: f\nfields: [{name: a, type: text}]\ncolour: red\n") == [
         "3:1: unknown key 'colour' in form; the keys allowed here are form, title, "
-        "description, number, title_field, fields, indexes, permissions, archive [LOOM-E010]"]
+        "description, number, title_field, owner_field, fields, indexes, permissions, archive [LOOM-E010]"]
 
 
 def test_enum__suggests_the_close_value():
