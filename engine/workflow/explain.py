@@ -20,7 +20,7 @@ def explain(flow, conn, user, rec) -> list[dict]:
             h.check(run)
             entry["available"] = True
         except (ActionRefused, Conflict, PermissionDenied) as exc:
-            entry.update(available=False, reason=getattr(exc, "reason", exc.code),
+            entry.update(available=False, reason=getattr(exc, "reason", "conflict"),
                          why=exc.message)
             h = None
         except ValidationFailed as exc:
