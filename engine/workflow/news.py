@@ -1,7 +1,6 @@
 """Telling people about their work: the owner hears of return, rejection and final approval;
 a user hears when a task is assigned, transferred or added to them, or an SLA reminds them
 of an overdue decision or escalates one to them.
-a user hears when a task is assigned, transferred or added to them.
 
 Each message is rendered in the recipient's language (engine/labels.py NEWS) and handed,
 inside the action's transaction, to the channels the recipient chose (`users.notify_by`:
