@@ -198,3 +198,15 @@ def test_work_order_demand_raises_a_requisition_netted_against_stock_and_orders(
     for action in ("start", "finish", "pass"):
         erp.act(u["zhang"], "work_order", wo.id, action)
     assert w.get("stock", oak_row.id).data["demand"] == 0
+
+
+def test_the_rep_hears_of_an_approved_order_once(world):
+    import sqlalchemy as sa
+
+    from engine.store import tables as t
+
+    order = world.approved_order([{"product": world.chair.id, "qty": 1}])
+    with world.erp.db.read() as conn:
+        told = conn.execute(sa.select(t.notifications.c.subject).where(
+            t.notifications.c.user_name == "alice", t.notifications.c.record_id == order.id)).scalars().all()
+    assert len([s for s in told if "approved" in s.lower() or "已审批" in s or "已通过" in s]) == 1, told
