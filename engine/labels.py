@@ -74,6 +74,11 @@ NEWS: Mapping[str, Mapping[str, str]] = {
     "rejected": {"en": "Rejected: {form} {title}", "zh": "已拒绝：{form} {title}"},
     "returned": {"en": "Returned to {step}: {form} {title}", "zh": "已回退到{step}：{form} {title}"},
     "copied": {"en": "{actor} copied you in: {form} {title}", "zh": "{actor} 抄送给您：{form} {title}"},
+    # SLAs (engine/workflow/sla.py): `{due}` is when the decision was due
+    "overdue": {"en": "Overdue: your decision on {form} {title} ({step}) was due {due}",
+                "zh": "已超时：{form} {title}（{step}）的审批应于 {due} 前完成"},
+    "escalated": {"en": "Escalated to you: {form} {title} is overdue ({step})",
+                  "zh": "超时升级给您：{form} {title}（{step}）已超时"},
     "by": {"en": "By {actor}.", "zh": "处理人：{actor}。"},
     "comment": {"en": "Comment: {comment}", "zh": "意见：{comment}"},
     "open": {"en": "Open it: {link}", "zh": "查看：{link}"},

@@ -199,8 +199,21 @@ def widgets(eng, user, form_spec, texts: Mapping, errors: Mapping, visible: set 
                         {}, texts, "")
             if fixed:
                 w["readonly"] = True
+            if w["readonly"] and f.compute is None:  # read, not typed: shown as a value reads
+                w["shown"] = _read_only_text(eng, f, w["value"], link_titles)
             out.append(w)
     return out
+
+
+def _read_only_text(eng, f, text, link_titles=None) -> str:
+    """A read-only field's input text as a person reads it (yes/no, ¥1,200.00, labels, titles)."""
+    if text in (None, "", []):
+        return ""
+    ftype = field_type(eng, f)
+    try:
+        return ftype.display(f, ftype.parse(f, text), WebLabels(link_titles))
+    except (ValueError, TypeError, LoomError):
+        return text
 
 
 def _within(w: dict, row: Mapping, texts: Mapping, prefix: str) -> dict:

@@ -1,5 +1,6 @@
 """Telling people about their work: the owner hears of return, rejection and final approval;
-a user hears when a task is assigned, transferred or added to them.
+a user hears when a task is assigned, transferred or added to them, or an SLA reminds them
+of an overdue decision or escalates one to them.
 
 Each message is rendered in the recipient's language (engine/labels.py NEWS) and handed,
 inside the action's transaction, to the channels the recipient chose (`users.notify_by`:
@@ -43,7 +44,16 @@ def tell_copied(flow, conn, rec, name: str, actor: str, comment: str | None) -> 
     _send(flow, conn, rec, name, "copied", actor, comment, rec.state)
 
 
-def _send(flow, conn, rec, name: str, why: str, actor, comment, step_name: str) -> None:
+def tell_overdue(flow, conn, rec, step, name: str, why: str, due_at) -> None:
+    """An SLA: `name` is reminded of an overdue decision in `step` (`why` "overdue"), or
+    hears that one was escalated to them ("escalated")."""
+    source = "sla:remind" if why == "overdue" else "sla:escalate"
+    _send(flow, conn, rec, name, why, None, None, step.name, source=source,
+          due=f"{due_at:%Y-%m-%d %H:%M}")
+
+
+def _send(flow, conn, rec, name: str, why: str, actor, comment, step_name: str,
+          source: str | None = None, **extra) -> None:
     user = flow.users.find(name, conn)
     if user is None or flow.tools.tell is None:
         return
@@ -55,7 +65,7 @@ def _send(flow, conn, rec, name: str, why: str, actor, comment, step_name: str) 
     step_label = st.title.get(lang) if st is not None and getattr(st, "title", None) else step_name
     title = rec.number or (form.title_field and rec.data.get(form.title_field)) or f"#{rec.id}"
     values = {"form": form.title.get(lang), "title": title, "step": step_label or step_name,
-              "actor": actor or ""}
+              "actor": actor or "", **extra}
     subject = news_text(why, lang, **values)
     link = f"{os.environ.get('LOOM_BASE_URL', '').rstrip('/')}/f/{rec.form}/{rec.id}"
     lines = [news_text("by", lang, **values)] if actor else []
@@ -64,4 +74,4 @@ def _send(flow, conn, rec, name: str, why: str, actor, comment, step_name: str) 
     channels = [c for c in user.notify_by if c in flow.rt.registries.channels] or ["inbox"]
     flow.tools.tell(conn, user=name, channels=channels, subject=subject, body="\n".join(lines),
                     link=news_text("open", lang, link=link), form=rec.form, record_id=rec.id,
-                    source=f"workflow:{why}")
+                    source=source or f"workflow:{why}")

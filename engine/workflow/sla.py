@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from ..store import tables as t
 from . import approvers, tasks
 from .moves import create_task
+from .news import tell_overdue
 
 BATCH = 500
 
@@ -56,9 +57,9 @@ def _one(flow, conn, task_id: int, step, now: datetime, summary: dict) -> None:
         cond = t.tasks.c.reminded_at.is_(None) if last is None else t.tasks.c.reminded_at == last
         if conn.execute(t.tasks.update().where(t.tasks.c.id == task_id, cond)
                         .values(reminded_at=now)).rowcount == 1:
-            _notify(flow, conn, task["assignee"], task, f"Overdue: your decision on "
-                    f"{_label(flow, conn, task)} in step {step.name} was due "
-                    f"{task['due_at']:%Y-%m-%d %H:%M}", "sla:remind")
+            rec = flow.reader.record(flow.rt.repo.fetch(conn, task["form"], task["record_id"],
+                                                         deleted=True))
+            tell_overdue(flow, conn, rec, step, task["assignee"], "overdue", task["due_at"])
             summary["reminded"] += 1
     if overdue is None or overdue.escalate_to is None or task["escalated"]:
         return
@@ -86,8 +87,7 @@ def _one(flow, conn, task_id: int, step, now: datetime, summary: dict) -> None:
         top += 1
         made.append(create_task(flow, conn, rec, step, name, now, visit=task["visit"],
                                 position=top, escalated=True, taken=active, why=None))
-        _notify(flow, conn, made[-1]["assignee"], task, f"Escalated to you: "
-                f"{_label(flow, conn, task)} is overdue in step {step.name}", "sla:escalate")
+        tell_overdue(flow, conn, rec, step, made[-1]["assignee"], "escalated", task["due_at"])
     if not res.names:
         summary["problems"].append(f"task {task_id}: escalation to {res.tried} found nobody")
     flow.writer.event(conn, rec, "system", "escalate", now, task_id=task_id,
@@ -95,14 +95,3 @@ def _one(flow, conn, task_id: int, step, now: datetime, summary: dict) -> None:
     summary["escalated"] += 1
     summary["escalation_tasks"] += len(made)
 
-
-def _label(flow, conn, task) -> str:
-    number = conn.execute(sa.select(t.records.c.number).where(
-        t.records.c.id == task["record_id"])).scalar()
-    return number or f"{task['form']} #{task['record_id']}"
-
-
-def _notify(flow, conn, user: str, task, subject: str, source: str) -> None:
-    conn.execute(t.notifications.insert().values(
-        user_name=user, created_at=flow.clock.now(), subject=subject, form=task["form"],
-        record_id=task["record_id"], source=source))

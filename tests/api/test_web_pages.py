@@ -244,3 +244,12 @@ def test_form_export_download_shows_titles_number_and_state(browser_as, engine, 
     lines = [list(v) for v in wb["sales_order.lines"].iter_rows(values_only=True)]
     assert lines[0][:3] == ["Sales order", "Product", "Qty"]
     assert lines[1][:3] == [order.number, "Widget", 2]  # the product by its title
+
+
+def test_record_page__money_and_counts_read_with_thousands_separators(browser_as, engine, users):
+    product = engine.create(users["pat"], "product", {"sku": "P-9", "name": "Lathe", "price": "13360.00",
+                                                      "stock_qty": 12000, "safety_stock": 1})
+    record = browser_as("pat").get(f"/f/product/{product.id}").get_data(as_text=True)
+    price = re.search(r'id="value-price">([^<]*)<', record).group(1)
+    assert "13,360.00" in price and "13360" not in record
+    assert re.search(r'id="value-stock_qty">12,000<', record)

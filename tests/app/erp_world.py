@@ -61,9 +61,11 @@ class World:
             count = erp.create(walt, "stock_count", {"warehouse": wh.id, "lines": lines})
             erp.act(walt, "stock_count", count.id, "submit")
             erp.act(self.u["fiona"], "stock_count", count.id, "approve")
-        self.customer = erp.create(self.u["alice"], "customer", {
-            "name": f"Bright Interiors {tag}", "region": "east", "credit_limit": "10000000",
-            "payment_days": 30})
+        customer = erp.create(self.u["alice"], "customer", {
+            "name": f"Bright Interiors {tag}", "region": "east", "payment_days": 30})
+        # only finance sets a credit limit (the field's `edit: [finance]`)
+        self.customer = erp.update(self.u["fiona"], "customer", customer.id,
+                                   {"credit_limit": "10000000"}, customer.version)
 
     # --- reading ---------------------------------------------------------------------------
 

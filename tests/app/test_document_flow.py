@@ -212,3 +212,15 @@ def test_a_products_tolerance_lets_a_delivery_ship_a_little_more_than_ordered(wo
     assert (o.data["lines"][0]["shipped_qty"], o.data["to_ship_qty"]) == (11, 0)
     lamp = w.stock_row(w.lamp)  # the extra unit came off the shelf, not another reservation
     assert (lamp["on_hand"], lamp["reserved"]) == (19, 0)
+
+
+def test_the_rep_hears_of_an_approved_order_once(world):
+    import sqlalchemy as sa
+
+    from engine.store import tables as t
+
+    order = world.approved_order([{"product": world.chair.id, "qty": 1}])
+    with world.erp.db.read() as conn:
+        told = conn.execute(sa.select(t.notifications.c.subject).where(
+            t.notifications.c.user_name == "alice", t.notifications.c.record_id == order.id)).scalars().all()
+    assert len([s for s in told if "approved" in s.lower() or "已审批" in s or "已通过" in s]) == 1, told

@@ -342,6 +342,31 @@ def test_sla__reminds_then_escalates_with_a_frozen_clock(wf, clock):
     assert rec.state == "closed" and eng.tasks(users["sam"]) == []
 
 
+def test_sla__reminder_and_escalation_speak_each_recipients_language(wf, clock):
+    import sqlalchemy as sa
+
+    from engine.store import tables as t
+
+    eng, users = wf
+    eng.users.update("sam", language="zh")
+    rec = eng.create(users["alice"], "ticket", {"subject": "Printer"})
+    eng.act(users["alice"], "ticket", rec.id, "submit")
+    clock.advance(days=3, minutes=1)
+    assert eng.run_sla()["escalated"] == 1
+
+    def news(name):
+        with eng.db.read() as conn:
+            return conn.execute(sa.select(t.notifications.c.subject, t.notifications.c.source).where(
+                t.notifications.c.user_name == name, t.notifications.c.source.like("sla:%"))).all()
+
+    title = reread(eng, rec).number or f"#{rec.id}"
+    [(reminder, source)] = news("sam")
+    assert source == "sla:remind" and reminder.startswith("已超时：Ticket ") and title in reminder
+    assert "Overdue" not in reminder
+    [(escalation, source)] = news("gm")
+    assert source == "sla:escalate" and escalation == f"Escalated to you: Ticket {title} is overdue (Triage)"
+
+
 # --- on-enter actions ------------------------------------------------------------------
 
 

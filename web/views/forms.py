@@ -20,7 +20,7 @@ from ..formatting import fmt_datetime, fmt_number
 from ..auth import acting_user
 from ..files import send_file_ref, wants_download, with_uploads
 from ..workflow_view import available_actions
-from .common import engine, label, lang, msg, readable_forms, t
+from .common import engine, label, lang, msg, readable_forms, t, zone
 
 bp = Blueprint("forms", __name__)
 
@@ -88,7 +88,8 @@ def _cell(eng, spec, wf, col, rec, labels) -> dict:
     """One cell of the list: its text, and for the state its label and badge tone."""
     if col.field is not None:
         value = rec.data.get(col.name)
-        if col.numeric and value is not None:  # thousands separators, money to the cent
+        # thousands separators in the reader's locale, money to the cent (a percent reads as one)
+        if col.numeric and value is not None and col.field.type != "percent":
             return {"text": fmt_number(value, lang(), 2 if col.total else None)}
         return {"text": fd.display(eng, col.field, value, labels)}
     if col.name == "state":
@@ -100,7 +101,7 @@ def _cell(eng, spec, wf, col, rec, labels) -> dict:
     if col.name == "owner":
         return {"text": rec.owner}
     value = getattr(rec, col.name, None)
-    return {"text": fmt_datetime(value)}
+    return {"text": fmt_datetime(value, lang(), zone())}
 
 
 def _view_query(args) -> str:
