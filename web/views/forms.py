@@ -299,12 +299,35 @@ def _editor(spec, texts, errors, record=None, status=200, message=None, source=N
 
 
 def _unset_workflow_field(spec, w, record) -> bool:
-    """A field only the workflow sets (readonly, not computed): nothing to show or type on a new
-    record, nor on an edit until it has a value."""
+    """A field only the workflow fills (readonly and not computed, or computed from such a
+    field, like a roll-up of shipped quantities): nothing to show or type on a new record, nor
+    on an edit until it has a value."""
     f = spec.field(w["name"])
-    if f is None or not f.readonly or f.compute is not None or f.is_table:
+    if f is None or f.is_table or not _workflow_only(spec.fields, f):
         return False
     return record is None or w["value"] in ("", None, [])
+
+
+def _workflow_only(fields, f, seen=frozenset()) -> bool:
+    """Whether the workflow gives `f` its value: readonly and not computed, or computed from at
+    least one such field (`shipped_qty * price` is nothing until something ships); a table's
+    cells are followed through `lines.x`, a link hop is never the workflow's."""
+    if not f.readonly or f.name in seen:
+        return False
+    if f.compute is None:
+        return True
+    by_name = {x.name: x for x in fields}
+    for path in f.compute.paths():
+        head = by_name.get(path[0])
+        if head is None:
+            continue
+        if head.is_table and len(path) == 2:
+            cell = next((c for c in head.fields if c.name == path[1]), None)
+            if cell is not None and _workflow_only(head.fields, cell, seen | {f.name}):
+                return True
+        elif len(path) == 1 and _workflow_only(fields, head, seen | {f.name}):
+            return True
+    return False
 
 
 def _is_field_path(spec, key: str) -> bool:
