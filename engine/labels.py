@@ -57,7 +57,10 @@ PHRASES: Mapping[str, Mapping[str, str]] = {
 
 def phrase(key: str, language: str | None = "en", **values) -> str:
     """An engine phrase in `language` (English when missing), filled with `values`."""
-    entry = PHRASES[key]
+    return _filled(PHRASES[key], language, values)
+
+
+def _filled(entry: Mapping[str, str], language: str | None, values: Mapping) -> str:
     return (entry.get(language or "en") or entry["en"]).format(**values)
 
 
@@ -87,5 +90,4 @@ NEWS: Mapping[str, Mapping[str, str]] = {
 
 def news_text(key: str, language: str | None, **values) -> str:
     """A NEWS template in `language` (English when missing), filled in."""
-    entry = NEWS[key]
-    return (entry.get(language or "en") or entry["en"]).format(**values)
+    return _filled(NEWS[key], language, values)
