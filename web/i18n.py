@@ -432,6 +432,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "received_by": {"en": "Received by", "zh": "签收"},
     "signature_date": {"en": "Signature and date", "zh": "签字及日期"},
     "access_matrix": {"en": "Who can do what", "zh": "权限矩阵"},
+    "hand_over_to": {"en": "Hand the record over to", "zh": "移交给"},
 }
 
 

@@ -281,6 +281,8 @@ def _editor(spec, texts, errors, record=None, status=200, message=None, source=N
         if w.get("type") == "table" and not w.get("rows") and w.get("template"):
             w["rows"] = [[dict(cell, id=cell["id"].replace("__i__", "0"), input=cell["input"].replace("__i__", "0"),
                                path=cell["path"].replace("__i__", "0")) for cell in w["template"]]]
+        if w.get("type") == "table" and record is None:  # cells only the workflow fills: not yet
+            _drop_workflow_cells(spec.field(w["name"]), w)
     link_options = {}
     for w in widgets:
         for cell in ([w] + list(w.get("template") or []) + [c for r in w.get("rows") or [] for c in r]):
@@ -308,11 +310,22 @@ def _unset_workflow_field(spec, w, record) -> bool:
     return record is None or w["value"] in ("", None, [])
 
 
+def _drop_workflow_cells(table, w) -> None:
+    """A new record's line items without the columns only the workflow fills (shipped, ...)."""
+    keep = [i for i, c in enumerate(table.fields) if not _workflow_only(table.fields, c)]
+    if len(keep) == len(table.fields):
+        return
+    w["columns"] = [w["columns"][i] for i in keep]
+    w["rows"] = [[row[i] for i in keep] for row in w.get("rows") or []]
+    if w.get("template"):
+        w["template"] = [w["template"][i] for i in keep]
+
+
 def _workflow_only(fields, f, seen=frozenset()) -> bool:
     """Whether the workflow gives `f` its value: readonly and not computed, or computed from at
     least one such field (`shipped_qty * price` is nothing until something ships); a table's
     cells are followed through `lines.x`, a link hop is never the workflow's."""
-    if not f.readonly or f.name in seen:
+    if not f.readonly or id(f) in seen:  # by identity: a table's cell may share a name
         return False
     if f.compute is None:
         return True
@@ -323,9 +336,9 @@ def _workflow_only(fields, f, seen=frozenset()) -> bool:
             continue
         if head.is_table and len(path) == 2:
             cell = next((c for c in head.fields if c.name == path[1]), None)
-            if cell is not None and _workflow_only(head.fields, cell, seen | {f.name}):
+            if cell is not None and _workflow_only(head.fields, cell, seen | {id(f)}):
                 return True
-        elif len(path) == 1 and _workflow_only(fields, head, seen | {f.name}):
+        elif len(path) == 1 and _workflow_only(fields, head, seen | {id(f)}):
             return True
     return False
 
