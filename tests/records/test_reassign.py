@@ -107,4 +107,4 @@ def test_explain_offers_hand_over_and_says_why_not_to_others(claims, who):
     assert (entry["action"], entry["available"]) == ("reassign", True)
     rec = claim(claims, who["sid"])
     seen = {e["action"]: e for e in claims.explain(who["ann"], rec)}
-    assert (seen["reassign"]["available"], seen["reassign"]["reason"]) == (False, "permission_denied")
+    assert (seen["reassign"]["available"], seen["reassign"]["reason"]) == (False, "not_permitted")

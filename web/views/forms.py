@@ -302,7 +302,7 @@ def _editor(spec, texts, errors, record=None, status=200, message=None, source=N
 
 def _unset_workflow_field(spec, w, record) -> bool:
     """A field only the workflow fills (readonly and not computed, or computed from such a
-    field, like a roll-up of shipped quantities): nothing to show or type on a new record, nor
+    field, like a roll-up of handed-over quantities): nothing to show or type on a new record, nor
     on an edit until it has a value."""
     f = spec.field(w["name"])
     if f is None or f.is_table or not _workflow_only(spec.fields, f):
@@ -311,7 +311,7 @@ def _unset_workflow_field(spec, w, record) -> bool:
 
 
 def _drop_workflow_cells(table, w) -> None:
-    """A new record's line items without the columns only the workflow fills (shipped, ...)."""
+    """A new record's line items without the columns only the workflow fills (done, handed over, ...)."""
     keep = [i for i, c in enumerate(table.fields) if not _workflow_only(table.fields, c)]
     if len(keep) == len(table.fields):
         return
@@ -323,7 +323,7 @@ def _drop_workflow_cells(table, w) -> None:
 
 def _workflow_only(fields, f, seen=frozenset()) -> bool:
     """Whether the workflow gives `f` its value: readonly and not computed, or computed from at
-    least one such field (`shipped_qty * price` is nothing until something ships); a table's
+    least one such field (`done_qty * price` is nothing until the workflow counts something); a table's
     cells are followed through `lines.x`, a link hop is never the workflow's."""
     if not f.readonly or id(f) in seen:  # by identity: a table's cell may share a name
         return False
