@@ -127,7 +127,7 @@ class ActionRefused(LoomError):
     code = "action_refused"
     # refusals that come from the record's current state, which others change (links to it,
     # its place in the trash): 409 like a stale version, "reload and look again"
-    STATE_REASONS = frozenset({"linked", "not_deleted", "final_step"})
+    STATE_REASONS = frozenset({"linked", "not_deleted", "final_step", "source_not_ready"})
 
     def __init__(self, message: str, reason: str = "not_available"):
         super().__init__(message)
