@@ -8,7 +8,7 @@ confusing failure when it runs.
 """
 from __future__ import annotations
 
-from .scenarios import EXPECT_KEYS, action_candidates
+from .scenarios import EXPECT_KEYS, action_for, action_names
 from .semantics import E_FIELD, E_FORM, Context
 from .suggest import suggestion_suffix
 
@@ -16,8 +16,6 @@ E_USER = "LOOM-E181"  # a user the scenario does not give
 E_REF = "LOOM-E182"  # a record name no earlier step made
 E_ACTION = "LOOM-E183"  # a verb that is no action of the record's workflow
 E_EXPECT = "LOOM-E184"  # an expectation key, state or field that does not exist
-
-BUILTIN_ACTIONS = ("transfer", "add_signer", "cc", "withdraw", "comment", "reassign")
 
 
 def check(ctx: Context) -> None:
@@ -105,13 +103,10 @@ def _fields(ctx, doc, path, form_id: str, values) -> None:
 
 def _action(ctx, doc, path, step, form_id: str) -> None:
     wf = ctx.workflow_for(form_id)
-    names = set(BUILTIN_ACTIONS)
-    if wf is not None:
-        for s in wf.steps.values():
-            names.update(s.actions)
-    if not any(c in names for c in action_candidates(step.verb)):
+    if action_for(step.verb, wf) is None:
         ctx.add(doc, path, f"{step.verb!r} is no action of form {form_id!r}"
-                f"{suggestion_suffix(step.verb, sorted(names))}", E_ACTION, key=len(path) == 3)
+                f"{suggestion_suffix(step.verb, sorted(action_names(wf)))}", E_ACTION,
+                key=len(path) == 3)
 
 
 def _expect(ctx, doc, path, step, form_id: str, users) -> None:

@@ -103,6 +103,21 @@ class ScenarioSpec:
     source: m.Source | None = None
 
 
+# actions every record offers besides its workflow's own (engine/workflow/builtins.py)
+BUILTIN_ACTIONS = ("transfer", "add_signer", "cc", "withdraw", "comment", "reassign")
+
+
+def action_names(wf) -> set[str]:
+    """Every action a record of workflow `wf` (None: no workflow) can be asked to take."""
+    return set(BUILTIN_ACTIONS) | {a for s in (wf.steps.values() if wf else ()) for a in s.actions}
+
+
+def action_for(verb: str, wf) -> str | None:
+    """The action a step's verb stands for (`approves` → approve), or None."""
+    names = action_names(wf)
+    return next((n for n in action_candidates(verb) if n in names), None)
+
+
 def action_candidates(verb: str) -> tuple[str, ...]:
     """`approves` → approve; `finishes` → finish; `approve` stays: the names to try, in order."""
     out = [verb]

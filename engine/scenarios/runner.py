@@ -24,14 +24,13 @@ import sqlalchemy as sa
 
 from ..auth.users import SYSTEM
 from ..clock import FrozenClock
-from ..definitions.scenarios import ScenarioSpec, Step, action_candidates
+from ..definitions.scenarios import ScenarioSpec, Step, action_for
 from ..engine import Engine
 from ..errors import LoomError
 from ..io.links import LinkResolver, Titles
 from ..store import tables as t
 
 LINE_REF = re.compile(r"^(\S+)\.([a-z][a-z0-9_]*)\[(\d+)\]$")  # SO-1.lines[2]
-BUILTIN_ACTIONS = ("transfer", "add_signer", "cc", "withdraw", "comment", "reassign")
 
 
 class Failed(Exception):
@@ -117,12 +116,12 @@ class ScenarioRun:
                     outcome.line = exc.where.line if exc.where else step.source.line
                     break
                 except LoomError as exc:
-                    outcome.status, outcome.message = "error", f"{step.text}: {_message(exc)}"
+                    outcome.status, outcome.message = "error", f"{step.text}: {str(exc)}"
                     outcome.line = step.source.line
                     break
                 outcome.steps += 1
         except LoomError as exc:  # a given user or record the definitions refuse
-            outcome.status, outcome.message = "error", f"given: {_message(exc)}"
+            outcome.status, outcome.message = "error", f"given: {str(exc)}"
             outcome.line = self.at.line if self.at is not None else outcome.line
         finally:
             self.trail.take(engine)
@@ -237,7 +236,7 @@ class ScenarioRun:
         try:
             do()
         except LoomError as exc:
-            text = _message(exc)
+            text = str(exc)
             if step.error.lower() not in text.lower():
                 raise Failed(f"{step.text}: expected an error containing {step.error!r}, "
                              f"got {text!r}", step.source) from None
@@ -280,12 +279,7 @@ class ScenarioRun:
         return self.last
 
     def _action(self, form: str, rid: int, verb: str) -> str:
-        wf = self.defs.workflow_for(form)
-        names = set(BUILTIN_ACTIONS) | {a for s in (wf.steps.values() if wf else ()) for a in s.actions}
-        for name in action_candidates(verb):
-            if name in names:
-                return name
-        return verb
+        return action_for(verb, self.defs.workflow_for(form)) or verb
 
     # --- expectations -------------------------------------------------------------
 
@@ -394,10 +388,6 @@ def _show(value) -> str:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return "nothing" if value in (None, "") else repr(value if not isinstance(value, Decimal) else str(value))
-
-
-def _message(exc: LoomError) -> str:
-    return str(exc)
 
 
 __all__ = ["run_scenarios", "Outcome", "Trail", "Failed"]
