@@ -126,7 +126,8 @@ def create_app(engine, *, secret_key: str | None = None, config: dict | None = N
             fields += list(request.form.items(multi=True))
         if fields:
             for key, value in fields:
-                if "\x00" in key or "\x00" in value:
+                # a multipart part may come without a usable name: werkzeug gives None
+                if "\x00" in (key or "") or "\x00" in (value or ""):
                     raise BadRequest("text must not contain NUL characters")
 
     @app.before_request

@@ -60,6 +60,51 @@ def _form_schemas(form, registries, hidden=frozenset()) -> dict:
             f"{form.id}.page": page}
 
 
+def file_fields(form) -> list[str]:
+    """The paths of a form's file fields as the upload endpoint names them (`photo`,
+    `lines.scan`)."""
+    out = [f.name for f in form.fields if f.type == "file"]
+    for table in form.tables:
+        out += [f"{table.name}.{c.name}" for c in table.fields if c.type == "file"]
+    return out
+
+
+FILE_REF = {"type": "object", "required": ["name", "size", "sha256", "type"],
+            "properties": {"name": {"type": "string"}, "size": {"type": "integer"},
+                           "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                           "type": {"type": "string", "description": "judged from the bytes"}}}
+
+
+def _file_paths(form, base: str, record_id: dict) -> dict:
+    """Upload per file field, and the download of a file a record holds (only for forms with
+    file fields)."""
+    fields = file_fields(form)
+    if not fields:
+        return {}
+    paths = {}
+    for name in fields:
+        paths[f"{base}/files/{name}"] = {"post": {
+            "operationId": f"{form.id}_upload_{name.replace('.', '_')}",
+            "summary": f"Store file(s) for {name}: the references to put in a record's data",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["file"], "properties": {"file": {
+                    "type": "string", "contentMediaType": "application/octet-stream"}}}}}},
+            "responses": {"201": {"description": "Stored", **_json({
+                "type": "object", "required": ["files"],
+                "properties": {"files": {"type": "array", "items": FILE_REF}}})},
+                **_errors("400", "401", "403", "404", "422")}}}
+    paths[f"{base}/records/{{id}}/files/{{sha256}}"] = {
+        "parameters": [record_id, {"name": "sha256", "in": "path", "required": True,
+                                   "schema": {"type": "string"}}],
+        "get": {"operationId": f"{form.id}_file", "summary": "A file the record holds (images "
+                "inline, the rest as attachments)",
+                "parameters": [{"name": "download", "in": "query", "schema": {"enum": ["1"]}}],
+                "responses": {"200": {"description": "The bytes", "content": {
+                    "application/octet-stream": {"schema": {"type": "string"}}}},
+                    **_errors("401", "404")}}}
+    return paths
+
+
 def _errors(*codes: str) -> dict:
     return {c: {"$ref": f"#/components/responses/E{c}"} for c in codes}
 
@@ -348,6 +393,7 @@ def build_openapi(engine, user=None) -> dict:
                      "responses": {"200": {"description": "Dry run result", **_json({"type": "object"})},
                                    "201": {"description": "Imported", **_json({"type": "object"})},
                                    **_errors("400", "401", "403", "404", "422")}}}
+        paths.update(_file_paths(form, base, record_id))
     for rep in defs.reports.values():
         params = [{"name": p.name, "in": "query", "required": False, "schema": _param_schema(p, regs)}
                   for p in rep.params]

@@ -122,3 +122,22 @@ def test_a_field_that_is_not_a_file_takes_no_upload(app, token):
     c = app.test_client()
     assert upload(c, token("sara"), "subject", "a.png", PNG).status_code == 404
     assert upload(c, token("audrey"), "photo", "a.png", PNG).status_code == 201  # a reader of the form
+
+
+def test_openapi_names_an_upload_per_file_field_and_the_download(app):
+    doc = app.test_client().get("/api/openapi.json").get_json()
+    paths = [p for p in doc["paths"] if "/files" in p]
+    assert sorted(paths) == ["/api/forms/claim/files/lines.scan", "/api/forms/claim/files/notes",
+                             "/api/forms/claim/files/photo", "/api/forms/claim/files/receipts",
+                             "/api/forms/claim/records/{id}/files/{sha256}"]
+    upload_op = doc["paths"]["/api/forms/claim/files/photo"]["post"]
+    assert "multipart/form-data" in upload_op["requestBody"]["content"]
+    assert {"201", "403", "404", "422"} <= set(upload_op["responses"])
+
+
+def test_file_endpoints_never_answer_500_to_generated_requests(engine, users, token):
+    from tests.api.test_schemathesis import fuzz_served
+
+    engine.create(users["sara"], "claim", {"subject": "Taxi"})
+    fuzzed = fuzz_served(engine, token("sara"), path_regex=r"/files")
+    assert len(fuzzed) == 5, fuzzed
