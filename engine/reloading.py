@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from .definitions.catalog import check_tree, tree_version
 from .errors import Problem
 from .store import tables as t
+from .store.upsert import insert_for
 
 log = logging.getLogger("loom.reload")
 
@@ -65,13 +66,13 @@ def published_version(db) -> str | None:
 
 
 def publish(db, version: str, who: str, now) -> None:
+    # one statement: two processes (or a watcher and an admin's button) publishing at once
+    # must not both find no row and both insert it
+    ins = insert_for(db.dialect, t.definitions_state).values(
+        name=CURRENT, version=version, loaded_at=now, loaded_by=who)
     with db.write() as conn:
-        done = conn.execute(t.definitions_state.update().where(
-            t.definitions_state.c.name == CURRENT).values(version=version, loaded_at=now,
-                                                          loaded_by=who)).rowcount
-        if not done:
-            conn.execute(t.definitions_state.insert().values(name=CURRENT, version=version,
-                                                             loaded_at=now, loaded_by=who))
+        conn.execute(ins.on_conflict_do_update(
+            index_elements=["name"], set_={"version": version, "loaded_at": now, "loaded_by": who}))
 
 
 def reload(engine, actor: str | None = None, *, publish_version: bool = True) -> ReloadResult:

@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..store import tables as t
+from ..store.upsert import insert_for
 
 st = t.alert_state
 
@@ -31,7 +31,7 @@ def mark_fired(conn, dialect: str, alert: str, record_ids: Iterable[int], now: d
              "last_tick": tick} for rid in record_ids]
     if not rows:
         return
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(st)
+    ins = insert_for(dialect, st)
     update = {"active": True, "last_fired_at": now}
     if tick is not None:
         update["last_tick"] = tick

@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from croniter import croniter
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import AsBoolean, BooleanClauseList, False_
 from sqlalchemy.sql.functions import FunctionElement
@@ -33,6 +32,7 @@ from ..store import tables as t
 from ..store.sqlscope import RecordScope
 from . import dedup, traces
 from .runtime import fire
+from ..store.upsert import insert_for
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ def _fire_batch(alerts, conn, rt, ids: list[int], tick: datetime, res: TickResul
 
 
 def _ensure_lease(db, name: str) -> None:
-    ins = (postgresql.insert if db.dialect == "postgresql" else sqlite.insert)(le)
+    ins = insert_for(db.dialect, le)
     with db.write() as conn:
         conn.execute(ins.values(name=name).on_conflict_do_nothing(index_elements=["name"]))
 

@@ -9,12 +9,12 @@ from datetime import datetime
 from typing import Iterable, Mapping
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import Conflict, NotFound
 from . import tables as t
 from .database import tx_cache
 from .typed import TypedStore
+from .upsert import insert_for
 
 
 # Hot statements are built once: building a statement and its cache key costs
@@ -38,7 +38,7 @@ class Repository:
     def __init__(self, dialect: str, typed: TypedStore):
         self.dialect = dialect
         self.typed = typed
-        ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t.counters)
+        ins = insert_for(dialect, t.counters)
         self._next_number = ins.values(form=_B("b_form"), key=_B("b_key"), value=1) \
             .on_conflict_do_update(index_elements=["form", "key"],
                                    set_={"value": t.counters.c.value + 1}) \

@@ -198,3 +198,36 @@ def test_reload_under_traffic_fails_no_request(live, tree):
                 th.join()
     assert errors == []
     assert counts[0] > 0
+
+
+def test_processes_publishing_at_once_all_succeed_and_agree(tree, database_url, clock):
+    # several processes reloading the same change at the same moment (each its own engine)
+    engines = [Engine(str(tree), database_url, clock=clock) for _ in range(4)]
+    try:
+        relabel(tree, "Client")
+        for _ in range(3):  # the race is widest when no row exists yet: start each round bare
+            with engines[0].db.write() as conn:
+                conn.exec_driver_sql("DELETE FROM definitions_state")
+            for eng in engines:
+                eng.definitions_version = None
+            barrier = threading.Barrier(len(engines))
+            results, errors = [], []
+
+            def reload(eng):
+                barrier.wait()
+                try:
+                    results.append(eng.reload_definitions())
+                except Exception as exc:  # noqa: BLE001 - any failure is the test's failure
+                    errors.append(repr(exc))
+
+            threads = [threading.Thread(target=reload, args=(e,)) for e in engines]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            assert errors == []
+            assert {r.status for r in results} == {"reloaded"}
+            assert engines[0].published_definitions_version() == tree_version(str(tree))
+    finally:
+        for eng in engines:
+            eng.close()
