@@ -13,4 +13,5 @@ command -v pg_dump >/dev/null 2>&1 && command -v psql >/dev/null 2>&1 || missing
 if [ -n "$missing" ]; then
   (apt-get update -qq && apt-get install -y -qq $missing) >/dev/null
 fi
-exec python3 -m pytest -q --durations=20 "$@"
+# one worker per core; a test file stays on one worker (its module fixtures are built once)
+exec python3 -m pytest -q -n auto --dist loadfile --durations=20 "$@"
