@@ -270,49 +270,78 @@ def display(eng, f, value, labels: WebLabels | None = None) -> str:
     return field_type(eng, f).display(f, value, labels or WebLabels())
 
 
-def history_changes(eng, form_spec, diff) -> list[str]:
-    """An event's diff as lines of text: `Field: old → new`; a table by line identity
-    (`Lines · line 2 (Widget): Qty 3 → 4`, a line added, a line removed)."""
-    out = []
+def history_titles(eng, user, form_spec, diffs) -> WebLabels:
+    """Labels that name every record or line the history's diffs link to by its title, read as
+    `user` (what they may not read stays `#id`), so the history never shows bare ids."""
+    wanted: set[tuple[str, str]] = set()
+
+    def want(spec, stored):
+        if stored not in (None, "", []) and (target := field_type(eng, spec).link_of(spec, stored)):
+            wanted.add(target)
+
+    for diff in diffs:
+        for f, change in _changes(form_spec, diff):
+            if not f.is_table:
+                for v in change if isinstance(change, list) else ():
+                    want(f, v)
+                continue
+            for row in list(change.get("added", ())) + list(change.get("removed", ())):
+                for c in f.fields:
+                    want(c, row.get(c.name))
+            for line in change.get("changed", ()):
+                for c in f.fields:
+                    for v in line.get("fields", {}).get(c.name, ()):
+                        want(c, v)
+    return WebLabels({key: record_title(eng, user, *key) for key in wanted})
+
+
+def _changes(form_spec, diff):
+    """(field, change) in form order (PostgreSQL's JSONB keeps no key order)."""
     diff = diff or {}
-    for f in form_spec.fields:  # form order: PostgreSQL's JSONB keeps no key order
-        change = diff.get(f.name)
-        if change is None:
-            continue
+    return [(f, diff[f.name]) for f in form_spec.fields if diff.get(f.name) is not None]
+
+
+def history_changes(eng, form_spec, diff, labels: WebLabels | None = None) -> list[str]:
+    """An event's diff as lines of text: `Field: old → new`; a table by line identity
+    (`Lines · line 2 (Widget): Qty 3 → 4`, a line added, a line removed); links by the titles
+    `labels` holds (see `history_titles`)."""
+    out = []
+    labels = labels or WebLabels()
+    for f, change in _changes(form_spec, diff):
         head = label(f.label, f.name)
         if not f.is_table:
             if isinstance(change, list) and len(change) == 2:
-                out.append(f"{head}: {_shown(eng, f, change[0])} → {_shown(eng, f, change[1])}")
+                out.append(f"{head}: {_shown(eng, f, change[0], labels)} → {_shown(eng, f, change[1], labels)}")
             continue
         for row in change.get("added", ()):
-            out.append(f"{head} · {t('line_added')}: {_line_text(eng, f, row)}")
+            out.append(f"{head} · {t('line_added')}: {_line_text(eng, f, row, labels)}")
         for row in change.get("removed", ()):
-            out.append(f"{head} · {t('line_removed')}: {_line_text(eng, f, row)}")
+            out.append(f"{head} · {t('line_removed')}: {_line_text(eng, f, row, labels)}")
         for c in change.get("changed", ()):
             parts = []
             cells = c.get("fields", {})
             for spec in f.fields:
                 if spec.name in cells:
                     old, new = cells[spec.name]
-                    parts.append(f"{label(spec.label, spec.name)} {_shown(eng, spec, old)} → "
-                                 f"{_shown(eng, spec, new)}")
+                    parts.append(f"{label(spec.label, spec.name)} {_shown(eng, spec, old, labels)} → "
+                                 f"{_shown(eng, spec, new, labels)}")
             out.append(f"{head} · {t('line_at').format(at=c.get('at'))}: {', '.join(parts)}")
         if change.get("moved"):
             out.append(f"{head} · {t('lines_moved')}")
     return out
 
 
-def _line_text(eng, table_spec, row: Mapping) -> str:
-    return ", ".join(f"{label(c.label, c.name)} {_shown(eng, c, row.get(c.name))}"
+def _line_text(eng, table_spec, row: Mapping, labels: WebLabels) -> str:
+    return ", ".join(f"{label(c.label, c.name)} {_shown(eng, c, row.get(c.name), labels)}"
                      for c in table_spec.fields if row.get(c.name) not in (None, "", []))
 
 
-def _shown(eng, spec, stored) -> str:
+def _shown(eng, spec, stored, labels: WebLabels) -> str:
     """A value as history stored it (JSON) → display text."""
     if stored is None or stored == "":
         return "—"
     ftype = field_type(eng, spec)
     try:
-        return ftype.display(spec, ftype.load(spec, stored), WebLabels()) or str(stored)
+        return ftype.display(spec, ftype.load(spec, stored), labels) or str(stored)
     except (LoomError, TypeError, ValueError, ArithmeticError):
         return str(stored)

@@ -457,10 +457,12 @@ def _record_page(spec, rec, status=200, message=None, action_errors=None):
             for fid in eng.make_targets(user, rec)]
     fill = _fill_widgets(eng, user, spec, rec, plain_actions)
     flow = _flow(eng, user, rec, wf, history, explain)
+    # the event that created the record lists no changes (its values are the record itself)
+    titles = fd.history_titles(eng, user, spec, [ev.diff for ev in history if ev.action != "create"])
     return render_template("record.html", flow=flow, fill=fill, alerts=_alert_why(eng, user, rec), spec=spec, rec=rec, shown=shown, title=fd.title_of(eng, rec),
                            plain_actions=plain_actions, user_actions=user_actions, step_actions=step_actions,
                            history=[_history_line(ev, wf) for ev in history],
-                           history_changes=lambda d: fd.history_changes(eng, spec, d),
+                           history_changes=lambda d: fd.history_changes(eng, spec, d, titles),
                            explain=explain, step=step, wf=wf, users=users,
                            can_edit=_can_edit(eng, user, rec), can_delete=eng.can_delete(user, rec),
                            message=message, make=make,
