@@ -245,11 +245,12 @@ def _legend_width(names: list[str]) -> int:
     return int(min(230, max([_text_width(_short(n, 32)) for n in names[:16]] + [40])) + 40)
 
 
-def _legend(names: list[str], x: float | None = None) -> list[str]:
+def _legend(names: list[str], x: float | None = None, top: float | None = None) -> list[str]:
     x = WIDTH - MARGIN["right"] + 16 if x is None else x
+    top = MARGIN["top"] if top is None else top
     out = ['<g class="legend">']
     for i, name in enumerate(names[:16]):
-        y = MARGIN["top"] + i * 20
+        y = top + i * 20
         out.append(f'<rect x="{x}" y="{y}" width="12" height="12" '
                    f'fill="{PALETTE[i % len(PALETTE)]}" aria-hidden="true"/>'
                    f'<text x="{x + 18}" y="{y + 10}">{escape(_fit(name, 210))}</text>')
@@ -267,8 +268,10 @@ def _pie(title: str, result, x: str, y: str, labels, width: int = WIDTH, height:
     out = _open(title, desc, width, height)
     legend = [f"{name} ({v / total:.0%})" for name, v, _ in parts]
     lw = _legend_width(legend)
-    r = max(40, min((width - lw - 40) / 2, (height - 100) / 2))
-    cx, cy = 20 + r, height / 2 + 8
+    r = max(40, min((width - lw - 80) / 2, (height - 100) / 2))
+    # the pie and its legend side by side, together in the middle (not at the two edges)
+    left = max(20.0, (width - (2 * r + 40 + lw)) / 2)
+    cx, cy = left + r, height / 2 + 8
     angle = -math.pi / 2
     for i, (name, v, raw) in enumerate(parts):
         color = PALETTE[i % len(PALETTE)]
@@ -286,7 +289,7 @@ def _pie(title: str, result, x: str, y: str, labels, width: int = WIDTH, height:
         angle = end
     out.append(f'<text class="x-label" x="{cx}" y="{height - 12}" text-anchor="middle" '
                f'font-weight="bold">{escape(labels[y])}</text>')
-    out += _legend(legend, width - lw + 10)
+    out += _legend(legend, cx + r + 40, max(MARGIN["top"], cy - min(len(legend), 16) * 10))
     out.append("</svg>")
     return "\n".join(out)
 

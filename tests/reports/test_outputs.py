@@ -76,6 +76,21 @@ def test_svg_charts__accessible_and_script_free(reng, seeded, ru):
     assert pie.count("<path") >= 3
 
 
+@pytest.mark.parametrize("width", [960, 460])  # a report page, a dashboard tile
+def test_svg_pie_and_its_legend_sit_together_inside_the_chart(reng, seeded, ru, width):
+    pie = render_svg(reng.defs.reports["category_share"], reng.report(ru["root"], "category_share"),
+                     width=width)
+    root = ET.fromstring(pie)
+    arcs = [float(p.get("d").split()[0][1:].split(",")[0]) for p in root.iter(f"{SVG}path")]
+    keys = [float(r.get("x")) for r in root.find(f"{SVG}g[@class='legend']").iter(f"{SVG}rect")]
+    texts = root.find(f"{SVG}g[@class='legend']").iter(f"{SVG}text")
+    cx = arcs[0]  # every slice starts at the centre
+    assert keys and min(keys) > cx  # the legend is right of the pie
+    assert max(keys) + 18 + max(len(t.text) for t in texts) * 6 <= width  # and inside the chart
+    if width == 960:  # room to spare: the pair is centred, not pushed to the two edges
+        assert 200 < cx < 960 / 2
+
+
 def test_svg__text_is_escaped(reng, ru):
     from engine.reports.results import ReportResult, ResultColumn
 
