@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
 
+from engine.definitions.workflow_graph import edges as workflow_edges, layers as workflow_layers
+
 W, H = 172, 50  # node box
 HGAP, VGAP = 22, 40
 PAD = 10
@@ -31,49 +33,6 @@ class Node:
     note: str = ""  # who holds it (current) or who comes next (next)
     tone: str = ""  # bad: a final step reached by rejecting or cancelling
     edges: list = field(default_factory=list)
-
-
-def _edges(wf) -> list[tuple[str, str]]:
-    out = []
-    for name, step in wf.steps.items():
-        for action in step.actions.values():
-            for b in action.branches:
-                if b.to in wf.steps and (name, b.to) not in out and b.to != name:
-                    out.append((name, b.to))
-    return out
-
-
-def _layers(wf, edges) -> dict[str, int]:
-    """Longest-path layers over the edges that do not go back (found by a DFS from the start)."""
-    succ: dict[str, list[str]] = {n: [] for n in wf.steps}
-    for a, b in edges:
-        succ[a].append(b)
-    back, state = set(), {}
-
-    def dfs(n):
-        state[n] = 1
-        for m in succ[n]:
-            if state.get(m) == 1:
-                back.add((n, m))
-            elif m not in state:
-                dfs(m)
-        state[n] = 2
-
-    dfs(wf.start)
-    for n in wf.steps:  # steps the start never reaches still get drawn
-        if n not in state:
-            dfs(n)
-    forward = [(a, b) for a, b in edges if (a, b) not in back]
-    layer = {n: 0 for n in wf.steps}
-    for _ in range(len(wf.steps)):  # Bellman-Ford style relaxation: the graph is small
-        changed = False
-        for a, b in forward:
-            if layer[b] < layer[a] + 1:
-                layer[b] = layer[a] + 1
-                changed = True
-        if not changed:
-            break
-    return layer
 
 
 def _text_width(text: str) -> float:
@@ -98,8 +57,8 @@ def build(wf, state: str | None, history, step_label, holders: str = "", next_st
           tones: dict | None = None) -> list[Node]:
     """The nodes, laid out. `next_steps`: {step: who would take it} for the steps the
     current one can lead to; `tones`: {step: "bad"} for refusing ends."""
-    edges = _edges(wf)
-    layer = _layers(wf, edges)
+    edges = workflow_edges(wf)
+    layer = workflow_layers(wf, edges)
     taken = path_taken(history)
     visited = {wf.start} | {a for a, _ in taken} | {b for _, b in taken}
     nodes = {n: Node(n, step_label(n), layer[n]) for n in wf.steps}

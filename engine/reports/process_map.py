@@ -1,9 +1,9 @@
 """A workflow drawn as server-side SVG, each step coloured by its median time (the bottleneck
 at a glance) — for the per-workflow insights page.
 
-Steps are placed in columns by their distance from the start (breadth-first
-over the actions' routes), in the order they were found; an arrow joins each
-step to every step an action can send it to. Colour runs from green (the
+Steps are placed in columns by their layer (the longest path from the start,
+`definitions/workflow_graph.py`, the same shape as the record page's diagram);
+an arrow joins each step to every step an action can send it to. Colour runs from green (the
 quickest step) to red (the slowest); steps nobody has finished are grey.
 """
 from __future__ import annotations
@@ -12,29 +12,19 @@ from decimal import Decimal
 from html import escape
 from typing import Mapping
 
+from ..definitions.workflow_graph import layers as workflow_layers
+
 BOX_W, BOX_H, GAP_X, GAP_Y, PAD = 168, 62, 56, 22, 16
 
 
 def layout(wf) -> dict[str, tuple[int, int]]:
-    """step → (column, row): the column is the step's distance from the start."""
-    column = {wf.start: 0}
-    order = [wf.start]
-    for name in order:
-        for action in wf.steps[name].actions.values():
-            for branch in action.branches:
-                if branch.to in wf.steps and branch.to not in column:
-                    column[branch.to] = column[name] + 1
-                    order.append(branch.to)
-    for name in wf.steps:  # steps no route reaches still get drawn, after the rest
-        if name not in column:
-            column[name] = max(column.values(), default=0) + 1
-            order.append(name)
+    """step → (column, row): the column is the step's layer (workflow_graph.layers, as the
+    record page's diagram draws it), the row its place among that layer's steps."""
     rows: dict[int, int] = {}
     out = {}
-    for name in order:
-        c = column[name]
-        out[name] = (c, rows.get(c, 0))
-        rows[c] = rows.get(c, 0) + 1
+    for name, column in workflow_layers(wf).items():
+        out[name] = (column, rows.get(column, 0))
+        rows[column] = rows.get(column, 0) + 1
     return out
 
 
