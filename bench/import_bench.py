@@ -13,7 +13,8 @@ Modes (issue 17, goal 4: plain >= 10k rows/s, a form with a table >= 8k line row
 Generates master data through the engine, writes the file, then times
 `Engine.import_file` (rows checked with no write lock, then written in batches;
 all or none). The raw floor, in the same run: the very rows the import wrote
-(records, typed rows, line rows, history events; read back from its database)
+(records, typed rows, line rows, history events, alert traces; read back from its
+database)
 inserted into a fresh database of the same schema by SQLAlchemy Core
 executemany in batches of the import's size, one transaction per batch.
 Prints rows/s, the ratio to the goal and the ratio to the floor.
@@ -33,7 +34,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import sqlalchemy as sa  # noqa: E402
 
 from engine.engine import Engine  # noqa: E402
-from engine.io.importer import WRITE_BATCH  # noqa: E402
+from engine.io.importer import BULK_BATCH, WRITE_BATCH  # noqa: E402
 from engine.store import tables as t  # noqa: E402
 
 DEFS = os.path.join(os.path.dirname(__file__), "..", "definitions")
@@ -124,25 +125,26 @@ def written_rows(eng, form: str, ids: list[int]) -> list[tuple[sa.Table, list[di
         for ltable, _ in typed.lines.values():
             out.append((ltable, rows(ltable, ltable.c._record_id)))
         out.append((t.events, rows(t.events, t.events.c.record_id)))
+        out.append((t.alert_traces, rows(t.alert_traces, t.alert_traces.c.record_id)))
     return out
 
 
-def raw_floor(url: str, written, n_records: int) -> float:
+def raw_floor(url: str, written, n_records: int, batch: int) -> float:
     """Seconds to insert `written` into a fresh database: executemany per table, a
-    transaction per WRITE_BATCH records (as the import commits)."""
+    transaction per `batch` records (as the import commits)."""
     eng = Engine(DEFS, url)
     engine = eng.db.engine
     by_table = [(table, sorted(rows, key=lambda r, k=_record_key(table): r[k]))
                 for table, rows in written]
     t0 = time.perf_counter()
     starts = {table.name: 0 for table, _ in by_table}
-    for start in range(0, n_records, WRITE_BATCH):
+    for start in range(0, n_records, batch):
         with engine.begin() as conn:
             for table, rows in by_table:
                 # the rows of this batch's records: rows are ordered by record id
                 key = _record_key(table)
                 first = by_table[0][1][start]["id"]
-                last = by_table[0][1][min(start + WRITE_BATCH, n_records) - 1]["id"]
+                last = by_table[0][1][min(start + batch, n_records) - 1]["id"]
                 i = starts[table.name]
                 j = i
                 while j < len(rows) and first <= rows[j][key] <= last:
@@ -156,7 +158,7 @@ def raw_floor(url: str, written, n_records: int) -> float:
 
 
 def _record_key(table: sa.Table) -> str:
-    for k in ("record_id", "_record_id", "_id"):
+    for k in ("record_id", "_record_id", "_id"):  # events, alert traces; lines; typed rows
         if k in table.c and table is not t.records:
             return k
     return "id"
@@ -200,7 +202,8 @@ def main() -> None:
         print("  ", e)
     if not args.dry_run and not args.no_raw and result.created and args.database is None:
         written = written_rows(eng, form, sorted(result.created))
-        raw = raw_floor(f"sqlite:///{tmp}/raw.db", written, len(result.created))
+        batch = BULK_BATCH if eng.can_create_many(form) else WRITE_BATCH
+        raw = raw_floor(f"sqlite:///{tmp}/raw.db", written, len(result.created), batch)
         print(f"raw floor (Core executemany of the same {sum(len(r) for _, r in written)} rows): "
               f"{raw:.1f}s, {result.rows / raw:.0f} rows/s; import/raw {rate * raw / result.rows:.2f}x")
     eng.close()

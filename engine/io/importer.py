@@ -49,6 +49,9 @@ from .results import ImportResult, RowError
 
 PROGRESS_EVERY = 500  # rows between progress calls
 WRITE_BATCH = 200  # records per write transaction: the database lock is held this long
+# records per write transaction of the bulk path (records/bulk.py): it holds the lock about as
+# long as WRITE_BATCH records one by one, and each commit is an fsync saved
+BULK_BATCH = 500
 CHECK_BATCH = 500  # records checked in one read transaction (linked records read once)
 MAX_SHEET_NAME = 31  # Excel cuts longer sheet names (exports of long FORM.table names)
 
@@ -307,8 +310,9 @@ def _write(engine, user, form: str, ready: list, result: ImportResult, tick) -> 
     bulk = engine.can_create_many(form)
     finished = False
     try:
-        for start in range(0, len(ready), WRITE_BATCH):
-            chunk, ids = ready[start:start + WRITE_BATCH], []
+        size = BULK_BATCH if bulk else WRITE_BATCH
+        for start in range(0, len(ready), size):
+            chunk, ids = ready[start:start + size], []
             with engine.batch() as savepoint:
                 if bulk:
                     try:
