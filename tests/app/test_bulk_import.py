@@ -103,3 +103,21 @@ def erp(database_url, clock):
     eng.add_user("root", ["admin"], is_admin=True, password="root-pass-123")
     yield eng
     eng.close()
+
+
+def test_loom_import_draws_a_progress_bar_with_rate_and_eta(capsys):
+    from engine.cli import ProgressBar
+
+    ticks = iter([1.0, 1.05, 2.0])
+    bar = ProgressBar("written")
+    bar.clock = lambda: next(ticks)
+    bar.start = bar.shown = 0.0
+    bar(500, 2000)   # at 1.0 s
+    bar(600, 2000)   # 50 ms later: not redrawn
+    bar(2000, 2000)  # the end is always drawn
+    err = capsys.readouterr().err
+    first, last = err.split("\r")[1:]
+    assert first.startswith("[#######.......................]  25%  500/2,000 rows written  "
+                            "500 rows/s  ETA 3s")
+    assert last.startswith("[##############################] 100%  2,000/2,000 rows written  "
+                           "1,000 rows/s") and "ETA" not in last and last.endswith("\n")
