@@ -79,8 +79,9 @@ def insert_many(writer, conn, user, form_id: str, batch: Sequence[Mapping], now)
     conn.execute(_EVENTS, [
         {"record_id": rec.id, "form": form_id, "at": now, "actor": user.name, "action": "create",
          "from_state": None, "to_state": rec.state, "comment": None, "task_id": None,
-         "version": rec.version, "diff": runtime.diff({}, values) or None, "detail": None}
-        for rec, values in zip(records, values_list)])
+         "version": rec.version, "diff": runtime.created_diff(values, row["data"]) or None,
+         "detail": None}
+        for rec, row, values in zip(records, rows, values_list)])
     changes = [Change("create", form_id, user, None, rec, rec.state, conn) for rec in records]
     sink_many = getattr(writer, "sink_many", None)
     if sink_many is not None:
