@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import sys
+import time
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -479,8 +480,6 @@ class ProgressBar:
     WIDTH = 30
 
     def __init__(self, verb: str):
-        import time
-
         self.verb, self.clock = verb, time.monotonic
         self.start = self.shown = self.clock()
 
