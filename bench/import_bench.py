@@ -25,6 +25,7 @@ import argparse
 import csv
 import os
 import random
+import resource
 import sys
 import tempfile
 import time
@@ -212,6 +213,8 @@ def run(mode: str, args) -> None:
           f"{dt:.1f}s (cpu {cpu:.1f}s), {rate:.0f} rows/s (goal {GOAL[mode]}: {rate / GOAL[mode]:.2f}x)")
     for e in result.errors[:5]:
         print("  ", e)
+    # ru_maxrss: KiB on Linux; the whole process so far (earlier modes of the run included)
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
     if not args.dry_run and not args.no_raw and result.created and args.database is None:
         written = written_rows(eng, form, sorted(result.created))
         bulk = getattr(eng, "can_create_many", lambda f: False)(form)  # (older trees: none)
