@@ -57,10 +57,10 @@ def on_changes(alerts, changes: list) -> None:
                 record = change.after
                 if record is None or not rt.matches(change):
                     continue
-                key = (rt.id, record.id, record.version)
-                if key in seen:
+                # not remembered in `seen`: a bulk write reports each new record once, and a
+                # batch rolled back to its savepoint is written again one by one (same ids)
+                if (rt.id, record.id, record.version) in seen:
                     continue
-                seen.add(key)
                 try:
                     values = record.values()
                     holds = condition(alerts.reader, rt, values, change.user, conn)
