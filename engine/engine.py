@@ -112,7 +112,15 @@ class Engine:
             for listener in list(self.listeners):
                 listener(change)
 
+        def sink_many(changes: list[Change]) -> None:
+            """A bulk write's changes (records/bulk.py): alerts hear them together."""
+            alerts.on_changes(changes)
+            for change in changes:
+                for listener in list(self.listeners):
+                    listener(change)
+
         writer = RecordWriter(rt, reader, sink)
+        writer.sink_many = sink_many
         workflow: WorkflowService | None = None
         tools = ActionTools(
             rt=rt, reader=reader, writer=writer, clock=self.clock, dialect=self.db.dialect,
@@ -380,9 +388,23 @@ class Engine:
         """The values `create` would store for `data`, or ValidationFailed; writes nothing."""
         return self._live.records.check_new(user, form_id, data)
 
+    def check_new_many(self, user: User, form_id: str, batch: list) -> list:
+        """`check_new` for many records in one read transaction: for each, the values to
+        store or the LoomError it would raise (unique values checked together)."""
+        return self._live.records.check_new_many(user, form_id, batch)
+
     def create_checked(self, user: User, form_id: str, values: dict) -> Record:
         """Store values `check_new` answered (in the caller's `batch()`, or alone)."""
         return self._live.records.create_checked(user, form_id, values)
+    def create_many_checked(self, user: User, form_id: str, batch: list) -> list[Record] | None:
+        """Store many values `check_new` answered in a few statements (one executemany per
+        table), as `create_checked` would one by one; None when the form has a workflow."""
+        return self._live.records.create_many_checked(user, form_id, batch)
+
+    def can_create_many(self, form_id: str) -> bool:
+        """Whether `create_many_checked` writes this form (it has no workflow)."""
+        return self._live.records.can_create_many(form_id)
+
     def reading(self):
         """A context in which this thread's reads share one read transaction (no write lock)."""
         return self.db.read_batch()

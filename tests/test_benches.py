@@ -18,7 +18,7 @@ RUNS = {
     "workflow_bench.py": (["--cases", "5", "--tasks", "2000"], "ratio"),
     "report_bench.py": (["--orders", "300", "--runs", "1"], "a/b"),
     "alert_bench.py": (["2000"], "ratio"),
-    "import_bench.py": (["--lines", "60"], "0 errors"),
+    "import_bench.py": (["--lines", "60"], "import/raw"),
     "check_bench.py": (["--repeat", "1"], "check_tree"),
     "expr_bench.py": ([], "ratio"),
     "forms_bench.py": ([], "prepare create"),

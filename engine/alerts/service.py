@@ -33,6 +33,10 @@ class AlertService:
         """The change listener: event-triggered alerts of the written record's form."""
         triggers.on_change(self, change)
 
+    def on_changes(self, changes: list) -> None:
+        """`on_change` for the changes of one bulk write, traces written together."""
+        triggers.on_changes(self, changes)
+
     def create_in(self, conn, user, form: str, data):
         """An alert's `create`: validate `data` as `user` and store it (workflow start too)."""
         values = self.rt.forms[form].prepare(dict(data or {}), user=user, existing=None,

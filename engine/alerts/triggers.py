@@ -34,6 +34,51 @@ def on_change(alerts, change) -> None:
         evaluate(alerts, change.conn, rt, change.after, change.user, trigger=change.kind)
 
 
+def on_changes(alerts, changes: list) -> None:
+    """`on_change` for the changes of one bulk write (records/bulk.py), in the same transaction.
+
+    Each condition is evaluated per record, as `on_change` does; the traces of the records
+    found false (and, for a `once` alert, clearing their dedup state) are written in one
+    statement each. A record whose condition holds, or fails to evaluate, goes through
+    `evaluate` alone (its savepoint, its actions, its trace), as it would one by one."""
+    by_form: dict[str, list] = {}
+    for change in changes:
+        by_form.setdefault(change.form, []).append(change)
+    for form, group in by_form.items():
+        compiled = alerts.rt.alerts_by_form.get(form)
+        if not compiled:
+            continue
+        conn = group[0].conn
+        seen = _seen(conn)
+        now = alerts.clock.now()
+        for rt in compiled:
+            false_rows = []
+            for change in group:
+                record = change.after
+                if record is None or not rt.matches(change):
+                    continue
+                # not remembered in `seen`: a bulk write reports each new record once, and a
+                # batch rolled back to its savepoint is written again one by one (same ids)
+                if (rt.id, record.id, record.version) in seen:
+                    continue
+                try:
+                    values = record.values()
+                    holds = condition(alerts.reader, rt, values, change.user, conn)
+                except Exception:  # noqa: BLE001 - evaluate() alone leaves the error trace
+                    holds = True
+                if holds:
+                    evaluate(alerts, conn, rt, record, change.user, trigger=change.kind)
+                    continue
+                false_rows.append({
+                    "alert": rt.id, "record_id": record.id, "at": now, "outcome": "condition_false",
+                    "detail": {"trigger": change.kind, "version": record.version,
+                               "if": rt.spec.if_.source if rt.spec.if_ else None,
+                               "values": values_seen(alerts.reader, rt, values, conn)}})
+            if rt.spec.once:
+                dedup.mark_false_many(conn, rt.id, [r["record_id"] for r in false_rows])
+            traces.record_many(conn, false_rows)
+
+
 def evaluate(alerts, conn, rt, record, user, trigger: str) -> str:
     """Evaluate one alert on one record; leaves a trace; returns the outcome."""
     now = alerts.clock.now()

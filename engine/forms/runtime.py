@@ -242,6 +242,19 @@ class FormRuntime:
                 out[name] = [da, db]
         return out
 
+    def created_diff(self, values: Mapping, data: Mapping) -> dict:
+        """`diff({}, values)` of a new record whose `dump(values)` is `data`: the dumped
+        values are reused (bulk inserts, records/bulk.py), tables still by `line_diff`."""
+        out = {}
+        for f in self.level.fields:
+            name = f.name
+            if f.level is not None:
+                if values.get(name):
+                    out.update(self.diff({}, {name: values[name]}))
+            elif values.get(name) is not None and data.get(name) is not None:
+                out[name] = [None, data[name]]
+        return out
+
     @property
     def has_rules(self) -> bool:
         """Whether any field or line of the form has `validate` rules."""

@@ -16,11 +16,12 @@ side, or repeats the parent's columns on each row and gives line columns as
 `lines.qty`: rows with the same key make one record.
 
 New records go in two phases. First every row is read and checked with no
-write lock (`Engine.check_new`: validation, computed values, unique values, a
-read transaction each): a dry run ends there, and so does an import with a bad
+write lock (`Engine.check_new_many`: validation, computed values, unique values,
+CHECK_BATCH records to a read transaction): a dry run ends there, and so does an import with a bad
 row, having written nothing. Then the checked records are written
 WRITE_BATCH to a short write transaction (`Engine.create_checked`: numbering,
-workflow start, alerts), so readers and other writers go on between batches;
+workflow start, alerts; a form with no workflow as one batch in a few statements,
+`Engine.create_many_checked`, records/bulk.py), so readers and other writers go on between batches;
 the journal (journal.py) lists what is written and deletes it all again when a
 batch fails, or — after a crash — when the next import starts.
 
@@ -48,6 +49,9 @@ from .results import ImportResult, RowError
 
 PROGRESS_EVERY = 500  # rows between progress calls
 WRITE_BATCH = 200  # records per write transaction: the database lock is held this long
+# records per write transaction of the bulk path (records/bulk.py): it holds the lock about as
+# long as WRITE_BATCH records one by one, and each commit is an fsync saved
+BULK_BATCH = 500
 CHECK_BATCH = 500  # records checked in one read transaction (linked records read once)
 MAX_SHEET_NAME = 31  # Excel cuts longer sheet names (exports of long FORM.table names)
 
@@ -265,29 +269,35 @@ def _import_records(engine, user, spec, rows, line_sheets, resolver, result,
         if errors:
             raise ValidationFailed(errors)
 
-    reading = contextlib.ExitStack()
-    for i, p in enumerate(pending):
-        if i % CHECK_BATCH == 0:  # a fresh read transaction now and then: WAL checkpoints go on
-            reading.close()
-            reading.enter_context(engine.reading())
-        weight = 1 + sum(len(v) for v in p.lines.values()) - (1 if p.lines and line_cols else 0)
-        if check_tick is not None:
-            check_tick(weight)
-        if p.data is None or any(line is None for rows_ in p.lines.values() for _, _, line in rows_):
+    # Check every record with no write lock, CHECK_BATCH to a read transaction (linked records
+    # read once, unique values in one query): a dry run ends here.
+    for start in range(0, len(pending), CHECK_BATCH):
+        batch = []
+        for p in pending[start:start + CHECK_BATCH]:
+            weight = 1 + sum(len(v) for v in p.lines.values()) - (1 if p.lines and line_cols else 0)
+            if check_tick is not None:
+                check_tick(weight)
+            if p.data is None or any(line is None for rows_ in p.lines.values()
+                                     for _, _, line in rows_):
+                continue
+            data = p.data
+            for tname, lrows in p.lines.items():
+                data[tname] = [line for _, _, line in lrows]
+            p.data, p.weight = None, weight  # the checked values replace the cells' values
+            batch.append((p, data))
+        if not batch:
             continue
-        data = p.data
-        for tname, lrows in p.lines.items():
-            data[tname] = [line for _, _, line in lrows]
-        p.data, p.weight = None, weight  # the checked values replace the cells' values
-        try:
-            values = engine.check_new(user, form, data)
-            taken_by_earlier_row(values)
-            ready.append((p, values))
-        except ValidationFailed as exc:
-            _report(result, p, exc)
-        except LoomError as exc:
-            result.errors.append(RowError(p.sheet, p.row, str(exc)))
-    reading.close()
+        checked = engine.check_new_many(user, form, [data for _, data in batch])
+        for (p, _), values in zip(batch, checked):
+            try:
+                if isinstance(values, LoomError):
+                    raise values
+                taken_by_earlier_row(values)
+                ready.append((p, values))
+            except ValidationFailed as exc:
+                _report(result, p, exc)
+            except LoomError as exc:
+                result.errors.append(RowError(p.sheet, p.row, str(exc)))
     return ready
 
 
@@ -296,13 +306,24 @@ def _write(engine, user, form: str, ready: list, result: ImportResult, tick) -> 
     between them); the journal lists what is written, so a failure — or, after a crash,
     the next import — deletes it all again (journal.py)."""
     journal = Journal.start(engine, form, user.name)
+    # a form with no workflow is written a batch in a few statements (records/bulk.py)
+    bulk = engine.can_create_many(form)
     finished = False
     try:
-        for start in range(0, len(ready), WRITE_BATCH):
-            chunk, ids = ready[start:start + WRITE_BATCH], []
-            with engine.batch():
-                for p, values in chunk:
-                    ids.append(_create(engine, user, form, p, values, result))
+        size = BULK_BATCH if bulk else WRITE_BATCH
+        for start in range(0, len(ready), size):
+            chunk, ids = ready[start:start + size], []
+            with engine.batch() as savepoint:
+                if bulk:
+                    try:
+                        with savepoint():
+                            ids = [r.id for r in engine.create_many_checked(
+                                user, form, [values for _, values in chunk])]
+                    except (LoomError, sa.exc.DBAPIError):
+                        ids = []  # one by one below, to name the row that fails
+                if not ids:
+                    for p, values in chunk:
+                        ids.append(_create(engine, user, form, p, values, result))
                 journal.add(ids)
             result.created.extend(ids)
             for p, _ in chunk:

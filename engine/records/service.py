@@ -13,8 +13,8 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ..errors import (ActionRefused, Conflict, ExpressionError, NotFound, PermissionDenied,
-                      ValidationFailed)
+from ..errors import (ActionRefused, Conflict, ExpressionError, LoomError, NotFound,
+                      PermissionDenied, ValidationFailed)
 from ..expr import parse
 from ..expr import types as T
 from ..forms.preview import Preview
@@ -22,7 +22,7 @@ from ..store import archive as archive_store
 from ..store import audit
 from ..store import trash as trash_store
 from ..store.sqlscope import RecordScope
-from . import Event, Page, Record, TrashItem, as_record_id
+from . import Event, Page, Record, TrashItem, as_record_id, bulk
 from .make_from import Maker, overlay
 
 MAX_PAGE = 500
@@ -58,12 +58,46 @@ class RecordService:
             self.writer.check_unique(conn, form_id, values, None)
         return values
 
+    def check_new_many(self, user, form_id: str, batch: list) -> list:
+        """`check_new` for many records in one read transaction, unique values checked together
+        (bulk.taken), linked records read once: for each, the values to store or the error
+        (ValidationFailed, PermissionDenied...) it would raise."""
+        self.reader.must_create(user, form_id)
+        runtime = self.rt.forms[form_id]
+        out: list = []
+        with self.db.read() as conn:
+            services = self.reader.services(conn, user)
+            for data in batch:
+                try:
+                    self._check_fields(conn, user, form_id, data, None)
+                    out.append(runtime.prepare(dict(data or {}), user=user, existing=None,
+                                               services=services))
+                except LoomError as exc:
+                    out.append(exc)
+            ok = [i for i, v in enumerate(out) if not isinstance(v, LoomError)]
+            for j, errors in bulk.taken(self.rt, conn, form_id, [out[i] for i in ok]).items():
+                out[ok[j]] = ValidationFailed(errors)
+        return out
+
     def create_checked(self, user, form_id: str, values: dict) -> Record:
         """Store values `check_new` answered (unique values are checked again, under the lock);
         its number, event and workflow start commit together, in the caller's batch."""
         self.reader.must_create(user, form_id)
         with self.db.write() as conn:
             return self._shown(user, self._create(conn, user, form_id, values, self.clock.now()))
+
+    def can_create_many(self, form_id: str) -> bool:
+        return bulk.can_insert_many(self.rt, form_id)
+
+    def create_many_checked(self, user, form_id: str, batch: list) -> list[Record] | None:
+        """Store many values `check_new` answered, as `create_checked` would one by one, in a
+        few statements (bulk.py); None when the form has a workflow (create them one by one)."""
+        if not bulk.can_insert_many(self.rt, form_id):
+            return None
+        self.reader.must_create(user, form_id)
+        with self.db.write() as conn:
+            records = bulk.insert_many(self.writer, conn, user, form_id, batch, self.clock.now())
+            return [self._shown(user, rec) for rec in records]
 
     def get(self, user, form_id: str, record_id) -> Record:
         """A record the user may read; NotFound otherwise (same as a missing id)."""
