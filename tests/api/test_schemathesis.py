@@ -10,15 +10,12 @@ test does not depend on how either project spells its node ids.
 """
 from __future__ import annotations
 
-import threading
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
-from waitress.server import create_server
 
-from web import create_app
+from tests.web.conftest import serving
 
 
 def fuzz(operation, headers: dict) -> None:
@@ -38,11 +35,7 @@ def fuzz_served(engine, headers: dict, *, exclude: str | None = None,
                 path_regex: str | None = None) -> list[str]:
     """Serve `engine`'s app under waitress, read its OpenAPI document over HTTP and fuzz every
     operation (or those whose path matches `path_regex`, minus `exclude`); the operations fuzzed."""
-    srv = create_server(create_app(engine, secret_key="fuzz"), host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    try:
-        base = f"http://127.0.0.1:{srv.effective_port}"
+    with serving(engine, "fuzz") as base:
         # the schema is public (no login needed to read it)
         schema = schemathesis.openapi.from_url(f"{base}/api/openapi.json")
         schema.config.update(base_url=base, headers=headers)
@@ -56,9 +49,6 @@ def fuzz_served(engine, headers: dict, *, exclude: str | None = None,
             fuzz(operation, headers)
             fuzzed.append(f"{operation.method.upper()} {operation.path}")
         return fuzzed
-    finally:
-        srv.close()
-        thread.join(timeout=5)
 
 
 @pytest.mark.outbox_ok  # fuzzed records may trigger alerts that queue email
