@@ -22,12 +22,12 @@ from collections import Counter
 from typing import Mapping, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import ValidationFailed
 from ..forms.numbering import counter_key, format_number
 from ..store import tables as t
 from ..store.database import tx_cache
+from ..store.upsert import insert_for
 from . import Change, Record
 
 _B = sa.bindparam
@@ -145,7 +145,7 @@ def _numbers(rt, conn, form, values_list: list, now) -> list[str]:
 def _reserve(rt, conn, form_id: str, key: str, n: int) -> int:
     """Move one counter by `n` in one statement; its new (last reserved) value."""
     dialect = conn.dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t.counters)
+    ins = insert_for(dialect, t.counters)
     stmt = ins.values(form=form_id, key=key, value=n) \
         .on_conflict_do_update(index_elements=["form", "key"],
                                set_={"value": t.counters.c.value + n}) \
