@@ -6,7 +6,7 @@ import json
 
 from flask import jsonify, request
 
-from engine.errors import BadRequest, ValidationFailed
+from engine.errors import BadParameter, BadRequest, ValidationFailed
 
 from ..auth import acting_user, engine
 from ..files import send_file_ref, wants_download
@@ -155,9 +155,20 @@ def record_list(form):
     _form(form)
     page = engine().list(acting_user(), form, filter=request.args.get("filter") or None,
                          order=request.args.get("order") or None,
-                         limit=int_arg("limit", 50, 0, MAX_LIMIT), offset=int_arg("offset", 0, 0, 10**9))
+                         limit=int_arg("limit", 50, 0, MAX_LIMIT), offset=int_arg("offset", 0, 0, 10**9),
+                         exact_total=_exact_total())
     schema = data_schema(engine().defs.form(form), engine().registries)
-    return jsonify({"items": [record_json(r, schema) for r in page.items], "total": page.total})
+    return jsonify({"items": [record_json(r, schema) for r in page.items], "total": page.total,
+                    "total_capped": page.total_capped})
+
+
+def _exact_total() -> bool:
+    """`?total=exact` counts every matching record; the default (`total=capped`) stops 1,000
+    records past the page, so a page costs the same however large the form grows."""
+    raw = request.args.get("total") or "capped"
+    if raw not in ("capped", "exact"):
+        raise BadParameter("total must be capped or exact", "total", "must be capped or exact")
+    return raw == "exact"
 
 
 @bp.get("/forms/<form>/records/<int:record_id>")

@@ -75,6 +75,7 @@ def listing(form):
     template = "_list_results.html" if request.headers.get("HX-Request") and \
         request.headers.get("HX-Target") == "results" else "list.html"
     return render_template(template, spec=spec, rows=rows, cols=cols, total=page.total, totals=page.totals,
+                           total_capped=page.total_capped,
                            page=page_no, pages=pages, sort=sort, asked=asked,
                            filters=filters, can_create=eng.can_create(user, form), wf=wf,
                            filter_inputs={f.name: fd.field_type(eng, f).filter_input for f in filters},
