@@ -20,6 +20,7 @@ from ..expr import types as T
 from ..forms.preview import Preview
 from ..store import archive as archive_store
 from ..store import audit
+from ..store import tables as t
 from ..store import trash as trash_store
 from ..store.sqlscope import RecordScope
 from . import Event, Page, Record, TrashItem, as_record_id
@@ -154,7 +155,11 @@ class RecordService:
         order_by = _order(scope, order)
         base = scope.base
         with self.db.read() as conn:
-            ids_q = sa.select(base.c._id).select_from(scope.from_clause())
+            # the page's records rows in one statement with its order (its typed rows lead:
+            # a record in the trash has none)
+            rec = t.records
+            ids_q = sa.select(rec).select_from(scope.from_clause().join(rec, rec.c.id == base.c._id)) \
+                .where(rec.c.deleted_at.is_(None))
             terms = [_sum_term(scope, name) for name in sums]
             cap = None if exact_total or terms else offset + limit + COUNT_AHEAD
             if cap is None:
@@ -166,12 +171,11 @@ class RecordService:
                 ids_q, count_q = ids_q.where(c), count_q.where(c)
             if cap is not None:
                 count_q = sa.select(sa.func.count()).select_from(count_q.limit(cap + 1).subquery())
-            ids = conn.execute(ids_q.order_by(*order_by).limit(limit).offset(offset)).scalars().all()
+            rows = conn.execute(ids_q.order_by(*order_by).limit(limit).offset(offset)).mappings().all()
             counted = conn.execute(count_q).one()
-            rows = rt.repo.fetch_many(conn, ids)
-        totals = {name: _unscaled(v, t.scale) for name, t, v in zip(sums, terms, counted[1:])}
+        totals = {name: _unscaled(v, term.scale) for name, term, v in zip(sums, terms, counted[1:])}
         capped = cap is not None and counted[0] > cap
-        return Page([self._shown(user, self.reader.record(rows[i])) for i in ids if i in rows],
+        return Page([self._shown(user, self.reader.record(r)) for r in rows],
                     cap if capped else counted[0], totals, total_capped=capped)
 
     def history(self, user, form_id: str, record_id) -> list[Event]:
