@@ -44,11 +44,14 @@ def record_json(rec, marker=False) -> dict:
 
 
 def record_with_actions(rec) -> dict:
+    """The record with what the user may do next (actions, forms to make, delete): its reads
+    share one read transaction (a GET's is already open; after a write, a fresh one that sees it)."""
     eng, user = engine(), acting_user()
     out = record_json(rec)
-    out["actions"] = action_names(available_actions(eng, user, rec))
-    out["make"] = eng.make_targets(user, rec)
-    out["deletable"] = eng.can_delete(user, rec)
+    with eng.db.read_scope():
+        out["actions"] = action_names(available_actions(eng, user, rec))
+        out["make"] = eng.make_targets(user, rec)
+        out["deletable"] = eng.can_delete(user, rec)
     return out
 
 
