@@ -55,3 +55,18 @@ def test_engine_list_counts_everything_when_asked_or_summing(engine, users, monk
     assert (page.total, page.total_capped) == (5, False)
     page = engine.list(pat, "product", limit=1, sums=["price"])  # a sum needs every record
     assert (page.total, page.total_capped, str(page.totals["price"])) == (5, False, "10.00")
+
+
+def test_the_list_page_says_more_when_it_stopped_counting(engine, users, app, monkeypatch):
+    from tests.api.test_web_pages import TOKEN_RE
+
+    monkeypatch.setattr(service, "COUNT_AHEAD", 1)
+    _customers(engine, users, 60)  # a page is 25: counted to 26, there are more
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    client.post("/login", data={"username": "alice", "password": "alice-pass-123",
+                                "csrf_token": TOKEN_RE.search(page).group(1)})
+    html = client.get("/f/customer").get_data(as_text=True)
+    assert "1 / 2 · 26+ records" in html
+    monkeypatch.setattr(service, "COUNT_AHEAD", 1000)
+    assert "1 / 3 · 60 records" in client.get("/f/customer").get_data(as_text=True)
