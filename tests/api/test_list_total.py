@@ -44,16 +44,16 @@ def test_total_other_than_capped_or_exact_is_refused(engine, users, api):
 
 
 @pytest.mark.outbox_ok  # products alert purchasing on create; not this test's concern
-def test_engine_list_counts_everything_when_asked_or_summing(engine, users, monkeypatch):
+def test_engine_list_caps_only_when_asked_and_not_when_summing(engine, users, monkeypatch):
     monkeypatch.setattr(service, "COUNT_AHEAD", 1)
     for i in range(5):
         engine.create(users["pat"], "product", {"sku": f"S-{i}", "name": f"P{i}", "price": "2.00"})
     pat = users["pat"]
-    page = engine.list(pat, "product", limit=1)
+    page = engine.list(pat, "product", limit=1, capped_total=True)
     assert (page.total, page.total_capped) == (2, True)
-    page = engine.list(pat, "product", limit=1, exact_total=True)
+    page = engine.list(pat, "product", limit=1)  # the facade counts everything unless asked
     assert (page.total, page.total_capped) == (5, False)
-    page = engine.list(pat, "product", limit=1, sums=["price"])  # a sum needs every record
+    page = engine.list(pat, "product", limit=1, sums=["price"], capped_total=True)  # a sum needs all
     assert (page.total, page.total_capped, str(page.totals["price"])) == (5, False, "10.00")
 
 

@@ -174,7 +174,7 @@ def record_list(form):
     page = engine().list(acting_user(), form, filter=request.args.get("filter") or None,
                          order=request.args.get("order") or None,
                          limit=int_arg("limit", 50, 0, MAX_LIMIT), offset=int_arg("offset", 0, 0, 10**9),
-                         exact_total=_exact_total())
+                         capped_total=not _exact_total())
     marker = _utc_marker(form)
     return jsonify({"items": [record_json(r, marker) for r in page.items], "total": page.total,
                     "total_capped": page.total_capped})
