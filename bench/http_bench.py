@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import inspect
 import json
 import os
 import socket
@@ -157,6 +158,8 @@ def main() -> None:
         raw = start_server([sys.executable, str(ROOT / "bench" / "raw_wsgi.py"), url, str(raw_port),
                             str(args.threads)], env, raw_port, raw_log)
         alice, sam = eng.user("alice"), eng.user("sam")
+        # the direct list counts as the API does (capped past the page) where the tree can
+        page_kw = {"capped_total": True} if "capped_total" in inspect.signature(eng.list).parameters else {}
         reads = [ids[i % len(ids)] for i in range(n)]
         http_ids, direct_ids = submitted[:n], submitted[n:2 * n]
         scenarios = [
@@ -166,7 +169,7 @@ def main() -> None:
                  eng.get(alice, "sales_order", rid)) for rid in reads]),
             ("list 50 records", args.clients, 0.25,
              [("GET", "/api/forms/sales_order/records?limit=50", None, tokens["alice"])] * n,
-             [lambda: [r.to_json() for r in eng.list(alice, "sales_order", limit=50).items]] * n),
+             [lambda: [r.to_json() for r in eng.list(alice, "sales_order", limit=50, **page_kw).items]] * n),
             ("inbox (open tasks)", args.clients, 0.25,
              [("GET", "/api/tasks", None, tokens["sam"])] * n,
              [lambda: [x.to_json() for x in eng.tasks(sam, "open")]] * n),

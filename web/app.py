@@ -18,6 +18,7 @@ from .api import bp as api_bp
 from .api import error_response, http_error_response, http_headers, loom_error_response
 from .auth import bp as auth_bp
 from .auth import login_manager
+from .read_lanes import ReadLanes
 from .views import register as register_views
 
 log = logging.getLogger("loom.web")
@@ -33,10 +34,12 @@ SHARED_READS = {"api.record_get", "api.record_list", "api.record_history", "api.
 
 
 def _one_read_transaction_per_request(app: Flask, engine) -> None:
-    """A GET's reads (the token's user, the record, its actions) share one read transaction."""
+    """A GET's reads (the token's user, the record, its actions) share one read transaction,
+    and run in one of the app's read lanes (web/read_lanes.py)."""
     @app.before_request
     def _open_reads():
         if request.method in ("GET", "HEAD") and request.endpoint in SHARED_READS:
+            g.loom_lane = app.extensions["loom.read_lanes"].enter()
             scope = engine.db.read_scope()
             scope.__enter__()
             g.loom_reads = scope
@@ -44,8 +47,12 @@ def _one_read_transaction_per_request(app: Flask, engine) -> None:
     @app.teardown_request
     def _close_reads(exc):
         scope = g.pop("loom_reads", None)
-        if scope is not None:
-            scope.__exit__(None, None, None)
+        try:
+            if scope is not None:
+                scope.__exit__(None, None, None)
+        finally:
+            if g.pop("loom_lane", False):
+                app.extensions["loom.read_lanes"].leave()
 
 
 def create_app(engine, *, secret_key: str | None = None, config: dict | None = None) -> Flask:
@@ -63,9 +70,15 @@ def create_app(engine, *, secret_key: str | None = None, config: dict | None = N
     app.config["JSON_SORT_KEYS"] = False
     app.json.sort_keys = False
     security.install(app)
+    # two lanes on SQLite (the GIL runs one at a time anyway); off elsewhere unless asked
+    app.config["LOOM_READ_LANES"] = int(os.environ.get("LOOM_READ_LANES",
+                                                       "2" if engine.db.is_sqlite else "0"))
+    app.config["LOOM_READ_LANE_WAIT"] = 0.25
     _one_read_transaction_per_request(app, engine)
     if config:
         app.config.update(config)
+    app.extensions["loom.read_lanes"] = ReadLanes(app.config["LOOM_READ_LANES"],
+                                                  app.config["LOOM_READ_LANE_WAIT"])
     app.extensions["loom.engine"] = engine
 
     login_manager.init_app(app)

@@ -38,6 +38,10 @@ def field_schema(f, registries) -> dict:
     return s
 
 
+TOTAL_CAPPED = {"type": "boolean", "description": "true: counting stopped at `total`, there are more "
+                                                  "(ask `total=exact` for the exact count)"}
+
+
 def data_schema(form, registries, hidden=frozenset()) -> dict:
     """The schema of a form's `data` object (properties per field; `hidden`: left out)."""
     return {"type": "object", "properties": {f.name: field_schema(f, registries) for f in form.fields
@@ -55,7 +59,7 @@ def _form_schemas(form, registries, hidden=frozenset()) -> dict:
                         {"type": "object", "properties": {"data": {"$ref": f"#/components/schemas/{form.id}.data"}}}]}
     page = {"type": "object", "required": ["items", "total"],
             "properties": {"items": {"type": "array", "items": _ref(f"{form.id}.record")},
-                           "total": {"type": "integer"}}}
+                           "total": {"type": "integer"}, "total_capped": TOTAL_CAPPED}}
     return {f"{form.id}.data": data, f"{form.id}.create": create_data, f"{form.id}.record": record,
             f"{form.id}.page": page}
 
@@ -301,7 +305,11 @@ def build_openapi(engine, user=None) -> dict:
                          "description": "comma-separated fields (`link.field` as in filter); a leading - "
                                         "sorts descending"},
                         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 500}},
-                        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+                        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                        {"name": "total", "in": "query", "schema": {"enum": ["capped", "exact"]},
+                         "description": "capped (default): count the matching records up to 1,000 past "
+                                        "this page (`total_capped` when there are more); exact: count "
+                                        "them all (slower as the form grows)"}],
                     "responses": {"200": {"description": "One page", **_json(_ref(f"{form.id}.page"))},
                                   **_errors("400", "401", "403", "404", "422")}},
         }

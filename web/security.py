@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 
 from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import RequestEntityTooLarge
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -31,7 +32,23 @@ def waitress_options(app: Flask) -> dict:
     return {"max_request_body_size": app.config["MAX_CONTENT_LENGTH"]}
 
 
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signing serializer built once per set of keys
+    (Flask builds one per request, cookie or not: 3% of an API GET). A changed
+    SECRET_KEY or SECRET_KEY_FALLBACKS builds a new one."""
+
+    _built: tuple | None = None
+
+    def get_signing_serializer(self, app: Flask):
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        built = self._built
+        if built is None or built[0] != keys:
+            built = self._built = (keys, super().get_signing_serializer(app))
+        return built[1]
+
+
 def install(app: Flask) -> None:
+    app.session_interface = CookieSessions()
     # Flask defines the key (as None), so setdefault would keep "no limit": set it.
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     # Links in emails (password reset) are built from this, never from the request's Host

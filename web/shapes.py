@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
 
 def plain(value: Any) -> Any:
@@ -114,6 +114,33 @@ def utc_marked(schema: dict | None, value: Any) -> Any:
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
         return [utc_marked(schema["items"], v) for v in value]
     return value
+
+
+def utc_marker(schema: dict | None) -> Callable[[Any], Any] | None:
+    """`utc_marked` for one schema, worked out once: a function marking a value as it would,
+    or None when the schema declares no date-time anywhere (the value goes out as it is).
+    A list page marks 50 records with the same schema: walking it per value was 40% of it."""
+    if not schema:
+        return None
+    stamp = schema.get("format") == "date-time"
+    props = schema.get("properties")
+    fields = {k: m for k, p in props.items() if (m := utc_marker(p)) is not None} \
+        if isinstance(props, dict) else {}
+    items = utc_marker(schema["items"]) if isinstance(schema.get("items"), dict) else None
+    if not stamp and not fields and items is None:
+        return None
+
+    def mark(value):
+        if value is None:
+            return value
+        if stamp and isinstance(value, str):
+            return value if _has_offset(value) else value + "Z"
+        if fields and isinstance(value, dict):
+            return {k: (fields[k](v) if k in fields else v) for k, v in value.items()}
+        if items is not None and isinstance(value, list):
+            return [items(v) for v in value]
+        return value
+    return mark
 
 
 def _has_offset(text: str) -> bool:

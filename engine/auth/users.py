@@ -20,11 +20,15 @@ BAD_LOGIN = "unknown user or wrong password"
 # answered once per transaction: `_users(conn)` remembers them until the
 # transaction ends or this directory writes a user.
 _B = sa.bindparam
-# every API request looks its token up: built once (see engine/store/repository.py)
-_TOKEN = sa.select(t.tokens.c.user_name, t.tokens.c.expires_at).where(
-    t.tokens.c.token_hash == sa.bindparam("b_hash"), t.tokens.c.revoked_at.is_(None))
-_TOKEN_OF_KIND = _TOKEN.where(t.tokens.c.kind == sa.bindparam("b_kind"))
 _FIND = sa.select(t.users).where(t.users.c.name == _B("b_name"))
+# the token, its user and the user's roles in one statement (one row per role): every API
+# request and page asks it, so it is one round trip and nothing is remembered between requests
+# (a revoked token, a deactivated user or a changed role counts from the next request on)
+_TOKEN_USER = (sa.select(t.tokens.c.expires_at, t.users, t.user_roles.c.role)
+               .join(t.users, t.users.c.name == t.tokens.c.user_name)
+               .outerjoin(t.user_roles, t.user_roles.c.user_name == t.users.c.name)
+               .where(t.tokens.c.token_hash == _B("b_hash"), t.tokens.c.revoked_at.is_(None)))
+_TOKEN_USER_OF_KIND = _TOKEN_USER.where(t.tokens.c.kind == _B("b_kind"))
 _ROLES = sa.select(t.user_roles.c.role).where(t.user_roles.c.user_name == _B("b_name"))
 _WITH_ROLE = (sa.select(t.user_roles.c.user_name).distinct()
               .join(t.users, t.users.c.name == t.user_roles.c.user_name)
@@ -176,19 +180,25 @@ class Directory:
         except KeyError:
             pass
         row = conn.execute(_FIND, {"b_name": name}).mappings().first()
-        if row is not None:  # the row holds what delegate_of and manager_of ask next: keep it
+        granted = None if row is None or not row["active"] else \
+            frozenset(conn.execute(_ROLES, {"b_name": name}).scalars())
+        return self._remember(cache, name, row, granted)
+
+    def _remember(self, cache: dict, name: str, row, granted) -> User | None:
+        """The User of a users row (None when there is none or it is inactive), kept in the
+        transaction's cache with the row's delegation and manager (what is asked next)."""
+        if row is not None:
             cache.setdefault(("away", name), _Away(row["delegate"], row["away_from"],
                                                    row["away_until"]))
             cache.setdefault(("manager", name), row["manager"])
         if row is None or not row["active"]:
             user = None
         else:
-            granted = frozenset(conn.execute(_ROLES, {"b_name": name}).scalars())
             user = User(row["name"], self.groups().expand_roles(granted), row["email"],
                         row["language"] or "en", row["manager"], row["full_name"],
                         bool(row["is_admin"]), granted=granted, time_zone=row["time_zone"],
                         notify_by=tuple(c for c in (row["notify_by"] or "inbox").split(",") if c))
-        cache[key] = user
+        cache[("find", name)] = user
         return user
 
     def exists(self, name: str, conn=None) -> bool:
@@ -255,14 +265,17 @@ class Directory:
         return token
 
     def user_for_token(self, token: str, kind: str | None = None) -> User:
+        """The active user a live token of `kind` belongs to, read afresh (one statement)."""
         now = self.clock.now()
         with self.db.read() as conn:
-            q, params = (_TOKEN_OF_KIND, {"b_hash": token_hash(token), "b_kind": kind}) if kind \
-                else (_TOKEN, {"b_hash": token_hash(token)})
-            row = conn.execute(q, params).mappings().first()
-            if row is None or (row["expires_at"] is not None and row["expires_at"] < now):
+            q, params = (_TOKEN_USER_OF_KIND, {"b_hash": token_hash(token), "b_kind": kind}) if kind \
+                else (_TOKEN_USER, {"b_hash": token_hash(token)})
+            rows = conn.execute(q, params).mappings().all()
+            if not rows or (rows[0]["expires_at"] is not None and rows[0]["expires_at"] < now):
                 raise NotAuthenticated("the token is not valid")
-            user = self.find(row["user_name"], conn)
+            name = rows[0]["name"]
+            granted = frozenset(r["role"] for r in rows if r["role"] is not None)
+            user = self._remember(_users(conn), name, rows[0], granted)
         if user is None:
             raise NotAuthenticated("the token is not valid")
         return user

@@ -60,6 +60,7 @@ class Page:
     items: list
     total: int
     totals: dict = field(default_factory=dict)  # field -> sum over every matching record (`sums`)
+    total_capped: bool = False  # counting stopped at `total`: there are more (RecordService.list)
 
 
 @dataclass(frozen=True)

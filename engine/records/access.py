@@ -44,6 +44,9 @@ class FieldAccess:
 
     def __init__(self, defs):
         self.defs = defs
+        # hidden() per (form, roles, owns the record): a list page asks it per record and
+        # per field; the answer depends on nothing else, and these definitions never change
+        self._hidden: dict[tuple, frozenset[str]] = {}
 
     # --- who is who ---------------------------------------------------------------
 
@@ -67,8 +70,17 @@ class FieldAccess:
         """The fields of `form_id` that `user` may not see (on a record `owner` owns)."""
         if user.is_admin:
             return frozenset()
+        key = (form_id, frozenset(user.roles), owner is not None and owner == user.name)
+        try:
+            return self._hidden[key]
+        except KeyError:
+            pass
         form = self.defs.form(form_id)
-        return frozenset(f.name for f in form.fields if not self.may_read_field(user, f, owner))
+        hidden = frozenset(f.name for f in form.fields if not self.may_read_field(user, f, owner))
+        if len(self._hidden) > 4096:  # many role sets: start over rather than grow
+            self._hidden.clear()
+        self._hidden[key] = hidden
+        return hidden
 
     def readable(self, user, form_id: str, owner: str | None = None) -> tuple[str, ...]:
         hidden = self.hidden(user, form_id, owner)

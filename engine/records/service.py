@@ -20,12 +20,18 @@ from ..expr import types as T
 from ..forms.preview import Preview
 from ..store import archive as archive_store
 from ..store import audit
+from ..store import tables as t
 from ..store import trash as trash_store
 from ..store.sqlscope import RecordScope
 from . import Event, Page, Record, TrashItem, as_record_id, bulk
 from .make_from import Maker, overlay
 
 MAX_PAGE = 500
+# A list page shown to a person (`capped_total`: the API unless `?total=exact`, the list page)
+# counts its matching records only this far past the page's end: a COUNT(*) over every
+# readable row grows with the table (1M rows: 40 ms against 1.6 ms at 100k), the page itself
+# does not. Past the cap `Page.total_capped` says "at least `total`".
+COUNT_AHEAD = 1000
 
 
 class RecordService:
@@ -150,9 +156,11 @@ class RecordService:
         return self.reader.access.redact(user, rec)
 
     def list(self, user, form_id: str, filter: str | None = None, order: str | None = None,
-             limit: int = 50, offset: int = 0, sums: tuple = ()) -> Page:
+             limit: int = 50, offset: int = 0, sums: tuple = (), capped_total: bool = False) -> Page:
         """One page of the records the user may read, filtered and ordered in SQL; with `sums`,
-        the SUM of those number fields over every matching record (in the count's query)."""
+        the SUM of those number fields over every matching record (in the count's query).
+        With `capped_total` the total is counted up to COUNT_AHEAD records past the page
+        (`total_capped` when there are more), unless `sums` need every matching record."""
         rt = self.rt
         rt.defs.form(form_id)  # NotFound for an unknown form
         limit = max(0, min(int(limit), MAX_PAGE))
@@ -181,18 +189,28 @@ class RecordService:
         order_by = _order(scope, order)
         base = scope.base
         with self.db.read() as conn:
-            ids_q = sa.select(base.c._id).select_from(scope.from_clause())
+            # the page's records rows in one statement with its order (its typed rows lead:
+            # a record in the trash has none)
+            rec = t.records
+            ids_q = sa.select(rec).select_from(scope.from_clause().join(rec, rec.c.id == base.c._id)) \
+                .where(rec.c.deleted_at.is_(None))
             terms = [_sum_term(scope, name) for name in sums]
-            count_q = sa.select(sa.func.count(), *[sa.func.sum(t.expr) for t in terms]) \
-                .select_from(scope.from_clause())
+            cap = offset + limit + COUNT_AHEAD if capped_total and not terms else None
+            if cap is None:
+                count_q = sa.select(sa.func.count(), *[sa.func.sum(t.expr) for t in terms]) \
+                    .select_from(scope.from_clause())
+            else:  # stop counting one row past the cap: the cost no longer grows with the table
+                count_q = sa.select(sa.literal(1)).select_from(scope.from_clause())
             for c in conds:
                 ids_q, count_q = ids_q.where(c), count_q.where(c)
-            ids = conn.execute(ids_q.order_by(*order_by).limit(limit).offset(offset)).scalars().all()
+            if cap is not None:
+                count_q = sa.select(sa.func.count()).select_from(count_q.limit(cap + 1).subquery())
+            rows = conn.execute(ids_q.order_by(*order_by).limit(limit).offset(offset)).mappings().all()
             counted = conn.execute(count_q).one()
-            rows = rt.repo.fetch_many(conn, ids)
-        totals = {name: _unscaled(v, t.scale) for name, t, v in zip(sums, terms, counted[1:])}
-        return Page([self._shown(user, self.reader.record(rows[i])) for i in ids if i in rows],
-                    counted[0], totals)
+        totals = {name: _unscaled(v, term.scale) for name, term, v in zip(sums, terms, counted[1:])}
+        capped = cap is not None and counted[0] > cap
+        return Page([self._shown(user, self.reader.record(r)) for r in rows],
+                    cap if capped else counted[0], totals, total_capped=capped)
 
     def history(self, user, form_id: str, record_id) -> list[Event]:
         with self.db.read() as conn:

@@ -11,6 +11,7 @@ above theirs in the same block; a block is one chain decided in order.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from datetime import datetime
 from typing import Any
 
@@ -56,10 +57,16 @@ class Task:
 
     def to_json(self) -> dict[str, Any]:
         # `data` stays out: the API reads records through their own endpoint and its field rules
-        out = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "data"}
+        out = dict(zip(_JSON_FIELDS, _json_values(self)))
         for k in ("created_at", "due_at", "reminded_at", "decided_at"):
             out[k] = iso(out[k])
         return out
+
+
+# to_json's keys and one getter for them all (an inbox page answers 100 tasks: a getattr
+# per field and task was a fifth of the request)
+_JSON_FIELDS = tuple(k for k in Task.__dataclass_fields__ if k != "data")
+_json_values = attrgetter(*_JSON_FIELDS)
 
 
 _COLS = [c for c in t.tasks.c]

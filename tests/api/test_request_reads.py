@@ -35,3 +35,25 @@ def test_reads_after_a_write_in_a_read_scope_see_the_write(engine, users):
         assert engine.get(alice, "customer", rec.id).data["name"] == "before"
         engine.update(alice, "customer", rec.id, {"name": "after"}, version=rec.version)
         assert engine.get(alice, "customer", rec.id).data["name"] == "after"
+
+
+def test_an_actions_answer_reads_in_one_transaction_after_the_write(engine, users, api, catalog):
+    from tests.api.conftest import order_data
+
+    rec = engine.create(users["alice"], "sales_order", order_data(catalog))
+    client = api("alice")
+    begins: list[bool] = []  # True: a write's transaction
+
+    def begin(conn):
+        begins.append(bool(conn.get_execution_options().get("loom_write")))
+
+    event.listen(engine.db.engine, "begin", begin)
+    try:
+        resp = client.post(f"/api/forms/sales_order/records/{rec.id}/actions/submit", json={})
+        assert resp.status_code == 200 and resp.get_json()["state"] != "draft"
+        assert isinstance(resp.get_json()["actions"], list)
+    finally:
+        event.remove(engine.db.engine, "begin", begin)
+    assert begins.count(True) == 1
+    # after the write, its answer (actions, make targets, deletable) reads in one transaction
+    assert len(begins) - 1 - begins.index(True) == 1

@@ -4,14 +4,14 @@ from __future__ import annotations
 import io
 import json
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 
-from engine.errors import BadRequest, ValidationFailed
+from engine.errors import BadParameter, BadRequest, ValidationFailed
 
 from ..auth import acting_user, engine
 from ..files import send_file_ref, wants_download
 from ..openapi import data_schema
-from ..shapes import plain, utc_marked
+from ..shapes import plain, utc_marked, utc_marker
 from ..workflow_view import action_names, available_actions
 from . import MAX_LIMIT, _hygiene, bp, body, int_arg
 
@@ -20,20 +20,38 @@ def _form(form: str):
     return engine().defs.form(form)  # NotFound → 404
 
 
-def record_json(rec, schema: dict | None = None) -> dict:
-    """A record as the API answers it: date-time values with their UTC offset."""
+def _utc_marker(form_id: str):
+    """The form's `utc_marker`, worked out once per definitions snapshot (per app: tests run
+    several engines in one process); a reload brings new form specs, so a new marker."""
+    eng = engine()
+    form, registries = eng.defs.form(form_id), eng.registries
+    markers = current_app.extensions.setdefault("loom.utc_markers", {})
+    hit = markers.get(form_id)
+    if hit is None or hit[0] is not form or hit[1] is not registries:
+        hit = markers[form_id] = (form, registries, utc_marker(data_schema(form, registries)))
+    return hit[2]
+
+
+def record_json(rec, marker=False) -> dict:
+    """A record as the API answers it: date-time values with their UTC offset (`marker`: the
+    form's `_utc_marker`, when the caller has it)."""
     out = rec.to_json()
-    if schema is None:
-        schema = data_schema(engine().defs.form(rec.form), engine().registries)
-    out["data"] = utc_marked(schema, out["data"])
+    if marker is False:
+        marker = _utc_marker(rec.form)
+    if marker is not None:
+        out["data"] = marker(out["data"])
     return out
 
 
 def record_with_actions(rec) -> dict:
+    """The record with what the user may do next (actions, forms to make, delete): its reads
+    share one read transaction (a GET's is already open; after a write, a fresh one that sees it)."""
+    eng, user = engine(), acting_user()
     out = record_json(rec)
-    out["actions"] = action_names(available_actions(engine(), acting_user(), rec))
-    out["make"] = engine().make_targets(acting_user(), rec)
-    out["deletable"] = engine().can_delete(acting_user(), rec)
+    with eng.db.read_scope():
+        out["actions"] = action_names(available_actions(eng, user, rec))
+        out["make"] = eng.make_targets(user, rec)
+        out["deletable"] = eng.can_delete(user, rec)
     return out
 
 
@@ -155,9 +173,20 @@ def record_list(form):
     _form(form)
     page = engine().list(acting_user(), form, filter=request.args.get("filter") or None,
                          order=request.args.get("order") or None,
-                         limit=int_arg("limit", 50, 0, MAX_LIMIT), offset=int_arg("offset", 0, 0, 10**9))
-    schema = data_schema(engine().defs.form(form), engine().registries)
-    return jsonify({"items": [record_json(r, schema) for r in page.items], "total": page.total})
+                         limit=int_arg("limit", 50, 0, MAX_LIMIT), offset=int_arg("offset", 0, 0, 10**9),
+                         capped_total=not _exact_total())
+    marker = _utc_marker(form)
+    return jsonify({"items": [record_json(r, marker) for r in page.items], "total": page.total,
+                    "total_capped": page.total_capped})
+
+
+def _exact_total() -> bool:
+    """`?total=exact` counts every matching record; the default (`total=capped`) stops 1,000
+    records past the page, so a page costs the same however large the form grows."""
+    raw = request.args.get("total") or "capped"
+    if raw not in ("capped", "exact"):
+        raise BadParameter("total must be capped or exact", "total", "must be capped or exact")
+    return raw == "exact"
 
 
 @bp.get("/forms/<form>/records/<int:record_id>")

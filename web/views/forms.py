@@ -67,7 +67,7 @@ def listing(form):
         page_no = 1
     page = eng.list(user, form, filter=" and ".join(parts) or None, order=order,
                     limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE,
-                    sums=[c.name for c in cols if c.total])
+                    sums=[c.name for c in cols if c.total], capped_total=True)
     labels = fd.WebLabels(lp.link_titles(eng, user, cols, page.items))
     rows = [{"rec": r, "cells": [_cell(eng, spec, wf, c, r, labels) for c in cols]} for r in page.items]
     filters = [f for f in lp.filter_fields(eng, spec, cols) if f.name in shown]  # no filter
@@ -75,6 +75,7 @@ def listing(form):
     template = "_list_results.html" if request.headers.get("HX-Request") and \
         request.headers.get("HX-Target") == "results" else "list.html"
     return render_template(template, spec=spec, rows=rows, cols=cols, total=page.total, totals=page.totals,
+                           total_capped=page.total_capped,
                            page=page_no, pages=pages, sort=sort, asked=asked,
                            filters=filters, can_create=eng.can_create(user, form), wf=wf,
                            filter_inputs={f.name: fd.field_type(eng, f).filter_input for f in filters},
