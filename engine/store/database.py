@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from ..errors import QueryTimeout
+from .hot import register_quiet
 from .lane import WriterLane, lane_for
 
 BUSY_TIMEOUT_MS = 30_000
@@ -120,6 +121,7 @@ class Database:
                                            max_overflow=20, pool_pre_ping=True)
         # a savepoint rolled back may have written rows the cache now holds
         event.listen(self.engine, "rollback_savepoint", forget_tx_cache)
+        register_quiet(self.engine)  # hot statements skip SQLAlchemy unless someone listens
 
     @property
     def is_sqlite(self) -> bool:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from ..records import iso
 from ..store import tables as t
+from ..store.hot import Hot
 
 BLOCK = 1000
 MID = 500
@@ -67,7 +68,7 @@ _COLS = [c for c in t.tasks.c]
 # Hot statements built once: building a statement and its cache key costs more
 # than running it. Status changes keep their conditions (`status IN (...)`).
 _B = sa.bindparam
-_INSERT = t.tasks.insert().returning(t.tasks.c.id)
+_INSERT = Hot(t.tasks.insert().returning(t.tasks.c.id))
 _LAST_VISIT = sa.select(sa.func.max(t.tasks.c.visit)).where(
     t.tasks.c.record_id == _B("b_record_id"), t.tasks.c.step == _B("b_step"))
 _CURRENT = sa.select(t.tasks).where(
@@ -91,9 +92,9 @@ def _set_status_stmt(n_froms: int, keys: tuple):
     stmt = _SET_STATUS.get(key)
     if stmt is None:
         froms = [_B(f"b_from{i}") for i in range(n_froms)]
-        stmt = _SET_STATUS[key] = (t.tasks.update()
-                                   .where(t.tasks.c.id == _B("b_id"), t.tasks.c.status.in_(froms))
-                                   .values({k: _B(f"b_{k}") for k in keys}))
+        stmt = _SET_STATUS[key] = Hot(t.tasks.update()
+                                      .where(t.tasks.c.id == _B("b_id"), t.tasks.c.status.in_(froms))
+                                      .values({k: _B(f"b_{k}") for k in keys}))
     return stmt
 
 
@@ -131,13 +132,13 @@ def insert(conn, *, record_id: int, form: str, step: str, visit: int, assignee: 
            status: str = OPEN, kind: str = "approve", position: int = MID, due_at=None,
            delegated_from: str | None = None, transferred_from: str | None = None,
            escalated: bool = False, decision: str | None = None, comment: str | None = None) -> int:
-    return conn.execute(_INSERT, {
+    return _INSERT.scalar(conn, {
         "record_id": record_id, "form": form, "step": step, "visit": visit, "kind": kind,
         "assignee": assignee, "status": status, "position": position, "due_at": due_at,
         "delegated_from": delegated_from, "transferred_from": transferred_from,
         "escalated": escalated, "created_at": now, "decision": decision, "comment": comment,
         "decided_at": now if status == DONE else None,
-    }).scalar_one()
+    })
 
 
 def current(conn, record_id: int, step: str, visit: int | None = None) -> list[Task]:
@@ -183,8 +184,7 @@ def set_status(conn, task_id: int, *, from_status: str | tuple, to_status: str, 
     params["b_id"] = task_id
     for i, f in enumerate(froms):
         params[f"b_from{i}"] = f
-    res = conn.execute(_set_status_stmt(len(froms), tuple(values)), params)
-    return res.rowcount == 1
+    return _set_status_stmt(len(froms), tuple(values)).rowcount(conn, params) == 1
 
 
 def cancel_active(conn, record_id: int, now: datetime, step: str | None = None,
