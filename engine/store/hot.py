@@ -20,7 +20,7 @@ from typing import Any, Mapping
 
 import sqlalchemy as sa
 
-_ENGINE_QUIET: dict[int, int] = {}  # id(engine) -> number of Loom's own cursor listeners
+_ENGINE_QUIET: dict[int, int] = {}  # id(engine) -> how many of its cursor listeners are Loom's
 
 
 def register_quiet(engine: sa.Engine) -> None:
@@ -32,7 +32,7 @@ class _Plan:
     """What a compiled statement needs per call: its text and, per placeholder, where its
     value comes from (a parameter, or a value bound in the statement) and its processor."""
 
-    __slots__ = ("sql", "slots", "positional", "result_proc")
+    __slots__ = ("sql", "slots", "positional", "result_proc", "columns", "row_procs")
 
     def __init__(self, comp, keys: tuple) -> None:
         self.sql = comp.string
@@ -50,10 +50,12 @@ class _Plan:
                 raise KeyError(name)
             fixed = None if key is not None else bp.effective_value
             self.slots.append((key, fixed, procs.get(name), escaped.get(name, name)))
-        self.result_proc = None
-        cols = getattr(comp, "_result_columns", None)
-        if cols:
-            self.result_proc = cols[0][3]._cached_result_processor(comp.dialect, None)
+        cols = getattr(comp, "_result_columns", None) or []
+        self.columns = tuple(c[0] for c in cols)  # result keys, as SQLAlchemy names them
+        self.row_procs = [c[3]._cached_result_processor(comp.dialect, None) for c in cols]
+        self.result_proc = self.row_procs[0] if self.row_procs else None
+        if not any(self.row_procs):
+            self.row_procs = None
 
     def bind(self, params: Mapping[str, Any]):
         out = []
@@ -82,7 +84,12 @@ class Hot:
         except KeyError:
             pass
         comp = self.stmt.compile(dialect=dialect, column_keys=list(keys))
-        slow = (getattr(comp, "insert_prefetch", None) or getattr(comp, "update_prefetch", None)
+        # rows whose values need converting are read on SQLite only: other drivers' result
+        # processors may depend on the column types the server reports per result
+        reads = getattr(comp, "_result_columns", None) and not comp.isinsert \
+            and not comp.isupdate and not comp.isdelete
+        slow = ((reads and dialect.name != "sqlite")
+                or getattr(comp, "insert_prefetch", None) or getattr(comp, "update_prefetch", None)
                 or getattr(comp, "post_compile_params", None)
                 or getattr(comp, "literal_execute_params", None))
         plan = self._plans[key] = None if slow else _Plan(comp, keys)
@@ -119,10 +126,38 @@ class Hot:
             return conn.execute(self.stmt, params).scalar()
         row = cursor.fetchone()
         cursor.close()
-        if row is None:
+        if row is None or row[0] is None:
             return None
         value = row[0]
         return plan.result_proc(value) if plan.result_proc is not None else value
+
+    def all(self, conn: sa.Connection, params: Mapping[str, Any]) -> list[tuple]:
+        """Run a SELECT; its rows as tuples, values converted as SQLAlchemy converts them."""
+        plan, cursor = self._run(conn, params)
+        if plan is None:
+            return [tuple(r) for r in conn.execute(self.stmt, params)]
+        rows = cursor.fetchall()
+        cursor.close()
+        procs = plan.row_procs
+        if procs is None:
+            return rows
+        return [tuple(v if p is None or v is None else p(v) for p, v in zip(procs, r))
+                for r in rows]
+
+    def first_mapping(self, conn: sa.Connection, params: Mapping[str, Any]) -> dict | None:
+        """Run a SELECT; its first row as a dict by column name, or None."""
+        plan, cursor = self._run(conn, params)
+        if plan is None:
+            row = conn.execute(self.stmt, params).mappings().first()
+            return None if row is None else dict(row)
+        row = cursor.fetchone()
+        cursor.close()
+        if row is None:
+            return None
+        procs = plan.row_procs
+        if procs is not None:
+            row = [v if p is None or v is None else p(v) for p, v in zip(procs, row)]
+        return dict(zip(plan.columns, row))
 
     def execute(self, conn: sa.Connection, params: Mapping[str, Any]) -> None:
         """Run a statement whose result is not needed (an INSERT)."""
@@ -133,6 +168,12 @@ class Hot:
         cursor.close()
 
 
+def hot_allowed(conn: sa.Connection) -> bool:
+    """May a statement on `conn` skip SQLAlchemy (no one but Loom listens to its statements)?"""
+    return not _spied(conn)
+
+
 def _spied(conn: sa.Connection) -> bool:
-    own = _ENGINE_QUIET.get(id(conn.engine))
-    return own is None or len(conn.engine.dispatch.before_cursor_execute) > own
+    engine = conn.engine
+    own = _ENGINE_QUIET.get(id(engine))
+    return own is None or conn._has_events or len(engine.dispatch.before_cursor_execute) > own

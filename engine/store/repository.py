@@ -22,10 +22,11 @@ from .typed import TypedStore
 # about twice as much as running it (measured: 86 µs vs 28 µs per fetch).
 _B = sa.bindparam
 _FETCH_ANY = sa.select(t.records).where(t.records.c.id == _B("b_id"), t.records.c.form == _B("b_form"))
-_FETCH_ANY_FOR_UPDATE = _FETCH_ANY.with_for_update()
+_FETCH_ANY_FOR_UPDATE = Hot(_FETCH_ANY.with_for_update())
 # a record in the trash is no record, except to the trash itself (`deleted=True`)
 _FETCH = _FETCH_ANY.where(t.records.c.deleted_at.is_(None))
-_FETCH_FOR_UPDATE = _FETCH.with_for_update()
+_FETCH_FOR_UPDATE = Hot(_FETCH.with_for_update())
+_FETCH_ANY, _FETCH = Hot(_FETCH_ANY), Hot(_FETCH)
 _INSERT = Hot(t.records.insert().returning(t.records.c.id))
 _UPDATE = Hot(t.records.update()
                .where(t.records.c.id == _B("b_id"), t.records.c.version == _B("b_version"))
@@ -120,10 +121,9 @@ class Repository:
             q = _FETCH_ANY_FOR_UPDATE if pg_lock else _FETCH_ANY
         else:
             q = _FETCH_FOR_UPDATE if pg_lock else _FETCH
-        row = conn.execute(q, {"b_id": record_id, "b_form": form}).mappings().first()
+        row = q.first_mapping(conn, {"b_id": record_id, "b_form": form})
         if row is None:
             raise NotFound(f"no {form} record with id {record_id}")
-        row = dict(row)
         cache[key] = row
         return dict(row)
 
