@@ -36,6 +36,7 @@ import sqlalchemy as sa
 
 from ..errors import LoomError
 from ..store import tables as t
+from ..store.hot import Hot
 
 WEBHOOK_TIMEOUT = 10.0  # seconds; LOOM_WEBHOOK_TIMEOUT overrides
 SMTP_TIMEOUT = 20.0
@@ -89,6 +90,9 @@ class Channel:
         raise NotImplementedError
 
 
+_NOTIFY = Hot(t.notifications.insert())
+
+
 class InboxChannel(Channel):
     """The in-app inbox: one `notifications` row per recipient, in the same transaction."""
 
@@ -98,7 +102,9 @@ class InboxChannel(Channel):
         rows = [{"user_name": r.name, "created_at": message.at, "subject": message.subject,
                  "body": message.text, "form": message.form, "record_id": message.record_id,
                  "source": message.source} for r in message.recipients]
-        if rows:
+        if len(rows) == 1:  # the usual case (one assignee, one owner): a hot statement
+            _NOTIFY.execute(conn, rows[0])
+        elif rows:
             conn.execute(t.notifications.insert(), rows)
         return len(rows)
 

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from ..errors import QueryTimeout
+from .hot import hot_allowed, register_quiet
 from .lane import WriterLane, lane_for
 
 BUSY_TIMEOUT_MS = 30_000
@@ -120,6 +121,7 @@ class Database:
                                            max_overflow=20, pool_pre_ping=True)
         # a savepoint rolled back may have written rows the cache now holds
         event.listen(self.engine, "rollback_savepoint", forget_tx_cache)
+        register_quiet(self.engine)  # hot statements skip SQLAlchemy unless someone listens
 
     @property
     def is_sqlite(self) -> bool:
@@ -359,8 +361,15 @@ def _stopped(exc: sa.exc.OperationalError, conn: sa.Connection) -> bool:
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:
-    # pysqlite runs in autocommit (isolation_level=None); we issue BEGIN ourselves.
-    if conn.get_execution_options().get("loom_write"):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # pysqlite runs in autocommit (isolation_level=None); we issue BEGIN ourselves, on the
+    # DBAPI connection (a hot statement, see hot.py) unless someone listens to statements.
+    sql = "BEGIN IMMEDIATE" if conn.get_execution_options().get("loom_write") else "BEGIN"
+    if hot_allowed(conn):
+        dbapi = conn.dialect.loaded_dbapi
+        try:
+            conn.connection.dbapi_connection.execute(sql)
+        except dbapi.Error as exc:  # "database is locked" stays SQLAlchemy's OperationalError
+            raise sa.exc.DBAPIError.instance(sql, (), exc, dbapi.Error,
+                                             dialect=conn.dialect) from exc
     else:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql(sql)

@@ -17,6 +17,7 @@ from typing import Any, Iterable, Mapping
 import sqlalchemy as sa
 
 from . import tables as fixed
+from .hot import Hot
 from .line_ids import give_line_ids
 
 SYSTEM_COLUMNS = ("_id", "_number", "_state", "_owner", "_created_at", "_updated_at")
@@ -71,8 +72,8 @@ class TypedForm:
             sa.Index(_index_name(lname, "line_id"), ltable.c.line_id)
             self.lines[t.name] = (ltable, lfields)
         # statements built once (see repository.py for why)
-        self._insert = self.table.insert()
-        self._update = self.table.update().where(self.table.c._id == sa.bindparam("b_id"))
+        self._insert = Hot(self.table.insert())
+        self._update = Hot(self.table.update().where(self.table.c._id == sa.bindparam("b_id")))
         self._line_insert = {n: lt.insert() for n, (lt, _) in self.lines.items()}
         self._line_delete = {n: lt.delete().where(lt.c._record_id == sa.bindparam("b_id"))
                              for n, (lt, _) in self.lines.items()}
@@ -105,7 +106,7 @@ class TypedForm:
         ]
 
     def insert(self, conn: sa.Connection, rec: Mapping, values: Mapping) -> None:
-        conn.execute(self._insert, self.row(rec, values))
+        self._insert.execute(conn, self.row(rec, values))
         for name, (ltable, _) in self.lines.items():
             rows = self.line_rows(rec["id"], name, values.get(name))
             if rows:
@@ -121,7 +122,7 @@ class TypedForm:
                changed: Iterable[str] | None = None) -> None:
         row = self.row(rec, values)
         row["b_id"] = row.pop("_id")
-        conn.execute(self._update, row)
+        self._update.execute(conn, row)
         changed = set(changed) if changed is not None else None
         for name in self.lines:
             if changed is not None and name not in changed:

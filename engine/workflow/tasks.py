@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from ..records import iso
 from ..store import tables as t
+from ..store.hot import Hot
 
 BLOCK = 1000
 MID = 500
@@ -74,8 +75,8 @@ _COLS = [c for c in t.tasks.c]
 # Hot statements built once: building a statement and its cache key costs more
 # than running it. Status changes keep their conditions (`status IN (...)`).
 _B = sa.bindparam
-_INSERT = t.tasks.insert().returning(t.tasks.c.id)
-_LAST_VISIT = sa.select(sa.func.max(t.tasks.c.visit)).where(
+_INSERT = Hot(t.tasks.insert().returning(t.tasks.c.id))
+_LAST_VISIT_Q = sa.select(sa.func.max(t.tasks.c.visit)).where(
     t.tasks.c.record_id == _B("b_record_id"), t.tasks.c.step == _B("b_step"))
 _CURRENT = sa.select(t.tasks).where(
     t.tasks.c.record_id == _B("b_record_id"), t.tasks.c.step == _B("b_step"),
@@ -83,9 +84,10 @@ _CURRENT = sa.select(t.tasks).where(
 ).order_by(t.tasks.c.position, t.tasks.c.id)
 _CURRENT_LAST = sa.select(t.tasks).where(
     t.tasks.c.record_id == _B("b_record_id"), t.tasks.c.step == _B("b_step"),
-    t.tasks.c.visit == _LAST_VISIT.scalar_subquery(), t.tasks.c.kind == "approve",
+    t.tasks.c.visit == _LAST_VISIT_Q.scalar_subquery(), t.tasks.c.kind == "approve",
 ).order_by(t.tasks.c.position, t.tasks.c.id)
 _GET = sa.select(t.tasks).where(t.tasks.c.id == _B("b_id"))
+_LAST_VISIT, _CURRENT, _CURRENT_LAST = Hot(_LAST_VISIT_Q), Hot(_CURRENT), Hot(_CURRENT_LAST)
 _LAST_OF = sa.select(t.tasks.c.step, t.tasks.c.status).where(
     t.tasks.c.record_id == _B("b_record_id"), t.tasks.c.assignee == _B("b_assignee"),
     t.tasks.c.kind == "approve").order_by(t.tasks.c.id.desc()).limit(1)
@@ -98,9 +100,9 @@ def _set_status_stmt(n_froms: int, keys: tuple):
     stmt = _SET_STATUS.get(key)
     if stmt is None:
         froms = [_B(f"b_from{i}") for i in range(n_froms)]
-        stmt = _SET_STATUS[key] = (t.tasks.update()
-                                   .where(t.tasks.c.id == _B("b_id"), t.tasks.c.status.in_(froms))
-                                   .values({k: _B(f"b_{k}") for k in keys}))
+        stmt = _SET_STATUS[key] = Hot(t.tasks.update()
+                                      .where(t.tasks.c.id == _B("b_id"), t.tasks.c.status.in_(froms))
+                                      .values({k: _B(f"b_{k}") for k in keys}))
     return stmt
 
 
@@ -108,15 +110,17 @@ def _cancel_stmt(step: bool, block: bool, keep: bool):
     key = (step, block, keep)
     q = _CANCEL.get(key)
     if q is None:
+        # the statuses as plain binds, not an expanding IN: the statement stays fixed (hot)
         q = t.tasks.update().where(t.tasks.c.record_id == _B("b_record_id"),
-                                   t.tasks.c.status.in_(ACTIVE), t.tasks.c.kind == "approve")
+                                   t.tasks.c.status.in_([sa.literal(s) for s in ACTIVE]),
+                                   t.tasks.c.kind == "approve")
         if step:
             q = q.where(t.tasks.c.step == _B("b_step"))
         if block:
             q = q.where(t.tasks.c.position >= _B("b_low"), t.tasks.c.position < _B("b_high"))
         if keep:
             q = q.where(t.tasks.c.id != _B("b_keep"))
-        q = _CANCEL[key] = q.values(status=CANCELLED, decided_at=_B("b_now"))
+        q = _CANCEL[key] = Hot(q.values(status=CANCELLED, decided_at=_B("b_now")))
     return q
 
 
@@ -138,13 +142,13 @@ def insert(conn, *, record_id: int, form: str, step: str, visit: int, assignee: 
            status: str = OPEN, kind: str = "approve", position: int = MID, due_at=None,
            delegated_from: str | None = None, transferred_from: str | None = None,
            escalated: bool = False, decision: str | None = None, comment: str | None = None) -> int:
-    return conn.execute(_INSERT, {
+    return _INSERT.scalar(conn, {
         "record_id": record_id, "form": form, "step": step, "visit": visit, "kind": kind,
         "assignee": assignee, "status": status, "position": position, "due_at": due_at,
         "delegated_from": delegated_from, "transferred_from": transferred_from,
         "escalated": escalated, "created_at": now, "decision": decision, "comment": comment,
         "decided_at": now if status == DONE else None,
-    }).scalar_one()
+    })
 
 
 def current(conn, record_id: int, step: str, visit: int | None = None) -> list[Task]:
@@ -153,16 +157,16 @@ def current(conn, record_id: int, step: str, visit: int | None = None) -> list[T
     `visit`: the step's last visit when the caller already knows it.
     """
     if visit is None:  # one statement: the last visit is a subquery
-        rows = conn.execute(_CURRENT_LAST, {"b_record_id": record_id, "b_step": step})
+        rows = _CURRENT_LAST.all(conn, {"b_record_id": record_id, "b_step": step})
         return [_task(r) for r in rows]
     if not visit:
         return []
-    rows = conn.execute(_CURRENT, {"b_record_id": record_id, "b_step": step, "b_visit": visit})
+    rows = _CURRENT.all(conn, {"b_record_id": record_id, "b_step": step, "b_visit": visit})
     return [_task(r) for r in rows]
 
 
 def last_visit(conn, record_id: int, step: str) -> int:
-    return conn.execute(_LAST_VISIT, {"b_record_id": record_id, "b_step": step}).scalar() or 0
+    return _LAST_VISIT.scalar(conn, {"b_record_id": record_id, "b_step": step}) or 0
 
 
 def last_of(conn, record_id: int, assignee: str):
@@ -190,8 +194,7 @@ def set_status(conn, task_id: int, *, from_status: str | tuple, to_status: str, 
     params["b_id"] = task_id
     for i, f in enumerate(froms):
         params[f"b_from{i}"] = f
-    res = conn.execute(_set_status_stmt(len(froms), tuple(values)), params)
-    return res.rowcount == 1
+    return _set_status_stmt(len(froms), tuple(values)).rowcount(conn, params) == 1
 
 
 def cancel_active(conn, record_id: int, now: datetime, step: str | None = None,
@@ -201,7 +204,7 @@ def cancel_active(conn, record_id: int, now: datetime, step: str | None = None,
     if block is not None:
         params["b_low"], params["b_high"] = block * BLOCK, (block + 1) * BLOCK
     q = _cancel_stmt(step is not None, block is not None, keep is not None)
-    return conn.execute(q, params).rowcount
+    return q.rowcount(conn, params)
 
 
 SORTS = {  # how the inbox may sort; ties broken by id so pages never overlap

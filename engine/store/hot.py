@@ -1,0 +1,179 @@
+"""Hot statements: fixed statements of every action run straight on the DBAPI cursor.
+
+An approval runs about nine fixed statements (the record's UPDATE, its typed
+row, its event, the task's UPDATE and INSERT...). Through `Connection.execute`
+each costs ~45 µs of Python (execution context, events, result wrapping) where
+the DBAPI cursor needs ~8 µs. A `Hot` statement is still built and compiled by
+SQLAlchemy, once per dialect and set of parameter names: the same SQL text and
+the same bind processors (datetimes, JSON, booleans) — only the per-call
+machinery is skipped. It runs on the connection's own DBAPI connection, so in
+the caller's transaction; driver errors come back as SQLAlchemy's exceptions.
+
+A statement SQLAlchemy must finish at execute time (Python-side column
+defaults, expanding IN lists) goes through `Connection.execute` as before, and
+so does every statement while someone listens to the engine's statements
+(`before_cursor_execute` beyond Loom's own): a listener sees them all.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import sqlalchemy as sa
+
+_ENGINE_QUIET: dict[int, int] = {}  # id(engine) -> how many of its cursor listeners are Loom's
+
+
+def register_quiet(engine: sa.Engine) -> None:
+    """Remember how many cursor listeners `engine` has of Loom's own (more = someone spies)."""
+    _ENGINE_QUIET[id(engine)] = len(engine.dispatch.before_cursor_execute)
+
+
+class _Plan:
+    """What a compiled statement needs per call: its text and, per placeholder, where its
+    value comes from (a parameter, or a value bound in the statement) and its processor."""
+
+    __slots__ = ("sql", "slots", "positional", "result_proc", "columns", "row_procs")
+
+    def __init__(self, comp, keys: tuple) -> None:
+        self.sql = comp.string
+        self.positional = comp.positional
+        by_name = {name: bp for bp, name in comp.bind_names.items()}
+        names = list(comp.positiontup) if comp.positional else list(by_name)
+        escaped = getattr(comp, "escaped_bind_names", None) or {}
+        procs = comp._bind_processors  # the processors SQLAlchemy itself would apply
+        given = set(keys)
+        self.slots = []
+        for name in names:
+            bp = by_name[name]
+            key = bp.key if bp.key in given else name if name in given else None
+            if key is None and bp.required:
+                raise KeyError(name)
+            fixed = None if key is not None else bp.effective_value
+            self.slots.append((key, fixed, procs.get(name), escaped.get(name, name)))
+        cols = getattr(comp, "_result_columns", None) or []
+        self.columns = tuple(c[0] for c in cols)  # result keys, as SQLAlchemy names them
+        self.row_procs = [c[3]._cached_result_processor(comp.dialect, None) for c in cols]
+        self.result_proc = self.row_procs[0] if self.row_procs else None
+        if not any(self.row_procs):
+            self.row_procs = None
+
+    def bind(self, params: Mapping[str, Any]):
+        out = []
+        for key, fixed, proc, _ in self.slots:
+            value = params[key] if key is not None else fixed
+            out.append(proc(value) if proc is not None else value)
+        if self.positional:
+            return tuple(out)
+        return {slot[3]: v for slot, v in zip(self.slots, out)}
+
+
+class Hot:
+    """A fixed statement compiled once per dialect and parameter names, run on the cursor."""
+
+    __slots__ = ("stmt", "_plans")
+
+    def __init__(self, stmt) -> None:
+        self.stmt = stmt
+        self._plans: dict = {}
+
+    def _plan(self, conn: sa.Connection, keys: tuple) -> _Plan | None:
+        dialect = conn.dialect
+        key = (id(dialect), keys)
+        try:
+            return self._plans[key]
+        except KeyError:
+            pass
+        comp = self.stmt.compile(dialect=dialect, column_keys=list(keys))
+        # rows whose values need converting are read on SQLite only: other drivers' result
+        # processors may depend on the column types the server reports per result
+        reads = getattr(comp, "_result_columns", None) and not comp.isinsert \
+            and not comp.isupdate and not comp.isdelete
+        slow = ((reads and dialect.name != "sqlite")
+                or getattr(comp, "insert_prefetch", None) or getattr(comp, "update_prefetch", None)
+                or getattr(comp, "post_compile_params", None)
+                or getattr(comp, "literal_execute_params", None))
+        plan = self._plans[key] = None if slow else _Plan(comp, keys)
+        return plan
+
+    def _run(self, conn: sa.Connection, params: Mapping[str, Any]):
+        plan = self._plan(conn, tuple(params))
+        if plan is None or _spied(conn):
+            return None, None
+        values = plan.bind(params)
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(plan.sql, values)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            cursor.close()
+            raise sa.exc.DBAPIError.instance(plan.sql, values, exc,
+                                             conn.dialect.loaded_dbapi.Error,
+                                             dialect=conn.dialect) from exc
+        return plan, cursor
+
+    def rowcount(self, conn: sa.Connection, params: Mapping[str, Any]) -> int:
+        """Run an UPDATE or DELETE; the number of rows it matched."""
+        plan, cursor = self._run(conn, params)
+        if plan is None:
+            return conn.execute(self.stmt, params).rowcount
+        n = cursor.rowcount
+        cursor.close()
+        return n
+
+    def scalar(self, conn: sa.Connection, params: Mapping[str, Any]):
+        """Run a statement with one result column (an INSERT … RETURNING id); its first value."""
+        plan, cursor = self._run(conn, params)
+        if plan is None:
+            return conn.execute(self.stmt, params).scalar()
+        row = cursor.fetchone()
+        cursor.close()
+        if row is None or row[0] is None:
+            return None
+        value = row[0]
+        return plan.result_proc(value) if plan.result_proc is not None else value
+
+    def all(self, conn: sa.Connection, params: Mapping[str, Any]) -> list[tuple]:
+        """Run a SELECT; its rows as tuples, values converted as SQLAlchemy converts them."""
+        plan, cursor = self._run(conn, params)
+        if plan is None:
+            return [tuple(r) for r in conn.execute(self.stmt, params)]
+        rows = cursor.fetchall()
+        cursor.close()
+        procs = plan.row_procs
+        if procs is None:
+            return rows
+        return [tuple(v if p is None or v is None else p(v) for p, v in zip(procs, r))
+                for r in rows]
+
+    def first_mapping(self, conn: sa.Connection, params: Mapping[str, Any]) -> dict | None:
+        """Run a SELECT; its first row as a dict by column name, or None."""
+        plan, cursor = self._run(conn, params)
+        if plan is None:
+            row = conn.execute(self.stmt, params).mappings().first()
+            return None if row is None else dict(row)
+        row = cursor.fetchone()
+        cursor.close()
+        if row is None:
+            return None
+        procs = plan.row_procs
+        if procs is not None:
+            row = [v if p is None or v is None else p(v) for p, v in zip(procs, row)]
+        return dict(zip(plan.columns, row))
+
+    def execute(self, conn: sa.Connection, params: Mapping[str, Any]) -> None:
+        """Run a statement whose result is not needed (an INSERT)."""
+        plan, cursor = self._run(conn, params)
+        if plan is None:
+            conn.execute(self.stmt, params)
+            return
+        cursor.close()
+
+
+def hot_allowed(conn: sa.Connection) -> bool:
+    """May a statement on `conn` skip SQLAlchemy (no one but Loom listens to its statements)?"""
+    return not _spied(conn)
+
+
+def _spied(conn: sa.Connection) -> bool:
+    engine = conn.engine
+    own = _ENGINE_QUIET.get(id(engine))
+    return own is None or conn._has_events or len(engine.dispatch.before_cursor_execute) > own

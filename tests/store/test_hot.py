@@ -1,0 +1,94 @@
+"""Hot statements (engine/store/hot.py) give what SQLAlchemy's path gives, and step aside for listeners.
+
+An approval's fixed statements run on the DBAPI cursor; these tests hold the
+hot path to SQLAlchemy's own answers (datetimes, JSON, booleans, None), to its
+exceptions, and to its statement events: while anyone listens, every statement
+goes through SQLAlchemy and is seen.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
+
+from engine.store import repository
+from engine.store import tables as t
+from engine.store.hot import Hot
+from engine.workflow import tasks
+from tests.workflow.helpers import new_order, seed_catalog
+
+
+@pytest.mark.outbox_ok  # the order's alerts may queue an email; delivery is not the point
+def test_hot_reads_and_writes_answer_what_sqlalchemy_answers(engine, users):
+    alice = users["alice"]
+    customer, product = seed_catalog(engine, users)
+    order = new_order(engine, alice, customer, product, qty=2)
+    engine.act(alice, "sales_order", order.id, "submit")
+    with engine.db.write() as conn:
+        params = {"b_id": order.id, "b_form": "sales_order"}
+        hot = repository._FETCH.first_mapping(conn, params)
+        slow = dict(conn.execute(repository._FETCH.stmt, params).mappings().first())
+        assert hot == slow
+        assert isinstance(hot["created_at"], datetime) and isinstance(hot["data"], dict)
+        step = hot["state"]
+        visit = tasks.last_visit(conn, order.id, step)
+        by = {"b_record_id": order.id, "b_step": step, "b_visit": visit}
+        hot_rows = tasks._CURRENT.all(conn, by)
+        assert hot_rows and hot_rows == [tuple(r) for r in conn.execute(tasks._CURRENT.stmt, by)]
+        assert isinstance(hot_rows[0][t.tasks.c.keys().index("escalated")], bool)
+        # a value the caller leaves out of a hot INSERT is NULL, as through SQLAlchemy
+        nid = Hot(t.notifications.insert().returning(t.notifications.c.id)).scalar(
+            conn, {"user_name": "alice", "created_at": datetime(2026, 3, 2), "subject": "hi"})
+        row = conn.execute(sa.select(t.notifications).where(t.notifications.c.id == nid)).one()
+        assert (row.subject, row.created_at, row.body, row.read_at) == \
+            ("hi", datetime(2026, 3, 2), None, None)
+        conn.execute(t.notifications.delete().where(t.notifications.c.id == nid))
+
+
+def test_a_failed_hot_statement_raises_sqlalchemys_error_and_writes_nothing(engine, users):
+    customer, _ = seed_catalog(engine, users)
+    typed = engine.typed["customer"]
+    with pytest.raises(sa.exc.IntegrityError):
+        with engine.db.write() as conn:
+            row = conn.execute(sa.select(typed.table).where(typed.table.c._id == customer.id)) \
+                .mappings().one()
+            typed._insert.execute(conn, dict(row))  # the same _id twice
+    with engine.db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(typed.table)).scalar() == 1
+
+
+@pytest.mark.outbox_ok
+def test_while_someone_listens_every_statement_of_an_approval_is_seen(engine, users, monkeypatch):
+    alice = users["alice"]
+    customer, product = seed_catalog(engine, users)
+    order = new_order(engine, alice, customer, product)
+    seen: list[str] = []
+
+    def spy(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()[:3]).upper())
+
+    sa.event.listen(engine.db.engine, "before_cursor_execute", spy)
+    try:
+        engine.act(alice, "sales_order", order.id, "submit")
+    finally:
+        sa.event.remove(engine.db.engine, "before_cursor_execute", spy)
+    for hot in ("UPDATE RECORDS SET", "INSERT INTO EVENTS", "INSERT INTO TASKS"):
+        assert hot in seen, seen
+    if engine.db.is_sqlite:
+        assert "BEGIN IMMEDIATE" in seen
+    # nobody listening: the same writes skip SQLAlchemy's execute path
+    through_sqlalchemy: list[str] = []
+    real = sa.engine.Connection._execute_context
+
+    def execute_context(self, dialect, constructor, statement, *args, **kw):
+        through_sqlalchemy.append(" ".join(str(statement).split()[:3]).upper())
+        return real(self, dialect, constructor, statement, *args, **kw)
+
+    other = new_order(engine, alice, customer, product)
+    monkeypatch.setattr(sa.engine.Connection, "_execute_context", execute_context)
+    engine.act(alice, "sales_order", other.id, "submit")
+    monkeypatch.undo()
+    assert through_sqlalchemy  # (some statements still go that way: the user's row)
+    for hot in ("UPDATE RECORDS SET", "INSERT INTO EVENTS", "INSERT INTO TASKS", "BEGIN IMMEDIATE"):
+        assert hot not in through_sqlalchemy, through_sqlalchemy
