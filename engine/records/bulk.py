@@ -71,7 +71,7 @@ def insert_many(writer, conn, user, form_id: str, batch: Sequence[Mapping], now)
         typed_rows.append(typed.row(row, values))
         for name in typed.lines:
             line_rows[name].extend(typed.line_rows(rid, name, values.get(name)))
-    conn.execute(typed._insert, typed_rows)
+    conn.execute(typed._insert.stmt, typed_rows)  # executemany: SQLAlchemy's own path
     for name, lrows in line_rows.items():
         if lrows:
             conn.execute(typed._line_insert[name], lrows)
