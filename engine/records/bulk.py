@@ -1,6 +1,6 @@
 """Many new records of one form in a few statements: what `RecordWriter.insert` writes, in bulk.
 
-    records = insert_many(writer, conn, user, "customer", [values, ...], now)
+    records = insert_many(writer, conn, user, "contact", [values, ...], now)
 
 For every record it writes exactly the rows `RecordWriter.insert` writes — the
 JSON row, its typed row, its line rows, its `create` event, its number — and
