@@ -21,20 +21,26 @@ def claims_server(database_url, clock):
     eng.close()
 
 
-def _login(page, url, name):
-    page.context.clear_cookies()
+def _login(browser, url, name, old=None):
+    """A page of its own (a fresh browser context: no cookie or request of the last user's
+    page can reach it) logged in as `name`."""
+    if old is not None:
+        old.context.close()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(url + "/login")
     page.fill("#username", name)
     page.fill("#password", f"{name}-pass-123")
     page.click("button[type=submit]")
-    expect(page.locator("a.me")).to_have_text(name)
+    # a login pays for a password hash (scrypt): on a loaded 2-core machine that alone can
+    # take seconds, so wait longer than playwright's default 5 s
+    expect(page.locator("a.me")).to_have_text(name, timeout=20_000)
+    return page
 
 
 def test_hand_over_then_delete_and_restore_from_the_record_page(claims_server, browser, shot):
     eng, url = claims_server
     rec = eng.create(eng.user("sid"), "claim", {"purpose": "Taxi", "amount": "12.00"})
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    _login(page, url, "sid")
+    page = _login(browser, url, "sid")
     page.goto(f"{url}/f/claim/{rec.id}")
     page.select_option("#to-reassign", "tom")
     page.fill("#comment-reassign", "tom takes over")
@@ -44,7 +50,7 @@ def test_hand_over_then_delete_and_restore_from_the_record_page(claims_server, b
     expect(page).to_have_url(f"{url}/inbox")
     assert eng.get(eng.user("tom"), "claim", rec.id).owner == "tom"
 
-    _login(page, url, "tom")
+    page = _login(browser, url, "tom", old=page)
     page.goto(f"{url}/f/claim/{rec.id}")
     expect(page.locator("#value-handler")).to_have_text("tom")
     expect(page.locator("#history")).to_contain_text("sid")
@@ -54,7 +60,7 @@ def test_hand_over_then_delete_and_restore_from_the_record_page(claims_server, b
     expect(page).to_have_url(f"{url}/f/claim")
     assert eng.list(eng.user("tom"), "claim").total == 0
 
-    _login(page, url, "root")
+    page = _login(browser, url, "root", old=page)
     page.goto(f"{url}/admin/trash")
     expect(page.locator(f"#trash-{rec.id}")).to_contain_text("tom")
     shot(page, "trash")
