@@ -27,7 +27,6 @@ from ..errors import ValidationFailed
 from ..forms.numbering import counter_key, format_number
 from ..store import tables as t
 from ..store.database import tx_cache
-from ..store.upsert import insert_for
 from . import Change, Record
 
 _B = sa.bindparam
@@ -130,24 +129,13 @@ def taken(rt, conn, form_id: str, values_list: Sequence[Mapping]) -> dict[int, d
 
 
 def _numbers(rt, conn, form, values_list: list, now) -> list[str]:
-    """The batch's numbers: each counter key moved once by its count (`Repository.next_number`'s
-    counter row, locked until commit), then handed out in the batch's order."""
+    """The batch's numbers: each counter key moved once by its count (`Repository.next_number`
+    with `n`: the counter row, locked until commit), then handed out in the batch's order."""
     keys = [counter_key(form.number, now, values) for values in values_list]
-    last = {key: _reserve(rt, conn, form.id, key, n) for key, n in Counter(keys).items()}
+    last = {key: rt.repo.next_number(conn, form.id, key, n) for key, n in Counter(keys).items()}
     nxt = {key: last[key] - n + 1 for key, n in Counter(keys).items()}
     out = []
     for key, values in zip(keys, values_list):
         out.append(format_number(form.number, nxt[key], now, values))
         nxt[key] += 1
     return out
-
-
-def _reserve(rt, conn, form_id: str, key: str, n: int) -> int:
-    """Move one counter by `n` in one statement; its new (last reserved) value."""
-    dialect = conn.dialect.name
-    ins = insert_for(dialect, t.counters)
-    stmt = ins.values(form=form_id, key=key, value=n) \
-        .on_conflict_do_update(index_elements=["form", "key"],
-                               set_={"value": t.counters.c.value + n}) \
-        .returning(t.counters.c.value)
-    return conn.execute(stmt).scalar_one()

@@ -41,20 +41,21 @@ class Repository:
         self.dialect = dialect
         self.typed = typed
         ins = insert_for(dialect, t.counters)
-        self._next_number = Hot(ins.values(form=_B("b_form"), key=_B("b_key"), value=1) \
+        self._next_number = Hot(ins.values(form=_B("b_form"), key=_B("b_key"), value=_B("b_n")) \
             .on_conflict_do_update(index_elements=["form", "key"],
-                                   set_={"value": t.counters.c.value + 1}) \
+                                   set_={"value": t.counters.c.value + _B("b_n")}) \
             .returning(t.counters.c.value))
 
     # --- numbering ---------------------------------------------------------
 
-    def next_number(self, conn: sa.Connection, form: str, key: str) -> int:
-        """The next value of a per-form counter, taken inside the caller's transaction.
+    def next_number(self, conn: sa.Connection, form: str, key: str, n: int = 1) -> int:
+        """The next value of a per-form counter, taken inside the caller's transaction; with
+        `n`, the counter moves by `n` (a batch's numbers) and the last of them is answered.
 
         The counter row is locked until commit, so concurrent creators queue;
         a rolled-back create leaves a gap, never a duplicate.
         """
-        return self._next_number.scalar(conn, {"b_form": form, "b_key": key})
+        return self._next_number.scalar(conn, {"b_form": form, "b_key": key, "b_n": n})
 
     # --- records -----------------------------------------------------------
 
