@@ -11,7 +11,7 @@ from engine.errors import BadParameter, BadRequest, ValidationFailed
 from ..auth import acting_user, engine
 from ..files import send_file_ref, wants_download
 from ..openapi import data_schema
-from ..shapes import plain, utc_marked, utc_marker
+from ..shapes import plain, utc_marker
 from ..workflow_view import action_names, available_actions
 from . import MAX_LIMIT, _hygiene, bp, body, int_arg
 
@@ -30,6 +30,12 @@ def _utc_marker(form_id: str):
     if hit is None or hit[0] is not form or hit[1] is not registries:
         hit = markers[form_id] = (form, registries, utc_marker(data_schema(form, registries)))
     return hit[2]
+
+
+def _marked(form_id: str, values):
+    """A form's values with their date-times marked UTC (the form's cached marker)."""
+    marker = _utc_marker(form_id)
+    return values if marker is None else marker(values)
 
 
 def record_json(rec, marker=False) -> dict:
@@ -136,7 +142,7 @@ def record_new(form):
     source = _source()
     draft = eng.new_from(user, form, source) if source else eng.preview(user, form, {})
     out = draft.to_json()
-    out["values"] = utc_marked(data_schema(eng.defs.form(form), eng.registries), out["values"])
+    out["values"] = _marked(form, out["values"])
     if source:
         out["from"] = source
     return jsonify(out)
@@ -164,7 +170,7 @@ def record_preview(form):
         raise ValidationFailed({"id": "must be an integer record id"},
                                "\"id\" must be the integer id of the record you edit")
     out = engine().preview(acting_user(), form, _data(payload), record_id=rid).to_json()
-    out["values"] = utc_marked(data_schema(engine().defs.form(form), engine().registries), out["values"])
+    out["values"] = _marked(form, out["values"])
     return jsonify(out)
 
 
