@@ -79,10 +79,11 @@ class Hot:
     def _plan(self, conn: sa.Connection, keys: tuple) -> _Plan | None:
         dialect = conn.dialect
         key = (id(dialect), keys)
-        try:
-            return self._plans[key]
-        except KeyError:
-            pass
+        hit = self._plans.get(key)
+        # the dialect itself is kept and compared: a freed dialect's id can come back as another
+        # backend's (SQLite's `?` plan sent to PostgreSQL), so an id alone is no key
+        if hit is not None and hit[0] is dialect:
+            return hit[1]
         comp = self.stmt.compile(dialect=dialect, column_keys=list(keys))
         # rows whose values need converting are read on SQLite only: other drivers' result
         # processors may depend on the column types the server reports per result
@@ -92,7 +93,8 @@ class Hot:
                 or getattr(comp, "insert_prefetch", None) or getattr(comp, "update_prefetch", None)
                 or getattr(comp, "post_compile_params", None)
                 or getattr(comp, "literal_execute_params", None))
-        plan = self._plans[key] = None if slow else _Plan(comp, keys)
+        plan = None if slow else _Plan(comp, keys)
+        self._plans[key] = (dialect, plan)
         return plan
 
     def _run(self, conn: sa.Connection, params: Mapping[str, Any]):
