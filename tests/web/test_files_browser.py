@@ -40,7 +40,9 @@ def test_upload_on_the_form_page_shows_a_thumbnail_and_downloads(engine, users, 
         expect(page.locator("#record-title")).to_have_text("Conference")
         thumb = page.locator("#value-photo img.thumb")
         expect(thumb).to_be_visible()
-        assert thumb.evaluate("img => img.naturalWidth") == 1  # the image itself, served inline
+        # the image itself, served inline (visible is not loaded: wait for the bytes to arrive)
+        page.wait_for_function("() => document.querySelector('#value-photo img.thumb').complete")
+        assert thumb.evaluate("img => img.naturalWidth") == 1
         expect(page.locator("#value-receipts a.file-link")).to_have_count(2)
         shot(page, "record")
         with page.expect_download() as dl:
