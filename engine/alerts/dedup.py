@@ -14,9 +14,13 @@ from typing import Iterable
 import sqlalchemy as sa
 
 from ..store import tables as t
+from ..store.hot import Hot
 from ..store.upsert import insert_for
 
 st = t.alert_state
+_B = sa.bindparam
+_MARK_FALSE = Hot(st.update().where(st.c.alert == _B("b_alert"), st.c.record_id == _B("b_id"),
+                                    st.c.active.is_(True)).values(active=False))
 
 
 def get(conn, alert: str, record_id: int) -> dict | None:
@@ -40,9 +44,7 @@ def mark_fired(conn, dialect: str, alert: str, record_ids: Iterable[int], now: d
 
 def mark_false(conn, alert: str, record_id: int) -> bool:
     """The condition is false now: a `once` alert may fire again. True when it was active."""
-    res = conn.execute(st.update().where(st.c.alert == alert, st.c.record_id == record_id,
-                                         st.c.active.is_(True)).values(active=False))
-    return res.rowcount > 0
+    return _MARK_FALSE.rowcount(conn, {"b_alert": alert, "b_id": record_id}) > 0
 
 
 def mark_false_many(conn, alert: str, record_ids: list[int]) -> None:

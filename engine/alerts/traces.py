@@ -14,10 +14,12 @@ from typing import Any, Mapping
 import sqlalchemy as sa
 
 from ..store import tables as t
+from ..store.hot import Hot
 
 RETENTION = timedelta(days=30)
 OUTCOMES = ("fired", "condition_false", "suppressed", "no_recipients", "error", "tick")
 tr = t.alert_traces
+_INSERT = Hot(tr.insert())  # one trace per alert evaluation: the hottest write of an alert
 
 
 def jsonable(value: Any) -> Any:
@@ -37,8 +39,8 @@ def jsonable(value: Any) -> Any:
 
 def record(conn, alert: str, record_id: int | None, outcome: str, now: datetime,
            detail: Mapping | None = None) -> None:
-    conn.execute(tr.insert().values(alert=alert, record_id=record_id, at=now, outcome=outcome,
-                                    detail=jsonable(dict(detail or {}))))
+    _INSERT.execute(conn, {"alert": alert, "record_id": record_id, "at": now, "outcome": outcome,
+                           "detail": jsonable(dict(detail or {}))})
 
 
 def record_many(conn, rows: list[dict]) -> None:
