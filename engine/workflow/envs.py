@@ -13,6 +13,8 @@ class ExprEnvs:
     def __init__(self, defs, registries, form_types):
         self.defs, self.registries, self.form_types = defs, registries, form_types
         self._envs: dict = {}
+        # compiled `update.where` statements: (id(args), dialect) -> (args, paths, {shape: stmt})
+        self.where_sql: dict = {}
 
     def env(self, form: str, table: str | None = None, target: str | None = None,
             target_table: str | None = None):

@@ -15,6 +15,7 @@ through a dotted path (`line.item.kit.parts`), of a record it links to.
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -25,7 +26,7 @@ from ..forms.compiled import language
 from ..labels import phrase
 from ..expr import SqlTerm, parse
 from ..expr import types as T
-from ..expr.sql import bind, null
+from ..expr.sql import null, sa_type
 from ..records.context import StepContext
 from ..store.line_ids import LINE_ID
 from ..store.sqlscope import RecordScope
@@ -259,41 +260,98 @@ def target_message(ctx: StepContext, args: UpdateArgs, at, several: bool = False
 
 
 def find_target(ctx: StepContext, args: UpdateArgs, extra: dict, index: int | None) -> list[int]:
-    """The ids of the `args.form` records `args.where` holds for (at most 3, in id order)."""
+    """The ids of the `args.form` records `args.where` holds for (at most 3, in id order).
+
+    The acting record's names in `where` are bound parameters, so the statement depends only
+    on which of them are empty (NULL compiles differently) and on the scale of each decimal:
+    it is compiled once per such shape and reused (envs.where_sql), unless `where` reads the
+    user's roles or the clock."""
     rt = ctx.tools.rt
+    env = rt.envs.env(ctx.form, args.each, args.form)
+    key = (id(args), ctx.tools.dialect)
+    known = rt.envs.where_sql.get(key)
+    if known is not None and known[0] is args:
+        paths, stmts = known[1], known[2]
+        values = [_acting_value(ctx, extra, args, expr, typ) for expr, typ in paths.values()]
+        stmt = stmts.get(tuple(_shape(v, typ) for v, (_, typ) in zip(values, paths.values())))
+        if stmt is not None:
+            params = {f"w{i}": _param_value(v, typ)
+                      for i, (v, (_, typ)) in enumerate(zip(values, paths.values())) if v is not None}
+            return ctx.conn.execute(stmt, params).scalars().all()
     inner = RecordScope(rt.typed, rt.registries.field_types, args.form,
                         dialect=ctx.tools.dialect, user=ctx.user, clock=ctx.tools.clock)
-    scope = WhereScope(ctx, inner, extra, args.each, rt.envs.env(ctx.form, args.each, args.form))
+    scope = WhereScope(ctx, inner, extra, args, env)
     try:
         cond = args.where.compile_sql(scope, rt.registries.functions).expr
     except ExpressionError as exc:
         raise LoomError(f"step {ctx.step}: update of {args.form}: where {args.where.source!r} "
                         f"cannot run in SQL: {exc.message}") from None
-    return ctx.conn.execute(sa.select(inner.base.c._id).select_from(inner.from_clause())
-                            .where(cond).order_by(inner.base.c._id).limit(3)).scalars().all()
+    stmt = (sa.select(inner.base.c._id).select_from(inner.from_clause())
+            .where(cond).order_by(inner.base.c._id).limit(3))
+    if not scope.volatile:
+        if known is None or known[0] is not args:
+            known = (args, scope.paths, {})
+            rt.envs.where_sql[key] = known
+        if known[1].keys() == scope.paths.keys():
+            known[2][scope.shape()] = stmt
+    return ctx.conn.execute(stmt, scope.params).scalars().all()
+
+
+def _acting_value(ctx: StepContext, extra: dict, args: UpdateArgs, expr, typ):
+    value = ctx.eval(expr, extra, table=args.each)
+    return int(value) if value is not None and typ.kind == T.LINK else value
+
+
+def _shape(value, typ):
+    """What of a value changes the SQL it compiles to: NULL or not, a decimal's scale."""
+    if value is None:
+        return None
+    if typ.kind in T.DECIMALS and isinstance(value, Decimal):
+        return ("scale", max(0, -value.as_tuple().exponent))
+    return 0
+
+
+def _param_value(value, typ):
+    """The value as `expr.sql.bind` stores it: a decimal as a scaled integer."""
+    shape = _shape(value, typ)
+    return int(value.scaleb(shape[1])) if shape else value
 
 
 class WhereScope:
     """SQL names of an update's `where`: `target.x` are the candidate's columns; every
     other name (the acting record's fields, `line`, `user`) is evaluated in Python and
-    bound as a parameter, so no value reaches the SQL text."""
+    bound as a parameter (`w0`, `w1`... in the order `paths` lists them), so no value
+    reaches the SQL text."""
 
-    def __init__(self, ctx: StepContext, target: RecordScope, extra: dict, table, env):
-        self.ctx, self.target, self.extra, self.table = ctx, target, extra, table
+    def __init__(self, ctx: StepContext, target: RecordScope, extra: dict, args, env):
+        self.ctx, self.target, self.extra, self.args = ctx, target, extra, args
         self.dialect = target.dialect
         self.env = env
+        self.paths: dict[str, tuple] = {}  # "w0": (expr, type)
+        self.values: list = []
+        self.params: dict = {}
+        self.volatile = False  # reads roles or the clock: compiled per call
+
+    def shape(self) -> tuple:
+        return tuple(_shape(v, typ) for v, (_, typ) in zip(self.values, self.paths.values()))
 
     def column(self, path: tuple[str, ...]) -> SqlTerm:
         if path[0] == "target":
             return self.target.column(path[1:] or ("id",))
         expr = parse(".".join(path))
         typ = expr.check(self.env, self.ctx.tools.rt.registries.functions)
-        value = self.ctx.eval(expr, self.extra, table=self.table)
+        value = _acting_value(self.ctx, self.extra, self.args, expr, typ)
+        name = f"w{len(self.paths)}"
+        self.paths[name] = (expr, typ)
+        self.values.append(value)
         if value is None:
             return null(typ)
-        if typ.kind == T.LINK:
-            value = int(value)
-        return bind(value, typ)
+        self.params[name] = _param_value(value, typ)
+        shape = _shape(value, typ)
+        sql_type = sa.BigInteger() if shape else sa_type(typ)
+        # type_coerce: not a BindParameter, so no compiler step folds this call's value in
+        return SqlTerm(sa.type_coerce(sa.bindparam(name, self.params[name], type_=sql_type),
+                                      sql_type), typ, shape[1] if shape else 0)
 
     def aggregate(self, table_path, build, agg):
         if table_path[0] == "target":
@@ -303,12 +361,15 @@ class WhereScope:
                               "line")
 
     def has_role(self, role: str) -> bool:
+        self.volatile = True
         return self.target.has_role(role)
 
     def today(self):
+        self.volatile = True
         return self.target.today()
 
     def now(self):
+        self.volatile = True
         return self.target.now()
 
 

@@ -106,6 +106,20 @@ def test_update_where__finds_the_one_record_by_field_values(shop):
     assert shop.bin("CH", "SH")["reserved"] == shop.bin("LP", "SH")["reserved"] == 0
 
 
+def test_update_where__each_order_and_line_finds_its_own_target_every_time(shop):
+    # the where statement is compiled once and reused with each line's values bound
+    shop.place(shop.order([{"product": shop.chair.id, "qty": 1}, {"product": shop.lamp.id, "qty": 2}]))
+    shop.place(shop.order([{"product": shop.lamp.id, "qty": 3}], depot=shop.gz))
+    shop.place(shop.order([{"product": shop.chair.id, "qty": 5}], depot=shop.gz))
+    shop.place(shop.order([{"product": shop.lamp.id, "qty": 7}]))
+    assert {k: shop.bin(*k)["reserved"] for k in shop.bins} == {
+        ("CH", "SH"): 1, ("LP", "SH"): 9, ("CH", "GZ"): 5, ("LP", "GZ"): 3}
+    hall = shop.eng.create(SYSTEM, "depot", {"code": "HALL"})
+    with pytest.raises(ValidationFailed):  # values the reused statement finds nothing for
+        shop.place(shop.order([{"product": shop.lamp.id, "qty": 1}], depot=hall))
+    assert shop.bin("LP")["reserved"] == 9
+
+
 def test_update_where__no_match_is_an_error_and_rolls_everything_back(shop):
     hall = shop.eng.create(SYSTEM, "depot", {"code": "HALL"})
     order = shop.order([{"product": shop.lamp.id, "qty": 1},
