@@ -35,11 +35,29 @@ def mark_fired(conn, dialect: str, alert: str, record_ids: Iterable[int], now: d
              "last_tick": tick} for rid in record_ids]
     if not rows:
         return
+    if len(rows) == 1 and tick is None:  # an event trigger: one record, no tick
+        _fired_one(dialect).execute(conn, {"b_alert": alert, "b_id": rows[0]["record_id"],
+                                           "b_now": now})
+        return
     ins = insert_for(dialect, st)
     update = {"active": True, "last_fired_at": now}
     if tick is not None:
         update["last_tick"] = tick
     conn.execute(ins.on_conflict_do_update(index_elements=["alert", "record_id"], set_=update), rows)
+
+
+_FIRED_ONE: dict[str, Hot] = {}
+
+
+def _fired_one(dialect: str) -> Hot:
+    stmt = _FIRED_ONE.get(dialect)
+    if stmt is None:
+        ins = insert_for(dialect, st).values(alert=_B("b_alert"), record_id=_B("b_id"), active=True,
+                                             last_fired_at=_B("b_now"), last_tick=None)
+        stmt = _FIRED_ONE[dialect] = Hot(ins.on_conflict_do_update(
+            index_elements=["alert", "record_id"],
+            set_={"active": True, "last_fired_at": ins.excluded.last_fired_at}))
+    return stmt
 
 
 def mark_false(conn, alert: str, record_id: int) -> bool:

@@ -18,6 +18,9 @@ from . import Record, Services, as_record_id
 from .access import FieldAccess
 
 MEMO_SIZE = 2048
+# A line id names one line of one record for good (ids are never reused or moved), so which
+# record holds it is remembered: a remembered record that no longer holds it has no such line.
+LINE_OWNERS_SIZE = 20000
 
 _INVOLVED = sa.select(t.tasks.c.id).where(
     t.tasks.c.record_id == sa.bindparam("b_record_id"),
@@ -42,6 +45,7 @@ class RecordReader:
         self.rt, self.users, self.clock = rt, users, clock
         self.access = FieldAccess(rt.defs)  # field read/edit rules and step grants
         self._loaded: dict = {}
+        self._line_owners: dict = {}  # (FORM.TABLE, line id) -> record id
 
     # --- rows and values -------------------------------------------------------
 
@@ -92,9 +96,15 @@ class RecordReader:
         tf = self.rt.typed.forms.get(form_id)
         if tf is None or table not in tf.lines or not isinstance(line_id, str) or not line_id:
             return None
-        ltable = tf.lines[table][0]
-        rid = conn.execute(sa.select(ltable.c._record_id).where(ltable.c.line_id == line_id)
-                           .limit(1)).scalar()
+        rid = self._line_owners.get((target, line_id))
+        if rid is None:
+            ltable = tf.lines[table][0]
+            rid = conn.execute(sa.select(ltable.c._record_id).where(ltable.c.line_id == line_id)
+                               .limit(1)).scalar()
+            if rid is not None:
+                if len(self._line_owners) >= LINE_OWNERS_SIZE:
+                    self._line_owners.clear()
+                self._line_owners[target, line_id] = rid
         row = self.find_row(conn, form_id, rid) if rid is not None else None
         if row is None:
             return None
