@@ -59,6 +59,15 @@ def test_line_link__stores_the_line_id_and_reaches_the_line_and_its_record(eng, 
         **req.data["items"][0], "id": bolt, "record": req.id}
 
 
+def test_line_link__a_line_removed_from_its_record_is_no_line_even_after_it_was_reached(eng, u):
+    req = request(eng, u["alice"], approve=False)
+    bolt, nut = line_ids(req)
+    assert eng.line(u["alice"], "request.items", bolt)["item"] == "Bolt"  # reached once
+    eng.update(u["alice"], "request", req.id, {"items": [req.data["items"][1]]}, req.version)
+    assert eng.line(u["alice"], "request.items", bolt) is None
+    assert eng.line(u["alice"], "request.items", nut)["item"] == "Nut"
+
+
 def test_line_link__refuses_a_line_of_another_record_than_within_names(eng, u):
     first, second = request(eng, u["alice"]), request(eng, u["alice"])
     with pytest.raises(ValidationFailed) as exc:
