@@ -28,6 +28,7 @@ from ..expr import SqlTerm, parse
 from ..expr import types as T
 from ..expr.sql import null, sa_type
 from ..records.context import StepContext
+from ..store.hot import Hot
 from ..store.line_ids import LINE_ID
 from ..store.sqlscope import RecordScope
 
@@ -277,7 +278,7 @@ def find_target(ctx: StepContext, args: UpdateArgs, extra: dict, index: int | No
         if stmt is not None:
             params = {f"w{i}": _param_value(v, typ)
                       for i, (v, (_, typ)) in enumerate(zip(values, paths.values())) if v is not None}
-            return ctx.conn.execute(stmt, params).scalars().all()
+            return [row[0] for row in stmt.all(ctx.conn, params)]
     inner = RecordScope(rt.typed, rt.registries.field_types, args.form,
                         dialect=ctx.tools.dialect, user=ctx.user, clock=ctx.tools.clock)
     scope = WhereScope(ctx, inner, extra, args, env)
@@ -286,15 +287,15 @@ def find_target(ctx: StepContext, args: UpdateArgs, extra: dict, index: int | No
     except ExpressionError as exc:
         raise LoomError(f"step {ctx.step}: update of {args.form}: where {args.where.source!r} "
                         f"cannot run in SQL: {exc.message}") from None
-    stmt = (sa.select(inner.base.c._id).select_from(inner.from_clause())
-            .where(cond).order_by(inner.base.c._id).limit(3))
+    stmt = Hot(sa.select(inner.base.c._id).select_from(inner.from_clause())
+               .where(cond).order_by(inner.base.c._id).limit(3))
     if not scope.volatile:
         if known is None or known[0] is not args:
             known = (args, scope.paths, {})
             rt.envs.where_sql[key] = known
         if known[1].keys() == scope.paths.keys():
             known[2][scope.shape()] = stmt
-    return ctx.conn.execute(stmt, scope.params).scalars().all()
+    return [row[0] for row in stmt.all(ctx.conn, scope.params)]
 
 
 def _acting_value(ctx: StepContext, extra: dict, args: UpdateArgs, expr, typ):
