@@ -75,7 +75,8 @@ class TypedForm:
         self._insert = Hot(self.table.insert())
         self._update = Hot(self.table.update().where(self.table.c._id == sa.bindparam("b_id")))
         self._line_insert = {n: lt.insert() for n, (lt, _) in self.lines.items()}
-        self._line_delete = {n: lt.delete().where(lt.c._record_id == sa.bindparam("b_id"))
+        self._line_insert_hot = {n: Hot(stmt) for n, stmt in self._line_insert.items()}
+        self._line_delete = {n: Hot(lt.delete().where(lt.c._record_id == sa.bindparam("b_id")))
                              for n, (lt, _) in self.lines.items()}
 
     def _typed(self, f) -> bool:
@@ -110,12 +111,12 @@ class TypedForm:
         for name, (ltable, _) in self.lines.items():
             rows = self.line_rows(rec["id"], name, values.get(name))
             if rows:
-                conn.execute(self._line_insert[name], rows)
+                self._line_insert_hot[name].execute_many(conn, rows)
 
     def remove(self, conn: sa.Connection, record_id: int) -> None:
         """Drop the record's typed and line rows (it went to the trash; `insert` brings them back)."""
         for name in self.lines:
-            conn.execute(self._line_delete[name], {"b_id": record_id})
+            self._line_delete[name].rowcount(conn, {"b_id": record_id})
         conn.execute(self.table.delete().where(self.table.c._id == record_id))
 
     def update(self, conn: sa.Connection, rec: Mapping, values: Mapping,
@@ -127,10 +128,10 @@ class TypedForm:
         for name in self.lines:
             if changed is not None and name not in changed:
                 continue
-            conn.execute(self._line_delete[name], {"b_id": rec["id"]})
+            self._line_delete[name].rowcount(conn, {"b_id": rec["id"]})
             rows = self.line_rows(rec["id"], name, values.get(name))
             if rows:
-                conn.execute(self._line_insert[name], rows)
+                self._line_insert_hot[name].execute_many(conn, rows)
 
 
 def _index_name(table: str, column: str) -> str:
