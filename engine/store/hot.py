@@ -161,7 +161,7 @@ class Hot:
             row = [v if p is None or v is None else p(v) for p, v in zip(procs, row)]
         return dict(zip(plan.columns, row))
 
-    def execute_many(self, conn: sa.Connection, rows: list[Mapping[str, Any]]) -> None:
+    def many(self, conn: sa.Connection, rows: list[Mapping[str, Any]]) -> None:
         """Run an INSERT once per row (the DBAPI's executemany); every row has the same keys."""
         plan = self._plan(conn, tuple(rows[0]))
         if plan is None or _spied(conn):

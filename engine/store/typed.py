@@ -111,7 +111,7 @@ class TypedForm:
         for name, (ltable, _) in self.lines.items():
             rows = self.line_rows(rec["id"], name, values.get(name))
             if rows:
-                self._line_insert_hot[name].execute_many(conn, rows)
+                self._line_insert_hot[name].many(conn, rows)
 
     def remove(self, conn: sa.Connection, record_id: int) -> None:
         """Drop the record's typed and line rows (it went to the trash; `insert` brings them back)."""
@@ -131,7 +131,7 @@ class TypedForm:
             self._line_delete[name].rowcount(conn, {"b_id": rec["id"]})
             rows = self.line_rows(rec["id"], name, values.get(name))
             if rows:
-                self._line_insert_hot[name].execute_many(conn, rows)
+                self._line_insert_hot[name].many(conn, rows)
 
 
 def _index_name(table: str, column: str) -> str:
