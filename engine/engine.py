@@ -49,6 +49,7 @@ from .store import backup as backups
 from .store.blobs import BlobStore, open_blobs
 from .store.database import Database
 from .store.migrate import upgrade
+from .store.savepoints import savepoint
 from .workflow import record_migrations
 from .workflow.service import WorkflowService
 
@@ -599,7 +600,7 @@ class Engine:
         otherwise refuses every statement after the first failure).
         """
         with self.db.write() as conn:
-            yield lambda: conn.begin_nested()
+            yield lambda: savepoint(conn)
 
     # --- saved list views (uxpages) --------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
+from ..store.savepoints import savepoint
 from . import dedup, traces
 from .runtime import condition, fire, values_seen
 
@@ -97,7 +98,7 @@ def evaluate(alerts, conn, rt, record, user, trigger: str) -> str:
                           {**base, "if": rt.spec.if_.source if rt.spec.if_ else None,
                            "values": values_seen(alerts.reader, rt, values, conn)})
             return "condition_false"
-        with conn.begin_nested():
+        with savepoint(conn):
             if rt.spec.once:
                 state = dedup.get(conn, rt.id, record.id)
                 if state is not None and state["active"]:
@@ -119,7 +120,7 @@ def evaluate(alerts, conn, rt, record, user, trigger: str) -> str:
 def _reading(conn):
     """A savepoint around reads, where a failed statement aborts the whole transaction
     (PostgreSQL); SQLite goes on after one, so there it costs two statements for nothing."""
-    return contextlib.nullcontext() if conn.dialect.name == "sqlite" else conn.begin_nested()
+    return contextlib.nullcontext() if conn.dialect.name == "sqlite" else savepoint(conn)
 
 
 def _seen(conn) -> set:
