@@ -49,7 +49,7 @@ from .store import backup as backups
 from .store.blobs import BlobStore, open_blobs
 from .store.database import Database
 from .store.migrate import upgrade
-from .store.savepoints import savepoint
+from .store.transaction import savepoint
 from .workflow import record_migrations
 from .workflow.service import WorkflowService
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from ..store.savepoints import savepoint
+from ..store.transaction import savepoint
 from . import dedup, traces
 from .runtime import condition, fire, values_seen
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from ..errors import LoomError, NotAuthenticated, NotFound
 from ..store import audit
 from ..store import tables as t
-from ..store.database import tx_cache
+from ..store.transaction import tx_cache
 from .passwords import hash_password, new_token, token_hash, verify_password
 
 # Logging in (lockout, throttling, two-factor) lives in accounts.py and lockout.py.

@@ -30,6 +30,7 @@ from sqlalchemy import event
 from ..errors import QueryTimeout
 from .hot import hot_allowed, register_quiet
 from .lane import WriterLane, lane_for
+from .transaction import Savepoint, forget_tx_cache, tx_cache  # noqa: F401 - tx_cache re-exported
 
 BUSY_TIMEOUT_MS = 30_000
 GROUP_MAX = 64  # writers sharing one commit (one fsync) at most
@@ -185,7 +186,7 @@ class Database:
         failed: BaseException | None = None
         self._local.conn = conn
         try:
-            savepoint = None if first else conn.begin_nested()
+            savepoint = None if first else Savepoint(conn)
             try:
                 yield conn
             except BaseException as exc:
@@ -299,26 +300,6 @@ class Database:
         self.engine.dispose()
 
 
-def tx_cache(conn: sa.Connection) -> dict:
-    """A dict that lives exactly as long as `conn`'s current transaction.
-
-    Rows read or written in a transaction are remembered here (records by id,
-    users by name), so a transaction does not read back what it already has.
-    It is keyed by the transaction object (conn.info outlives it) and dropped
-    when a savepoint rolls back. Outside a transaction nothing is remembered.
-    """
-    txn = conn.get_transaction()
-    if txn is None:
-        return {}
-    holder = conn.info.get("loom_tx_cache")
-    if holder is None or holder[0] is not txn:
-        holder = (txn, {})
-        conn.info["loom_tx_cache"] = holder
-    return holder[1]
-
-
-def forget_tx_cache(conn: sa.Connection, *_args) -> None:
-    conn.info.pop("loom_tx_cache", None)
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

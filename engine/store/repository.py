@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from ..errors import Conflict, NotFound
 from . import tables as t
-from .database import tx_cache
+from .transaction import tx_cache
 from .hot import Hot
 from .typed import TypedStore
 from .upsert import insert_for

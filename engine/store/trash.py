@@ -13,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from . import tables as t
-from .database import tx_cache
+from .transaction import tx_cache
 from .typed import TypedStore
 
 r = t.records

@@ -1,12 +1,14 @@
-"""Savepoints on the DBAPI cursor: one write undone alone, without SQLAlchemy's nested transaction.
+"""What lives as long as a transaction: its row cache, and savepoints on the DBAPI cursor.
 
-A batch gives each of its writes a savepoint (an import's rows, the demo's business
-steps), and an alert that fires runs in one. Through `Connection.begin_nested` the
-SAVEPOINT and its RELEASE each take SQLAlchemy's whole execution path (~60 µs of
-Python); a savepoint here runs them on the connection's own DBAPI cursor. Rolling one
-back forgets the transaction's row cache, as the `rollback_savepoint` listener does for
-SQLAlchemy's. While someone listens to the engine's statements (`hot_allowed`), it is
-`begin_nested` as before, so a listener sees every statement.
+`tx_cache(conn)` is the transaction's memory of the rows it read or wrote. A
+`Savepoint` undoes one write alone: each write of a batch (an import's rows, the
+demo's business steps), each writer sharing a group commit (database.py) and each
+alert that fires runs in one. Through `Connection.begin_nested` the SAVEPOINT and
+its RELEASE each take SQLAlchemy's whole execution path (~60 µs of Python); here
+they run on the connection's own DBAPI cursor. Rolling one back forgets the row
+cache, as the `rollback_savepoint` listener does for SQLAlchemy's. While someone
+listens to the engine's statements (`hot_allowed`) a Savepoint is `begin_nested`,
+so a listener sees every statement.
 """
 from __future__ import annotations
 
@@ -15,11 +17,32 @@ import logging
 
 import sqlalchemy as sa
 
-from .database import forget_tx_cache
 from .hot import hot_allowed
 
 log = logging.getLogger(__name__)
 _names = itertools.count(1)
+
+
+def tx_cache(conn: sa.Connection) -> dict:
+    """A dict that lives exactly as long as `conn`'s current transaction.
+
+    Rows read or written in a transaction are remembered here (records by id,
+    users by name), so a transaction does not read back what it already has.
+    It is keyed by the transaction object (conn.info outlives it) and dropped
+    when a savepoint rolls back. Outside a transaction nothing is remembered.
+    """
+    txn = conn.get_transaction()
+    if txn is None:
+        return {}
+    holder = conn.info.get("loom_tx_cache")
+    if holder is None or holder[0] is not txn:
+        holder = (txn, {})
+        conn.info["loom_tx_cache"] = holder
+    return holder[1]
+
+
+def forget_tx_cache(conn: sa.Connection, *_args) -> None:
+    conn.info.pop("loom_tx_cache", None)
 
 
 class Savepoint:
@@ -37,9 +60,13 @@ class Savepoint:
         self._run(f"SAVEPOINT {self.name}")
 
     def _run(self, sql: str) -> None:
-        cursor = self.conn.connection.dbapi_connection.cursor()
+        conn = self.conn
+        cursor = conn.connection.dbapi_connection.cursor()
         try:
             cursor.execute(sql)
+        except conn.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it
+            raise sa.exc.DBAPIError.instance(sql, (), exc, conn.dialect.loaded_dbapi.Error,
+                                             dialect=conn.dialect) from exc
         finally:
             cursor.close()
 
