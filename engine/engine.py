@@ -445,12 +445,13 @@ class Engine:
     def tasks(self, user, status: str = "open", limit: int = 100, offset: int = 0, *,
               form: str | None = None, step: str | None = None,
               created_before: datetime | None = None, due_before: datetime | None = None,
-              sort: str = "newest") -> list:
+              sort: str = "newest", values: bool = True) -> list:
         """The user's approval tasks (the inbox), newest first; filtered by form, step, age
-        (`created_before`) and due date (`due_before`), sorted by "newest", "oldest" or "due"."""
+        (`created_before`) and due date (`due_before`), sorted by "newest", "oldest" or "due";
+        `values=False` leaves each task's `data` (its record's values) None, unread."""
         return self._live.workflow.tasks(user, status, limit, offset, form=form, step=step,
                                          created_before=created_before, due_before=due_before,
-                                         sort=sort)
+                                         sort=sort, values=values)
 
     def task_count(self, user) -> int:
         """How many open tasks `user` holds (the inbox badge)."""

@@ -226,14 +226,15 @@ class InboxQuery:
     sort: str = "newest"
     limit: int = 100
     offset: int = 0
+    values: bool = True  # the records' values too (the HTML inbox's columns; the API sends none)
 
 
 def inbox(conn, assignee: str, query: InboxQuery) -> list[Task]:
-    """A user's tasks with their record's number, state, owner and values: one query over
-    ix_tasks_inbox (assignee, status, id), filters and order in SQL."""
+    """A user's tasks with their record's number, state, owner and (`query.values`) values:
+    one query over ix_tasks_inbox (assignee, status, id), filters and order in SQL."""
     tk = t.tasks.c
-    q = (sa.select(t.tasks, t.records.c.number, t.records.c.state, t.records.c.owner,
-                   t.records.c.data)
+    rc = t.records.c
+    q = (sa.select(t.tasks, rc.number, rc.state, rc.owner, *([rc.data] if query.values else []))
          .join(t.records, t.records.c.id == tk.record_id)
          .where(tk.assignee == assignee, tk.status == query.status,
                 t.records.c.deleted_at.is_(None)))  # a record in the trash leaves every inbox
