@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from operator import attrgetter
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -88,9 +88,14 @@ _CURRENT_LAST = sa.select(t.tasks).where(
 ).order_by(t.tasks.c.position, t.tasks.c.id)
 _GET = sa.select(t.tasks).where(t.tasks.c.id == _B("b_id"))
 _LAST_VISIT, _CURRENT, _CURRENT_LAST = Hot(_LAST_VISIT_Q), Hot(_CURRENT), Hot(_CURRENT_LAST)
-_LAST_OF = sa.select(t.tasks.c.step, t.tasks.c.status).where(
+_LAST_OF = Hot(sa.select(t.tasks.c.step, t.tasks.c.status).where(
     t.tasks.c.record_id == _B("b_record_id"), t.tasks.c.assignee == _B("b_assignee"),
-    t.tasks.c.kind == "approve").order_by(t.tasks.c.id.desc()).limit(1)
+    t.tasks.c.kind == "approve").order_by(t.tasks.c.id.desc()).limit(1))
+
+
+class _Last(NamedTuple):
+    step: str
+    status: str
 _SET_STATUS: dict = {}
 _CANCEL: dict = {}
 
@@ -170,8 +175,10 @@ def last_visit(conn, record_id: int, step: str) -> int:
 
 
 def last_of(conn, record_id: int, assignee: str):
-    """(step, status) of `assignee`'s latest approve task on the record, or None."""
-    return conn.execute(_LAST_OF, {"b_record_id": record_id, "b_assignee": assignee}).first()
+    """(step, status) of `assignee`'s latest approve task on the record, or None (asked on
+    every GET of a record with a workflow: on the DBAPI cursor)."""
+    rows = _LAST_OF.all(conn, {"b_record_id": record_id, "b_assignee": assignee})
+    return _Last(*rows[0]) if rows else None
 
 
 def get(conn, task_id: int) -> Task | None:
