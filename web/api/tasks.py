@@ -24,8 +24,8 @@ def inbox_page(eng, user, args) -> dict:
     if status not in STATUSES:
         raise BadParameter(f"status is one of {', '.join(STATUSES)}", "status",
                            f"must be one of {', '.join(STATUSES)}")
-    items = tasks(eng, user, status)
-    return {"items": plain(items), "total": len(items)}
+    items = [x.to_json() for x in tasks(eng, user, status)]
+    return {"items": items, "total": len(items)}
 
 
 @bp.get("/notifications")
