@@ -193,10 +193,13 @@ def list_page(eng, user, marks: Markers, form: str, args) -> dict:
     eng.defs.form(form)  # NotFound → 404
     page = eng.list(user, form, filter=args.get("filter") or None, order=args.get("order") or None,
                     limit=int_arg("limit", 50, 0, MAX_LIMIT, args),
-                    offset=int_arg("offset", 0, 0, 10**9, args), capped_total=not _exact_total(args))
+                    offset=int_arg("offset", 0, 0, 10**9, args), capped_total=not _exact_total(args),
+                    as_json=True)
     marker = marks.of(eng, form)
-    return {"items": [record_json(r, marker) for r in page.items], "total": page.total,
-            "total_capped": page.total_capped}
+    if marker is not None:
+        for item in page.items:
+            item["data"] = marker(item["data"])
+    return {"items": page.items, "total": page.total, "total_capped": page.total_capped}
 
 
 def _exact_total(args) -> bool:
