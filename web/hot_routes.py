@@ -126,15 +126,15 @@ class HotRoutes:
         lane = lanes.enter()
         try:
             with eng.db.read_scope():
-                out = answer(eng, eng.users.user_for_token(token, kind="api"))
+                body = self._body(answer(eng, eng.users.user_for_token(token, kind="api")))
         except Exception:
-            out = None
+            body = None
         finally:
             if lane:
                 lanes.leave()
-        if out is None:
+        if body is None:
             return self.flask(environ, start_response)
-        return self._json(environ, start_response, out)
+        return self._answer(environ, start_response, body)
 
     # --- the action POST ----------------------------------------------------------------
 
@@ -159,10 +159,11 @@ class HotRoutes:
         if act is None:  # nothing written: Flask answers the same request as it always has
             return self.flask(environ, start_response)
         try:
-            out = record_with_actions(act(), eng, user, self.app.extensions["loom.utc_markers"])
+            body = self._body(record_with_actions(act(), eng, user,
+                                                  self.app.extensions["loom.utc_markers"]))
         except Exception as exc:
             return self._flask_error(environ, start_response, exc)
-        return self._json(environ, start_response, out)
+        return self._answer(environ, start_response, body)
 
     def _flask_error(self, environ, start_response, exc: Exception):
         """The answer Flask gives when a view raises `exc`: its error handlers and after-request
@@ -183,12 +184,16 @@ class HotRoutes:
 
     # --- answers ----------------------------------------------------------------------
 
-    def _json(self, environ, start_response, obj):
-        """`obj` as Flask's `jsonify` writes it, with the headers Flask's hooks give an API answer."""
+    def _body(self, obj) -> bytes:
+        """`obj` as Flask's `jsonify` writes it."""
         app, provider = self.app, self.app.json
         indent = (provider.compact is None and app.debug) or provider.compact is False
         text = provider.dumps(obj, **({"indent": 2} if indent else {"separators": (",", ":")}))
-        body = f"{text}\n".encode()
+        return f"{text}\n".encode()
+
+    def _answer(self, environ, start_response, body: bytes):
+        """A 200 with `body` and the headers Flask's hooks give an API answer."""
+        provider = self.app.json
         https = environ.get("wsgi.url_scheme") == "https"
         headers = self._headers.get(https)
         if headers is None:

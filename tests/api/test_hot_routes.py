@@ -212,3 +212,22 @@ def test_a_cookie_session__keeps_its_csrf_check_even_with_a_bearer_header(app, e
     token = client.get("/api/session").json["csrf_token"]
     resp = client.post(url, json={}, headers={"X-CSRFToken": token})
     assert resp.status_code == 200 and resp.json["state"] == "approved"
+
+
+def test_a_failure_after_the_action__is_flasks_500_and_the_action_ran_once(app, flask_only, engine, users,
+                                                                           orders, dispatched,
+                                                                           monkeypatch):
+    token = engine.create_token("sam")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug while answering")
+    monkeypatch.setattr(engine, "make_targets", broken)
+    answers = []
+    for app_, rid in ((app, orders[0]), (flask_only, orders[1])):
+        resp = _ask(app_, "post", f"/api/forms/sales_order/records/{rid}/actions/approve", token, json={})
+        answers.append(_answer(resp))
+        record = engine.get(users["sam"], "sales_order", rid)
+        assert (record.state, record.version) == ("approved", 3)  # done once, not tried again
+    assert answers[0] == answers[1] and answers[0][0] == "500 INTERNAL SERVER ERROR"
+    assert b'"internal_error"' in answers[0][2]
+    assert dispatched == []
