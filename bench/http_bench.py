@@ -124,6 +124,16 @@ def start_server(cmd, env, port, log):
             time.sleep(0.1)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has spent so far (Linux /proc; 0 elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def stop(proc) -> None:
     proc.terminate()
     try:
@@ -181,15 +191,18 @@ def main() -> None:
         ]
         floor_jobs = [("GET", f"/records/{rid}", None, "") for rid in reads]
         run_http(raw_port, args.clients, floor_jobs[: max(10, n // 10)])  # warm up
+        fcpu = cpu_seconds(raw.pid)
         fwall, flat, ferr = run_http(raw_port, args.clients, floor_jobs)
+        fcpu = cpu_seconds(raw.pid) - fcpu
         floor = len(flat) / fwall
         print(f"loom serve (waitress, {args.threads} threads) on 127.0.0.1:{port}, "
               f"{eng.db.dialect} database, {n} requests per scenario")
         print(f"floor: plain WSGI GET of the same row under the same waitress, {args.clients} "
               f"clients: {floor:,.0f} req/s, p50 {percentile(flat, 50) * 1000:.2f} ms, "
-              f"p99 {percentile(flat, 99) * 1000:.2f} ms, {len(ferr)} errors")
+              f"p99 {percentile(flat, 99) * 1000:.2f} ms, {len(ferr)} errors, "
+              f"server CPU {fcpu / len(flat) * 1000:.2f} ms/req")
         print(f"{'scenario':22} {'clients':>7} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8} {'p99/p50':>7} "
-              f"{'errors':>6} | {'vs floor':>8} {'goal':>6} | {'direct/s':>9} {'overhead':>8}")
+              f"{'errors':>6} {'cpu ms':>6} | {'vs floor':>8} {'goal':>6} | {'direct/s':>9} {'overhead':>8}")
         for name, clients, goal, jobs, calls in scenarios:
             if name.startswith("POST"):
                 # warm up on orders of its own: each approval can run once
@@ -198,15 +211,17 @@ def main() -> None:
                 run_http(port, clients, warm)
             else:
                 run_http(port, clients, jobs[: max(10, n // 10)])  # warm up
+            cpu = cpu_seconds(proc.pid)
             wall, lat, errors = run_http(port, clients, jobs)
+            cpu = (cpu_seconds(proc.pid) - cpu) / len(lat) * 1000
             dwall, dlat = run_direct(calls)
             rps, drps = len(lat) / wall, len(dlat) / dwall
             p50, p99 = percentile(lat, 50) * 1000, percentile(lat, 99) * 1000
             print(f"{name:22} {clients:7d} {rps:7.0f} {p50:8.2f} {p99:8.2f} {p99 / p50:6.1f}x "
-                  f"{len(errors):6d} | {rps / floor:7.2f}x {goal:5.2f}x | {drps:9.0f} {drps / rps:7.2f}x")
+                  f"{len(errors):6d} {cpu:6.2f} | {rps / floor:7.2f}x {goal:5.2f}x | {drps:9.0f} {drps / rps:7.2f}x")
         print("vs floor = requests/s / the plain-WSGI floor's GET requests/s; overhead = direct Engine "
               "calls/s (one thread) / HTTP requests/s: what HTTP, JSON, auth and waitress cost on top "
-              "of the engine")
+              "of the engine; cpu ms = the server process's CPU per request (all its threads)")
     finally:
         stop(proc)
         if raw is not None:

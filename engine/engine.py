@@ -323,14 +323,15 @@ class Engine:
 
     def list(self, user: User, form_id: str, filter: str | None = None, order: str | None = None,
              limit: int = 50, offset: int = 0, sums: Iterable[str] = (),
-             capped_total: bool = False) -> Page:
+             capped_total: bool = False, as_json: bool = False) -> Page:
         """One page of the records the user may read, filtered and ordered in SQL; `sums` names
         number fields to add up over every matching record (`Page.totals`, one SQL query).
         `capped_total` (a page shown to a person) counts `Page.total` only up to 1,000 records
         past the page (`Page.total_capped` when there are more), so the page costs the same
-        among 100k or 1M rows; without it every matching record is counted."""
+        among 100k or 1M rows; without it every matching record is counted. `as_json`: the
+        items are the records' `to_json()` (the API's shape), their values never parsed."""
         return self._live.records.list(user, form_id, filter, order, limit, offset, tuple(sums),
-                                       capped_total)
+                                       capped_total, as_json)
 
     # --- the trash (soft delete) and the audit log ------------------------------------
 
@@ -446,12 +447,13 @@ class Engine:
     def tasks(self, user, status: str = "open", limit: int = 100, offset: int = 0, *,
               form: str | None = None, step: str | None = None,
               created_before: datetime | None = None, due_before: datetime | None = None,
-              sort: str = "newest") -> list:
+              sort: str = "newest", values: bool = True) -> list:
         """The user's approval tasks (the inbox), newest first; filtered by form, step, age
-        (`created_before`) and due date (`due_before`), sorted by "newest", "oldest" or "due"."""
+        (`created_before`) and due date (`due_before`), sorted by "newest", "oldest" or "due";
+        `values=False` leaves each task's `data` (its record's values) None, unread."""
         return self._live.workflow.tasks(user, status, limit, offset, form=form, step=step,
                                          created_before=created_before, due_before=due_before,
-                                         sort=sort)
+                                         sort=sort, values=values)
 
     def task_count(self, user) -> int:
         """How many open tasks `user` holds (the inbox badge)."""

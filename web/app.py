@@ -13,9 +13,10 @@ from werkzeug.exceptions import NotFound as HttpNotFound
 
 from engine.errors import LoomError, ShortLogs
 
-from . import security
+from . import hot_routes, security
 from .api import bp as api_bp
 from .api import error_response, http_error_response, http_headers, loom_error_response
+from .api.records import Markers
 from .auth import bp as auth_bp
 from .auth import login_manager
 from .read_lanes import ReadLanes
@@ -80,6 +81,7 @@ def create_app(engine, *, secret_key: str | None = None, config: dict | None = N
     app.extensions["loom.read_lanes"] = ReadLanes(app.config["LOOM_READ_LANES"],
                                                   app.config["LOOM_READ_LANE_WAIT"])
     app.extensions["loom.engine"] = engine
+    app.extensions["loom.utc_markers"] = Markers()
 
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -154,4 +156,5 @@ def create_app(engine, *, secret_key: str | None = None, config: dict | None = N
     def healthz():
         return {"ok": True}
 
+    hot_routes.install(app)
     return app

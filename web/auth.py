@@ -57,13 +57,17 @@ def _load_session_user(token: str):
         return None
 
 
-@login_manager.request_loader
-def _load_bearer_user(req):
-    header = req.headers.get("Authorization", "")
+def bearer_token(header: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
     if not header.lower().startswith("bearer "):
         return None
-    token = header[7:].strip()
-    if not token:
+    return header[7:].strip() or None
+
+
+@login_manager.request_loader
+def _load_bearer_user(req):
+    token = bearer_token(req.headers.get("Authorization", ""))
+    if token is None:
         return None
     try:
         return WebUser(engine().users.user_for_token(token, kind="api"), token, "bearer")

@@ -81,18 +81,23 @@ def install(app: Flask) -> None:
 
     @app.after_request
     def _headers(response):
-        h = response.headers
-        if response.mimetype == "image/svg+xml":
-            h["Content-Security-Policy"] = SVG_CSP
-        else:
-            h.setdefault("Content-Security-Policy", CSP)
-        h["X-Frame-Options"] = "DENY"
-        h["X-Content-Type-Options"] = "nosniff"
-        h["Referrer-Policy"] = "same-origin"
-        h["Cross-Origin-Opener-Policy"] = "same-origin"
-        h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-        if request.is_secure:
-            h["Strict-Transport-Security"] = "max-age=31536000"
-        if request.path.startswith("/api/") or response.mimetype == "text/html":
-            h.setdefault("Cache-Control", "no-store")
+        secure_headers(response.headers, response.mimetype, request.path, request.is_secure)
         return response
+
+
+def secure_headers(h, mimetype: str | None, path: str, https: bool) -> None:
+    """Put the headers every answer carries into `h` (werkzeug Headers): the after-request hook's,
+    and web/hot_routes.py's template for its JSON answers."""
+    if mimetype == "image/svg+xml":
+        h["Content-Security-Policy"] = SVG_CSP
+    else:
+        h.setdefault("Content-Security-Policy", CSP)
+    h["X-Frame-Options"] = "DENY"
+    h["X-Content-Type-Options"] = "nosniff"
+    h["Referrer-Policy"] = "same-origin"
+    h["Cross-Origin-Opener-Policy"] = "same-origin"
+    h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if https:
+        h["Strict-Transport-Security"] = "max-age=31536000"
+    if path.startswith("/api/") or mimetype == "text/html":
+        h.setdefault("Cache-Control", "no-store")

@@ -18,7 +18,8 @@ def action_names(actions) -> list[dict]:
 
 
 def tasks(eng, user, status: str = "open") -> list:
-    return eng.tasks(user, status=status)
+    """Tasks for the API and the home page, which show no record values: `data` left unread."""
+    return eng.tasks(user, status=status, values=False)
 
 
 def notifications(eng, user, unread_only: bool = False) -> list:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from ..errors import LoomError, NotAuthenticated, NotFound
 from ..store import audit
 from ..store import tables as t
+from ..store.hot import Hot
 from ..store.transaction import tx_cache
 from .passwords import hash_password, new_token, token_hash, verify_password
 
@@ -29,6 +30,9 @@ _TOKEN_USER = (sa.select(t.tokens.c.expires_at, t.users, t.user_roles.c.role)
                .outerjoin(t.user_roles, t.user_roles.c.user_name == t.users.c.name)
                .where(t.tokens.c.token_hash == _B("b_hash"), t.tokens.c.revoked_at.is_(None)))
 _TOKEN_USER_OF_KIND = _TOKEN_USER.where(t.tokens.c.kind == _B("b_kind"))
+# on the DBAPI cursor (engine/store/hot.py): ~40 µs less per request than Connection.execute
+_HOT_TOKEN_USER, _HOT_TOKEN_USER_OF_KIND = Hot(_TOKEN_USER), Hot(_TOKEN_USER_OF_KIND)
+_TOKEN_USER_KEYS = tuple(c.key for c in _TOKEN_USER.selected_columns)
 _ROLES = sa.select(t.user_roles.c.role).where(t.user_roles.c.user_name == _B("b_name"))
 _WITH_ROLE = (sa.select(t.user_roles.c.user_name).distinct()
               .join(t.users, t.users.c.name == t.user_roles.c.user_name)
@@ -268,9 +272,9 @@ class Directory:
         """The active user a live token of `kind` belongs to, read afresh (one statement)."""
         now = self.clock.now()
         with self.db.read() as conn:
-            q, params = (_TOKEN_USER_OF_KIND, {"b_hash": token_hash(token), "b_kind": kind}) if kind \
-                else (_TOKEN_USER, {"b_hash": token_hash(token)})
-            rows = conn.execute(q, params).mappings().all()
+            q, params = (_HOT_TOKEN_USER_OF_KIND, {"b_hash": token_hash(token), "b_kind": kind}) \
+                if kind else (_HOT_TOKEN_USER, {"b_hash": token_hash(token)})
+            rows = [dict(zip(_TOKEN_USER_KEYS, r)) for r in q.all(conn, params)]
             if not rows or (rows[0]["expires_at"] is not None and rows[0]["expires_at"] < now):
                 raise NotAuthenticated("the token is not valid")
             name = rows[0]["name"]

@@ -156,11 +156,14 @@ class RecordService:
         return self.reader.access.redact(user, rec)
 
     def list(self, user, form_id: str, filter: str | None = None, order: str | None = None,
-             limit: int = 50, offset: int = 0, sums: tuple = (), capped_total: bool = False) -> Page:
+             limit: int = 50, offset: int = 0, sums: tuple = (), capped_total: bool = False,
+             as_json: bool = False) -> Page:
         """One page of the records the user may read, filtered and ordered in SQL; with `sums`,
         the SUM of those number fields over every matching record (in the count's query).
         With `capped_total` the total is counted up to COUNT_AHEAD records past the page
-        (`total_capped` when there are more), unless `sums` need every matching record."""
+        (`total_capped` when there are more), unless `sums` need every matching record.
+        With `as_json` the items are the records' `to_json()`, their values never parsed into
+        Python (a third of an API list page was parsing values it then sent as stored)."""
         rt = self.rt
         rt.defs.form(form_id)  # NotFound for an unknown form
         limit = max(0, min(int(limit), MAX_PAGE))
@@ -209,8 +212,11 @@ class RecordService:
             counted = conn.execute(count_q).one()
         totals = {name: _unscaled(v, term.scale) for name, term, v in zip(sums, terms, counted[1:])}
         capped = cap is not None and counted[0] > cap
-        return Page([self._shown(user, self.reader.record(r)) for r in rows],
-                    cap if capped else counted[0], totals, total_capped=capped)
+        if as_json:
+            items = [self._shown(user, _unparsed(r)).to_json() for r in rows]
+        else:
+            items = [self._shown(user, self.reader.record(r)) for r in rows]
+        return Page(items, cap if capped else counted[0], totals, total_capped=capped)
 
     def history(self, user, form_id: str, record_id) -> list[Event]:
         with self.db.read() as conn:
@@ -481,3 +487,11 @@ def _order(scope: RecordScope, order: str | None) -> list:
         out.append(col.desc() if desc else col.asc())
     out.append(scope.base.c._id.desc())
     return out
+
+
+def _unparsed(row) -> Record:
+    """A records row as a Record whose values stay the stored JSON (`json_data`; `data` empty):
+    only for answers made of `to_json()` and its redaction, never handed out."""
+    return Record(row["id"], row["form"], row["number"], row["state"], row["version"], row["owner"],
+                  {}, row["created_at"], row["updated_at"], row.get("definition_version"),
+                  row["data"])

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from operator import attrgetter
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -88,9 +88,14 @@ _CURRENT_LAST = sa.select(t.tasks).where(
 ).order_by(t.tasks.c.position, t.tasks.c.id)
 _GET = sa.select(t.tasks).where(t.tasks.c.id == _B("b_id"))
 _LAST_VISIT, _CURRENT, _CURRENT_LAST = Hot(_LAST_VISIT_Q), Hot(_CURRENT), Hot(_CURRENT_LAST)
-_LAST_OF = sa.select(t.tasks.c.step, t.tasks.c.status).where(
+_LAST_OF = Hot(sa.select(t.tasks.c.step, t.tasks.c.status).where(
     t.tasks.c.record_id == _B("b_record_id"), t.tasks.c.assignee == _B("b_assignee"),
-    t.tasks.c.kind == "approve").order_by(t.tasks.c.id.desc()).limit(1)
+    t.tasks.c.kind == "approve").order_by(t.tasks.c.id.desc()).limit(1))
+
+
+class _Last(NamedTuple):
+    step: str
+    status: str
 _SET_STATUS: dict = {}
 _CANCEL: dict = {}
 
@@ -170,8 +175,10 @@ def last_visit(conn, record_id: int, step: str) -> int:
 
 
 def last_of(conn, record_id: int, assignee: str):
-    """(step, status) of `assignee`'s latest approve task on the record, or None."""
-    return conn.execute(_LAST_OF, {"b_record_id": record_id, "b_assignee": assignee}).first()
+    """(step, status) of `assignee`'s latest approve task on the record, or None (asked on
+    every GET of a record with a workflow: on the DBAPI cursor)."""
+    rows = _LAST_OF.all(conn, {"b_record_id": record_id, "b_assignee": assignee})
+    return _Last(*rows[0]) if rows else None
 
 
 def get(conn, task_id: int) -> Task | None:
@@ -226,27 +233,48 @@ class InboxQuery:
     sort: str = "newest"
     limit: int = 100
     offset: int = 0
+    values: bool = True  # the records' values too (the HTML inbox's columns; the API sends none)
 
 
 def inbox(conn, assignee: str, query: InboxQuery) -> list[Task]:
-    """A user's tasks with their record's number, state, owner and values: one query over
-    ix_tasks_inbox (assignee, status, id), filters and order in SQL."""
+    """A user's tasks with their record's number, state, owner and (`query.values`) values:
+    one query over ix_tasks_inbox (assignee, status, id), filters and order in SQL."""
+    params = {"b_assignee": assignee, "b_status": query.status, "b_form": query.form,
+              "b_step": query.step, "b_created_before": query.created_before,
+              "b_due_before": query.due_before, "b_limit": query.limit, "b_offset": query.offset}
+    return [_task(r) for r in conn.execute(_inbox_stmt(query), params).all()]
+
+
+_INBOX: dict = {}
+
+
+def _inbox_stmt(query: InboxQuery):
+    """The inbox's statement for the filters `query` uses, its order and columns: built once
+    per shape (building it cost a tenth of an inbox page), the values bound per call."""
+    sort = query.sort if query.sort in SORTS else "newest"
+    key = (bool(query.form), bool(query.step), query.created_before is not None,
+           query.due_before is not None, sort, query.values)
+    q = _INBOX.get(key)
+    if q is not None:
+        return q
     tk = t.tasks.c
-    q = (sa.select(t.tasks, t.records.c.number, t.records.c.state, t.records.c.owner,
-                   t.records.c.data)
+    rc = t.records.c
+    q = (sa.select(t.tasks, rc.number, rc.state, rc.owner, *([rc.data] if query.values else []))
          .join(t.records, t.records.c.id == tk.record_id)
-         .where(tk.assignee == assignee, tk.status == query.status,
+         .where(tk.assignee == _B("b_assignee"), tk.status == _B("b_status"),
                 t.records.c.deleted_at.is_(None)))  # a record in the trash leaves every inbox
     if query.form:
-        q = q.where(tk.form == query.form)
+        q = q.where(tk.form == _B("b_form"))
     if query.step:
-        q = q.where(tk.step == query.step)
+        q = q.where(tk.step == _B("b_step"))
     if query.created_before is not None:
-        q = q.where(tk.created_at < query.created_before)
+        q = q.where(tk.created_at < _B("b_created_before"))
     if query.due_before is not None:
-        q = q.where(tk.due_at.is_not(None), tk.due_at <= query.due_before)
-    q = q.order_by(*SORTS.get(query.sort, SORTS["newest"])).limit(query.limit).offset(query.offset)
-    return [_task(r) for r in conn.execute(q)]
+        q = q.where(tk.due_at.is_not(None), tk.due_at <= _B("b_due_before"))
+    q = q.order_by(*SORTS[sort]).limit(_B("b_limit", type_=sa.Integer)) \
+        .offset(_B("b_offset", type_=sa.Integer))
+    _INBOX[key] = q
+    return q
 
 
 _COUNT_OPEN = sa.select(sa.func.count()).select_from(t.tasks).where(

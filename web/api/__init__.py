@@ -130,8 +130,9 @@ def _strip_data(path: str) -> str:
     return path[5:] if path.startswith("data.") else path
 
 
-def int_arg(name: str, default: int, lo: int = 0, hi: int | None = None) -> int:
-    raw = request.args.get(name)
+def int_arg(name: str, default: int, lo: int = 0, hi: int | None = None, args=None) -> int:
+    """Query parameter `name` as an integer in [lo, hi] (`args`: the request's unless given)."""
+    raw = (request.args if args is None else args).get(name)
     if raw is None or raw == "":
         return default
     try:

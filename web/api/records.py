@@ -20,40 +20,48 @@ def _form(form: str):
     return engine().defs.form(form)  # NotFound → 404
 
 
-def _utc_marker(form_id: str):
-    """The form's `utc_marker`, worked out once per definitions snapshot (per app: tests run
-    several engines in one process); a reload brings new form specs, so a new marker."""
-    eng = engine()
-    form, registries = eng.defs.form(form_id), eng.registries
-    markers = current_app.extensions.setdefault("loom.utc_markers", {})
-    hit = markers.get(form_id)
-    if hit is None or hit[0] is not form or hit[1] is not registries:
-        hit = markers[form_id] = (form, registries, utc_marker(data_schema(form, registries)))
-    return hit[2]
+class Markers:
+    """Each form's `utc_marker`, worked out once per definitions snapshot (one per app: tests
+    run several engines in one process); a reload brings new form specs, so a new marker."""
+
+    def __init__(self):
+        self._hits: dict = {}
+
+    def of(self, eng, form_id: str):
+        form, registries = eng.defs.form(form_id), eng.registries
+        hit = self._hits.get(form_id)
+        if hit is None or hit[0] is not form or hit[1] is not registries:
+            hit = self._hits[form_id] = (form, registries, utc_marker(data_schema(form, registries)))
+        return hit[2]
+
+
+def markers() -> Markers:
+    """The app's markers (web/app.py keeps them in `app.extensions`)."""
+    return current_app.extensions["loom.utc_markers"]
 
 
 def _marked(form_id: str, values):
     """A form's values with their date-times marked UTC (the form's cached marker)."""
-    marker = _utc_marker(form_id)
+    marker = markers().of(engine(), form_id)
     return values if marker is None else marker(values)
 
 
-def record_json(rec, marker=False) -> dict:
+def record_json(rec, marker) -> dict:
     """A record as the API answers it: date-time values with their UTC offset (`marker`: the
-    form's `_utc_marker`, when the caller has it)."""
+    form's, from `Markers.of`)."""
     out = rec.to_json()
-    if marker is False:
-        marker = _utc_marker(rec.form)
     if marker is not None:
         out["data"] = marker(out["data"])
     return out
 
 
-def record_with_actions(rec) -> dict:
+def record_with_actions(rec, eng=None, user=None, marks: Markers | None = None) -> dict:
     """The record with what the user may do next (actions, forms to make, delete): its reads
-    share one read transaction (a GET's is already open; after a write, a fresh one that sees it)."""
-    eng, user = engine(), acting_user()
-    out = record_json(rec)
+    share one read transaction (a GET's is already open; after a write, a fresh one that sees it).
+    `eng`, `user`, `marks`: the request's, when called outside Flask's (web/hot_routes.py)."""
+    eng = eng or engine()
+    user = user or acting_user()
+    out = record_json(rec, (marks or markers()).of(eng, rec.form))
     with eng.db.read_scope():
         out["actions"] = action_names(available_actions(eng, user, rec))
         out["make"] = eng.make_targets(user, rec)
@@ -176,20 +184,28 @@ def record_preview(form):
 
 @bp.get("/forms/<form>/records")
 def record_list(form):
-    _form(form)
-    page = engine().list(acting_user(), form, filter=request.args.get("filter") or None,
-                         order=request.args.get("order") or None,
-                         limit=int_arg("limit", 50, 0, MAX_LIMIT), offset=int_arg("offset", 0, 0, 10**9),
-                         capped_total=not _exact_total())
-    marker = _utc_marker(form)
-    return jsonify({"items": [record_json(r, marker) for r in page.items], "total": page.total,
-                    "total_capped": page.total_capped})
+    return jsonify(list_page(engine(), acting_user(), markers(), form, request.args))
 
 
-def _exact_total() -> bool:
+def list_page(eng, user, marks: Markers, form: str, args) -> dict:
+    """A page of `form`'s records as GET /api/forms/{form}/records answers it (`args`: the
+    query parameters, anything with `.get`)."""
+    eng.defs.form(form)  # NotFound → 404
+    page = eng.list(user, form, filter=args.get("filter") or None, order=args.get("order") or None,
+                    limit=int_arg("limit", 50, 0, MAX_LIMIT, args),
+                    offset=int_arg("offset", 0, 0, 10**9, args), capped_total=not _exact_total(args),
+                    as_json=True)
+    marker = marks.of(eng, form)
+    if marker is not None:
+        for item in page.items:
+            item["data"] = marker(item["data"])
+    return {"items": page.items, "total": page.total, "total_capped": page.total_capped}
+
+
+def _exact_total(args) -> bool:
     """`?total=exact` counts every matching record; the default (`total=capped`) stops 1,000
     records past the page, so a page costs the same however large the form grows."""
-    raw = request.args.get("total") or "capped"
+    raw = args.get("total") or "capped"
     if raw not in ("capped", "exact"):
         raise BadParameter("total must be capped or exact", "total", "must be capped or exact")
     return raw == "exact"
@@ -197,8 +213,13 @@ def _exact_total() -> bool:
 
 @bp.get("/forms/<form>/records/<int:record_id>")
 def record_get(form, record_id):
-    _form(form)
-    return jsonify(record_with_actions(engine().get(acting_user(), form, record_id)))
+    return jsonify(read_record(engine(), acting_user(), markers(), form, record_id))
+
+
+def read_record(eng, user, marks: Markers, form: str, record_id: int) -> dict:
+    """GET /api/forms/{form}/records/{id}: the record with its actions (404 when unreadable)."""
+    eng.defs.form(form)  # NotFound → 404
+    return record_with_actions(eng.get(user, form, record_id), eng, user, marks)
 
 
 @bp.patch("/forms/<form>/records/<int:record_id>")
@@ -219,6 +240,13 @@ def record_act(form, record_id, name):
         payload = {}
     if not isinstance(payload, dict):
         raise BadRequest("expected a JSON object body")
+    act = action_request(engine(), acting_user(), form, record_id, name, payload)
+    return jsonify(record_with_actions(act()))
+
+
+def action_request(eng, user, form: str, record_id: int, name: str, payload: dict):
+    """Check an action's JSON body, and that `user` may read the record; raises before anything
+    is written. The callable it returns does the action and gives the record afterwards."""
     comment, to = payload.get("comment"), payload.get("to")
     if comment is not None and not isinstance(comment, str):
         raise ValidationFailed({"comment": "must be text"}, "\"comment\" must be text")
@@ -229,11 +257,10 @@ def record_act(form, record_id, name):
     if data is not None and not isinstance(data, dict):
         raise ValidationFailed({"data": "must be an object of field values"},
                                "\"data\" must be an object of field values")
-    eng, user = engine(), acting_user()
-    eng.get(user, form, record_id)
-    rec = eng.act(user, form, record_id, name, comment=comment, to=to,
-                  version=_version(payload, required=False), data=data or None)
-    return jsonify(record_with_actions(rec))
+    eng.get(user, form, record_id)  # unreadable → 404 before the version is looked at
+    version = _version(payload, required=False)
+    return lambda: eng.act(user, form, record_id, name, comment=comment, to=to, version=version,
+                           data=data or None)
 
 
 @bp.delete("/forms/<form>/records/<int:record_id>")

@@ -15,12 +15,17 @@ STATUSES = ("open", "waiting", "done", "cancelled", "transferred")
 
 @bp.get("/tasks")
 def task_list():
-    status = request.args.get("status") or "open"
+    return jsonify(inbox_page(engine(), acting_user(), request.args))
+
+
+def inbox_page(eng, user, args) -> dict:
+    """GET /api/tasks as it answers (`args`: the query parameters, anything with `.get`)."""
+    status = args.get("status") or "open"
     if status not in STATUSES:
         raise BadParameter(f"status is one of {', '.join(STATUSES)}", "status",
                            f"must be one of {', '.join(STATUSES)}")
-    items = tasks(engine(), acting_user(), status)
-    return jsonify({"items": plain(items), "total": len(items)})
+    items = [x.to_json() for x in tasks(eng, user, status)]
+    return {"items": items, "total": len(items)}
 
 
 @bp.get("/notifications")

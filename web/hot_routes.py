@@ -1,0 +1,207 @@
+"""The API's hottest requests, answered without Flask's per-request machinery.
+
+GET a record, GET a list page, GET the inbox and POST a workflow action are
+most of what API clients send. Through Flask each paid for a request context, a
+session, flask-login's proxies, eight before/after hooks and werkzeug's headers
+before any engine work: a third of the CPU of a GET of a record. This WSGI layer
+in front of the Flask app answers them itself when the request is plain:
+
+- `Authorization: Bearer` and no cookie at all (a cookie may carry a session,
+  whose writes need a CSRF token and whose user flask-login loads: Flask's);
+- exactly one of those paths, a form id and action name of `[A-Za-z0-9_]`, a
+  record id without leading zeros within BIGINT;
+- a query string of the route's own parameters in plain characters
+  (`limit=50&offset=100`: nothing to decode, no parameter twice);
+- for the POST, `Content-Type: application/json` and a JSON object body of at
+  most 64 KB with its length declared.
+
+Anything else goes to Flask untouched, and so does every refusal before a write
+(a bad token, an unreadable record, a bad parameter or body): a read is simply
+asked again of Flask, which answers it as it always has, so the error shapes and
+messages stay in one place. Once an action has been tried, its error is answered
+by Flask's own error handlers (`_flask_error`), never by asking twice.
+
+What each request is checked for is the same as under Flask, by the same code:
+the token, its user and roles are read afresh on every request
+(`Directory.user_for_token`), the views' functions (`read_record`, `list_page`,
+`inbox_page`, `action_request`) do the engine calls, so the engine checks the
+record's permissions as ever, and the answer's headers come from
+`security.secure_headers` (plus `Vary: Cookie`, as Flask's session adds: a cookie
+would change who asks). `tests/api/test_hot_routes.py` compares every answer,
+headers and bytes, with the same request answered by Flask.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+
+from flask import Flask
+from werkzeug.datastructures import Headers
+
+from .api.records import action_request, list_page, read_record, record_with_actions
+from .api.tasks import inbox_page
+from .auth import bearer_token
+from .security import secure_headers
+
+_RECORDS = re.compile(r"/api/forms/([A-Za-z0-9_]+)/records"
+                      r"(?:/([1-9][0-9]{0,18})(?:/actions/([A-Za-z0-9_]+))?)?\Z")
+_PLAIN_QUERY = re.compile(r"[A-Za-z0-9_.-]+=[A-Za-z0-9_.-]*(?:&[A-Za-z0-9_.-]+=[A-Za-z0-9_.-]*)*\Z")
+LIST_PARAMS = frozenset({"limit", "offset", "filter", "order", "total"})
+INBOX_PARAMS = frozenset({"status"})
+MAX_ID = 2**63 - 1
+MAX_BODY = 64 * 1024
+
+
+def install(app: Flask) -> None:
+    """Put the hot routes in front of the app's WSGI callable (`LOOM_HOT_ROUTES`: on unless False)."""
+    if app.config.get("LOOM_HOT_ROUTES", True):
+        app.wsgi_app = HotRoutes(app, app.wsgi_app)
+
+
+def _query(environ, allowed: frozenset) -> dict | None:
+    """The query parameters when they are plain and the route's own (else None: Flask's)."""
+    raw = environ.get("QUERY_STRING", "")
+    if not raw:
+        return {}
+    if not _PLAIN_QUERY.match(raw):
+        return None
+    args = dict(pair.split("=", 1) for pair in raw.split("&"))
+    if len(args) != raw.count("&") + 1 or not args.keys() <= allowed:
+        return None
+    return args
+
+
+class HotRoutes:
+    """WSGI middleware: the plain hot API requests answered here, everything else by Flask."""
+
+    def __init__(self, app: Flask, flask_wsgi):
+        self.app, self.flask = app, flask_wsgi
+        self._headers: dict[bool, list] = {}
+
+    def __call__(self, environ, start_response):
+        if "HTTP_COOKIE" in environ:
+            return self.flask(environ, start_response)
+        token = bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
+        if token is None:
+            return self.flask(environ, start_response)
+        method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO", "")
+        if method == "GET":
+            if path == "/api/tasks":
+                args = _query(environ, INBOX_PARAMS)
+                if args is not None:
+                    return self._read(environ, start_response, token,
+                                      lambda eng, user: inbox_page(eng, user, args))
+            else:
+                m = _RECORDS.match(path)
+                if m is not None and m[3] is None:
+                    return self._read_record(environ, start_response, token, m[1], m[2])
+        elif method == "POST":
+            m = _RECORDS.match(path)
+            if m is not None and m[3] is not None and int(m[2]) <= MAX_ID:
+                return self._act(environ, start_response, token, m[1], int(m[2]), m[3])
+        return self.flask(environ, start_response)
+
+    # --- reads ------------------------------------------------------------------------
+
+    def _read_record(self, environ, start_response, token, form, record_id):
+        markers = self.app.extensions["loom.utc_markers"]
+        if record_id is None:
+            args = _query(environ, LIST_PARAMS)
+            if args is None:
+                return self.flask(environ, start_response)
+            return self._read(environ, start_response, token,
+                              lambda eng, user: list_page(eng, user, markers, form, args))
+        rid = int(record_id)
+        if rid > MAX_ID or environ.get("QUERY_STRING"):
+            return self.flask(environ, start_response)
+        return self._read(environ, start_response, token,
+                          lambda eng, user: read_record(eng, user, markers, form, rid))
+
+    def _read(self, environ, start_response, token, answer):
+        """A bounded read in one read transaction and one of the app's read lanes (as Flask's
+        SHARED_READS, web/app.py); any refusal or failure: Flask answers (a read can be asked twice)."""
+        eng = self.app.extensions["loom.engine"]
+        lanes = self.app.extensions["loom.read_lanes"]
+        lane = lanes.enter()
+        try:
+            with eng.db.read_scope():
+                body = self._body(answer(eng, eng.users.user_for_token(token, kind="api")))
+        except Exception:
+            body = None
+        finally:
+            if lane:
+                lanes.leave()
+        if body is None:
+            return self.flask(environ, start_response)
+        return self._answer(environ, start_response, body)
+
+    # --- the action POST ----------------------------------------------------------------
+
+    def _act(self, environ, start_response, token, form, record_id, name):
+        length = environ.get("CONTENT_LENGTH") or ""
+        if environ.get("CONTENT_TYPE") != "application/json" or not length.isdigit() or \
+                int(length) > MAX_BODY or "HTTP_TRANSFER_ENCODING" in environ:
+            return self.flask(environ, start_response)
+        raw = environ["wsgi.input"].read(int(length))
+        environ["wsgi.input"] = io.BytesIO(raw)  # Flask reads it again when it answers
+        eng = self.app.extensions["loom.engine"]
+        try:
+            payload = json.loads(raw)
+            if isinstance(payload, dict) and len(raw) == int(length):
+                user = eng.users.user_for_token(token, kind="api")
+                eng.defs.form(form)
+                act = action_request(eng, user, form, record_id, name, payload)
+            else:
+                act = None
+        except Exception:
+            act = None
+        if act is None:  # nothing written: Flask answers the same request as it always has
+            return self.flask(environ, start_response)
+        try:
+            body = self._body(record_with_actions(act(), eng, user,
+                                                  self.app.extensions["loom.utc_markers"]))
+        except Exception as exc:
+            return self._flask_error(environ, start_response, exc)
+        return self._answer(environ, start_response, body)
+
+    def _flask_error(self, environ, start_response, exc: Exception):
+        """The answer Flask gives when a view raises `exc`: its error handlers and after-request
+        hooks in a request context of its own (the view's before-request hooks already ran here)."""
+        app = self.app
+        ctx = app.request_context(environ)
+        error = None
+        try:
+            try:
+                ctx.push()
+                response = app.finalize_request(app.handle_user_exception(exc))
+            except Exception as e:
+                error = e
+                response = app.handle_exception(e)
+            return response(environ, start_response)
+        finally:
+            ctx.pop(error)
+
+    # --- answers ----------------------------------------------------------------------
+
+    def _body(self, obj) -> bytes:
+        """`obj` as Flask's `jsonify` writes it."""
+        app, provider = self.app, self.app.json
+        indent = (provider.compact is None and app.debug) or provider.compact is False
+        text = provider.dumps(obj, **({"indent": 2} if indent else {"separators": (",", ":")}))
+        return f"{text}\n".encode()
+
+    def _answer(self, environ, start_response, body: bytes):
+        """A 200 with `body` and the headers Flask's hooks give an API answer."""
+        provider = self.app.json
+        https = environ.get("wsgi.url_scheme") == "https"
+        headers = self._headers.get(https)
+        if headers is None:
+            h = Headers([("Content-Type", provider.mimetype), ("Content-Length", "0")])
+            secure_headers(h, provider.mimetype, "/api/", https)
+            h.add("Vary", "Cookie")  # as Flask's session adds: a cookie would change who asks
+            headers = self._headers[https] = h.to_wsgi_list()
+        headers = list(headers)
+        headers[1] = ("Content-Length", str(len(body)))
+        start_response("200 OK", headers)
+        return [body]
