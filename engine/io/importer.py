@@ -32,7 +32,9 @@ record does not hide the errors of the others.
 from __future__ import annotations
 
 import contextlib
+import gc
 import pickle
+import threading
 import tempfile
 from collections import deque
 from dataclasses import dataclass, field
@@ -56,6 +58,7 @@ WRITE_BATCH = 200  # records per write transaction: the database lock is held th
 # long as WRITE_BATCH records one by one, and each commit is an fsync saved
 BULK_BATCH = 500
 CHECK_BATCH = 500  # records checked in one read transaction (linked records read once)
+GC_THRESHOLD = 10_000  # allocations between young-generation collections while importing
 MAX_SHEET_NAME = 31  # Excel cuts longer sheet names (exports of long FORM.table names)
 
 
@@ -86,10 +89,35 @@ def import_file(engine, user, form: str, source, dry_run: bool = False,
         raise NotFound(f"form {parent_id} has no line items called {table!r}")
     book = open_sheets(source, format, filename)
     try:
-        return _import(engine, user, form, spec, table, book, source, format, dry_run,
-                       progress, check_progress)
+        with _fewer_collections():
+            return _import(engine, user, form, spec, table, book, source, format, dry_run,
+                           progress, check_progress)
     finally:
         book.close()
+
+
+_gc_lock = threading.Lock()
+_gc_users = [0, None]  # imports under way, the thresholds before the first of them
+
+
+@contextlib.contextmanager
+def _fewer_collections():
+    """The cyclic garbage collector run less often while imports are under way: a row makes
+    dozens of short-lived dicts and lists, and with the default threshold (700) a collection
+    every few rows took a quarter of an import's CPU. Reference counting frees them as
+    before; only cycles wait longer. The last import to finish puts the thresholds back."""
+    with _gc_lock:
+        if _gc_users[0] == 0:
+            _gc_users[1] = gc.get_threshold()
+            gc.set_threshold(max(GC_THRESHOLD, _gc_users[1][0]), *_gc_users[1][1:])
+        _gc_users[0] += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_users[0] -= 1
+            if _gc_users[0] == 0:
+                gc.set_threshold(*_gc_users[1])
 
 
 class _Ticks:

@@ -161,6 +161,26 @@ class Hot:
             row = [v if p is None or v is None else p(v) for p, v in zip(procs, row)]
         return dict(zip(plan.columns, row))
 
+    def many(self, conn: sa.Connection, rows: list[Mapping[str, Any]]) -> None:
+        """Run an INSERT (or UPDATE) for each of `rows` (all with the same keys) in one
+        `executemany`; bulk writes (records/bulk.py) skip SQLAlchemy's per-row processing."""
+        if not rows:
+            return
+        plan = self._plan(conn, tuple(rows[0]))
+        if plan is None or _spied(conn):
+            conn.execute(self.stmt, rows)
+            return
+        values = [plan.bind(r) for r in rows]
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.executemany(plan.sql, values)
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise sa.exc.DBAPIError.instance(plan.sql, values[:1], exc,
+                                             conn.dialect.loaded_dbapi.Error,
+                                             dialect=conn.dialect) from exc
+        finally:
+            cursor.close()
+
     def execute(self, conn: sa.Connection, params: Mapping[str, Any]) -> None:
         """Run a statement whose result is not needed (an INSERT)."""
         plan, cursor = self._run(conn, params)
