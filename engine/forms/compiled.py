@@ -74,7 +74,7 @@ class Field:
 
     __slots__ = ("name", "spec", "ftype", "default_fn", "default_literal", "has_default",
                  "compute_fn", "visible_fn", "required_if_fn", "rules", "level", "kind",
-                 "link_label", "accepts_input")
+                 "link_label", "accepts_input", "bounds_fn", "default_value", "default_ready")
 
     def __init__(self, spec, ftype):
         self.name = spec.name
@@ -92,6 +92,11 @@ class Field:
         # a line link (`to: FORM.TABLE`) reads "form table"
         self.link_label = (spec.to or "").replace("_", " ").replace(".", " ")
         self.accepts_input = spec.compute is None
+        # built once by FormRuntime: the bounds check (None when it cannot fail) and a
+        # literal default already parsed (`default_ready`: an immutable value to hand out)
+        self.bounds_fn = None
+        self.default_value = None
+        self.default_ready = False
 
 
 class Level:

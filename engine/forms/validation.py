@@ -27,9 +27,11 @@ def validate(level: Level, contexts: Contexts, values: dict, hidden: set, call: 
                 continue
         elif name in errors:
             continue
-        old = existing.get(name) if existing is not None else None
-        validate_value(f, value, ctx, name, call, errors,
-                       lambda v, old=old: existing is None or v != old)
+        if existing is None:
+            changed = _always
+        else:
+            changed = lambda v, old=existing.get(name): v != old  # noqa: E731
+        validate_value(f, value, ctx, name, call, errors, changed)
 
 
 def validate_table(contexts: Contexts, f: Field, rows: list, parent: dict, hidden: set,
@@ -70,8 +72,8 @@ def validate_value(f: Field, value, ctx, path: str, call: Call, errors: dict,
                              and eval_flag(f.required_if_fn, ctx)):
             errors[path] = REQUIRED
         return
-    if f.level is None:
-        message = f.ftype.bounds(spec, value)
+    if f.bounds_fn is not None:  # built once (runtime.bounds_check); None: cannot fail
+        message = f.bounds_fn(value)
         if message:
             errors[path] = message
             return
