@@ -174,12 +174,12 @@ def _import(engine, user, form, spec, table, book, source, format, dry_run, prog
             tick = _import_records(engine, user, spec, book, main, line_sheets, resolver,
                                    result, progress if dry_run else check_progress,
                                    None if dry_run else spool)
-            if not dry_run:
-                tick.finish()
+            tick.finish()  # every row checked
+            if not dry_run and not result.errors:
                 tick = _Ticks(progress, result.rows)
+                _write(engine, user, spec.id, spool, result, tick)
                 if not result.errors:
-                    _write(engine, user, spec.id, spool, result, tick)
-            tick.finish()
+                    tick.finish()
     result.errors.sort(key=lambda e: (e.sheet != form, e.sheet, e.row))
     return result
 
@@ -407,7 +407,7 @@ class _Checker:
             engine, user, spec.id, result, spool
         self.unique = [(f, engine.registries.field_types[f.type].to_sql)
                        for f in (spec.field(n) for n in engine.typed[spec.id].unique)]
-        self.seen: set[tuple[str, object]] = set()
+        self.seen: dict[str, set] = {f.name: set() for f, _ in self.unique}  # SQL values
         self.batch: list[tuple[_Pending, dict]] = []
 
     def add(self, p: _Pending, line_cols, tick) -> None:
@@ -454,10 +454,10 @@ class _Checker:
             value = values.get(f.name)
             if value in (None, ""):
                 continue
-            key = (f.name, to_sql(f, value))
-            if key in self.seen:
+            key, seen = to_sql(f, value), self.seen[f.name]
+            if key in seen:
                 errors[f.name] = f"{value} is already used by another record"
-            self.seen.add(key)
+            seen.add(key)
         if errors:
             raise ValidationFailed(errors)
 
