@@ -99,10 +99,18 @@ class Field:
         self.default_ready = False
 
 
+    def can_fail(self) -> bool:
+        """Whether validating a value of this field can find anything wrong (required, bounds,
+        a link or user to look up, rules): fields that cannot are not visited."""
+        return bool(self.level is not None or self.spec.required or self.required_if_fn
+                    or self.bounds_fn or self.kind in ("link", "line_link", "user")
+                    or self.rules)
+
+
 class Level:
     """The fields of the record or of one table's rows, in both sequences."""
 
-    __slots__ = ("fields", "by_name", "names", "order", "env", "has_visibility")
+    __slots__ = ("fields", "by_name", "names", "order", "env", "has_visibility", "checked")
 
     def __init__(self, fields, order, env):
         self.fields = tuple(fields)
@@ -111,3 +119,4 @@ class Level:
         self.order = tuple(order)
         self.env = env
         self.has_visibility = any(f.visible_fn is not None for f in self.fields)
+        self.checked = tuple(f for f in self.fields if f.can_fail())  # in field order

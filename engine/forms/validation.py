@@ -16,7 +16,7 @@ from .derive import eval_flag
 def validate(level: Level, contexts: Contexts, values: dict, hidden: set, call: Call,
              existing: Mapping | None, errors: dict) -> None:
     ctx = contexts.record(values, call)
-    for f in level.fields:
+    for f in level.checked:  # a field with nothing that can fail is not visited
         name = f.name
         if name in hidden:
             continue
@@ -56,7 +56,7 @@ def validate_table(contexts: Contexts, f: Field, rows: list, parent: dict, hidde
     for i, row in enumerate(rows):
         ctx = contexts.row(row, f.level.names, parent, call)
         prefix = f"{f.name}[{i}]."
-        for c in f.level.fields:
+        for c in f.level.checked:
             path = prefix + c.name
             if path in hidden or path in errors:
                 continue
