@@ -15,6 +15,7 @@ import codecs
 import csv
 import io
 import os
+import pickle
 import tempfile
 from typing import IO, Any, Callable, Iterable, Iterator
 
@@ -28,6 +29,7 @@ MAX_ROWS = 200_000  # data rows per sheet
 MAX_CELL = 131_072  # characters in one cell (the csv module's own default limit)
 MAX_ROW = 1_048_576  # characters in one row, all cells
 CHUNK = 1 << 20  # bytes read at a time
+COPY_ROWS = 1000  # rows of an XLSX sheet pickled together in its copy (see _Copies)
 
 
 class UnreadableFile(LoomError):
@@ -221,7 +223,7 @@ def _xlsx_sheets(opener, close) -> Sheets:
         names = wb.sheetnames
         wb.close()
 
-    def rows(name: str) -> Iterator[list[Any]]:
+    def parsed(name: str) -> Iterator[list[Any]]:
         with opener() as fh:
             wb = workbook(fh)
             try:
@@ -232,7 +234,54 @@ def _xlsx_sheets(opener, close) -> Sheets:
                 raise UnreadableFile(f"cannot read the workbook: {exc}") from None
             finally:
                 wb.close()
-    return Sheets(names, rows, close)
+    copies = _Copies()
+
+    def closed():
+        copies.close()
+        close()
+    return Sheets(names, lambda name: copies.rows(name, parsed), closed)
+
+
+class _Copies:
+    """An XLSX sheet read once: openpyxl takes ~50 µs a row, so the first full read of a
+    sheet keeps its (checked) rows in a temporary file, pickled COPY_ROWS at a time, and
+    the next reads come from there. A read given up half-way keeps nothing."""
+
+    def __init__(self):
+        self.files: dict[str, IO[bytes]] = {}
+
+    def rows(self, name: str, parse: Callable[[str], Iterator[list[Any]]]) -> Iterator[list[Any]]:
+        copy = self.files.get(name)
+        if copy is not None:
+            copy.seek(0)
+            while True:
+                try:
+                    chunk = pickle.load(copy)
+                except EOFError:
+                    return
+                yield from chunk
+        copy, chunk = tempfile.TemporaryFile(), []
+        try:
+            for row in parse(name):
+                chunk.append(row)
+                if len(chunk) == COPY_ROWS:
+                    pickle.dump(chunk, copy, pickle.HIGHEST_PROTOCOL)
+                    yield from chunk
+                    chunk = []
+            pickle.dump(chunk, copy, pickle.HIGHEST_PROTOCOL)
+            yield from chunk
+        except BaseException:
+            copy.close()
+            raise
+        old = self.files.pop(name, None)
+        if old is not None:
+            old.close()
+        self.files[name] = copy
+
+    def close(self) -> None:
+        for copy in self.files.values():
+            copy.close()
+        self.files.clear()
 
 
 def _csv_rows(text: IO[str]) -> Iterator[list[str]]:

@@ -273,3 +273,39 @@ def test_memory_of_an_import_stays_flat_in_the_file_size(erp):
     small = _peak(erp, root, 1500, "Small")
     big = _peak(erp, root, 6000, "Big")
     assert big < small * 1.6, (small, big)
+
+
+def test_an_xlsx_sheet_is_parsed_once_and_read_twice_from_its_copy(erp, monkeypatch):
+    """openpyxl is the slow part of an XLSX import: the count pass parses the sheet and keeps
+    its rows in a temporary copy, the record pass reads the copy (the same rows)."""
+    import openpyxl
+
+    from engine.io import readers
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "customer"
+    ws.append(["name", "region"])
+    for i in range(2500):  # more than one pickled chunk of the copy
+        ws.append([f"Sheet shop {i}", "west"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    opened = []
+    real = openpyxl.load_workbook
+    monkeypatch.setattr(readers.openpyxl, "load_workbook",
+                        lambda *a, **k: opened.append(1) or real(*a, **k))
+    buf.seek(0)
+    book = readers.open_sheets(buf, "xlsx")
+    try:
+        half = book.rows("customer")
+        assert [next(half) for _ in range(3)][1] == ["Sheet shop 0", "west"]
+        half.close()  # a read given up half-way keeps no copy
+        first, second = list(book.rows("customer")), list(book.rows("customer"))
+    finally:
+        book.close()
+    assert len(first) == 2501 and first == second
+    assert len(opened) == 3  # the names, the read given up, the one full read
+    opened.clear()
+    buf.seek(0)
+    result = erp.import_file(erp.user("root"), "customer", buf, format="xlsx")
+    assert result.ok and len(result.created) == 2500 and len(opened) == 2
