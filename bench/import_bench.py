@@ -110,6 +110,33 @@ def write_file(rows, fmt: str, tmp: str, form: str) -> str:
     return path
 
 
+def _status(key: str) -> int | None:
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])  # KiB
+    except OSError:
+        return None
+    return None
+
+
+def peak_reset() -> int | None:
+    """Linux: reset this process's peak RSS to its current RSS (so each mode's import is
+    measured alone, not the earlier modes' raw floors); the RSS now in KiB, or None."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        return None
+    return _status("VmRSS")
+
+
+def peak_rss() -> int:
+    """Peak RSS in KiB: since `peak_reset` where Linux allows it, else of the whole process."""
+    return _status("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def written_rows(eng, form: str, ids: list[int]) -> list[tuple[sa.Table, list[dict]]]:
     """What the import wrote for `ids`: (table, rows) for records, typed, lines, events."""
     typed = eng._live.rt.typed[form]
@@ -196,6 +223,7 @@ def run(mode: str, args) -> None:
     path = write_file(file_rows(mode, args.lines, args.per_order, customers, rnd),
                       args.format, tmp, form)
     print(f"{mode}: {args.lines} rows of {form} -> {path} ({os.path.getsize(path) // 1024} KiB)")
+    rss_before = peak_reset()
     t0, cpu = time.perf_counter(), time.process_time()
     last = [t0]
 
@@ -213,8 +241,10 @@ def run(mode: str, args) -> None:
           f"{dt:.1f}s (cpu {cpu:.1f}s), {rate:.0f} rows/s (goal {GOAL[mode]}: {rate / GOAL[mode]:.2f}x)")
     for e in result.errors[:5]:
         print("  ", e)
-    # ru_maxrss: KiB on Linux; the whole process so far (earlier modes of the run included)
-    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MB")
+    peak = peak_rss()
+    print(f"peak RSS {peak // 1024} MB" + (
+        f" during the import (RSS before it: {rss_before // 1024} MB)" if rss_before else
+        " (the whole process so far)"))
     if not args.dry_run and not args.no_raw and result.created and args.database is None:
         written = written_rows(eng, form, sorted(result.created))
         bulk = getattr(eng, "can_create_many", lambda f: False)(form)  # (older trees: none)

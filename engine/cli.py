@@ -479,12 +479,17 @@ class ProgressBar:
 
     WIDTH = 30
 
-    def __init__(self, verb: str):
+    def __init__(self, verb: str, after: ProgressBar | None = None):
         self.verb, self.clock = verb, time.monotonic
         self.start = self.shown = self.clock()
+        self.after = after  # the bar of the phase before: the rate counts from its end
+        self.begun = after is None
 
     def __call__(self, done: int, total: int) -> None:
         now = self.clock()
+        if not self.begun:
+            self.begun = True
+            self.start = self.after.shown
         if done < total and now - self.shown < 0.1:
             return
         self.shown = now
@@ -512,8 +517,12 @@ def import_cmd(target: Target, form, file, dry_run, username) -> None:
             actor = eng.user(username)
         else:  # the first administrator, so defaults like `user.name` name a real user
             actor = next((u for u in eng.users.all() if u.is_admin), SYSTEM)
-        bar = ProgressBar("checked" if dry_run else "written") if sys.stderr.isatty() else None
-        result = eng.import_file(actor, form, file, dry_run=dry_run, progress=bar)
+        checking = writing = None
+        if sys.stderr.isatty():  # a bar while the rows are checked, another while written
+            checking = ProgressBar("checked")
+            writing = checking if dry_run else ProgressBar("written", after=checking)
+        result = eng.import_file(actor, form, file, dry_run=dry_run, progress=writing,
+                                 check_progress=None if dry_run else checking)
     finally:
         eng.close()
     for e in result.errors:

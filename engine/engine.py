@@ -384,11 +384,15 @@ class Engine:
 
     def import_file(self, user: User, form_id: str, source, dry_run: bool = False,
                     progress: Callable[[int, int], None] | None = None, *,
-                    format: str | None = None, filename: str | None = None) -> records_io.ImportResult:
+                    format: str | None = None, filename: str | None = None,
+                    check_progress: Callable[[int, int], None] | None = None,
+                    ) -> records_io.ImportResult:
         """Import a CSV/XLSX file (path or binary stream) into a form or `FORM.table`;
-        every row or none."""
+        every row or none. `progress(done, total)`: rows written (a dry run: checked);
+        `check_progress`: rows checked before an import writes."""
         return records_io.import_file(self, user, form_id, source, dry_run, progress,
-                                      format=format, filename=filename)
+                                      format=format, filename=filename,
+                                      check_progress=check_progress)
 
     # MERGE (h/imports): two-phase imports — check rows with no write lock, then write them.
     def check_new(self, user: User, form_id: str, data: Mapping) -> dict:

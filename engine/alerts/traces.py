@@ -19,11 +19,16 @@ from ..store.hot import Hot
 RETENTION = timedelta(days=30)
 OUTCOMES = ("fired", "condition_false", "suppressed", "no_recipients", "error", "tick")
 tr = t.alert_traces
-_INSERT = Hot(tr.insert())  # one trace per alert evaluation: the hottest write of an alert
+_INSERT = Hot(tr.insert())  # a trace per evaluation; a bulk write's in one executemany
 
 
 def jsonable(value: Any) -> Any:
     """Values as traces store them: decimals and dates as text, containers recursively."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or kind is float or value is None:
+        return value
+    if kind is dict:
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -45,7 +50,7 @@ def record(conn, alert: str, record_id: int | None, outcome: str, now: datetime,
 
 def record_many(conn, rows: list[dict]) -> None:
     if rows:
-        conn.execute(tr.insert(), [{**r, "detail": jsonable(r.get("detail") or {})} for r in rows])
+        _INSERT.many(conn, [{**r, "detail": jsonable(r.get("detail") or {})} for r in rows])
 
 
 def prune(conn, now: datetime, keep: timedelta = RETENTION) -> int:

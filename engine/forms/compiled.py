@@ -74,7 +74,7 @@ class Field:
 
     __slots__ = ("name", "spec", "ftype", "default_fn", "default_literal", "has_default",
                  "compute_fn", "visible_fn", "required_if_fn", "rules", "level", "kind",
-                 "link_label", "accepts_input")
+                 "link_label", "accepts_input", "bounds_fn", "default_value", "default_ready")
 
     def __init__(self, spec, ftype):
         self.name = spec.name
@@ -92,12 +92,25 @@ class Field:
         # a line link (`to: FORM.TABLE`) reads "form table"
         self.link_label = (spec.to or "").replace("_", " ").replace(".", " ")
         self.accepts_input = spec.compute is None
+        # built once by FormRuntime: the bounds check (None when it cannot fail) and a
+        # literal default already parsed (`default_ready`: an immutable value to hand out)
+        self.bounds_fn = None
+        self.default_value = None
+        self.default_ready = False
+
+
+    def can_fail(self) -> bool:
+        """Whether validating a value of this field can find anything wrong (required, bounds,
+        a link or user to look up, rules): fields that cannot are not visited."""
+        return bool(self.level is not None or self.spec.required or self.required_if_fn
+                    or self.bounds_fn or self.kind in ("link", "line_link", "user")
+                    or self.rules)
 
 
 class Level:
     """The fields of the record or of one table's rows, in both sequences."""
 
-    __slots__ = ("fields", "by_name", "names", "order", "env", "has_visibility")
+    __slots__ = ("fields", "by_name", "names", "order", "env", "has_visibility", "checked")
 
     def __init__(self, fields, order, env):
         self.fields = tuple(fields)
@@ -106,3 +119,4 @@ class Level:
         self.order = tuple(order)
         self.env = env
         self.has_visibility = any(f.visible_fn is not None for f in self.fields)
+        self.checked = tuple(f for f in self.fields if f.can_fail())  # in field order

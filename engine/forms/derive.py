@@ -55,6 +55,8 @@ def derive_row(contexts: Contexts, table: Field, i: int, row: dict, parent: dict
 
 
 def default(f: Field, ctx, path: str, errors: dict):
+    if f.default_ready:
+        return f.default_value
     if f.default_fn is None:
         literal = f.default_literal
         if literal is None:

@@ -17,12 +17,15 @@ views of a record's values (`defaults`, `visible_fields`, `dump`, `load`,
 """
 from __future__ import annotations
 
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Mapping
 
 from ..definitions.environment import all_form_types, form_env
 from ..errors import ValidationFailed
 from ..expr import types as T
-from ..fields import expr_type_of
+from ..fields import FieldError, expr_type_of
+from ..fields.base import FieldType
 from ._context import Contexts
 from .compiled import Call, Field, Level
 from .computation import evaluation_order, field_deps
@@ -32,6 +35,42 @@ from .invariants import Broken, Invariants
 from .lines import identify_lines, line_diff
 from .preview import Preview
 from .validation import ordered, validate
+
+
+IMMUTABLE = (str, int, float, bool, Decimal, date, datetime, type(None))
+
+
+def _parsed_default(ftype, spec) -> tuple:
+    """(value, True) for a literal default that parses to an immutable value, shared by
+    every new record; (None, False) when it must be parsed per record (a list, an error)."""
+    try:
+        value = ftype.parse(spec, spec.default.literal)
+    except FieldError:
+        return None, False  # derive.default reports it, per record, as before
+    return (value, True) if type(value) in IMMUTABLE else (None, False)
+
+
+def bounds_check(ftype, spec):
+    """`ftype.bounds(spec, value)` as a closure built once: None when it cannot fail (the
+    base check with no min and no max), the bounds parsed once for the base check, the
+    type's own `bounds` otherwise. The messages are the type's."""
+    if type(ftype).bounds is not FieldType.bounds:
+        return lambda value: ftype.bounds(spec, value)
+    if spec.min is None and spec.max is None:
+        return None
+    lo, hi = ftype._bound(spec, spec.min), ftype._bound(spec, spec.max)
+    too_low = None if lo is None else f"must be at least {ftype.dump(spec, lo)}"
+    too_high = None if hi is None else f"must be at most {ftype.dump(spec, hi)}"
+
+    def check(value):
+        if value is None:
+            return None
+        if lo is not None and value < lo:
+            return too_low
+        if hi is not None and value > hi:
+            return too_high
+        return None
+    return check
 
 
 class FormRuntime:
@@ -83,6 +122,9 @@ class FormRuntime:
                 f.default_fn = self._compile(spec.default.expr, env)
             else:
                 f.default_literal = spec.default.literal
+                f.default_value, f.default_ready = _parsed_default(ftype, spec)
+        if not spec.is_table:
+            f.bounds_fn = bounds_check(ftype, spec)
         return f
 
     def _level(self, specs, fields, env) -> Level:

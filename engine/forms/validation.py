@@ -16,7 +16,7 @@ from .derive import eval_flag
 def validate(level: Level, contexts: Contexts, values: dict, hidden: set, call: Call,
              existing: Mapping | None, errors: dict) -> None:
     ctx = contexts.record(values, call)
-    for f in level.fields:
+    for f in level.checked:  # a field with nothing that can fail is not visited
         name = f.name
         if name in hidden:
             continue
@@ -27,9 +27,11 @@ def validate(level: Level, contexts: Contexts, values: dict, hidden: set, call: 
                 continue
         elif name in errors:
             continue
-        old = existing.get(name) if existing is not None else None
-        validate_value(f, value, ctx, name, call, errors,
-                       lambda v, old=old: existing is None or v != old)
+        if existing is None:
+            changed = _always
+        else:
+            changed = lambda v, old=existing.get(name): v != old  # noqa: E731
+        validate_value(f, value, ctx, name, call, errors, changed)
 
 
 def validate_table(contexts: Contexts, f: Field, rows: list, parent: dict, hidden: set,
@@ -54,7 +56,7 @@ def validate_table(contexts: Contexts, f: Field, rows: list, parent: dict, hidde
     for i, row in enumerate(rows):
         ctx = contexts.row(row, f.level.names, parent, call)
         prefix = f"{f.name}[{i}]."
-        for c in f.level.fields:
+        for c in f.level.checked:
             path = prefix + c.name
             if path in hidden or path in errors:
                 continue
@@ -70,8 +72,8 @@ def validate_value(f: Field, value, ctx, path: str, call: Call, errors: dict,
                              and eval_flag(f.required_if_fn, ctx)):
             errors[path] = REQUIRED
         return
-    if f.level is None:
-        message = f.ftype.bounds(spec, value)
+    if f.bounds_fn is not None:  # built once (runtime.bounds_check); None: cannot fail
+        message = f.bounds_fn(value)
         if message:
             errors[path] = message
             return

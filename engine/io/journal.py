@@ -24,9 +24,11 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 
 from ..store import tables as t
+from ..store.hot import Hot
 
 STALE = timedelta(minutes=15)  # no batch for this long: the importing process is gone
 UNDO_BATCH = 500  # records deleted per short write transaction
+_LISTED = Hot(t.import_records.insert())  # a batch's ids in one cursor executemany
 
 
 def _wall_now() -> datetime:
@@ -51,8 +53,7 @@ class Journal:
         """Within the batch's write transaction: its records, and that the import lives."""
         with self.engine.db.write() as conn:
             if record_ids:
-                conn.execute(t.import_records.insert(),
-                             [{"import_id": self.id, "record_id": r} for r in record_ids])
+                _LISTED.many(conn, [{"import_id": self.id, "record_id": r} for r in record_ids])
             conn.execute(t.imports.update().where(t.imports.c.id == self.id)
                          .values(alive_at=_wall_now()))
 

@@ -11,10 +11,13 @@ bytes that are neither UTF-8 nor GB18030.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import os
-from typing import IO, Any, Iterable, Iterator
+import pickle
+import tempfile
+from typing import IO, Any, Callable, Iterable, Iterator
 
 import openpyxl
 
@@ -25,6 +28,8 @@ MAX_BYTES = 64 * 1024 * 1024  # one upload; a bigger import is split into files
 MAX_ROWS = 200_000  # data rows per sheet
 MAX_CELL = 131_072  # characters in one cell (the csv module's own default limit)
 MAX_ROW = 1_048_576  # characters in one row, all cells
+CHUNK = 1 << 20  # bytes read at a time
+COPY_ROWS = 1000  # rows of an XLSX sheet pickled together in its copy (see _Copies)
 
 
 class UnreadableFile(LoomError):
@@ -47,13 +52,53 @@ def file_format(source: Any, fmt: str | None = None, filename: str | None = None
 
 def read_tables(source: str | os.PathLike | IO, fmt: str | None = None,
                 filename: str | None = None) -> dict[str, list[list[Any]]]:
-    """Sheet name → rows (header first). CSV gives one sheet named ''."""
+    """Sheet name → rows (header first, trailing blank rows dropped). CSV gives one sheet ''."""
+    book = open_sheets(source, fmt, filename)
+    try:
+        return {name: without_trailing_blanks(list(book.rows(name))) for name in book.names}
+    finally:
+        book.close()
+
+
+class Sheets:
+    """A file's sheets, each read row by row (header first) as often as asked: an import
+    reads its file twice (counting, then checking) and holds no sheet in memory. The
+    limits are checked on every read; trailing blank rows are included."""
+
+    def __init__(self, names: list[str], read: Callable[[str], Iterator[list[Any]]],
+                 close: Callable[[], None] = lambda: None):
+        self.names, self._read, self._close = names, read, close
+
+    def rows(self, name: str) -> Iterator[list[Any]]:
+        return self._read(name)
+
+    def close(self) -> None:
+        self._close()
+
+
+def open_sheets(source: str | os.PathLike | IO, fmt: str | None = None,
+                filename: str | None = None) -> Sheets:
+    """The file's sheets, read lazily (see `Sheets`); CSV gives one sheet named ''. The
+    encoding and the size are checked here, the rows' limits while reading them."""
     fmt = file_format(source, fmt, filename)
-    if fmt in ("xlsx", "xlsm"):
-        return _read_xlsx(source)
-    if fmt != "csv":
+    if fmt not in ("xlsx", "xlsm", "csv"):
         raise UnreadableFile(f"cannot import .{fmt} files; use CSV or XLSX")
-    return {"": _read_csv(source)}
+    opener, close = _reopenable(source)
+    try:
+        return _xlsx_sheets(opener, close) if fmt != "csv" else _csv_sheets(opener, close)
+    except BaseException:
+        close()
+        raise
+
+
+def blank_row(row) -> bool:
+    return all(v is None or str(v).strip() == "" for v in row)
+
+
+def without_trailing_blanks(rows: list[list[Any]]) -> list[list[Any]]:
+    while rows and blank_row(rows[-1]):
+        rows.pop()
+    return rows
 
 
 def sibling_csvs(source: Any, fmt: str | None, names: Iterable[str]) -> dict[str, list[list[Any]]]:
@@ -89,15 +134,64 @@ def _size_checked(source) -> None:
         raise _too_large()
 
 
-def _raw(source) -> bytes | str:
+def _reopenable(source):
+    """(open, close): `open()` gives a binary stream at the file's start, each time anew.
+    A path is opened per read; a seekable stream is rewound (and not closed); any other
+    stream is copied to a temporary file first (counting its size)."""
     _size_checked(source)
     if isinstance(source, (str, os.PathLike)):
-        with open(source, "rb") as fh:
-            return fh.read()
-    raw = source.read(MAX_BYTES + 1)
-    if len(raw) > MAX_BYTES:
-        raise _too_large()
-    return raw
+        return (lambda: open(source, "rb")), (lambda: None)
+    try:
+        start = source.tell()
+        source.seek(start)
+    except (AttributeError, OSError, ValueError):
+        copy = tempfile.TemporaryFile()
+        size = 0
+        while chunk := source.read(CHUNK):
+            size += len(chunk)
+            if size > MAX_BYTES:
+                copy.close()
+                raise _too_large() from None
+            copy.write(chunk)
+        source, start, close = copy, 0, copy.close
+    else:
+        close = lambda: None  # noqa: E731 — the caller's stream is the caller's to close
+
+    def rewound():
+        source.seek(start)
+        return _Borrowed(source)
+    return rewound, close
+
+
+class _Borrowed(io.BufferedIOBase):
+    """A stream lent to a reader: closing it leaves the stream open (and where it is)."""
+
+    def __init__(self, raw):
+        super().__init__()
+        self._raw = raw
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def read(self, n=-1):
+        return self._raw.read(n)
+
+    def read1(self, n=-1):
+        return self._raw.read(n)
+
+    def readinto(self, b):
+        data = self._raw.read(len(b))
+        b[:len(data)] = data
+        return len(data)
+
+    def seek(self, pos, whence=0):
+        return self._raw.seek(pos, whence)
+
+    def tell(self):
+        return self._raw.tell()
 
 
 def _checked(rows: Iterator[list[Any]]) -> Iterator[list[Any]]:
@@ -117,44 +211,81 @@ def _checked(rows: Iterator[list[Any]]) -> Iterator[list[Any]]:
         yield row
 
 
-def _read_xlsx(source) -> dict[str, list[list[Any]]]:
-    _size_checked(source)
-    try:
-        wb = openpyxl.load_workbook(source, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a bad file
-        raise UnreadableFile(f"cannot read the workbook: {exc}") from None
-    out = {}
-    try:
-        for ws in wb.worksheets:
-            rows = list(_checked(list(r) for r in ws.iter_rows(values_only=True)))
-            while rows and all(v is None or str(v).strip() == "" for v in rows[-1]):
-                rows.pop()
-            out[ws.title] = rows
-    except UnreadableFile:
-        raise
-    except Exception as exc:  # a damaged sheet inside a readable zip
-        raise UnreadableFile(f"cannot read the workbook: {exc}") from None
-    finally:
+def _xlsx_sheets(opener, close) -> Sheets:
+    def workbook(fh):
+        try:
+            return openpyxl.load_workbook(fh, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a bad file
+            raise UnreadableFile(f"cannot read the workbook: {exc}") from None
+
+    with opener() as fh:
+        wb = workbook(fh)
+        names = wb.sheetnames
         wb.close()
-    return out
+
+    def parsed(name: str) -> Iterator[list[Any]]:
+        with opener() as fh:
+            wb = workbook(fh)
+            try:
+                yield from _checked(list(r) for r in wb[name].iter_rows(values_only=True))
+            except UnreadableFile:
+                raise
+            except Exception as exc:  # a damaged sheet inside a readable zip
+                raise UnreadableFile(f"cannot read the workbook: {exc}") from None
+            finally:
+                wb.close()
+    copies = _Copies()
+
+    def closed():
+        copies.close()
+        close()
+    return Sheets(names, lambda name: copies.rows(name, parsed), closed)
 
 
-def decode(raw: bytes) -> str:
-    """UTF-8 (with or without a byte-order mark), else GB18030 (what Excel in a Chinese locale saves);
-    anything else is refused with a message, never a UnicodeDecodeError."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("gb18030")
-    except UnicodeDecodeError:
-        raise UnreadableFile("cannot read the file's encoding: save it as CSV UTF-8 and try "
-                             "again") from None
+class _Copies:
+    """An XLSX sheet read once: openpyxl takes ~50 µs a row, so the first full read of a
+    sheet keeps its (checked) rows in a temporary file, pickled COPY_ROWS at a time, and
+    the next reads come from there. A read given up half-way keeps nothing."""
+
+    def __init__(self):
+        self.files: dict[str, IO[bytes]] = {}
+
+    def rows(self, name: str, parse: Callable[[str], Iterator[list[Any]]]) -> Iterator[list[Any]]:
+        copy = self.files.get(name)
+        if copy is not None:
+            copy.seek(0)
+            while True:
+                try:
+                    chunk = pickle.load(copy)
+                except EOFError:
+                    return
+                yield from chunk
+        copy, chunk = tempfile.TemporaryFile(), []
+        try:
+            for row in parse(name):
+                chunk.append(row)
+                if len(chunk) == COPY_ROWS:
+                    pickle.dump(chunk, copy, pickle.HIGHEST_PROTOCOL)
+                    yield from chunk
+                    chunk = []
+            pickle.dump(chunk, copy, pickle.HIGHEST_PROTOCOL)
+            yield from chunk
+        except BaseException:
+            copy.close()
+            raise
+        old = self.files.pop(name, None)
+        if old is not None:
+            old.close()
+        self.files[name] = copy
+
+    def close(self) -> None:
+        for copy in self.files.values():
+            copy.close()
+        self.files.clear()
 
 
-def _csv_rows(text: str) -> Iterator[list[str]]:
-    reader = csv.reader(io.StringIO(text))
+def _csv_rows(text: IO[str]) -> Iterator[list[str]]:
+    reader = csv.reader(text)
     n = 0
     while True:
         try:
@@ -170,12 +301,36 @@ def _csv_rows(text: str) -> Iterator[list[str]]:
         yield [unneutralise(c) for c in row]
 
 
-def _read_csv(source) -> list[list[Any]]:
-    raw = _raw(source)
-    text = decode(raw) if isinstance(raw, bytes) else raw
-    del raw
+def encoding(opener) -> str:
+    """UTF-8 (with or without a byte-order mark), else GB18030 (what Excel in a Chinese
+    locale saves), read through once a chunk at a time; anything else is refused with a
+    message, never a UnicodeDecodeError."""
+    for name in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(name)()
+        with opener() as fh:
+            try:
+                while chunk := fh.read(CHUNK):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+                return name
+            except UnicodeDecodeError:
+                continue
+    raise UnreadableFile("cannot read the file's encoding: save it as CSV UTF-8 and try again")
+
+
+def _csv_sheets(opener, close) -> Sheets:
+    enc = encoding(opener)
     csv.field_size_limit(MAX_CELL)
-    rows = list(_checked(_csv_rows(text)))
-    while rows and not any(c.strip() for c in rows[-1]):
-        rows.pop()
-    return rows
+
+    def rows(_name: str) -> Iterator[list[Any]]:
+        with opener() as fh:
+            yield from _checked(_csv_rows(io.TextIOWrapper(fh, encoding=enc, newline="")))
+    return Sheets([""], rows, close)
+
+
+def _read_csv(source) -> list[list[Any]]:
+    book = _csv_sheets(*_reopenable(source))
+    try:
+        return without_trailing_blanks(list(book.rows("")))
+    finally:
+        book.close()

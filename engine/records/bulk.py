@@ -27,11 +27,13 @@ from ..errors import ValidationFailed
 from ..forms.numbering import counter_key, format_number
 from ..store import tables as t
 from ..store.database import tx_cache
+from ..store.hot import Hot
 from . import Change, Record
 
-_B = sa.bindparam
 _RECORDS = t.records.insert().returning(t.records.c.id, sort_by_parameter_order=True)
-_EVENTS = t.events.insert()
+_RECORDS_MANY = Hot(t.records.insert())
+_LAST_ID = Hot(sa.select(sa.func.last_insert_rowid()))
+_EVENTS = Hot(t.events.insert())
 
 
 def can_insert_many(rt, form_id: str) -> bool:
@@ -61,7 +63,7 @@ def insert_many(writer, conn, user, form_id: str, batch: Sequence[Mapping], now)
              "version": 1, "owner": user.name, "created_at": now, "updated_at": now,
              "definition_version": None}
             for number, values in zip(numbers, values_list)]
-    ids = conn.execute(_RECORDS, rows).scalars().all()
+    ids = _insert_records(conn, rows)
     cache = tx_cache(conn)
     typed_rows, line_rows = [], {name: [] for name in typed.lines}
     for rid, row, values in zip(ids, rows, values_list):
@@ -70,12 +72,11 @@ def insert_many(writer, conn, user, form_id: str, batch: Sequence[Mapping], now)
         typed_rows.append(typed.row(row, values))
         for name in typed.lines:
             line_rows[name].extend(typed.line_rows(rid, name, values.get(name)))
-    conn.execute(typed._insert.stmt, typed_rows)  # executemany: SQLAlchemy's own path
+    typed._insert.many(conn, typed_rows)
     for name, lrows in line_rows.items():
-        if lrows:
-            conn.execute(typed._line_insert[name], lrows)
+        Hot(typed._line_insert[name]).many(conn, lrows)
     records = [writer.reader.record(row) for row in rows]
-    conn.execute(_EVENTS, [
+    _EVENTS.many(conn, [
         {"record_id": rec.id, "form": form_id, "at": now, "actor": user.name, "action": "create",
          "from_state": None, "to_state": rec.state, "comment": None, "task_id": None,
          "version": rec.version, "diff": runtime.created_diff(values, row["data"]) or None,
@@ -89,6 +90,18 @@ def insert_many(writer, conn, user, form_id: str, batch: Sequence[Mapping], now)
         for change in changes:
             writer.sink(change)
     return records
+
+
+def _insert_records(conn, rows: list[dict]) -> list[int]:
+    """INSERT the records' rows; their ids, in the order given. SQLite's RETURNING has no
+    order, so SQLAlchemy would send a row at a time: there one executemany instead, and the
+    ids are the run ending at `last_insert_rowid()` — the write transaction (BEGIN IMMEDIATE)
+    holds the lock, and each new rowid is the largest so far plus one."""
+    if conn.dialect.name != "sqlite":
+        return conn.execute(_RECORDS, rows).scalars().all()
+    _RECORDS_MANY.many(conn, rows)
+    last = _LAST_ID.scalar(conn, {})
+    return list(range(last - len(rows) + 1, last + 1))
 
 
 def _check_unique(rt, conn, form_id: str, values_list: list) -> None:

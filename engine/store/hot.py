@@ -67,6 +67,30 @@ class _Plan:
         return {slot[3]: v for slot, v in zip(self.slots, out)}
 
 
+    def bind_many(self, rows: list[Mapping[str, Any]]) -> list:
+        """`bind` for each row; a slot given the very same object as in the row before reuses
+        its converted value (a batch's rows share their `now`, converted once)."""
+        out = []
+        last = [(_NOTHING, None)] * len(self.slots)
+        for params in rows:
+            row = []
+            for i, (key, fixed, proc, _) in enumerate(self.slots):
+                value = params[key] if key is not None else fixed
+                if proc is not None:
+                    seen, done = last[i]
+                    if value is not seen:
+                        done = proc(value)
+                        last[i] = (value, done)
+                    value = done
+                row.append(value)
+            out.append(tuple(row) if self.positional else
+                       {slot[3]: v for slot, v in zip(self.slots, row)})
+        return out
+
+
+_NOTHING = object()
+
+
 class Hot:
     """A fixed statement compiled once per dialect and parameter names, run on the cursor."""
 
@@ -162,17 +186,20 @@ class Hot:
         return dict(zip(plan.columns, row))
 
     def many(self, conn: sa.Connection, rows: list[Mapping[str, Any]]) -> None:
-        """Run an INSERT once per row (the DBAPI's executemany); every row has the same keys."""
+        """Run an INSERT (or UPDATE) for each of `rows` (all with the same keys) in one
+        `executemany`; bulk writes (records/bulk.py) skip SQLAlchemy's per-row processing."""
+        if not rows:
+            return
         plan = self._plan(conn, tuple(rows[0]))
         if plan is None or _spied(conn):
             conn.execute(self.stmt, rows)
             return
-        values = [plan.bind(r) for r in rows]
+        values = plan.bind_many(rows)
         cursor = conn.connection.dbapi_connection.cursor()
         try:
             cursor.executemany(plan.sql, values)
         except conn.dialect.loaded_dbapi.Error as exc:
-            raise sa.exc.DBAPIError.instance(plan.sql, values, exc,
+            raise sa.exc.DBAPIError.instance(plan.sql, values[:1], exc,
                                              conn.dialect.loaded_dbapi.Error,
                                              dialect=conn.dialect) from exc
         finally:

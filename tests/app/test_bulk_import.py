@@ -2,13 +2,17 @@
 path writes: the same records, typed rows, line rows, history, numbers and alert traces."""
 from __future__ import annotations
 
+import gc
 import io
 import json
+import tracemalloc
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from engine.io import importer
 from engine.store import tables as t
 from tests.conftest import make_engine
 
@@ -17,8 +21,11 @@ APP = Path(__file__).resolve().parents[2] / "definitions"
 CUSTOMERS = "name,region,industry,phone,email,credit_limit\n" + "".join(
     f"Customer {i},{['east', 'north', 'south'][i % 3]},Retail {i % 4},+86 21 5000 {1000 + i},"
     f"buyer{i}@example.com,{(i % 5) * 1000}\n" for i in range(23))
+# a flat file: a row per component line; the rows of one BOM are apart (its first lines
+# come before the other BOMs' first lines), so the import waits for a record's last row
 BOMS = "number,product,components.material,components.qty_per_unit\n" + "".join(
-    f"B{o},P-{o % 3},P-{(o + k) % 4},{k + 1}\n" for o in range(9) for k in range(1 + o % 3))
+    f"B{o},P-{o % 3},P-{(o + k) % 4},{k + 1}\n" for k in range(3) for o in range(9)
+    if k < 1 + o % 3)
 
 
 def _setup(eng):
@@ -74,7 +81,10 @@ def test_bulk_import_writes_what_the_one_record_path_writes(database_url, fresh_
     assert [r["number"] for r in bulk["records"] if r["form"] == "customer"] == \
         [f"C-{i:05}" for i in range(1, 24)]
     assert len(bulk["t_bom__components"]) == sum(1 + o % 3 for o in range(9))
-    assert len(bulk["alert_traces"]) == 23  # customer_over_credit heard every new customer
+    # each BOM's lines are its rows, in file order, though its rows are apart
+    boms = sorted((r for r in bulk["records"] if r["form"] == "bom"), key=lambda r: r["id"])
+    assert [[Decimal(c["qty_per_unit"]) for c in r["data"]["components"]] for r in boms] == \
+        [list(range(1, 2 + o % 3)) for o in range(9)]
     for name in bulk:
         assert bulk[name] == single[name], name
 
@@ -181,3 +191,121 @@ def _by_identity(rows: dict) -> dict:
 
     return {name: sorted(json.dumps(norm(r, top=True), default=str, sort_keys=True) for r in rs)
             for name, rs in rows.items()}
+
+
+def test_an_import_reports_its_check_then_its_write_and_puts_the_collector_back(erp):
+    """`check_progress` counts rows checked (nothing written yet), `progress` rows
+    written (each batch committed by then); the garbage collector runs less often while
+    the import runs, and as before afterwards."""
+    root = erp.user("root")
+    rows = 1200  # three check batches, three write batches
+    text = "name,region\n" + "".join(f"Shop {i},north\n" for i in range(rows))
+    before = gc.get_threshold()
+    checks, writes = [], []
+
+    def checked(done, total):
+        checks.append((done, total, erp.list(root, "customer").total, gc.get_threshold()[0]))
+
+    def written(done, total):
+        writes.append((done, total, erp.list(root, "customer").total))
+
+    result = erp.import_file(root, "customer", io.BytesIO(text.encode()), format="csv",
+                             progress=written, check_progress=checked)
+    assert result.ok and len(result.created) == rows
+    assert [c[:3] for c in checks] == [(500, rows, 0), (1000, rows, 0), (rows, rows, 0)]
+    assert all(c[3] >= importer.GC_THRESHOLD for c in checks)
+    assert [w[:2] for w in writes] == [(500, rows), (1000, rows), (rows, rows)]
+    assert all(stored >= done for done, _, stored in writes)
+    assert gc.get_threshold() == before
+
+
+def test_a_failing_import_reports_its_check_and_no_write(erp):
+    root = erp.user("root")
+    text = "name,region\n" + "".join(f"Shop {i},north\n" for i in range(600)) + "Bad,nowhere\n"
+    checks, writes = [], []
+    result = erp.import_file(root, "customer", io.BytesIO(text.encode()), format="csv",
+                             progress=lambda d, t: writes.append(d),
+                             check_progress=lambda d, t: checks.append(d))
+    assert [(e.row, e.column) for e in result.errors] == [(602, "region")]
+    assert checks == [500, 601] and writes == []
+
+
+class _Pipe(io.RawIOBase):
+    """A stream that cannot seek (an upload read from a socket)."""
+
+    def __init__(self, data: bytes):
+        self._data = io.BytesIO(data)
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        return self._data.readinto(b)
+
+
+def test_a_stream_that_cannot_seek_is_read_twice_through_a_copy(erp):
+    root = erp.user("root")
+    text = "name,region\n" + "".join(f"商店 {i},east\n" for i in range(30))
+    result = erp.import_file(root, "customer", _Pipe(text.encode("gb18030")), format="csv")
+    assert result.ok and len(result.created) == 30
+    assert erp.get(root, "customer", result.created[-1]).data["name"] == "商店 29"
+
+
+def _peak(erp, root, rows: int, prefix: str) -> int:
+    text = "name,region,industry,phone,email\n" + "".join(
+        f"{prefix} {i:06},east,Industry {i % 7},+86 21 5000 {i},buyer{i}@example.com\n"
+        for i in range(rows))
+    data = io.BytesIO(text.encode())
+    tracemalloc.start()
+    try:
+        result = erp.import_file(root, "customer", data, format="csv")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.ok and len(result.created) == rows
+    return peak - len(data.getvalue())  # the caller's own bytes are not the import's
+
+
+def test_memory_of_an_import_stays_flat_in_the_file_size(erp):
+    """Rows are read, checked and let go a batch at a time (the checked values wait on disk):
+    four times the rows take about the same memory, not four times as much."""
+    root = erp.user("root")
+    small = _peak(erp, root, 1500, "Small")
+    big = _peak(erp, root, 6000, "Big")
+    assert big < small * 1.6, (small, big)
+
+
+def test_an_xlsx_sheet_is_parsed_once_and_read_twice_from_its_copy(erp, monkeypatch):
+    """openpyxl is the slow part of an XLSX import: the count pass parses the sheet and keeps
+    its rows in a temporary copy, the record pass reads the copy (the same rows)."""
+    import openpyxl
+
+    from engine.io import readers
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "customer"
+    ws.append(["name", "region"])
+    for i in range(2500):  # more than one pickled chunk of the copy
+        ws.append([f"Sheet shop {i}", "west"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    opened = []
+    real = openpyxl.load_workbook
+    monkeypatch.setattr(readers.openpyxl, "load_workbook",
+                        lambda *a, **k: opened.append(1) or real(*a, **k))
+    buf.seek(0)
+    book = readers.open_sheets(buf, "xlsx")
+    try:
+        half = book.rows("customer")
+        assert [next(half) for _ in range(3)][1] == ["Sheet shop 0", "west"]
+        half.close()  # a read given up half-way keeps no copy
+        first, second = list(book.rows("customer")), list(book.rows("customer"))
+    finally:
+        book.close()
+    assert len(first) == 2501 and first == second
+    assert len(opened) == 3  # the names, the read given up, the one full read
+    opened.clear()
+    buf.seek(0)
+    result = erp.import_file(erp.user("root"), "customer", buf, format="xlsx")
+    assert result.ok and len(result.created) == 2500 and len(opened) == 2

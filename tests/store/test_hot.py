@@ -92,3 +92,28 @@ def test_while_someone_listens_every_statement_of_an_approval_is_seen(engine, us
     assert through_sqlalchemy  # (some statements still go that way: the user's row)
     for hot in ("UPDATE RECORDS SET", "INSERT INTO EVENTS", "INSERT INTO TASKS", "BEGIN IMMEDIATE"):
         assert hot not in through_sqlalchemy, through_sqlalchemy
+
+
+def test_hot_many_writes_what_sqlalchemys_executemany_writes(engine, users):
+    """A bulk write's rows (records/bulk.py) through one cursor executemany: the same rows
+    as SQLAlchemy's executemany, a datetime the rows share converted for each, and a
+    duplicate refused with SQLAlchemy's error."""
+    tr = t.alert_traces
+    at = datetime(2026, 3, 2, 9, 30)
+    rows = [{"alert": "a", "record_id": i, "at": at, "outcome": "condition_false",
+             "detail": {"values": {"n": i}} if i % 2 else {}} for i in range(1, 6)]
+    with engine.db.write() as conn:
+        Hot(tr.insert()).many(conn, rows)
+        conn.execute(tr.insert(), [{**r, "alert": "b"} for r in rows])
+        got = {a: [(r.record_id, r.at, r.outcome, r.detail) for r in conn.execute(
+            sa.select(tr).where(tr.c.alert == a).order_by(tr.c.record_id))] for a in "ab"}
+    assert got["a"] == got["b"] and got["a"][1] == (2, at, "condition_false", {})
+    typed = engine.typed["customer"]
+    customer, _ = seed_catalog(engine, users)
+    with pytest.raises(sa.exc.IntegrityError):
+        with engine.db.write() as conn:
+            row = dict(conn.execute(sa.select(typed.table).where(
+                typed.table.c._id == customer.id)).mappings().one())
+            typed._insert.many(conn, [{**row, "_id": customer.id + 1000}, row])
+    with engine.db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(typed.table)).scalar() == 1
