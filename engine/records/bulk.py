@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from ..errors import ValidationFailed
 from ..forms.numbering import counter_key, format_number
 from ..store import tables as t
-from ..store.database import tx_cache
+from ..store.transaction import tx_cache
 from ..store.hot import Hot
 from . import Change, Record
 

@@ -30,7 +30,7 @@ from sqlalchemy import event
 from ..errors import QueryTimeout
 from .hot import hot_allowed, register_quiet
 from .lane import WriterLane, lane_for
-from .transaction import Savepoint, forget_tx_cache, tx_cache  # noqa: F401 - tx_cache re-exported
+from .transaction import Savepoint, forget_tx_cache
 
 BUSY_TIMEOUT_MS = 30_000
 GROUP_MAX = 64  # writers sharing one commit (one fsync) at most
