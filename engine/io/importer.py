@@ -260,7 +260,7 @@ class _Spool:
             return
         self.file.seek(0)
         chunk: list = []
-        for _ in iter(int, 1):
+        while True:
             try:
                 items = pickle.load(self.file)
             except EOFError:
