@@ -489,7 +489,7 @@ class ProgressBar:
         now = self.clock()
         if not self.begun:
             self.begun = True
-            self.start = self.after.shown
+            self.start = self.shown = self.after.shown
         if done < total and now - self.shown < 0.1:
             return
         self.shown = now

@@ -18,7 +18,9 @@ side, or repeats the parent's columns on each row and gives line columns as
 New records go in two phases. First every row is read and checked with no
 write lock (`Engine.check_new_many`: validation, computed values, unique values,
 CHECK_BATCH records to a read transaction): a dry run ends there, and so does an import with a bad
-row, having written nothing. Then the checked records are written
+row, having written nothing. The main sheet is streamed, read twice (count, then
+records, each checked once its last row is read) and the checked values wait in a
+temporary spool, so memory does not grow with the file. Then the checked records are written
 WRITE_BATCH to a short write transaction (`Engine.create_checked`: numbering,
 workflow start, alerts; a form with no workflow as one batch in a few statements,
 `Engine.create_many_checked`, records/bulk.py), so readers and other writers go on between batches;
@@ -260,7 +262,7 @@ class _Spool:
             return
         self.file.seek(0)
         chunk: list = []
-        for _ in iter(int, 1):
+        while True:
             try:
                 items = pickle.load(self.file)
             except EOFError:

@@ -309,3 +309,21 @@ def test_an_xlsx_sheet_is_parsed_once_and_read_twice_from_its_copy(erp, monkeypa
     buf.seek(0)
     result = erp.import_file(erp.user("root"), "customer", buf, format="xlsx")
     assert result.ok and len(result.created) == 2500 and len(opened) == 2
+
+
+def test_loom_imports_written_bar_counts_its_rate_from_the_end_of_the_check(capsys):
+    from engine.cli import ProgressBar
+
+    checking = ProgressBar("checked")
+    checking.clock = lambda: 10.0
+    checking.start = checking.shown = 0.0
+    checking(2000, 2000)  # the check ends at 10 s
+    writing = ProgressBar("written", after=checking)
+    writing.clock = lambda: 12.0
+    writing(1000, 2000)  # 1,000 rows in the 2 s since
+    err = capsys.readouterr().err
+    checked, written = err.split("\r")[1:]
+    assert checked.startswith("[##############################] 100%  2,000/2,000 rows checked  "
+                              "200 rows/s")
+    assert written.startswith("[###############...............]  50%  1,000/2,000 rows written  "
+                              "500 rows/s  ETA 2s")
