@@ -15,7 +15,8 @@ in front of the Flask app answers them itself when the request is plain:
 - for the POST, `Content-Type: application/json` and a JSON object body of at
   most 64 KB with its length declared.
 
-Anything else goes to Flask untouched, and so does every refusal before a write
+Anything else goes to Flask untouched (every request does once a request hook is added
+after `create_app`: `_hooks`), and so does every refusal before a write
 (a bad token, an unreadable record, a bad parameter or body): a read is simply
 asked again of Flask, which answers it as it always has, so the error shapes and
 messages stay in one place. Once an action has been tried, its error is answered
@@ -54,9 +55,20 @@ MAX_BODY = 64 * 1024
 
 
 def install(app: Flask) -> None:
-    """Put the hot routes in front of the app's WSGI callable (`LOOM_HOT_ROUTES`: on unless False)."""
+    """Put the hot routes in front of the app's WSGI callable (`LOOM_HOT_ROUTES`: on unless False).
+    Call it last in `create_app`: the request hooks registered by then are the ones this layer
+    was checked against (see `_hooks`)."""
     if app.config.get("LOOM_HOT_ROUTES", True):
         app.wsgi_app = HotRoutes(app, app.wsgi_app)
+
+
+def _hooks(app: Flask) -> tuple:
+    """Every per-request hook Flask would run. The hot routes were checked against the set
+    `create_app` registers; a hook added later (a plugin's, a new check) might be one a request
+    must pass, so once the set differs every request goes to Flask."""
+    return tuple(tuple((k, tuple(v)) for k, v in funcs.items())
+                 for funcs in (app.before_request_funcs, app.after_request_funcs,
+                               app.teardown_request_funcs, app.url_value_preprocessors))
 
 
 def _query(environ, allowed: frozenset) -> dict | None:
@@ -78,9 +90,10 @@ class HotRoutes:
     def __init__(self, app: Flask, flask_wsgi):
         self.app, self.flask = app, flask_wsgi
         self._headers: dict[bool, list] = {}
+        self._hooks = _hooks(app)
 
     def __call__(self, environ, start_response):
-        if "HTTP_COOKIE" in environ:
+        if "HTTP_COOKIE" in environ or _hooks(self.app) != self._hooks:
             return self.flask(environ, start_response)
         token = bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
         if token is None:

@@ -231,3 +231,18 @@ def test_a_failure_after_the_action__is_flasks_500_and_the_action_ran_once(app, 
     assert answers[0] == answers[1] and answers[0][0] == "500 INTERNAL SERVER ERROR"
     assert b'"internal_error"' in answers[0][2]
     assert dispatched == []
+
+
+def test_a_request_hook_added_later__sends_every_request_to_flask(app, engine, orders, dispatched):
+    token = engine.create_token("alice")
+    path = f"/api/forms/sales_order/records/{orders[0]}"
+    assert _ask(app, "get", path, token).status_code == 200 and dispatched == []
+    refused = []
+
+    @app.before_request
+    def _a_new_check():
+        refused.append(path)
+        return {"error": {"code": "new_rule", "message": "no", "fields": {}}}, 403
+
+    resp = _ask(app, "get", path, token)
+    assert resp.status_code == 403 and refused == [path] and dispatched == [path]
