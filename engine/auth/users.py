@@ -21,7 +21,6 @@ BAD_LOGIN = "unknown user or wrong password"
 # answered once per transaction: `_users(conn)` remembers them until the
 # transaction ends or this directory writes a user.
 _B = sa.bindparam
-_FIND = sa.select(t.users).where(t.users.c.name == _B("b_name"))
 # the token, its user and the user's roles in one statement (one row per role): every API
 # request and page asks it, so it is one round trip and nothing is remembered between requests
 # (a revoked token, a deactivated user or a changed role counts from the next request on)
@@ -34,6 +33,13 @@ _TOKEN_USER_OF_KIND = _TOKEN_USER.where(t.tokens.c.kind == _B("b_kind"))
 _HOT_TOKEN_USER, _HOT_TOKEN_USER_OF_KIND = Hot(_TOKEN_USER), Hot(_TOKEN_USER_OF_KIND)
 _TOKEN_USER_KEYS = tuple(c.key for c in _TOKEN_USER.selected_columns)
 _ROLES = sa.select(t.user_roles.c.role).where(t.user_roles.c.user_name == _B("b_name"))
+# a user and their roles in one statement (one row per role), on the cursor: an action asks
+# it for the approvers it assigns and the people it tells, a fresh transaction each time
+_USER_ROLES = (sa.select(t.users, t.user_roles.c.role)
+               .outerjoin(t.user_roles, t.user_roles.c.user_name == t.users.c.name)
+               .where(t.users.c.name == _B("b_name")))
+_HOT_USER_ROLES = Hot(_USER_ROLES)
+_USER_ROLES_KEYS = tuple(c.key for c in _USER_ROLES.selected_columns)
 _WITH_ROLE = (sa.select(t.user_roles.c.user_name).distinct()
               .join(t.users, t.users.c.name == t.user_roles.c.user_name)
               .where(t.user_roles.c.role.in_(_B("b_roles", expanding=True)), t.users.c.active)
@@ -183,9 +189,11 @@ class Directory:
             return cache[key]
         except KeyError:
             pass
-        row = conn.execute(_FIND, {"b_name": name}).mappings().first()
+        rows = [dict(zip(_USER_ROLES_KEYS, r))
+                for r in _HOT_USER_ROLES.all(conn, {"b_name": name})]
+        row = rows[0] if rows else None
         granted = None if row is None or not row["active"] else \
-            frozenset(conn.execute(_ROLES, {"b_name": name}).scalars())
+            frozenset(r["role"] for r in rows if r["role"] is not None)
         return self._remember(cache, name, row, granted)
 
     def _remember(self, cache: dict, name: str, row, granted) -> User | None:
