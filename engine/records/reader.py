@@ -138,7 +138,8 @@ class RecordReader:
         `as_reader`: link hops under `user`'s read rules (values shown to them), else the
         system's (rules, conditions, actions)."""
         loader = self.reader_loader(conn, user) if as_reader else self.loader(conn)
-        ctx = MappingContext({**values, **(extra or {})}, user=user, loader=loader,
+        # an evaluation only reads its values: they are merged only when there is `extra`
+        ctx = MappingContext({**values, **extra} if extra else values, user=user, loader=loader,
                              clock=self.clock)
         return fn(ctx)
 
