@@ -38,6 +38,8 @@ class TypedForm:
         self.form = form
         self.field_types = field_types
         self.fields = [f for f in form.fields if not f.is_table and self._typed(f)]
+        # (name, spec, the type's to_sql) per typed field, looked up once: `row` runs per write
+        self._converters = tuple((f.name, f, field_types[f.type].to_sql) for f in self.fields)
         cols = [
             sa.Column("_id", sa.BigInteger, primary_key=True, autoincrement=False),
             sa.Column("_number", sa.String(128)),
@@ -94,8 +96,9 @@ class TypedForm:
         out = {"_id": rec["id"], "_number": rec.get("number"), "_state": rec.get("state"),
                "_owner": rec.get("owner"), "_created_at": rec.get("created_at"),
                "_updated_at": rec.get("updated_at")}
-        for f in self.fields:
-            out[f.name] = self.field_types[f.type].to_sql(f, values.get(f.name))
+        get = values.get
+        for name, spec, to_sql in self._converters:
+            out[name] = to_sql(spec, get(name))
         return out
 
     def line_rows(self, record_id: int, table_field: str, lines: Iterable[Mapping]) -> list[dict]:
