@@ -91,12 +91,13 @@ def evaluate(alerts, conn, rt, record, user, trigger: str) -> str:
         with _reading(conn):
             values = record.values()
             holds = condition(alerts.reader, rt, values, user, conn)
+            seen = None if holds else values_seen(alerts.reader, rt, values, conn)
         if not holds:
             if rt.spec.once:
                 dedup.mark_false(conn, rt.id, record.id)
             traces.record(conn, rt.id, record.id, "condition_false", now,
                           {**base, "if": rt.spec.if_.source if rt.spec.if_ else None,
-                           "values": values_seen(alerts.reader, rt, values, conn)})
+                           "values": seen})
             return "condition_false"
         with savepoint(conn):
             if rt.spec.once:
