@@ -74,7 +74,7 @@ def insert_many(writer, conn, user, form_id: str, batch: Sequence[Mapping], now)
             line_rows[name].extend(typed.line_rows(rid, name, values.get(name)))
     typed._insert.many(conn, typed_rows)
     for name, lrows in line_rows.items():
-        Hot(typed._line_insert[name]).many(conn, lrows)
+        typed._line_insert[name].many(conn, lrows)
     records = [writer.reader.record(row) for row in rows]
     _EVENTS.many(conn, [
         {"record_id": rec.id, "form": form_id, "at": now, "actor": user.name, "action": "create",

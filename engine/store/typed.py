@@ -76,8 +76,7 @@ class TypedForm:
         # statements built once (see repository.py for why)
         self._insert = Hot(self.table.insert())
         self._update = Hot(self.table.update().where(self.table.c._id == sa.bindparam("b_id")))
-        self._line_insert = {n: lt.insert() for n, (lt, _) in self.lines.items()}
-        self._line_insert_hot = {n: Hot(stmt) for n, stmt in self._line_insert.items()}
+        self._line_insert = {n: Hot(lt.insert()) for n, (lt, _) in self.lines.items()}
         self._line_delete = {n: Hot(lt.delete().where(lt.c._record_id == sa.bindparam("b_id")))
                              for n, (lt, _) in self.lines.items()}
 
@@ -114,7 +113,7 @@ class TypedForm:
         for name, (ltable, _) in self.lines.items():
             rows = self.line_rows(rec["id"], name, values.get(name))
             if rows:
-                self._line_insert_hot[name].many(conn, rows)
+                self._line_insert[name].many(conn, rows)
 
     def remove(self, conn: sa.Connection, record_id: int) -> None:
         """Drop the record's typed and line rows (it went to the trash; `insert` brings them back)."""
@@ -134,7 +133,7 @@ class TypedForm:
             self._line_delete[name].rowcount(conn, {"b_id": rec["id"]})
             rows = self.line_rows(rec["id"], name, values.get(name))
             if rows:
-                self._line_insert_hot[name].many(conn, rows)
+                self._line_insert[name].many(conn, rows)
 
 
 def _index_name(table: str, column: str) -> str:
