@@ -33,30 +33,23 @@ def mark_fired(conn, dialect: str, alert: str, record_ids: Iterable[int], now: d
                tick: datetime | None = None) -> None:
     rows = [{"alert": alert, "record_id": rid, "active": True, "last_fired_at": now,
              "last_tick": tick} for rid in record_ids]
-    if not rows:
-        return
-    if len(rows) == 1 and tick is None:  # an event trigger: one record, no tick
-        _fired_one(dialect).execute(conn, {"b_alert": alert, "b_id": rows[0]["record_id"],
-                                           "b_now": now})
-        return
-    ins = insert_for(dialect, st)
-    update = {"active": True, "last_fired_at": now}
-    if tick is not None:
-        update["last_tick"] = tick
-    conn.execute(ins.on_conflict_do_update(index_elements=["alert", "record_id"], set_=update), rows)
+    _fired(dialect, tick is not None).many(conn, rows)
 
 
-_FIRED_ONE: dict[str, Hot] = {}
+_FIRED: dict[tuple[str, bool], Hot] = {}
 
 
-def _fired_one(dialect: str) -> Hot:
-    stmt = _FIRED_ONE.get(dialect)
+def _fired(dialect: str, ticked: bool) -> Hot:
+    """The upsert of fired rows, built once per dialect: active again, fired now, and with a
+    scheduled tick that tick (an event trigger leaves `last_tick` as it was)."""
+    stmt = _FIRED.get((dialect, ticked))
     if stmt is None:
-        ins = insert_for(dialect, st).values(alert=_B("b_alert"), record_id=_B("b_id"), active=True,
-                                             last_fired_at=_B("b_now"), last_tick=None)
-        stmt = _FIRED_ONE[dialect] = Hot(ins.on_conflict_do_update(
-            index_elements=["alert", "record_id"],
-            set_={"active": True, "last_fired_at": ins.excluded.last_fired_at}))
+        ins = insert_for(dialect, st)
+        update = {"active": True, "last_fired_at": ins.excluded.last_fired_at}
+        if ticked:
+            update["last_tick"] = ins.excluded.last_tick
+        stmt = _FIRED[dialect, ticked] = Hot(
+            ins.on_conflict_do_update(index_elements=["alert", "record_id"], set_=update))
     return stmt
 
 
