@@ -49,7 +49,7 @@ from .store import backup as backups
 from .store.blobs import BlobStore, open_blobs
 from .store.database import Database
 from .store.migrate import upgrade
-from .store.transaction import savepoint
+from .store.transaction import Savepoint
 from .workflow import record_migrations
 from .workflow.service import WorkflowService
 
@@ -606,7 +606,7 @@ class Engine:
         otherwise refuses every statement after the first failure).
         """
         with self.db.write() as conn:
-            yield lambda: savepoint(conn)
+            yield lambda: Savepoint(conn)
 
     # --- saved list views (uxpages) --------------------------------------------------
 

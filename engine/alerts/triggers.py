@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from ..store.transaction import savepoint
+from ..store.transaction import Savepoint
 from . import dedup, traces
 from .runtime import condition, fire, values_seen
 
@@ -99,7 +99,7 @@ def evaluate(alerts, conn, rt, record, user, trigger: str) -> str:
                           {**base, "if": rt.spec.if_.source if rt.spec.if_ else None,
                            "values": seen})
             return "condition_false"
-        with savepoint(conn):
+        with Savepoint(conn):
             if rt.spec.once:
                 state = dedup.get(conn, rt.id, record.id)
                 if state is not None and state["active"]:
@@ -121,7 +121,7 @@ def evaluate(alerts, conn, rt, record, user, trigger: str) -> str:
 def _reading(conn):
     """A savepoint around reads, where a failed statement aborts the whole transaction
     (PostgreSQL); SQLite goes on after one, so there it costs two statements for nothing."""
-    return contextlib.nullcontext() if conn.dialect.name == "sqlite" else savepoint(conn)
+    return contextlib.nullcontext() if conn.dialect.name == "sqlite" else Savepoint(conn)
 
 
 def _seen(conn) -> set:

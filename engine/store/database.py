@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from ..errors import QueryTimeout
-from .hot import hot_allowed, register_quiet
+from .hot import hot_allowed, register_quiet, run_sql
 from .lane import WriterLane, lane_for
 from .transaction import Savepoint, forget_tx_cache
 
@@ -300,8 +300,6 @@ class Database:
         self.engine.dispose()
 
 
-
-
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -346,11 +344,6 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     # DBAPI connection (a hot statement, see hot.py) unless someone listens to statements.
     sql = "BEGIN IMMEDIATE" if conn.get_execution_options().get("loom_write") else "BEGIN"
     if hot_allowed(conn):
-        dbapi = conn.dialect.loaded_dbapi
-        try:
-            conn.connection.dbapi_connection.execute(sql)
-        except dbapi.Error as exc:  # "database is locked" stays SQLAlchemy's OperationalError
-            raise sa.exc.DBAPIError.instance(sql, (), exc, dbapi.Error,
-                                             dialect=conn.dialect) from exc
+        run_sql(conn, sql)  # "database is locked" stays SQLAlchemy's OperationalError
     else:
         conn.exec_driver_sql(sql)

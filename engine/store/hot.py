@@ -131,9 +131,7 @@ class Hot:
             cursor.execute(plan.sql, values)
         except conn.dialect.loaded_dbapi.Error as exc:
             cursor.close()
-            raise sa.exc.DBAPIError.instance(plan.sql, values, exc,
-                                             conn.dialect.loaded_dbapi.Error,
-                                             dialect=conn.dialect) from exc
+            raise _error(conn, plan.sql, values, exc) from exc
         return plan, cursor
 
     def rowcount(self, conn: sa.Connection, params: Mapping[str, Any]) -> int:
@@ -199,9 +197,7 @@ class Hot:
         try:
             cursor.executemany(plan.sql, values)
         except conn.dialect.loaded_dbapi.Error as exc:
-            raise sa.exc.DBAPIError.instance(plan.sql, values[:1], exc,
-                                             conn.dialect.loaded_dbapi.Error,
-                                             dialect=conn.dialect) from exc
+            raise _error(conn, plan.sql, values[:1], exc) from exc
         finally:
             cursor.close()
 
@@ -212,6 +208,25 @@ class Hot:
             conn.execute(self.stmt, params)
             return
         cursor.close()
+
+
+def run_sql(conn: sa.Connection, sql: str) -> None:
+    """A statement without parameters or result (BEGIN, SAVEPOINT, RELEASE) on the DBAPI
+    cursor; a driver error comes back as SQLAlchemy's exception."""
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(sql)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise _error(conn, sql, (), exc) from exc
+    finally:
+        cursor.close()
+
+
+def _error(conn: sa.Connection, sql: str, params, exc: Exception) -> sa.exc.DBAPIError:
+    """The driver's `exc` as SQLAlchemy would raise it ("database is locked" stays an
+    OperationalError, a duplicate key an IntegrityError)."""
+    return sa.exc.DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error,
+                                      dialect=conn.dialect)
 
 
 def hot_allowed(conn: sa.Connection) -> bool:

@@ -17,7 +17,7 @@ import logging
 
 import sqlalchemy as sa
 
-from .hot import hot_allowed
+from .hot import hot_allowed, run_sql
 
 log = logging.getLogger(__name__)
 _names = itertools.count(1)
@@ -57,18 +57,7 @@ class Savepoint:
             self.name, self.nested = None, conn.begin_nested()
             return
         self.name, self.nested = f"loom_sp_{next(_names)}", None
-        self._run(f"SAVEPOINT {self.name}")
-
-    def _run(self, sql: str) -> None:
-        conn = self.conn
-        cursor = conn.connection.dbapi_connection.cursor()
-        try:
-            cursor.execute(sql)
-        except conn.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it
-            raise sa.exc.DBAPIError.instance(sql, (), exc, conn.dialect.loaded_dbapi.Error,
-                                             dialect=conn.dialect) from exc
-        finally:
-            cursor.close()
+        run_sql(self.conn, f"SAVEPOINT {self.name}")
 
     def commit(self) -> None:
         if self.done:
@@ -77,7 +66,7 @@ class Savepoint:
         if self.nested is not None:
             self.nested.commit()
         else:
-            self._run(f"RELEASE SAVEPOINT {self.name}")
+            run_sql(self.conn, f"RELEASE SAVEPOINT {self.name}")
 
     def rollback(self) -> None:
         if self.done:
@@ -87,8 +76,8 @@ class Savepoint:
             self.nested.rollback()
             return
         try:
-            self._run(f"ROLLBACK TO SAVEPOINT {self.name}")
-            self._run(f"RELEASE SAVEPOINT {self.name}")
+            run_sql(self.conn, f"ROLLBACK TO SAVEPOINT {self.name}")
+            run_sql(self.conn, f"RELEASE SAVEPOINT {self.name}")
         finally:
             forget_tx_cache(self.conn)
 
@@ -105,7 +94,3 @@ class Savepoint:
             log.exception("rolling back savepoint %s failed", self.name)
         return False
 
-
-def savepoint(conn: sa.Connection) -> Savepoint:
-    """A new savepoint of `conn`'s open transaction."""
-    return Savepoint(conn)
