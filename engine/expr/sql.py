@@ -45,6 +45,7 @@ from .sqlterms import (  # re-exported: plugins build on engine.expr.sql
     null as null,
     position as position,
     rescale as rescale,
+    scaled as scaled,
     sa_type as sa_type,
     to_python as to_python,
     truth as truth,

@@ -86,11 +86,17 @@ def const(value: int) -> ColumnElement:
     return sa.literal_column(str(int(value)), sa.BigInteger)
 
 
+def scaled(value: Decimal) -> tuple[int, int]:
+    """An exact decimal as SQL compares it: (value × 10**scale as an integer, scale)."""
+    scale = max(0, -value.as_tuple().exponent)
+    return int(value.scaleb(scale)), scale
+
+
 def bind(value: Any, t: Type) -> SqlTerm:
     """A user literal as a bound parameter."""
     if t.kind in T.DECIMALS and isinstance(value, Decimal):
-        scale = max(0, -value.as_tuple().exponent)
-        return SqlTerm(sa.literal(int(value.scaleb(scale)), sa.BigInteger), t, scale)
+        number, scale = scaled(value)
+        return SqlTerm(sa.literal(number, sa.BigInteger), t, scale)
     return SqlTerm(sa.literal(value, sa_type(t)), t, 0)
 
 

@@ -26,7 +26,7 @@ from ..forms.compiled import language
 from ..labels import phrase
 from ..expr import SqlTerm, parse
 from ..expr import types as T
-from ..expr.sql import null, sa_type
+from ..expr.sql import null, sa_type, scaled
 from ..records.context import StepContext
 from ..store.hot import Hot
 from ..store.line_ids import LINE_ID
@@ -272,12 +272,12 @@ def find_target(ctx: StepContext, args: UpdateArgs, extra: dict, index: int | No
     key = (id(args), ctx.tools.dialect)
     known = rt.envs.where_sql.get(key)
     if known is not None and known[0] is args:
-        paths, stmts = known[1], known[2]
-        values = [_acting_value(ctx, extra, args, expr, typ) for expr, typ in paths.values()]
-        stmt = stmts.get(tuple(_shape(v, typ) for v, (_, typ) in zip(values, paths.values())))
+        params, shapes = {}, []
+        for name, (expr, typ) in known[1].items():
+            shape = _bound(params, name, _acting_value(ctx, extra, args, expr, typ), typ)
+            shapes.append(_key(shape))
+        stmt = known[2].get(tuple(shapes))
         if stmt is not None:
-            params = {f"w{i}": _param_value(v, typ)
-                      for i, (v, (_, typ)) in enumerate(zip(values, paths.values())) if v is not None}
             return [row[0] for row in stmt.all(ctx.conn, params)]
     inner = RecordScope(rt.typed, rt.registries.field_types, args.form,
                         dialect=ctx.tools.dialect, user=ctx.user, clock=ctx.tools.clock)
@@ -294,7 +294,7 @@ def find_target(ctx: StepContext, args: UpdateArgs, extra: dict, index: int | No
             known = (args, scope.paths, {})
             rt.envs.where_sql[key] = known
         if known[1].keys() == scope.paths.keys():
-            known[2][scope.shape()] = stmt
+            known[2][tuple(scope.shapes)] = stmt
     return [row[0] for row in stmt.all(ctx.conn, scope.params)]
 
 
@@ -303,19 +303,22 @@ def _acting_value(ctx: StepContext, extra: dict, args: UpdateArgs, expr, typ):
     return int(value) if value is not None and typ.kind == T.LINK else value
 
 
-def _shape(value, typ):
-    """What of a value changes the SQL it compiles to: NULL or not, a decimal's scale."""
+def _bound(params: dict, name: str, value, typ):
+    """Put `value` in `params` as `name`, as `expr.sql.bind` binds it (a decimal as a scaled
+    integer); returns what of it shapes the SQL: None (NULL, not bound), else (the SQL type,
+    the scale: a decimal's own, 0 for the rest)."""
     if value is None:
         return None
     if typ.kind in T.DECIMALS and isinstance(value, Decimal):
-        return ("scale", max(0, -value.as_tuple().exponent))
-    return 0
+        params[name], scale = scaled(value)
+        return sa.BigInteger(), scale
+    params[name] = value
+    return sa_type(typ), 0
 
 
-def _param_value(value, typ):
-    """The value as `expr.sql.bind` stores it: a decimal as a scaled integer."""
-    shape = _shape(value, typ)
-    return int(value.scaleb(shape[1])) if shape else value
+def _key(shape) -> tuple | None:
+    """A bound value's shape as a cache key: NULL, or its SQL type and scale."""
+    return None if shape is None else (type(shape[0]), shape[1])
 
 
 class WhereScope:
@@ -329,30 +332,26 @@ class WhereScope:
         self.dialect = target.dialect
         self.env = env
         self.paths: dict[str, tuple] = {}  # "w0": (expr, type)
-        self.values: list = []
+        self.shapes: list = []  # per path: `_key` of how it was bound
         self.params: dict = {}
         self.volatile = False  # reads roles or the clock: compiled per call
-
-    def shape(self) -> tuple:
-        return tuple(_shape(v, typ) for v, (_, typ) in zip(self.values, self.paths.values()))
 
     def column(self, path: tuple[str, ...]) -> SqlTerm:
         if path[0] == "target":
             return self.target.column(path[1:] or ("id",))
         expr = parse(".".join(path))
         typ = expr.check(self.env, self.ctx.tools.rt.registries.functions)
-        value = _acting_value(self.ctx, self.extra, self.args, expr, typ)
         name = f"w{len(self.paths)}"
         self.paths[name] = (expr, typ)
-        self.values.append(value)
-        if value is None:
+        shape = _bound(self.params, name,
+                       _acting_value(self.ctx, self.extra, self.args, expr, typ), typ)
+        self.shapes.append(_key(shape))
+        if shape is None:
             return null(typ)
-        self.params[name] = _param_value(value, typ)
-        shape = _shape(value, typ)
-        sql_type = sa.BigInteger() if shape else sa_type(typ)
+        sql_type, scale = shape
         # type_coerce: not a BindParameter, so no compiler step folds this call's value in
         return SqlTerm(sa.type_coerce(sa.bindparam(name, self.params[name], type_=sql_type),
-                                      sql_type), typ, shape[1] if shape else 0)
+                                      sql_type), typ, scale)
 
     def aggregate(self, table_path, build, agg):
         if table_path[0] == "target":
