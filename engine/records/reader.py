@@ -55,19 +55,31 @@ class RecordReader:
                       row["owner"], self._load(row["form"], data), row["created_at"],
                       row["updated_at"], row.get("definition_version"), data)
 
-    def _load(self, form_id: str, data: dict) -> dict:
-        """`runtime.load(data)`, once per JSON object: a transaction hands out the same
-        `data` for every read of a record (store/repository.py), so its values are
-        parsed once. The memo holds `data` itself, so its id() cannot be reused."""
+    def link_values(self, row: Mapping) -> dict:
+        """What a link hop reads of a stored row: its values and system fields, as
+        `record(row).values()` gives them, without copying the tables for each hop. The
+        lines are shared with the memo: for reading (expressions, checks), never to change."""
+        return {**self._parsed(row["form"], row["data"]), "id": row["id"],
+                "number": row["number"], "state": row["state"], "owner": row["owner"],
+                "created_at": row["created_at"], "updated_at": row["updated_at"]}
+
+    def _parsed(self, form_id: str, data: dict) -> dict:
+        """The memo's values of `data` (shared: copy before changing)."""
         memo = self._loaded
         hit = memo.get(id(data))
         if hit is not None and hit[0] is data and hit[1] == form_id:
-            return _copy(hit[2])
+            return hit[2]
         values = self.rt.forms[form_id].load(data)
         if len(memo) >= MEMO_SIZE:
             memo.clear()
         memo[id(data)] = (data, form_id, values)
-        return _copy(values)
+        return values
+
+    def _load(self, form_id: str, data: dict) -> dict:
+        """`runtime.load(data)`, once per JSON object: a transaction hands out the same
+        `data` for every read of a record (store/repository.py), so its values are
+        parsed once. The memo holds `data` itself, so its id() cannot be reused."""
+        return _copy(self._parsed(form_id, data))
 
     def find_row(self, conn, form: str, record_id) -> Mapping | None:
         """The stored row for an id that came from data or a user, or None (never an error)."""
@@ -86,7 +98,7 @@ class RecordReader:
             if "." in form:
                 return self.line(conn, None, form, record_id)
             found = self.find_row(conn, form, record_id)
-            return None if found is None else self.record(found).values()
+            return None if found is None else self.link_values(found)
         return load
 
     def find_line(self, conn, target: str, line_id) -> tuple[Mapping, dict, dict] | None:
@@ -108,7 +120,7 @@ class RecordReader:
         row = self.find_row(conn, form_id, rid) if rid is not None else None
         if row is None:
             return None
-        values = self.record(row).values()
+        values = self.link_values(row)
         for line in values.get(table) or ():
             if line.get("_id") == line_id:
                 return row, values, line
@@ -175,7 +187,7 @@ class RecordReader:
         row = self.find_row(conn, form, record_id)
         if row is None:
             return None
-        values = self.record(row).values()
+        values = self.link_values(row)
         if not self.can_read_row(conn, user, form, row, values):
             return None
         hidden = self.access.hidden(user, form, row["owner"])  # fields they may not see: absent
