@@ -23,10 +23,13 @@ _MARK_FALSE = Hot(st.update().where(st.c.alert == _B("b_alert"), st.c.record_id 
                                     st.c.active.is_(True)).values(active=False))
 
 
+_GET = Hot(sa.select(st).where(st.c.alert == _B("b_alert"), st.c.record_id == _B("b_id")))
+
+
 def get(conn, alert: str, record_id: int) -> dict | None:
-    row = conn.execute(sa.select(st).where(st.c.alert == alert, st.c.record_id == record_id)
-                       ).mappings().first()
-    return dict(row) if row else None
+    """The (alert, record) state row, or None: asked on every evaluation of a `once` alert
+    whose condition holds, so one statement built once."""
+    return _GET.first_mapping(conn, {"b_alert": alert, "b_id": record_id})
 
 
 def mark_fired(conn, dialect: str, alert: str, record_ids: Iterable[int], now: datetime,
