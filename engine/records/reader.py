@@ -14,6 +14,7 @@ from ..errors import NotFound, PermissionDenied
 from ..expr import MappingContext
 from ..store import archive as archive_store
 from ..store import tables as t
+from ..store.hot import Hot
 from . import Record, Services, as_record_id
 from .access import FieldAccess
 
@@ -46,6 +47,7 @@ class RecordReader:
         self.access = FieldAccess(rt.defs)  # field read/edit rules and step grants
         self._loaded: dict = {}
         self._line_owners: dict = {}  # (FORM.TABLE, line id) -> record id
+        self._owner_queries: dict = {}  # FORM.TABLE -> its Hot statement
 
     # --- rows and values -------------------------------------------------------
 
@@ -110,9 +112,7 @@ class RecordReader:
             return None
         rid = self._line_owners.get((target, line_id))
         if rid is None:
-            ltable = tf.lines[table][0]
-            rid = conn.execute(sa.select(ltable.c._record_id).where(ltable.c.line_id == line_id)
-                               .limit(1)).scalar()
+            rid = self._owner_query(target, tf.lines[table][0]).scalar(conn, {"b_line": line_id})
             if rid is not None:
                 if len(self._line_owners) >= LINE_OWNERS_SIZE:
                     self._line_owners.clear()
@@ -125,6 +125,15 @@ class RecordReader:
             if line.get("_id") == line_id:
                 return row, values, line
         return None
+
+    def _owner_query(self, target: str, ltable) -> Hot:
+        """Which record holds a line of `target`: one statement per line table, built once."""
+        q = self._owner_queries.get(target)
+        if q is None:
+            q = self._owner_queries[target] = Hot(
+                sa.select(ltable.c._record_id).where(ltable.c.line_id == sa.bindparam("b_line"))
+                .limit(1))
+        return q
 
     def line(self, conn, user, target: str, line_id) -> dict | None:
         """A line as a link to it reaches it: its fields, `id` (its `_id`) and `record` (the

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from ..errors import ActionRefused
 from ..store import tables as t
+from ..store.hot import Hot
 from . import approvers, news, tasks
 from .run import due
 from .step_actions import StepContext
@@ -73,11 +74,14 @@ def enter(flow, conn, user, rec, dest: str, values: dict, now, *,
     return values, detail
 
 
+_ENTERED = Hot(sa.select(t.events.c.id).where(t.events.c.record_id == sa.bindparam("b_id"),
+                                               t.events.c.to_state == sa.bindparam("b_step"))
+               .limit(1))
+
+
 def entered_before(conn, record_id: int, step: str) -> bool:
     """Whether the record has been in `step` before: any event of it that left it there."""
-    return conn.execute(sa.select(t.events.c.id).where(t.events.c.record_id == record_id,
-                                                       t.events.c.to_state == step)
-                        .limit(1)).first() is not None
+    return _ENTERED.scalar(conn, {"b_id": record_id, "b_step": step}) is not None
 
 
 def create_task(flow, conn, rec, step, name: str, now, *, visit: int, position: int,
