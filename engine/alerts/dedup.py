@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from ..store import tables as t
 from ..store.hot import Hot
+from ..store.transaction import tx_cache
 from ..store.upsert import insert_for
 
 st = t.alert_state
@@ -36,6 +37,9 @@ def mark_fired(conn, dialect: str, alert: str, record_ids: Iterable[int], now: d
                tick: datetime | None = None) -> None:
     rows = [{"alert": alert, "record_id": rid, "active": True, "last_fired_at": now,
              "last_tick": tick} for rid in record_ids]
+    known = _inactive(conn)
+    if known:
+        known.difference_update((alert, r["record_id"]) for r in rows)
     _fired(dialect, tick is not None).many(conn, rows)
 
 
@@ -57,8 +61,26 @@ def _fired(dialect: str, ticked: bool) -> Hot:
 
 
 def mark_false(conn, alert: str, record_id: int) -> bool:
-    """The condition is false now: a `once` alert may fire again. True when it was active."""
-    return _MARK_FALSE.rowcount(conn, {"b_alert": alert, "b_id": record_id}) > 0
+    """The condition is false now: a `once` alert may fire again. True when it was active.
+
+    On SQLite the write transaction excludes every other writer, so once a record is
+    marked inactive here it stays so until this transaction fires the alert on it: the
+    UPDATE is not sent again (a record written many times in one transaction, such as a
+    stock item in an import or the demo's week, is evaluated on every write)."""
+    known = _inactive(conn)
+    if known is not None and (alert, record_id) in known:
+        return False
+    was = _MARK_FALSE.rowcount(conn, {"b_alert": alert, "b_id": record_id}) > 0
+    if known is not None:
+        known.add((alert, record_id))
+    return was
+
+
+def _inactive(conn) -> set | None:
+    """(alert, record id) pairs this SQLite transaction knows to be inactive; None elsewhere."""
+    if conn.dialect.name != "sqlite":
+        return None
+    return tx_cache(conn).setdefault("alert_inactive", set())
 
 
 def mark_false_many(conn, alert: str, record_ids: list[int]) -> None:

@@ -29,6 +29,21 @@ def test_change_alert__fires_when_true_then_only_after_false_again(eng, u):
 
 
 @pytest.mark.outbox_ok  # emails queued; delivery is not under test
+def test_once_alert__in_one_transaction_fires_again_after_false_as_across_transactions(eng, u):
+    # every write of the batch shares one transaction: what it knows of the alert's state
+    # (seen false, then fired) must follow each evaluation, as separate saves do
+    with eng.batch():
+        p = eng.create(u["pat"], "product", {"sku": "A9", "name": "Gadget", "stock_qty": 30})
+        for qty in (25, 3, 2, 40, 35, 1, 50):
+            p = eng.update(u["pat"], "product", p.id, {"stock_qty": qty}, p.version)
+    assert [n["subject"] for n in eng.notifications(u["pat"])] == [
+        "Low stock: Gadget (1 left)", "Low stock: Gadget (3 left)"]
+    assert outcomes(eng, u["root"], "low_stock", p.id) == [
+        "condition_false", "condition_false", "fired", "suppressed", "condition_false",
+        "condition_false", "fired", "condition_false"]
+
+
+@pytest.mark.outbox_ok  # emails queued; delivery is not under test
 def test_create_action__raises_a_requisition_with_values_from_the_alerts_record(eng, u):
     p = eng.create(u["pat"], "product", {"sku": "B2", "name": "Bolt", "stock_qty": 4,
                                          "safety_stock": 10})
