@@ -532,8 +532,12 @@ class _Sim:
         if not self.act("walt", "delivery_note", dn_id, "ship"):
             return
         self.later(1, 5, self.act, "walt", "delivery_note", dn_id, "deliver")
-        for inv in self.find("invoice", f"delivery_note == {dn_id}"):
-            self.invoice_raised(inv)
+        # the invoice shipping raised, as the shipment's history names it
+        ship = self.e.history(self.u["admin"], "delivery_note", dn_id)[-1]
+        for effect in (ship.detail or {}).get("on_enter", ()):
+            made = effect.get("created") if isinstance(effect, dict) else None
+            if made and made["form"] == "invoice":
+                self.invoice_raised(self.get("invoice", made["id"]))
         order = self.get("sales_order", oid)
         if order.data["to_ship_qty"] == 0:
             self.act("walt", "sales_order", oid, "complete")
