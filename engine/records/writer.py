@@ -96,7 +96,7 @@ class RecordWriter:
                    "definition_version": before.definition_version, "data": before.json_data}
         row = rt.repo.update(conn, current, data=runtime.dump(values), values=values,
                              state=new_state, now=now, expected_version=expected_version,
-                             changed=diff.keys(), owner=owner)
+                             changed=diff, owner=owner)
         after = self.reader.record(row)
         self._event(conn, after, user.name, action, now,
                     from_state=before.state if from_state is SAME else from_state,

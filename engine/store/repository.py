@@ -73,9 +73,11 @@ class Repository:
 
     def update(self, conn: sa.Connection, current: Mapping, *, data: dict, values: Mapping,
                state: str | None, now: datetime, expected_version: int | None,
-               changed: Iterable[str] | None = None, owner: str | None = None) -> dict:
+               changed: Iterable[str] | Mapping | None = None, owner: str | None = None) -> dict:
         """Write a new version; a stale `expected_version` raises Conflict and writes nothing.
-        `owner`: the record's new owner (a hand-over), else it keeps its owner."""
+        `changed`: the fields that changed, or the write's diff (typed.py rewrites only the
+        line rows that changed in place). `owner`: the record's new owner (a hand-over), else
+        it keeps its owner."""
         version = current["version"]
         owner = owner or current["owner"]
         if expected_version is not None and expected_version != version:

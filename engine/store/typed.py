@@ -79,6 +79,9 @@ class TypedForm:
         self._line_insert = {n: Hot(lt.insert()) for n, (lt, _) in self.lines.items()}
         self._line_delete = {n: Hot(lt.delete().where(lt.c._record_id == sa.bindparam("b_id")))
                              for n, (lt, _) in self.lines.items()}
+        self._line_update = {n: Hot(lt.update().where(lt.c._record_id == sa.bindparam("b_rid"),
+                                                      lt.c._position == sa.bindparam("b_pos")))
+                             for n, (lt, _) in self.lines.items()}
 
     def _typed(self, f) -> bool:
         ft = self.field_types.get(f.type)
@@ -101,12 +104,13 @@ class TypedForm:
         return out
 
     def line_rows(self, record_id: int, table_field: str, lines: Iterable[Mapping]) -> list[dict]:
+        return [self._line_row(record_id, table_field, i, line)
+                for i, line in enumerate(lines or [])]
+
+    def _line_row(self, record_id: int, table_field: str, position: int, line: Mapping) -> dict:
         _, lfields = self.lines[table_field]
-        return [
-            {"_record_id": record_id, "_position": i, "line_id": line.get("_id"),
-             **{f.name: self.field_types[f.type].to_sql(f, line.get(f.name)) for f in lfields}}
-            for i, line in enumerate(lines or [])
-        ]
+        return {"_record_id": record_id, "_position": position, "line_id": line.get("_id"),
+                **{f.name: self.field_types[f.type].to_sql(f, line.get(f.name)) for f in lfields}}
 
     def insert(self, conn: sa.Connection, rec: Mapping, values: Mapping) -> None:
         self._insert.execute(conn, self.row(rec, values))
@@ -122,13 +126,27 @@ class TypedForm:
         conn.execute(self.table.delete().where(self.table.c._id == record_id))
 
     def update(self, conn: sa.Connection, rec: Mapping, values: Mapping,
-               changed: Iterable[str] | None = None) -> None:
+               changed: Iterable[str] | Mapping | None = None) -> None:
+        """The record's typed row and the line rows of the tables in `changed` (None: all).
+        `changed` may be the write's diff (forms/lines.py `line_diff` per table): a table
+        whose lines only changed in place rewrites just those lines' rows."""
         row = self.row(rec, values)
         row["b_id"] = row.pop("_id")
         self._update.execute(conn, row)
+        how = changed if isinstance(changed, Mapping) else {}
         changed = set(changed) if changed is not None else None
         for name in self.lines:
             if changed is not None and name not in changed:
+                continue
+            lines = how.get(name)
+            if isinstance(lines, Mapping) and lines.keys() == {"changed"}:
+                # same lines in the same places: each changed one is updated where it is
+                rows = values.get(name) or []
+                for line in lines["changed"]:
+                    pos = line["at"] - 1
+                    lrow = self._line_row(rec["id"], name, pos, rows[pos])
+                    lrow["b_rid"], lrow["b_pos"] = lrow.pop("_record_id"), lrow.pop("_position")
+                    self._line_update[name].execute(conn, lrow)
                 continue
             self._line_delete[name].rowcount(conn, {"b_id": rec["id"]})
             rows = self.line_rows(rec["id"], name, values.get(name))

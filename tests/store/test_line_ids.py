@@ -96,6 +96,40 @@ def test_the_line_table_finds_a_line_and_its_record_by_id(engine, users):
     assert tuple(found) == (rec.id, 2)
 
 
+def line_table(engine, record_id):
+    with engine.db.read() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            "SELECT _position, line_id, qty, amount FROM t_sales_order__lines "
+            "WHERE _record_id = :id ORDER BY _position"), {"id": record_id})]
+
+
+def test_the_line_table_follows_every_kind_of_edit(engine, users):
+    customer, product = seed_catalog(engine, users)
+    alice = users["alice"]
+    rec = order(engine, alice, customer, {"product": product.id, "qty": 1},
+                {"product": product.id, "qty": 2}, {"product": product.id, "qty": 3})
+    a, b, c = ids(rec)
+    price = rec.data["lines"][0]["price"]
+
+    def edit(*lines):
+        nonlocal rec
+        rec = engine.update(alice, "sales_order", rec.id, {"lines": list(lines)},
+                            version=rec.version)
+        # the SQL rows are the record's lines (money kept in cents)
+        stored = [(i, r["_id"], r["qty"], int(r["amount"] * 100))
+                  for i, r in enumerate(rec.data["lines"])]
+        assert line_table(engine, rec.id) == stored
+        return rec
+
+    line = lambda lid, qty: {"_id": lid, "product": product.id, "qty": qty}  # noqa: E731
+    edit(line(a, 1), line(b, 9), line(c, 3))          # one line changed in place
+    assert line_table(engine, rec.id)[1][2:] == (9, int(9 * price * 100))
+    edit(line(a, 4), line(b, 9), line(c, 5))          # two changed in place
+    edit(line(c, 5), line(a, 4), line(b, 9))          # moved
+    edit(line(c, 5), line(b, 2))                      # one removed, one changed
+    edit(line(c, 5), line(b, 2), {"product": product.id, "qty": 6})  # one added
+
+
 def test_lines_stored_without_ids_get_them_when_the_tables_are_rebuilt(database_url, clock):
     eng = make_engine(VALID, database_url, clock)
     try:
