@@ -50,6 +50,15 @@ def _parsed_default(ftype, spec) -> tuple:
     return (value, True) if type(value) in IMMUTABLE else (None, False)
 
 
+def _stored_as_is(f: Field) -> bool:
+    """Whether a field's type dumps and loads its values unchanged (the base type's
+    `dump` and `load`; a table: every cell's)."""
+    if f.level is not None:
+        return all(_stored_as_is(c) for c in f.level.fields)
+    kind = type(f.ftype)
+    return kind.dump is FieldType.dump and kind.load is FieldType.load
+
+
 def bounds_check(ftype, spec):
     """`ftype.bounds(spec, value)` as a closure built once: None when it cannot fail (the
     base check with no min and no max), the bounds parsed once for the base check, the
@@ -101,6 +110,9 @@ class FormRuntime:
         self.level = self._level(level_specs, fields, self.env)
         self._dumpers = {f.name: self._converter(f, "dump") for f in self.level.fields}
         self._loaders = {f.name: self._converter(f, "load") for f in self.level.fields}
+        # the fields `reload` must load: those whose type stores a value other than as it is
+        self._reloaders = {f.name: self._loaders[f.name] for f in self.level.fields
+                           if not _stored_as_is(f)}
         self._tables = tuple(f.name for f in self.level.fields if f.level is not None)
         self._invariants = Invariants(self.level, self._contexts)
 
@@ -261,6 +273,16 @@ class FormRuntime:
         """JSON values (from `dump`) → Python values; unknown keys kept as they are."""
         loaders = self._loaders
         return {k: (loaders[k](v) if k in loaders else v) for k, v in data.items()}
+
+    def reload(self, values: Mapping, data: Mapping) -> dict:
+        """`load(data)` where `data` is `dump(values)`, without loading what needs no loading:
+        a field whose type stores its value as it is keeps the value in hand (the same
+        object), the others are loaded from `data`, as a read of the stored record would."""
+        out = dict(values)
+        for name, load in self._reloaders.items():
+            if name in out:
+                out[name] = load(data[name])
+        return out
 
     def diff(self, old: Mapping, new: Mapping) -> dict:
         """`{field: [old_json, new_json]}` for every field that changed; a table by line
