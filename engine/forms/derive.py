@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from ..errors import ExpressionError
 from ..fields import FieldError
+from ..fields.number import limit
 from ._context import Contexts
 from .compiled import Call, Field, Level
 
@@ -99,7 +100,7 @@ def coerce(ftype, spec, value):
     quantize = getattr(ftype, "quantize", None)
     if quantize is not None and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         value = quantize(spec, Decimal(value))
-        if abs(value) >= Decimal(10) ** (17 - ftype.scale(spec)):
+        if abs(value) >= limit(ftype.scale(spec)):
             raise FieldError("is too large")
         return value
     if ftype.name == "integer" and isinstance(value, Decimal):

@@ -46,7 +46,7 @@ from typing import Callable, Iterator
 import sqlalchemy as sa
 
 from ..errors import LoomError, NotFound, PermissionDenied, ValidationFailed
-from .cells import blank, cell_text, from_cell
+from .cells import blank, cell_text
 from .columns import (KEY, KEY_WORDS, PARENT, STATE, STATE_WORDS, Columns, column_names,
                       empty_row, reserved)
 from .journal import Journal, recover
@@ -223,12 +223,16 @@ def _line_columns(spec, t, header) -> Columns:
 def _row_values(cols: Columns, row: list, resolver, sheet: str, rownum: int,
                 result: ImportResult, skip: frozenset = frozenset((KEY, PARENT))) -> dict | None:
     data, ok = {}, True
+    types, n = resolver.types, len(row)
     for i, name in cols.map.items():
-        if name in skip or i >= len(row) or blank(row[i]):
+        if i >= n or name in skip:
+            continue
+        cell = row[i]
+        if blank(cell):
             continue
         f = cols.fields[name]
         try:
-            data[name] = from_cell(resolver.types, f, row[i], resolver)
+            data[name] = types[f.type].from_cell(f, cell, resolver)
         except ValueError as exc:
             result.errors.append(RowError(sheet, rownum, str(exc), name))
             ok = False
