@@ -20,7 +20,9 @@ write lock (`Engine.check_new_many`: validation, computed values, unique values,
 CHECK_BATCH records to a read transaction): a dry run ends there, and so does an import with a bad
 row, having written nothing. The main sheet is streamed, read twice (count, then
 records, each checked once its last row is read) and the checked values wait in a
-temporary spool, so memory does not grow with the file. Then the checked records are written
+temporary spool, so memory does not grow with the file. A file read from a path that
+changes between or during the reads ends the import with FileChanged before anything is
+written (readers.py compares its identity, size and times). Then the checked records are written
 WRITE_BATCH to a short write transaction (`Engine.create_checked`: numbering,
 workflow start, alerts; a form with no workflow as one batch in a few statements,
 `Engine.create_many_checked`, records/bulk.py), so readers and other writers go on between batches;
@@ -158,6 +160,7 @@ def _import(engine, user, form, spec, table, book, source, format, dry_run, prog
     recover(engine)  # imports whose process died mid-way are undone first
     if table:
         rows = without_trailing_blanks(list(book.rows(main)))
+        book.verify()  # the file as read from start to end (see below)
         total = max(0, len(rows) - 1)
         result.rows = total
         tick = _Ticks(progress, total)
@@ -176,6 +179,9 @@ def _import(engine, user, form, spec, table, book, source, format, dry_run, prog
             tick = _import_records(engine, user, spec, book, main, line_sheets, resolver,
                                    result, progress if dry_run else check_progress,
                                    None if dry_run else spool)
+            # the passes read one file: a file changed meanwhile (a count from one version,
+            # records from another) ends the import here, before anything is written
+            book.verify()
             tick.finish()  # every row checked
             if not dry_run and not result.errors:
                 tick = _Ticks(progress, result.rows)
