@@ -5,7 +5,8 @@ derive and validate steps read them.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol, runtime_checkable
+from collections.abc import Mapping  # isinstance through typing's alias costs ~1 µs a call
+from typing import Any, Protocol, runtime_checkable
 
 REQUIRED = "is required"
 UNKNOWN = "unknown field"

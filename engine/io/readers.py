@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import operator
 import os
 import pickle
 import tempfile
@@ -261,12 +262,14 @@ def _checked(rows: Iterator[list[Any]]) -> Iterator[list[Any]]:
         if n > MAX_ROWS + 1:
             raise UnreadableFile(f"the file has more than {MAX_ROWS:,} rows; split it into "
                                  "smaller files")
-        size = 0
-        for cell in row:
-            if isinstance(cell, str):
-                if len(cell) > MAX_CELL:
+        try:
+            size = sum(map(len, row))  # a CSV row: all text
+        except TypeError:  # a sheet's numbers, dates, blanks
+            size = sum(len(cell) for cell in row if isinstance(cell, str))
+        if size > MAX_CELL:  # only then can one cell be longer
+            for cell in row:
+                if isinstance(cell, str) and len(cell) > MAX_CELL:
                     raise UnreadableFile(f"row {n}: a cell is longer than {MAX_CELL:,} characters")
-                size += len(cell)
         if size > MAX_ROW:
             raise UnreadableFile(f"row {n}: the row is longer than {MAX_ROW:,} characters")
         yield row
@@ -359,7 +362,10 @@ def _csv_rows(text: IO[str]) -> Iterator[list[str]]:
             raise UnreadableFile(f"row {n + 1}: {why}") from None
         n += 1
         # export wrote `'=...` so a spreadsheet does not run it; the text is `=...`
-        yield [unneutralise(c) for c in row]
+        yield [unneutralise(c) for c in row] if any(map(_quoted, row)) else row
+
+
+_quoted = operator.methodcaller("startswith", "'")  # a cell `unneutralise` may change
 
 
 def encoding(opener) -> str:
