@@ -20,7 +20,7 @@ def derive(level: Level, contexts: Contexts, values: dict, call: Call, create: b
     """Visibility, defaults and computes in dependency order; returns hidden paths."""
     hidden: set[str] = set()
     ctx = contexts.record(values, call)
-    for f in level.order:
+    for f in level.derived:
         name = f.name
         if f.visible_fn is not None and not eval_flag(f.visible_fn, ctx):
             hidden.add(name)
@@ -42,7 +42,7 @@ def derive_row(contexts: Contexts, table: Field, i: int, row: dict, parent: dict
                fill: bool, bad: set, errors: dict, hidden: set) -> None:
     ctx = contexts.row(row, table.level.names, parent, call)
     prefix = f"{table.name}[{i}]."
-    for c in table.level.order:
+    for c in table.level.derived:
         name = c.name
         if c.visible_fn is not None and not eval_flag(c.visible_fn, ctx):
             hidden.add(prefix + name)
