@@ -320,13 +320,14 @@ class FormRuntime:
         """`diff({}, values)` of a new record whose `dump(values)` is `data`: the dumped
         values are reused (bulk inserts, records/bulk.py), tables still by `line_diff`."""
         out = {}
-        for f in self.level.fields:
-            name = f.name
-            if f.level is not None:
+        for name in self.level.field_names:
+            if name in self._tables:
                 if values.get(name):
                     out.update(self.diff({}, {name: values[name]}))
-            elif values.get(name) is not None and data.get(name) is not None:
-                out[name] = [None, data[name]]
+            elif values.get(name) is not None:
+                dumped = data.get(name)
+                if dumped is not None:
+                    out[name] = [None, dumped]
         return out
 
     @property
