@@ -110,19 +110,33 @@ def compile_alert(spec, defs, registries, form_types) -> AlertRuntime:
 def values_seen(reader, rt: AlertRuntime, values: Mapping, conn, user=None) -> dict:
     """The names the condition reads and their values now; shown to `user` (when given),
     linked records are read under their rules (a record hidden from them is no record)."""
+    return seen_in(rt, reader.context(values, user or SYSTEM, conn, as_reader=user is not None))
+
+
+def seen_in(rt: AlertRuntime, ctx) -> dict:
+    """`values_seen` in an evaluation context already built (`condition_context`)."""
     out = {}
     for name, fn in rt.seen.items():
         try:
-            out[name] = reader.eval(fn, values, user or SYSTEM, conn, as_reader=user is not None)
+            out[name] = fn(ctx)
         except Exception as exc:  # noqa: BLE001 - a trace must not fail the write
             out[name] = f"<{exc}>"
     return out
 
 
 def condition(reader, rt: AlertRuntime, values: Mapping, user, conn) -> bool:
-    if rt.test is None:
-        return True
-    return bool(reader.eval(rt.test, values, user or SYSTEM, conn))
+    return holds_in(rt, condition_context(reader, values, user, conn))
+
+
+def condition_context(reader, values: Mapping, user, conn):
+    """The system's view of a record as its alerts' conditions see it: one context serves
+    every condition of the record and the values they saw (`seen_in`), links loaded once."""
+    return reader.context(values, user or SYSTEM, conn)
+
+
+def holds_in(rt: AlertRuntime, ctx) -> bool:
+    """The alert's condition in `ctx` (`condition_context`); no condition always holds."""
+    return True if rt.test is None else bool(rt.test(ctx))
 
 
 def fire(alerts, conn, rt: AlertRuntime, record, user=None) -> tuple[str, dict]:

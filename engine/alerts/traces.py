@@ -22,13 +22,17 @@ tr = t.alert_traces
 _INSERT = Hot(tr.insert())  # a trace per evaluation; a bulk write's in one executemany
 
 
+_PLAIN = frozenset((str, int, bool, float, type(None)))  # stored as they are
+
+
 def jsonable(value: Any) -> Any:
     """Values as traces store them: decimals and dates as text, containers recursively."""
     kind = type(value)
     if kind is str or kind is int or kind is bool or kind is float or value is None:
         return value
     if kind is dict:
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return {k if type(k) is str else str(k):
+                v if type(v) in _PLAIN else jsonable(v) for k, v in value.items()}
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Decimal):

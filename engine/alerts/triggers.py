@@ -13,7 +13,7 @@ import logging
 
 from ..store.transaction import Savepoint
 from . import dedup, traces
-from .runtime import condition, fire, values_seen
+from .runtime import condition_context, fire, holds_in, seen_in
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,9 @@ def on_changes(alerts, changes: list) -> None:
     Each condition is evaluated per record, as `on_change` does; the traces of the records
     found false (and, for a `once` alert, clearing their dedup state) are written in one
     statement each. A record whose condition holds, or fails to evaluate, goes through
-    `evaluate` alone (its savepoint, its actions, its trace), as it would one by one."""
+    `evaluate` alone (its savepoint, its actions, its trace), as it would one by one.
+    A record's evaluation context serves all its alerts' conditions until an alert fires
+    (its actions may write what a condition reads)."""
     by_form: dict[str, list] = {}
     for change in changes:
         by_form.setdefault(change.form, []).append(change)
@@ -53,9 +55,11 @@ def on_changes(alerts, changes: list) -> None:
         conn = group[0].conn
         seen = _seen(conn)
         now = alerts.clock.now()
+        contexts: dict[int, object] = {}  # index in `group` -> its evaluation context
         for rt in compiled:
             false_rows = []
-            for change in group:
+            source = rt.spec.if_.source if rt.spec.if_ else None
+            for i, change in enumerate(group):
                 record = change.after
                 if record is None or not rt.matches(change):
                     continue
@@ -63,19 +67,22 @@ def on_changes(alerts, changes: list) -> None:
                 # batch rolled back to its savepoint is written again one by one (same ids)
                 if (rt.id, record.id, record.version) in seen:
                     continue
+                ctx = contexts.get(i)
+                if ctx is None:
+                    ctx = contexts[i] = condition_context(alerts.reader, record.values(),
+                                                          change.user, conn)
                 try:
-                    values = record.values()
-                    holds = condition(alerts.reader, rt, values, change.user, conn)
+                    holds = holds_in(rt, ctx)
                 except Exception:  # noqa: BLE001 - evaluate() alone leaves the error trace
                     holds = True
                 if holds:
                     evaluate(alerts, conn, rt, record, change.user, trigger=change.kind)
+                    contexts.clear()
                     continue
                 false_rows.append({
                     "alert": rt.id, "record_id": record.id, "at": now, "outcome": "condition_false",
-                    "detail": {"trigger": change.kind, "version": record.version,
-                               "if": rt.spec.if_.source if rt.spec.if_ else None,
-                               "values": values_seen(alerts.reader, rt, values, conn)}})
+                    "detail": {"trigger": change.kind, "version": record.version, "if": source,
+                               "values": seen_in(rt, ctx)}})
             if rt.spec.once:
                 dedup.mark_false_many(conn, rt.id, [r["record_id"] for r in false_rows])
             traces.record_many(conn, false_rows)
@@ -89,9 +96,9 @@ def evaluate(alerts, conn, rt, record, user, trigger: str) -> str:
         # most evaluations end here, writing only their trace: the condition reads, so it
         # needs a savepoint only where a failed statement spoils the transaction
         with _reading(conn):
-            values = record.values()
-            holds = condition(alerts.reader, rt, values, user, conn)
-            seen = None if holds else values_seen(alerts.reader, rt, values, conn)
+            ctx = condition_context(alerts.reader, record.values(), user, conn)
+            holds = holds_in(rt, ctx)
+            seen = None if holds else seen_in(rt, ctx)
         if not holds:
             if rt.spec.once:
                 dedup.mark_false(conn, rt.id, record.id)

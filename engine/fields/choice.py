@@ -14,9 +14,10 @@ def _by_label(field) -> dict[str, str]:
     return out
 
 
-def _cell_option(field, raw, labels: dict) -> str:
+def _cell_option(field, raw) -> str:
     text = cell_text(raw)
-    return text if text in field.options else labels.get(text.lower(), text)
+    # a cell holding the option itself (most do) needs no table of labels
+    return text if text in field.options else _by_label(field).get(text.lower(), text)
 
 
 class ChoiceType(FieldType):
@@ -45,7 +46,7 @@ class ChoiceType(FieldType):
         return "" if value in (None, "") else labels.option(field, value)
 
     def from_cell(self, field, raw, resolve_link=None):
-        return _cell_option(field, raw.strip() if isinstance(raw, str) else raw, _by_label(field))
+        return _cell_option(field, raw.strip() if isinstance(raw, str) else raw)
 
     def to_cell(self, field, value, labels=None):
         if value in (None, ""):
@@ -100,9 +101,8 @@ class MultiChoiceType(FieldType):
 
     # Cells list options split by ; or , (either width): "red; blue", "红，蓝" is not split.
     def from_cell(self, field, raw, resolve_link=None):
-        labels = _by_label(field)
         text = str(raw.strip() if isinstance(raw, str) else raw)
-        return [_cell_option(field, v, labels)
+        return [_cell_option(field, v)
                 for v in text.replace("；", ";").replace(",", ";").split(";") if v.strip()]
 
     def to_cell(self, field, value, labels=None):

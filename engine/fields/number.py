@@ -5,6 +5,7 @@ Exact decimals are never floats; the typed table holds them scaled by
 """
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal, InvalidOperation, ROUND_HALF_UP
 
@@ -16,6 +17,18 @@ from .base import FieldError, FieldType
 DECIMAL_SCHEMA = {"type": ["string", "null"], "pattern": r"^-?[0-9]+(\.[0-9]+)?%?$",
                   "description": "exact decimal as a string"}
 INTEGER_RE = re.compile(r"^-?\d{1,15}$")
+
+
+@functools.cache
+def limit(scale: int) -> Decimal:
+    """The smallest value too large for a decimal of `scale` places (17 digits in all)."""
+    return Decimal(10) ** (17 - scale)
+
+
+@functools.cache
+def step(scale: int) -> Decimal:
+    """One unit of the last of `scale` places (what values are quantized to)."""
+    return Decimal(1).scaleb(-scale)
 
 
 class IntegerType(FieldType):
@@ -110,13 +123,13 @@ class DecimalType(FieldType):
         if not value.is_finite():
             raise FieldError("expected a number")
         # before quantizing: 1e999999 would overflow the decimal context there
-        if abs(value) >= Decimal(10) ** (17 - self.scale(field)):
+        if abs(value) >= limit(self.scale(field)):
             raise FieldError("is too large")
-        q = Decimal(1).scaleb(-self.scale(field))
+        q = step(self.scale(field))
         if value != value.quantize(q, rounding=ROUND_HALF_UP) and self.strict_scale:
             raise FieldError(f"at most {self.scale(field)} decimal places")
         value = value.quantize(q, rounding=ROUND_HALF_UP)
-        if abs(value) >= Decimal(10) ** (17 - self.scale(field)):
+        if abs(value) >= limit(self.scale(field)):
             raise FieldError("is too large")
         return value
 
@@ -133,7 +146,7 @@ class DecimalType(FieldType):
         return None if value is None else int(value.scaleb(self.scale(field)))
 
     def quantize(self, field, value: Decimal) -> Decimal:
-        return value.quantize(Decimal(1).scaleb(-self.scale(field)), rounding=ROUND_HALF_UP)
+        return value.quantize(step(self.scale(field)), rounding=ROUND_HALF_UP)
 
     def to_cell(self, field, value, labels=None):
         return value
@@ -189,7 +202,7 @@ class PercentType(DecimalType):
 
     def _percentage(self, field, value):
         places = max(self.scale(field) - 2, 0)
-        return (value * 100).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        return (value * 100).quantize(step(places), rounding=ROUND_HALF_UP)
 
     def bounds(self, field, value):
         if value is None:

@@ -10,6 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from ..errors import ExpressionError
 from ..fields import FieldError
+from ..fields.number import limit
 from ._context import Contexts
 from .compiled import Call, Field, Level
 
@@ -19,7 +20,7 @@ def derive(level: Level, contexts: Contexts, values: dict, call: Call, create: b
     """Visibility, defaults and computes in dependency order; returns hidden paths."""
     hidden: set[str] = set()
     ctx = contexts.record(values, call)
-    for f in level.order:
+    for f in level.derived:
         name = f.name
         if f.visible_fn is not None and not eval_flag(f.visible_fn, ctx):
             hidden.add(name)
@@ -41,7 +42,7 @@ def derive_row(contexts: Contexts, table: Field, i: int, row: dict, parent: dict
                fill: bool, bad: set, errors: dict, hidden: set) -> None:
     ctx = contexts.row(row, table.level.names, parent, call)
     prefix = f"{table.name}[{i}]."
-    for c in table.level.order:
+    for c in table.level.derived:
         name = c.name
         if c.visible_fn is not None and not eval_flag(c.visible_fn, ctx):
             hidden.add(prefix + name)
@@ -99,7 +100,7 @@ def coerce(ftype, spec, value):
     quantize = getattr(ftype, "quantize", None)
     if quantize is not None and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         value = quantize(spec, Decimal(value))
-        if abs(value) >= Decimal(10) ** (17 - ftype.scale(spec)):
+        if abs(value) >= limit(ftype.scale(spec)):
             raise FieldError("is too large")
         return value
     if ftype.name == "integer" and isinstance(value, Decimal):

@@ -29,8 +29,9 @@ def parse_input(level: Level, raw: Mapping, existing: Mapping | None, errors: di
             if name in existing and name not in level.by_name:
                 values[name] = existing[name]
     else:
-        for f in level.fields:
-            values[f.name] = [] if f.level is not None else None
+        values = dict.fromkeys(level.field_names)
+        for name in level.table_names:
+            values[name] = []
         if "owner" not in level.by_name:
             values["owner"] = username(user)
     bad: set[str] = set()

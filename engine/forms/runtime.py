@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Mapping
+from collections.abc import Mapping  # isinstance through typing's alias costs ~1 µs a call
 
 from ..definitions.environment import all_form_types, form_env
 from ..errors import ValidationFailed
@@ -48,6 +48,26 @@ def _parsed_default(ftype, spec) -> tuple:
     except FieldError:
         return None, False  # derive.default reports it, per record, as before
     return (value, True) if type(value) in IMMUTABLE else (None, False)
+
+
+def _converted(values: Mapping, converters, source: Mapping | None = None) -> dict:
+    """A copy of `values`, each field of `converters` ((name, convert), ...) present in
+    it converted from `source`'s value (by default its own); other keys as they are."""
+    out = dict(values)
+    source = out if source is None else source
+    for name, convert in converters:
+        if name in out:
+            out[name] = convert(source[name])
+    return out
+
+
+def _stored_as_is(f: Field) -> bool:
+    """Whether a field's type dumps and loads its values unchanged (the base type's
+    `dump` and `load`; a table: every cell's)."""
+    if f.level is not None:
+        return all(_stored_as_is(c) for c in f.level.fields)
+    kind = type(f.ftype)
+    return kind.dump is FieldType.dump and kind.load is FieldType.load
 
 
 def bounds_check(ftype, spec):
@@ -101,6 +121,14 @@ class FormRuntime:
         self.level = self._level(level_specs, fields, self.env)
         self._dumpers = {f.name: self._converter(f, "dump") for f in self.level.fields}
         self._loaders = {f.name: self._converter(f, "load") for f in self.level.fields}
+        # the fields whose type stores a value other than as it is: all `reload` must load;
+        # `dump` and `load` convert those and every table (its rows copied), and keep the rest
+        as_is = {f.name for f in self.level.fields if _stored_as_is(f)}
+        self._reloaders = {n: fn for n, fn in self._loaders.items() if n not in as_is}
+        converted = [f.name for f in self.level.fields
+                     if f.name not in as_is or f.level is not None]
+        self._dumping = tuple((n, self._dumpers[n]) for n in converted)
+        self._loading = tuple((n, self._loaders[n]) for n in converted)
         self._tables = tuple(f.name for f in self.level.fields if f.level is not None)
         self._invariants = Invariants(self.level, self._contexts)
 
@@ -254,13 +282,17 @@ class FormRuntime:
 
     def dump(self, values: Mapping) -> dict:
         """Python values → JSON-safe values (Decimal → str, date → ISO); unknown keys kept."""
-        dumpers = self._dumpers
-        return {k: (dumpers[k](v) if k in dumpers else v) for k, v in values.items()}
+        return _converted(values, self._dumping)
 
     def load(self, data: Mapping) -> dict:
         """JSON values (from `dump`) → Python values; unknown keys kept as they are."""
-        loaders = self._loaders
-        return {k: (loaders[k](v) if k in loaders else v) for k, v in data.items()}
+        return _converted(data, self._loading)
+
+    def reload(self, values: Mapping, data: Mapping) -> dict:
+        """`load(data)` where `data` is `dump(values)`, without loading what needs no loading:
+        a field whose type stores its value as it is keeps the value in hand (the same
+        object), the others are loaded from `data`, as a read of the stored record would."""
+        return _converted(values, self._reloaders.items(), data)
 
     def diff(self, old: Mapping, new: Mapping) -> dict:
         """`{field: [old_json, new_json]}` for every field that changed; a table by line
@@ -288,13 +320,14 @@ class FormRuntime:
         """`diff({}, values)` of a new record whose `dump(values)` is `data`: the dumped
         values are reused (bulk inserts, records/bulk.py), tables still by `line_diff`."""
         out = {}
-        for f in self.level.fields:
-            name = f.name
-            if f.level is not None:
+        for name in self.level.field_names:
+            if name in self._tables:
                 if values.get(name):
                     out.update(self.diff({}, {name: values[name]}))
-            elif values.get(name) is not None and data.get(name) is not None:
-                out[name] = [None, data[name]]
+            elif values.get(name) is not None:
+                dumped = data.get(name)
+                if dumped is not None:
+                    out[name] = [None, dumped]
         return out
 
     @property

@@ -43,6 +43,8 @@ def validate_table(contexts: Contexts, f: Field, rows: list, parent: dict, hidde
             errors[f.name] = f"needs at least {_rows(spec.min_rows)}"
         elif spec.max_rows is not None and n > spec.max_rows:
             errors[f.name] = f"can have at most {_rows(spec.max_rows)}"
+    if not rows:
+        return  # no cell to check
     # On update only new or changed links and users are checked: a record whose
     # record the editor can no longer read must still be editable.
     changed_by_cell: dict[str, Callable[[Any], bool]] = {}

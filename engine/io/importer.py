@@ -20,7 +20,9 @@ write lock (`Engine.check_new_many`: validation, computed values, unique values,
 CHECK_BATCH records to a read transaction): a dry run ends there, and so does an import with a bad
 row, having written nothing. The main sheet is streamed, read twice (count, then
 records, each checked once its last row is read) and the checked values wait in a
-temporary spool, so memory does not grow with the file. Then the checked records are written
+temporary spool, so memory does not grow with the file. A file read from a path that
+changes between or during the reads ends the import with FileChanged before anything is
+written (readers.py compares its identity, size and times). Then the checked records are written
 WRITE_BATCH to a short write transaction (`Engine.create_checked`: numbering,
 workflow start, alerts; a form with no workflow as one batch in a few statements,
 `Engine.create_many_checked`, records/bulk.py), so readers and other writers go on between batches;
@@ -46,7 +48,7 @@ from typing import Callable, Iterator
 import sqlalchemy as sa
 
 from ..errors import LoomError, NotFound, PermissionDenied, ValidationFailed
-from .cells import blank, cell_text, from_cell
+from .cells import blank, cell_text
 from .columns import (KEY, KEY_WORDS, PARENT, STATE, STATE_WORDS, Columns, column_names,
                       empty_row, reserved)
 from .journal import Journal, recover
@@ -158,6 +160,7 @@ def _import(engine, user, form, spec, table, book, source, format, dry_run, prog
     recover(engine)  # imports whose process died mid-way are undone first
     if table:
         rows = without_trailing_blanks(list(book.rows(main)))
+        book.verify()  # the file as read from start to end (see below)
         total = max(0, len(rows) - 1)
         result.rows = total
         tick = _Ticks(progress, total)
@@ -176,6 +179,9 @@ def _import(engine, user, form, spec, table, book, source, format, dry_run, prog
             tick = _import_records(engine, user, spec, book, main, line_sheets, resolver,
                                    result, progress if dry_run else check_progress,
                                    None if dry_run else spool)
+            # the passes read one file: a file changed meanwhile (a count from one version,
+            # records from another) ends the import here, before anything is written
+            book.verify()
             tick.finish()  # every row checked
             if not dry_run and not result.errors:
                 tick = _Ticks(progress, result.rows)
@@ -223,12 +229,16 @@ def _line_columns(spec, t, header) -> Columns:
 def _row_values(cols: Columns, row: list, resolver, sheet: str, rownum: int,
                 result: ImportResult, skip: frozenset = frozenset((KEY, PARENT))) -> dict | None:
     data, ok = {}, True
+    types, n = resolver.types, len(row)
     for i, name in cols.map.items():
-        if name in skip or i >= len(row) or blank(row[i]):
+        if i >= n or name in skip:
+            continue
+        cell = row[i]
+        if blank(cell):
             continue
         f = cols.fields[name]
         try:
-            data[name] = from_cell(resolver.types, f, row[i], resolver)
+            data[name] = types[f.type].from_cell(f, cell, resolver)
         except ValueError as exc:
             result.errors.append(RowError(sheet, rownum, str(exc), name))
             ok = False

@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import operator
 import os
 import pickle
 import tempfile
@@ -43,6 +44,14 @@ class FileTooLarge(UnreadableFile):
     code = "too_large"
 
 
+class FileChanged(UnreadableFile):
+    """The file was written to or replaced while it was being read (an import reads it more
+    than once): what was read may be half of one version and half of another."""
+
+    status = 409
+    code = "file_changed"
+
+
 def file_format(source: Any, fmt: str | None = None, filename: str | None = None) -> str:
     """`fmt`, or the file name's ending (csv when there is none)."""
     name = filename or (str(source) if isinstance(source, (str, os.PathLike)) else
@@ -63,14 +72,23 @@ def read_tables(source: str | os.PathLike | IO, fmt: str | None = None,
 class Sheets:
     """A file's sheets, each read row by row (header first) as often as asked: an import
     reads its file twice (counting, then checking) and holds no sheet in memory. The
-    limits are checked on every read; trailing blank rows are included."""
+    limits are checked on every read; trailing blank rows are included. A file read from
+    a path must stay as it was from the first read to the last: every read after the
+    first, and `verify`, end in FileChanged when it did not."""
 
     def __init__(self, names: list[str], read: Callable[[str], Iterator[list[Any]]],
-                 close: Callable[[], None] = lambda: None):
-        self.names, self._read, self._close = names, read, close
+                 close: Callable[[], None] = lambda: None,
+                 verify: Callable[[], None] = lambda: None):
+        self.names, self._read, self._close, self._verify = names, read, close, verify
 
     def rows(self, name: str) -> Iterator[list[Any]]:
         return self._read(name)
+
+    def verify(self) -> None:
+        """FileChanged when the file is no longer the one the first read opened (its size,
+        times, or the file itself: another file put in its place); once all reads are done,
+        before anything read is acted on."""
+        self._verify()
 
     def close(self) -> None:
         self._close()
@@ -83,9 +101,9 @@ def open_sheets(source: str | os.PathLike | IO, fmt: str | None = None,
     fmt = file_format(source, fmt, filename)
     if fmt not in ("xlsx", "xlsm", "csv"):
         raise UnreadableFile(f"cannot import .{fmt} files; use CSV or XLSX")
-    opener, close = _reopenable(source)
+    opener, close, verify = _reopenable(source)
     try:
-        return _xlsx_sheets(opener, close) if fmt != "csv" else _csv_sheets(opener, close)
+        return (_xlsx_sheets if fmt != "csv" else _csv_sheets)(opener, close, verify)
     except BaseException:
         close()
         raise
@@ -135,12 +153,14 @@ def _size_checked(source) -> None:
 
 
 def _reopenable(source):
-    """(open, close): `open()` gives a binary stream at the file's start, each time anew.
-    A path is opened per read; a seekable stream is rewound (and not closed); any other
-    stream is copied to a temporary file first (counting its size)."""
+    """(open, close, verify): `open()` gives a binary stream at the file's start, each time
+    anew. A path is opened per read, and each open after the first, and `verify()`, check
+    it is still the file first opened (`_Unchanged`); a seekable stream is rewound (and not
+    closed); any other stream is copied to a temporary file first (counting its size)."""
     _size_checked(source)
     if isinstance(source, (str, os.PathLike)):
-        return (lambda: open(source, "rb")), (lambda: None)
+        unchanged = _Unchanged(source)
+        return unchanged.open, (lambda: None), unchanged.verify
     try:
         start = source.tell()
         source.seek(start)
@@ -160,7 +180,49 @@ def _reopenable(source):
     def rewound():
         source.seek(start)
         return _Borrowed(source)
-    return rewound, close
+    return rewound, close, lambda: None
+
+
+class _Unchanged:
+    """A path read several times (an import: encoding, count, rows), held to be the same
+    file each time: its device and inode (not another file renamed into its place), size,
+    and modification and change times (ns; the change time cannot be set back the way a
+    tool may restore the modification time). Compared at every open after the first, on
+    the handle opened, and by `verify` once the reading is done."""
+
+    def __init__(self, path):
+        self.path = path
+        self.first: tuple | None = None
+
+    def open(self) -> IO[bytes]:
+        fh = open(self.path, "rb")
+        try:
+            self._compare(os.fstat(fh.fileno()))
+        except BaseException:
+            fh.close()
+            raise
+        return fh
+
+    def verify(self) -> None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            raise self._changed("was removed or moved") from None
+        self._compare(st)
+
+    def _compare(self, st: os.stat_result) -> None:
+        mark = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        if self.first is None:
+            self.first = mark
+        elif mark[:2] != self.first[:2]:
+            raise self._changed("was replaced by another file")
+        elif mark != self.first:
+            raise self._changed("was written to")
+
+    def _changed(self, how: str) -> FileChanged:
+        return FileChanged(f"{os.path.basename(os.fspath(self.path))} {how} while it was being "
+                           "imported; nothing was imported. Import it again once it is complete "
+                           "and nothing else is writing it")
 
 
 class _Borrowed(io.BufferedIOBase):
@@ -200,18 +262,20 @@ def _checked(rows: Iterator[list[Any]]) -> Iterator[list[Any]]:
         if n > MAX_ROWS + 1:
             raise UnreadableFile(f"the file has more than {MAX_ROWS:,} rows; split it into "
                                  "smaller files")
-        size = 0
-        for cell in row:
-            if isinstance(cell, str):
-                if len(cell) > MAX_CELL:
+        try:
+            size = sum(map(len, row))  # a CSV row: all text
+        except TypeError:  # a sheet's numbers, dates, blanks
+            size = sum(len(cell) for cell in row if isinstance(cell, str))
+        if size > MAX_CELL:  # only then can one cell be longer
+            for cell in row:
+                if isinstance(cell, str) and len(cell) > MAX_CELL:
                     raise UnreadableFile(f"row {n}: a cell is longer than {MAX_CELL:,} characters")
-                size += len(cell)
         if size > MAX_ROW:
             raise UnreadableFile(f"row {n}: the row is longer than {MAX_ROW:,} characters")
         yield row
 
 
-def _xlsx_sheets(opener, close) -> Sheets:
+def _xlsx_sheets(opener, close, verify) -> Sheets:
     def workbook(fh):
         try:
             return openpyxl.load_workbook(fh, read_only=True, data_only=True)
@@ -239,7 +303,7 @@ def _xlsx_sheets(opener, close) -> Sheets:
     def closed():
         copies.close()
         close()
-    return Sheets(names, lambda name: copies.rows(name, parsed), closed)
+    return Sheets(names, lambda name: copies.rows(name, parsed), closed, verify)
 
 
 class _Copies:
@@ -298,7 +362,10 @@ def _csv_rows(text: IO[str]) -> Iterator[list[str]]:
             raise UnreadableFile(f"row {n + 1}: {why}") from None
         n += 1
         # export wrote `'=...` so a spreadsheet does not run it; the text is `=...`
-        yield [unneutralise(c) for c in row]
+        yield [unneutralise(c) for c in row] if any(map(_quoted, row)) else row
+
+
+_quoted = operator.methodcaller("startswith", "'")  # a cell `unneutralise` may change
 
 
 def encoding(opener) -> str:
@@ -318,19 +385,21 @@ def encoding(opener) -> str:
     raise UnreadableFile("cannot read the file's encoding: save it as CSV UTF-8 and try again")
 
 
-def _csv_sheets(opener, close) -> Sheets:
+def _csv_sheets(opener, close, verify) -> Sheets:
     enc = encoding(opener)
     csv.field_size_limit(MAX_CELL)
 
     def rows(_name: str) -> Iterator[list[Any]]:
         with opener() as fh:
             yield from _checked(_csv_rows(io.TextIOWrapper(fh, encoding=enc, newline="")))
-    return Sheets([""], rows, close)
+    return Sheets([""], rows, close, verify)
 
 
 def _read_csv(source) -> list[list[Any]]:
     book = _csv_sheets(*_reopenable(source))
     try:
-        return without_trailing_blanks(list(book.rows("")))
+        rows = without_trailing_blanks(list(book.rows("")))
+        book.verify()
+        return rows
     finally:
         book.close()

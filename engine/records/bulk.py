@@ -75,7 +75,7 @@ def insert_many(writer, conn, user, form_id: str, batch: Sequence[Mapping], now)
     typed._insert.many(conn, typed_rows)
     for name, lrows in line_rows.items():
         typed._line_insert[name].many(conn, lrows)
-    records = [writer.reader.record(row) for row in rows]
+    records = [writer.reader.new_record(row, values) for row, values in zip(rows, values_list)]
     _EVENTS.many(conn, [
         {"record_id": rec.id, "form": form_id, "at": now, "actor": user.name, "action": "create",
          "from_state": None, "to_state": rec.state, "comment": None, "task_id": None,

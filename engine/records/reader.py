@@ -57,6 +57,14 @@ class RecordReader:
                       row["owner"], self._load(row["form"], data), row["created_at"],
                       row["updated_at"], row.get("definition_version"), data)
 
+    def new_record(self, row: Mapping, values: Mapping) -> Record:
+        """`record(row)` for a row just written from `values` (its `data` is their dump):
+        the values in hand are taken, not the JSON loaded again (`FormRuntime.reload`)."""
+        data = row["data"]
+        return Record(row["id"], row["form"], row["number"], row["state"], row["version"],
+                      row["owner"], self.rt.forms[row["form"]].reload(values, data),
+                      row["created_at"], row["updated_at"], row.get("definition_version"), data)
+
     def link_values(self, row: Mapping) -> dict:
         """What a link hop reads of a stored row: its values and system fields, as
         `record(row).values()` gives them, without copying the tables for each hop. The
@@ -158,11 +166,16 @@ class RecordReader:
         """Run a compiled expression over a record's values (`extra`: line, target, ...).
         `as_reader`: link hops under `user`'s read rules (values shown to them), else the
         system's (rules, conditions, actions)."""
+        return fn(self.context(values, user, conn, extra, as_reader))
+
+    def context(self, values: Mapping, user, conn=None, extra: Mapping | None = None,
+                as_reader: bool = False) -> MappingContext:
+        """The read-only context `eval` runs in; one may serve several expressions over the
+        same values (a condition and the values it saw), its link loads read once."""
         loader = self.reader_loader(conn, user) if as_reader else self.loader(conn)
         # an evaluation only reads its values: they are merged only when there is `extra`
-        ctx = MappingContext({**values, **extra} if extra else values, user=user, loader=loader,
-                             clock=self.clock)
-        return fn(ctx)
+        return MappingContext({**values, **extra} if extra else values, user=user, loader=loader,
+                              clock=self.clock)
 
     def services(self, conn, user) -> Services:
         """What form validation may ask of the store, as `user`."""

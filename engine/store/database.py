@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from ..errors import QueryTimeout
+from . import jsontext
 from .hot import hot_allowed, register_quiet, run_sql
 from .lane import WriterLane, lane_for
 from .transaction import Savepoint, forget_tx_cache
@@ -109,9 +110,9 @@ class Database:
                               "isolation_level": None},
                 poolclass=sa.pool.QueuePool if self.url.database not in (None, "", ":memory:")
                 else sa.pool.StaticPool,
-                pool_size=pool_size, max_overflow=20,
+                pool_size=pool_size, max_overflow=20, json_serializer=jsontext.dumps,
             ) if self.url.database not in (None, "", ":memory:") else sa.create_engine(
-                self.url, echo=echo, poolclass=sa.pool.StaticPool,
+                self.url, echo=echo, poolclass=sa.pool.StaticPool, json_serializer=jsontext.dumps,
                 connect_args={"check_same_thread": False, "isolation_level": None})
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "connect", _sqlite_fence)
@@ -119,7 +120,8 @@ class Database:
             event.listen(self.engine, "before_cursor_execute", _sqlite_deadline)
         else:
             self.engine = sa.create_engine(self.url, echo=echo, pool_size=pool_size,
-                                           max_overflow=20, pool_pre_ping=True)
+                                           max_overflow=20, pool_pre_ping=True,
+                                           json_serializer=jsontext.dumps)
         # a savepoint rolled back may have written rows the cache now holds
         event.listen(self.engine, "rollback_savepoint", forget_tx_cache)
         register_quiet(self.engine)  # hot statements skip SQLAlchemy unless someone listens

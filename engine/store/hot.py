@@ -68,24 +68,34 @@ class _Plan:
 
 
     def bind_many(self, rows: list[Mapping[str, Any]]) -> list:
-        """`bind` for each row; a slot given the very same object as in the row before reuses
-        its converted value (a batch's rows share their `now`, converted once)."""
-        out = []
-        last = [(_NOTHING, None)] * len(self.slots)
-        for params in rows:
-            row = []
-            for i, (key, fixed, proc, _) in enumerate(self.slots):
-                value = params[key] if key is not None else fixed
-                if proc is not None:
-                    seen, done = last[i]
-                    if value is not seen:
-                        done = proc(value)
-                        last[i] = (value, done)
-                    value = done
-                row.append(value)
-            out.append(tuple(row) if self.positional else
-                       {slot[3]: v for slot, v in zip(self.slots, row)})
-        return out
+        """`bind` for each row, a column at a time; a slot given the very same object as in
+        the row before reuses its converted value (a batch's rows share their `now`,
+        converted once)."""
+        n = len(rows)
+        columns = []
+        for key, fixed, proc, _ in self.slots:
+            if key is None:
+                columns.append([proc(fixed) if proc is not None else fixed] * n)
+                continue
+            column = [params[key] for params in rows]
+            if proc is not None:
+                column = _converted(column, proc)
+            columns.append(column)
+        if self.positional:
+            return list(zip(*columns))
+        names = [slot[3] for slot in self.slots]
+        return [dict(zip(names, values)) for values in zip(*columns)]
+
+
+def _converted(column: list, proc) -> list:
+    out = []
+    append = out.append
+    seen, done = _NOTHING, None
+    for value in column:
+        if value is not seen:
+            seen, done = value, proc(value)
+        append(done)
+    return out
 
 
 _NOTHING = object()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -10,6 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from engine.io import readers
 from tests.conftest import make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,3 +145,84 @@ def test_loom_check_definitions_is_clean():
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     assert out.stdout == ""
+
+
+# --- a file that changes while it is imported ------------------------------------------------
+
+
+def customers_file(path: Path, n: int, name: str = "Customer") -> None:
+    path.write_text("name,region\n" + "".join(f"{name} {i:04},east\n" for i in range(n)),
+                    encoding="utf-8")
+
+
+def customer_count(eng) -> int:
+    return eng.list(eng.user("root"), "customer").total
+
+
+def import_changing(erp, path: Path, change) -> str:
+    """Import `path` while `change(path)` runs once the first 500 rows are checked (the
+    file's second read is under way): FileChanged, nothing imported."""
+    changed = []
+
+    def checked(done, total):
+        if not changed:
+            changed.append(done)
+            change(path)
+    with pytest.raises(readers.FileChanged) as caught:
+        erp.import_file(erp.user("root"), "customer", str(path), check_progress=checked)
+    assert changed and customer_count(erp) == 0
+    return str(caught.value)
+
+
+def test_a_file_written_to_while_it_is_imported__nothing_is_imported(erp, tmp_path):
+    path = tmp_path / "customers.csv"
+    customers_file(path, 1200)
+    message = import_changing(erp, path, lambda p: customers_file(p, 1300, "Other"))
+    assert message == ("customers.csv was written to while it was being imported; nothing was "
+                       "imported. Import it again once it is complete and nothing else is "
+                       "writing it")
+
+
+def test_a_change_of_the_same_size_with_its_time_put_back_is_still_seen(erp, tmp_path):
+    path = tmp_path / "customers.csv"
+    customers_file(path, 1200)
+
+    def same_size(p: Path) -> None:
+        st = p.stat()
+        p.write_text(p.read_text(encoding="utf-8").replace("Customer 0007", "Customer 9997"),
+                     encoding="utf-8")
+        os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns))  # as `touch -r` or a copy tool would
+        assert p.stat().st_size == st.st_size and p.stat().st_mtime_ns == st.st_mtime_ns
+    assert "customers.csv was written to" in import_changing(erp, path, same_size)
+
+
+def test_a_file_replaced_by_another_while_it_is_imported__nothing_is_imported(erp, tmp_path):
+    path = tmp_path / "customers.csv"
+    customers_file(path, 1200)
+
+    def replaced(p: Path) -> None:
+        other = tmp_path / "new.csv"
+        customers_file(other, 1200, "Replaced")  # the same size
+        os.replace(other, p)
+    assert import_changing(erp, path, replaced).startswith(
+        "customers.csv was replaced by another file while it was being imported")
+
+
+def test_a_file_that_changes_between_two_reads_is_refused_at_the_second(tmp_path):
+    path = tmp_path / "customers.csv"
+    customers_file(path, 3)
+    book = readers.open_sheets(str(path))
+    try:
+        assert len(list(book.rows(""))) == 4
+        customers_file(path, 4)
+        with pytest.raises(readers.FileChanged, match="customers.csv was written to"):
+            list(book.rows(""))
+    finally:
+        book.close()
+
+
+def test_an_unchanged_file_imports_from_its_path(erp, tmp_path):
+    path = tmp_path / "customers.csv"
+    customers_file(path, 1200)
+    result = erp.import_file(erp.user("root"), "customer", str(path))
+    assert result.ok and len(result.created) == 1200 == customer_count(erp)
