@@ -6,6 +6,7 @@ handed (`flow.writer`), never by itself.
 """
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,7 +26,6 @@ class Run:
         self.flow, self.conn, self.user, self.rec = flow, conn, user, rec
         self.data = dict(data or {})  # fields the actor fills while acting
         self.data_used = False
-        self.now = flow.clock.now()
         # a form without a workflow still has the record actions (reassign): no spec, no step
         self.wf = flow.rt.machines.get(rec.form)
         self.spec = self.wf.spec if self.wf is not None else None
@@ -39,6 +39,11 @@ class Run:
         self._tasks = None
         self._visit = None
         self._current = None
+
+    @cached_property
+    def now(self):
+        """The action's time, read once (a check that needs none reads no clock)."""
+        return self.flow.clock.now()
 
     def _seen(self) -> list:
         """The step's tasks and mine on the record, read once: what every check asks of tasks."""
