@@ -114,10 +114,13 @@ class Run:
                            f"first); the record is now in {self.rec.state}; reload it")
 
     def subject(self, target: str | None = None) -> Subject:
-        values = self.rec.values()
-        return Subject(self.rec.state,
-                       lambda fn: self.flow.reader.eval(fn, values, self.user, self.conn),
-                       target=target)
+        values = []  # the record's values, made when an `if` first asks (a plain move asks none)
+
+        def evaluate(fn):
+            if not values:
+                values.append(self.rec.values())
+            return self.flow.reader.eval(fn, values[0], self.user, self.conn)
+        return Subject(self.rec.state, evaluate, target=target)
 
     def no_self_approval(self) -> None:
         if self.rec.owner == self.user.name and not self.step.allow_self_approval:

@@ -79,13 +79,15 @@ class WorkflowService:
             except ActionRefused:
                 return []
             out = []
-            for name, verdict in offers.plan(self, run):
+            for name, verdict, worked_out in offers.plan(self, run):
                 if verdict is offers.REFUSED:
                     continue
                 try:
                     h = A.handler(run, name)
                     if verdict is offers.CHECK:
                         h.check(run)
+                    else:
+                        vars(h).update(worked_out)
                 except (ActionRefused, Conflict, PermissionDenied):
                     continue
                 except ValidationFailed as exc:

@@ -112,7 +112,7 @@ def test_every_user_is_offered_what_the_full_checks_offer(engine, users, monkeyp
 
     planned = offers_now()
     monkeypatch.setattr(offers, "plan",
-                        lambda flow, run: tuple((n, offers.CHECK) for n, _ in offers._work_out(
+                        lambda flow, run: tuple((n, offers.CHECK, None) for n, *_ in offers._work_out(
                             flow, *offers.key(run))))
     assert offers_now() == planned
     states = {state for (_, _, state) in planned}
