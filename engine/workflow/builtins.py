@@ -79,7 +79,7 @@ class Comment:
     def check(self, run: Run) -> None:
         me = run.user.name
         if not (run.user.is_admin or run.rec.owner == me
-                or any(x.assignee == me for x in run.current()) or _copied_in(run)):
+                or any(x.assignee == me for x in run.current()) or run.copied_in()):
             raise PermissionDenied("only the step's approvers, the owner and users copied in "
                                    "may comment on this record")
         if not run.comment:
@@ -110,12 +110,6 @@ class Cc:
         news.tell_copied(run.flow, run.conn, run.rec, self.target, run.user.name, run.comment)
         run.event("cc", detail={"to": self.target})
         return run.rec
-
-
-def _copied_in(run: Run) -> bool:
-    return run.conn.execute(sa.select(t.tasks.c.id).where(
-        t.tasks.c.record_id == run.rec.id, t.tasks.c.assignee == run.user.name,
-        t.tasks.c.kind == "cc").limit(1)).first() is not None
 
 
 class Reassign:

@@ -9,7 +9,7 @@ from ..store import tables as t
 from . import tasks
 from .machines import RETURN, WITHDRAW
 from .moves import transition
-from .run import Run, check_by, condition_message, previous_step, visited_steps
+from .run import Run, check_by, condition_message, visited_steps
 
 REJECT = "reject"
 
@@ -101,10 +101,10 @@ class Return:
             self.task = None
         else:
             raise ActionRefused(f"return is not an action of step {run.rec.state}", "not_in_step")
-        visited = visited_steps(run)
+        visited, previous = visited_steps(run)
         self.targets = [s for s in visited if s != run.rec.state and s in run.spec.steps]
         default = (self.spec.branches[0].to if self.spec and self.spec.branches else None) \
-            or previous_step(run)
+            or previous
         target = run.to or default
         if target not in run.spec.steps:
             raise ActionRefused(f"there is no step {target!r} to return to", "unknown_step")

@@ -6,12 +6,14 @@ handed (`flow.writer`), never by itself.
 """
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
 
 from ..errors import ActionRefused, Conflict, ValidationFailed
 from ..store import tables as t
+from ..store.hot import Hot
 from . import tasks
 from .machines import Subject
 
@@ -24,7 +26,6 @@ class Run:
         self.flow, self.conn, self.user, self.rec = flow, conn, user, rec
         self.data = dict(data or {})  # fields the actor fills while acting
         self.data_used = False
-        self.now = flow.clock.now()
         # a form without a workflow still has the record actions (reassign): no spec, no step
         self.wf = flow.rt.machines.get(rec.form)
         self.spec = self.wf.spec if self.wf is not None else None
@@ -35,23 +36,42 @@ class Run:
                                 "step_removed")
         self.comment = (comment or "").strip() or None
         self.to = to
+        self._tasks = None
         self._visit = None
         self._current = None
-        self._last_mine = None
+
+    @cached_property
+    def now(self):
+        """The action's time, read once (a check that needs none reads no clock)."""
+        return self.flow.clock.now()
+
+    def _seen(self) -> list:
+        """The step's tasks and mine on the record, read once: what every check asks of tasks."""
+        if self._tasks is None:
+            self._tasks = tasks.of_step_and_user(self.conn, self.rec.id, self.rec.state,
+                                                 self.user.name)
+        return self._tasks
 
     @property
     def visit(self) -> int:
+        """The step's last visit (0 before its first task)."""
         if self._visit is None:
-            self._visit = tasks.last_visit(self.conn, self.rec.id, self.rec.state)
+            step = self.rec.state
+            self._visit = max((x.visit for x in self._seen() if x.step == step), default=0)
         return self._visit
 
     def current(self) -> list:
-        """The approve tasks of the current step visit."""
+        """The approve tasks of the current step visit, by position."""
         if self._current is None:
-            self._current = tasks.current(self.conn, self.rec.id, self.rec.state, self._visit)
-            if self._current and self._visit is None:
-                self._visit = self._current[0].visit
+            step, visit = self.rec.state, self.visit
+            self._current = sorted((x for x in self._seen() if x.step == step and x.visit == visit
+                                    and x.kind == "approve"), key=lambda x: (x.position, x.id))
         return self._current
+
+    def copied_in(self) -> bool:
+        """Was I copied in on the record (a cc task, any step)?"""
+        me = self.user.name
+        return any(x.assignee == me and x.kind == "cc" for x in self._seen())
 
     def open_besides(self, decided: int | None) -> bool:
         """Might the step hold open or waiting tasks other than `decided` (closed by this action)?
@@ -86,18 +106,21 @@ class Run:
 
     def overtaken(self, statuses=(tasks.CANCELLED,)) -> None:
         """Conflict when my latest task on the record was closed under me (someone decided first)."""
-        if self._last_mine is None:  # asked once per run: every candidate action checks it
-            self._last_mine = (tasks.last_of(self.conn, self.rec.id, self.user.name),)
-        last = self._last_mine[0]
+        me = self.user.name
+        last = next((x for x in reversed(self._seen()) if x.assignee == me and x.kind == "approve"),
+                    None)
         if last is not None and last.status in statuses:
             raise Conflict(f"your task in step {last.step} was closed (another approver decided "
                            f"first); the record is now in {self.rec.state}; reload it")
 
     def subject(self, target: str | None = None) -> Subject:
-        values = self.rec.values()
-        return Subject(self.rec.state,
-                       lambda fn: self.flow.reader.eval(fn, values, self.user, self.conn),
-                       target=target)
+        values = []  # the record's values, made when an `if` first asks (a plain move asks none)
+
+        def evaluate(fn):
+            if not values:
+                values.append(self.rec.values())
+            return self.flow.reader.eval(fn, values[0], self.user, self.conn)
+        return Subject(self.rec.state, evaluate, target=target)
 
     def no_self_approval(self) -> None:
         if self.rec.owner == self.user.name and not self.step.allow_self_approval:
@@ -167,19 +190,17 @@ def condition_message(name: str, spec) -> str:
         f"{name} is not available now"
 
 
-def visited_steps(run: Run) -> list[str]:
-    """Steps the record entered, in the order it first did."""
-    rows = run.conn.execute(sa.select(t.events.c.to_state).where(
-        t.events.c.record_id == run.rec.id).order_by(t.events.c.id)).scalars()
-    seen = [run.spec.start]
-    for s in rows:
-        if s and s not in seen:
-            seen.append(s)
-    return seen
+_MOVES = Hot(sa.select(t.events.c.from_state, t.events.c.to_state).where(
+    t.events.c.record_id == sa.bindparam("b_record_id")).order_by(t.events.c.id))
 
 
-def previous_step(run: Run) -> str | None:
-    row = run.conn.execute(sa.select(t.events.c.from_state).where(
-        t.events.c.record_id == run.rec.id, t.events.c.to_state == run.rec.state,
-        t.events.c.from_state != run.rec.state).order_by(t.events.c.id.desc()).limit(1)).scalar()
-    return row
+def visited_steps(run: Run) -> tuple[list[str], str | None]:
+    """Steps the record entered, in the order it first did, and the step it last came into
+    its current one from (None when it never moved into it); one read of its history."""
+    seen, previous, state = [run.spec.start], None, run.rec.state
+    for came_from, to in _MOVES.all(run.conn, {"b_record_id": run.rec.id}):
+        if to and to not in seen:
+            seen.append(to)
+        if to == state and came_from is not None and came_from != state:
+            previous = came_from
+    return seen, previous

@@ -22,6 +22,7 @@ from ..errors import ActionRefused, Conflict, PermissionDenied, ValidationFailed
 from ..store import tables as t
 from ..labels import builtin_label
 from . import actions as A
+from . import offers
 from . import tasks as task_store
 from .explain import explain
 from .machines import CompiledWorkflow
@@ -37,6 +38,7 @@ class WorkflowService:
     def __init__(self, rt, db, clock, users, reader, writer, tools):
         self.rt, self.db, self.clock, self.users = rt, db, clock, users
         self.reader, self.writer, self.tools = reader, writer, tools
+        self.offer_plans: dict = {}  # offers.plan: what each step offers whom, by key
 
     # --- public API ---------------------------------------------------------------
 
@@ -77,14 +79,19 @@ class WorkflowService:
             except ActionRefused:
                 return []
             out = []
-            for name in A.candidates(run):
+            for name, verdict, worked_out in offers.plan(self, run):
+                if verdict is offers.REFUSED:
+                    continue
                 try:
                     h = A.handler(run, name)
-                    h.check(run)
+                    if verdict is offers.CHECK:
+                        h.check(run)
+                    else:
+                        vars(h).update(worked_out)
                 except (ActionRefused, Conflict, PermissionDenied):
                     continue
                 except ValidationFailed as exc:
-                    if not set(exc.fields) <= {"comment", "to"}:
+                    if not set(exc.fields) <= offers.ASKS_ONLY:
                         continue
                 out.append(self._describe_action(run, name, h))
             return out

@@ -1,8 +1,11 @@
 """API fixtures: a Flask app over the shared `engine` fixture, clients per user."""
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
+from tests.conftest import VALID
 from web import create_app
 
 
@@ -11,6 +14,14 @@ def app(engine):
     app = create_app(engine, secret_key="test-secret")
     app.config["TESTING"] = True
     return app
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """A copy of the valid definitions tree, for a test that edits it."""
+    root = tmp_path / "defs"
+    shutil.copytree(VALID, root)
+    return root
 
 
 @pytest.fixture

@@ -22,13 +22,6 @@ FORM = Path("forms") / "customer.yaml"
 
 
 @pytest.fixture
-def tree(tmp_path):
-    root = tmp_path / "defs"
-    shutil.copytree(VALID, root)
-    return root
-
-
-@pytest.fixture
 def live(tree, database_url, clock):
     eng = Engine(str(tree), database_url, clock=clock)
     eng.add_user("root", ["admin"], is_admin=True, password="root-pass-123")
