@@ -65,8 +65,8 @@ def mark_false(conn, alert: str, record_id: int) -> bool:
 
     On SQLite the write transaction excludes every other writer, so once a record is
     marked inactive here it stays so until this transaction fires the alert on it: the
-    UPDATE is not sent again (a record written many times in one transaction, such as a
-    stock item in an import or the demo's week, is evaluated on every write)."""
+    UPDATE is not sent again (a record written many times in one transaction, in an import
+    or a batch, is evaluated on every write)."""
     known = _inactive(conn)
     if known is not None and (alert, record_id) in known:
         return False
