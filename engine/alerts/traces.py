@@ -33,6 +33,8 @@ def jsonable(value: Any) -> Any:
     if kind is dict:
         return {k if type(k) is str else str(k):
                 v if type(v) in _PLAIN else jsonable(v) for k, v in value.items()}
+    if kind is Decimal:  # what traces hold most, after plain values
+        return str(value)
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Decimal):
