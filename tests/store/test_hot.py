@@ -117,3 +117,25 @@ def test_hot_many_writes_what_sqlalchemys_executemany_writes(engine, users):
             typed._insert.many(conn, [{**row, "_id": customer.id + 1000}, row])
     with engine.db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(typed.table)).scalar() == 1
+
+
+def test_hot_datetimes_are_stored_as_sqlalchemy_stores_them(engine):
+    """The stored text of every kind of datetime, written again and again through hot
+    statements (which remember the last one converted), is SQLAlchemy's to the character."""
+    tr = t.alert_traces
+    moments = [datetime(2026, 3, 2, 9, 30), datetime(2026, 3, 2, 9, 30, 0, 7),
+               datetime(1999, 12, 31, 23, 59, 59, 999999), datetime(2026, 3, 2, 9, 30)]
+    hot = Hot(tr.insert())
+    with engine.db.write() as conn:
+        for i, at in enumerate(moments + moments[::-1]):
+            hot.execute(conn, {"alert": "hot", "record_id": i, "at": at, "outcome": "x",
+                               "detail": {}})
+            conn.execute(tr.insert(), {"alert": "sa", "record_id": i, "at": at, "outcome": "x",
+                                       "detail": {}})
+        stored = {a: [(r.record_id, r.at) for r in conn.execute(
+            sa.select(tr.c.record_id, sa.cast(tr.c.at, sa.Text).label("at"))
+            .where(tr.c.alert == a).order_by(tr.c.record_id))] for a in ("hot", "sa")}
+        read = [r.at for r in conn.execute(sa.select(tr.c.at).where(tr.c.alert == "hot")
+                                           .order_by(tr.c.record_id))]
+    assert stored["hot"] == stored["sa"]
+    assert read == moments + moments[::-1]
