@@ -28,7 +28,7 @@ _PLAIN = frozenset((str, int, bool, float, type(None)))  # stored as they are
 def jsonable(value: Any) -> Any:
     """Values as traces store them: decimals and dates as text, containers recursively."""
     kind = type(value)
-    if kind is str or kind is int or kind is bool or kind is float or value is None:
+    if kind in _PLAIN:
         return value
     if kind is dict:
         return {k if type(k) is str else str(k):

@@ -73,6 +73,9 @@ class TypedForm:
             )
             sa.Index(_index_name(lname, "line_id"), ltable.c.line_id)
             self.lines[t.name] = (ltable, lfields)
+        # the same per table's cells: `_line_row` runs per line written
+        self._line_converters = {n: tuple((f.name, f, field_types[f.type].to_sql) for f in lf)
+                                 for n, (_, lf) in self.lines.items()}
         # statements built once (see repository.py for why)
         self._insert = Hot(self.table.insert())
         self._update = Hot(self.table.update().where(self.table.c._id == sa.bindparam("b_id")))
@@ -108,9 +111,11 @@ class TypedForm:
                 for i, line in enumerate(lines or [])]
 
     def _line_row(self, record_id: int, table_field: str, position: int, line: Mapping) -> dict:
-        _, lfields = self.lines[table_field]
-        return {"_record_id": record_id, "_position": position, "line_id": line.get("_id"),
-                **{f.name: self.field_types[f.type].to_sql(f, line.get(f.name)) for f in lfields}}
+        out = {"_record_id": record_id, "_position": position, "line_id": line.get("_id")}
+        get = line.get
+        for name, spec, to_sql in self._line_converters[table_field]:
+            out[name] = to_sql(spec, get(name))
+        return out
 
     def insert(self, conn: sa.Connection, rec: Mapping, values: Mapping) -> None:
         self._insert.execute(conn, self.row(rec, values))

@@ -78,16 +78,12 @@ _B = sa.bindparam
 _INSERT = Hot(t.tasks.insert().returning(t.tasks.c.id))
 _LAST_VISIT_Q = sa.select(sa.func.max(t.tasks.c.visit)).where(
     t.tasks.c.record_id == _B("b_record_id"), t.tasks.c.step == _B("b_step"))
-_CURRENT = sa.select(t.tasks).where(
-    t.tasks.c.record_id == _B("b_record_id"), t.tasks.c.step == _B("b_step"),
-    t.tasks.c.visit == _B("b_visit"), t.tasks.c.kind == "approve",
-).order_by(t.tasks.c.position, t.tasks.c.id)
 _CURRENT_LAST = sa.select(t.tasks).where(
     t.tasks.c.record_id == _B("b_record_id"), t.tasks.c.step == _B("b_step"),
     t.tasks.c.visit == _LAST_VISIT_Q.scalar_subquery(), t.tasks.c.kind == "approve",
 ).order_by(t.tasks.c.position, t.tasks.c.id)
 _GET = sa.select(t.tasks).where(t.tasks.c.id == _B("b_id"))
-_LAST_VISIT, _CURRENT, _CURRENT_LAST = Hot(_LAST_VISIT_Q), Hot(_CURRENT), Hot(_CURRENT_LAST)
+_LAST_VISIT, _CURRENT_LAST = Hot(_LAST_VISIT_Q), Hot(_CURRENT_LAST)
 _OF_STEP_AND_USER = Hot(sa.select(t.tasks).where(
     t.tasks.c.record_id == _B("b_record_id"),
     sa.or_(t.tasks.c.step == _B("b_step"), t.tasks.c.assignee == _B("b_assignee")),
@@ -152,17 +148,10 @@ def insert(conn, *, record_id: int, form: str, step: str, visit: int, assignee: 
     })
 
 
-def current(conn, record_id: int, step: str, visit: int | None = None) -> list[Task]:
-    """The approve tasks of the step's current visit (any status), by position.
-
-    `visit`: the step's last visit when the caller already knows it.
-    """
-    if visit is None:  # one statement: the last visit is a subquery
-        rows = _CURRENT_LAST.all(conn, {"b_record_id": record_id, "b_step": step})
-        return [_task(r) for r in rows]
-    if not visit:
-        return []
-    rows = _CURRENT.all(conn, {"b_record_id": record_id, "b_step": step, "b_visit": visit})
+def current(conn, record_id: int, step: str) -> list[Task]:
+    """The approve tasks of the step's current visit (any status), by position: one
+    statement, the last visit a subquery."""
+    rows = _CURRENT_LAST.all(conn, {"b_record_id": record_id, "b_step": step})
     return [_task(r) for r in rows]
 
 

@@ -32,10 +32,10 @@ def test_hot_reads_and_writes_answer_what_sqlalchemy_answers(engine, users):
         assert hot == slow
         assert isinstance(hot["created_at"], datetime) and isinstance(hot["data"], dict)
         step = hot["state"]
-        visit = tasks.last_visit(conn, order.id, step)
-        by = {"b_record_id": order.id, "b_step": step, "b_visit": visit}
-        hot_rows = tasks._CURRENT.all(conn, by)
-        assert hot_rows and hot_rows == [tuple(r) for r in conn.execute(tasks._CURRENT.stmt, by)]
+        by = {"b_record_id": order.id, "b_step": step}
+        hot_rows = tasks._CURRENT_LAST.all(conn, by)
+        assert hot_rows and hot_rows == [tuple(r) for r in
+                                         conn.execute(tasks._CURRENT_LAST.stmt, by)]
         assert isinstance(hot_rows[0][t.tasks.c.keys().index("escalated")], bool)
         # a value the caller leaves out of a hot INSERT is NULL, as through SQLAlchemy
         nid = Hot(t.notifications.insert().returning(t.notifications.c.id)).scalar(
