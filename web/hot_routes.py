@@ -49,7 +49,7 @@ _RECORDS = re.compile(r"/api/forms/([A-Za-z0-9_]+)/records"
                       r"(?:/([1-9][0-9]{0,18})(?:/actions/([A-Za-z0-9_]+))?)?\Z")
 _PLAIN_QUERY = re.compile(r"[A-Za-z0-9_.-]+=[A-Za-z0-9_.-]*(?:&[A-Za-z0-9_.-]+=[A-Za-z0-9_.-]*)*\Z")
 LIST_PARAMS = frozenset({"limit", "offset", "filter", "order", "total"})
-INBOX_PARAMS = frozenset({"status"})
+INBOX_PARAMS = frozenset({"status", "limit", "offset", "total"})
 MAX_ID = 2**63 - 1
 MAX_BODY = 64 * 1024
 

@@ -165,6 +165,10 @@ def build_openapi(engine, user=None) -> dict:
                                 "description": "roles plus every role they include (app.yaml role groups)"},
             "is_admin": {"type": "boolean"}}},
         "Items": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array"}}},
+        "TaskPage": {"type": "object", "required": ["items", "total", "total_capped"],
+                     "properties": {"items": {"type": "array", "items": {"type": "object"}},
+                                    "total": {"type": "integer"},
+                                    "total_capped": {"type": "boolean", "description": "counting stopped at total: there are more"}}},
         "ReportResult": {"type": "object", "required": ["columns", "rows"],
                          "properties": {"columns": {"type": "array"}, "rows": {"type": "array"}}},
     }
@@ -219,8 +223,13 @@ def build_openapi(engine, user=None) -> dict:
                                                    **_errors("401")}}},
         "/api/tasks": {"get": {
             "operationId": "tasks", "summary": "My approval tasks",
-            "parameters": [{"name": "status", "in": "query", "schema": {"enum": ["open", "waiting", "done", "cancelled", "transferred"]}}],
-            "responses": {"200": {"description": "Tasks", **_json(_ref("Items"))}, **_errors("400", "401")}}},
+            "parameters": [{"name": "status", "in": "query", "schema": {"enum": ["open", "waiting", "done", "cancelled", "transferred"]}},
+                           {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 500, "default": 50}},
+                           {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                           {"name": "total", "in": "query", "description": "capped (default): counted up to 1,000 past the page; exact: every task",
+                            "schema": {"enum": ["capped", "exact"]}}],
+            "responses": {"200": {"description": "A page of tasks, newest first, and how many there are", **_json(_ref("TaskPage"))},
+                          **_errors("400", "401")}}},
         "/api/archive": {"get": {
             "operationId": "archive_search", "summary": "Archived records (administrators only), newest first",
             "parameters": [{"name": "form", "in": "query", "schema": {"type": "string"}},

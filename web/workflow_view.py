@@ -17,9 +17,14 @@ def action_names(actions) -> list[dict]:
     return list(actions)
 
 
-def tasks(eng, user, status: str = "open") -> list:
-    """Tasks for the API and the home page, which show no record values: `data` left unread."""
-    return eng.tasks(user, status=status, values=False)
+def tasks(eng, user, status: str = "open", limit: int = 100) -> list:
+    """Tasks for the home page, which shows no record values: `data` left unread."""
+    return eng.tasks(user, status=status, limit=limit, values=False)
+
+
+def task_page(eng, user, status: str, limit: int, offset: int, capped_total: bool):
+    """A page of tasks for the API, which sends no record values, with the total."""
+    return eng.task_page(user, status, limit, offset, capped_total=capped_total)
 
 
 def notifications(eng, user, unread_only: bool = False) -> list:

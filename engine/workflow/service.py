@@ -21,6 +21,8 @@ import sqlalchemy as sa
 from ..errors import ActionRefused, Conflict, PermissionDenied, ValidationFailed
 from ..store import tables as t
 from ..labels import builtin_label
+from ..records import Page
+from ..records import service as record_service
 from . import actions as A
 from . import offers
 from . import tasks as task_store
@@ -102,6 +104,20 @@ class WorkflowService:
         query = task_store.InboxQuery(status=status, limit=limit, offset=offset, **filters)
         with self.db.read() as conn:
             return task_store.inbox(conn, user.name, query)
+
+    def task_page(self, user, status: str = "open", limit: int = 50, offset: int = 0,
+                  capped_total: bool = True, **filters) -> Page:
+        """A page of the user's tasks and how many there are in all (with `capped_total`,
+        counted up to COUNT_AHEAD past the page, `total_capped` when there are more)."""
+        query = task_store.InboxQuery(status=status, limit=limit, offset=offset, **filters)
+        with self.db.read() as conn:
+            items = task_store.inbox(conn, user.name, query)
+            if len(items) < limit and (items or not offset):  # the last page: nothing to count
+                return Page(items, offset + len(items))
+            cap = offset + limit + record_service.COUNT_AHEAD if capped_total else None
+            total = task_store.inbox_total(conn, user.name, query, cap)
+        capped = cap is not None and total > cap
+        return Page(items, cap if capped else total, total_capped=capped)
 
     def task_count(self, user) -> int:
         """How many open tasks `user` holds."""

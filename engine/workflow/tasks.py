@@ -229,7 +229,7 @@ def inbox(conn, assignee: str, query: InboxQuery) -> list[Task]:
     params = {"b_assignee": assignee, "b_status": query.status, "b_form": query.form,
               "b_step": query.step, "b_created_before": query.created_before,
               "b_due_before": query.due_before, "b_limit": query.limit, "b_offset": query.offset}
-    return [_task(r) for r in conn.execute(_inbox_stmt(query), params).all()]
+    return [_task(r) for r in _inbox_stmt(query).all(conn, params)]
 
 
 _INBOX: dict = {}
@@ -239,17 +239,48 @@ def _inbox_stmt(query: InboxQuery):
     """The inbox's statement for the filters `query` uses, its order and columns: built once
     per shape (building it cost a tenth of an inbox page), the values bound per call."""
     sort = query.sort if query.sort in SORTS else "newest"
-    key = (bool(query.form), bool(query.step), query.created_before is not None,
-           query.due_before is not None, sort, query.values)
+    key = (*_shape(query), sort, query.values)
     q = _INBOX.get(key)
-    if q is not None:
-        return q
+    if q is None:
+        rc = t.records.c
+        q = _INBOX[key] = Hot(_filtered(query, sa.select(t.tasks, rc.number, rc.state, rc.owner,
+                                                         *([rc.data] if query.values else [])))
+                              .order_by(*SORTS[sort]).limit(_B("b_limit", type_=sa.Integer))
+                              .offset(_B("b_offset", type_=sa.Integer)))
+    return q
+
+
+def inbox_total(conn, assignee: str, query: InboxQuery, cap: int | None = None) -> int:
+    """How many tasks `query`'s filters match, every page together; with `cap`, counting
+    stops one past it (a page's total then costs the same however many tasks there are)."""
+    key = (*_shape(query), cap is not None)
+    q = _INBOX_TOTAL.get(key)
+    if q is None:
+        q = _filtered(query, sa.select(sa.literal(1)))
+        if cap is not None:
+            q = q.limit(_B("b_cap", type_=sa.Integer))
+        q = _INBOX_TOTAL[key] = Hot(sa.select(sa.func.count()).select_from(q.subquery()))
+    params = {"b_assignee": assignee, "b_status": query.status, "b_form": query.form,
+              "b_step": query.step, "b_created_before": query.created_before,
+              "b_due_before": query.due_before, "b_cap": None if cap is None else cap + 1}
+    return q.scalar(conn, params)
+
+
+_INBOX_TOTAL: dict = {}
+
+
+def _shape(query: InboxQuery) -> tuple:
+    """Which filters `query` uses: the statements differ by these, never by their values."""
+    return (bool(query.form), bool(query.step), query.created_before is not None,
+            query.due_before is not None)
+
+
+def _filtered(query: InboxQuery, q):
+    """`q` over the user's tasks of a status joined to their records, with `query`'s filters."""
     tk = t.tasks.c
-    rc = t.records.c
-    q = (sa.select(t.tasks, rc.number, rc.state, rc.owner, *([rc.data] if query.values else []))
-         .join(t.records, t.records.c.id == tk.record_id)
-         .where(tk.assignee == _B("b_assignee"), tk.status == _B("b_status"),
-                t.records.c.deleted_at.is_(None)))  # a record in the trash leaves every inbox
+    q = q.select_from(t.tasks.join(t.records, t.records.c.id == tk.record_id)) \
+        .where(tk.assignee == _B("b_assignee"), tk.status == _B("b_status"),
+               t.records.c.deleted_at.is_(None))  # a record in the trash leaves every inbox
     if query.form:
         q = q.where(tk.form == _B("b_form"))
     if query.step:
@@ -258,9 +289,6 @@ def _inbox_stmt(query: InboxQuery):
         q = q.where(tk.created_at < _B("b_created_before"))
     if query.due_before is not None:
         q = q.where(tk.due_at.is_not(None), tk.due_at <= _B("b_due_before"))
-    q = q.order_by(*SORTS[sort]).limit(_B("b_limit", type_=sa.Integer)) \
-        .offset(_B("b_offset", type_=sa.Integer))
-    _INBOX[key] = q
     return q
 
 

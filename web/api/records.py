@@ -193,7 +193,7 @@ def list_page(eng, user, marks: Markers, form: str, args) -> dict:
     eng.defs.form(form)  # NotFound → 404
     page = eng.list(user, form, filter=args.get("filter") or None, order=args.get("order") or None,
                     limit=int_arg("limit", 50, 0, MAX_LIMIT, args),
-                    offset=int_arg("offset", 0, 0, 10**9, args), capped_total=not _exact_total(args),
+                    offset=int_arg("offset", 0, 0, 10**9, args), capped_total=not exact_total(args),
                     as_json=True)
     marker = marks.of(eng, form)
     if marker is not None:
@@ -202,7 +202,7 @@ def list_page(eng, user, marks: Markers, form: str, args) -> dict:
     return {"items": page.items, "total": page.total, "total_capped": page.total_capped}
 
 
-def _exact_total(args) -> bool:
+def exact_total(args) -> bool:
     """`?total=exact` counts every matching record; the default (`total=capped`) stops 1,000
     records past the page, so a page costs the same however large the form grows."""
     raw = args.get("total") or "capped"

@@ -7,8 +7,9 @@ from engine.errors import BadParameter, ValidationFailed
 
 from ..auth import acting_user, engine
 from ..shapes import plain
-from ..workflow_view import mark_read, notifications, tasks, unread_count
-from . import MAX_INT, bp
+from ..workflow_view import mark_read, notifications, task_page, unread_count
+from . import MAX_INT, MAX_LIMIT, bp, int_arg
+from .records import exact_total
 
 STATUSES = ("open", "waiting", "done", "cancelled", "transferred")
 
@@ -19,13 +20,18 @@ def task_list():
 
 
 def inbox_page(eng, user, args) -> dict:
-    """GET /api/tasks as it answers (`args`: the query parameters, anything with `.get`)."""
+    """GET /api/tasks as it answers (`args`: the query parameters, anything with `.get`): a page
+    of `limit` tasks (default 50) from `offset`, newest first, and how many there are in all
+    (`total`; `total=exact` counts past 1,000 beyond the page, else `total_capped` says more)."""
     status = args.get("status") or "open"
     if status not in STATUSES:
         raise BadParameter(f"status is one of {', '.join(STATUSES)}", "status",
                            f"must be one of {', '.join(STATUSES)}")
-    items = [x.to_json() for x in tasks(eng, user, status)]
-    return {"items": items, "total": len(items)}
+    page = task_page(eng, user, status, limit=int_arg("limit", 50, 0, MAX_LIMIT, args),
+                     offset=int_arg("offset", 0, 0, 10**9, args),
+                     capped_total=not exact_total(args))
+    return {"items": [x.to_json() for x in page.items], "total": page.total,
+            "total_capped": page.total_capped}
 
 
 @bp.get("/notifications")

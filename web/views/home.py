@@ -16,6 +16,6 @@ bp = Blueprint("home", __name__)
 def index():
     eng, user = engine(), acting_user()
     forms = readable_forms(eng, user)
-    return render_template("home.html", tasks=tasks(eng, user)[:20],
+    return render_template("home.html", tasks=tasks(eng, user, limit=20),
                            notes=notifications(eng, user, unread_only=True)[:10],
                            forms=forms, creatable={f.id for f in forms if eng.can_create(user, f.id)})
