@@ -53,6 +53,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "next": {"en": "Next", "zh": "下一页"},
     "of": {"en": "of", "zh": "共"},
     "records": {"en": "records", "zh": "条记录"},
+    "task_count": {"en": "tasks", "zh": "项待办"},
     "no_records": {"en": "No records yet.", "zh": "暂无记录。"},
     "my_tasks": {"en": "My open tasks", "zh": "我的待办"},
     "no_tasks": {"en": "Nothing waiting for you.", "zh": "没有待办事项。"},

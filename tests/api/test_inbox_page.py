@@ -1,6 +1,8 @@
 """GET /api/tasks answers a page of the inbox and how many tasks there are in all."""
 from __future__ import annotations
 
+import re
+
 import engine.records.service as service
 
 from tests.api.conftest import order_data
@@ -67,3 +69,29 @@ def test_inbox_paging_parameters_are_checked(api):
                          ("total=all", "total")):
         resp = sam.get(f"/api/tasks?{query}")
         assert resp.status_code == 400 and field in resp.json["error"]["fields"], query
+
+
+def _logged_in(app, name):
+    token = re.compile(r'name="csrf_token" value="([^"]+)"')
+    c = app.test_client()
+    page = c.get("/login").get_data(as_text=True)
+    r = c.post("/login", data={"username": name, "password": f"{name}-pass-123",
+                               "csrf_token": token.search(page).group(1)})
+    assert r.status_code == 302
+    return c
+
+
+def test_inbox_page_pages_through_every_task_and_says_how_many(engine, users, catalog, app,
+                                                               monkeypatch):
+    import web.views.inbox as inbox_view
+    monkeypatch.setattr(inbox_view, "PAGE", 2)
+    ids = _submitted(engine, users, catalog, 5)
+    sam = _logged_in(app, "sam")
+    shown = []
+    for n in (1, 2, 3):
+        html = sam.get(f"/inbox?page={n}").get_data(as_text=True)
+        assert f"{n} / 3 · 5 tasks" in html
+        assert ('id="inbox-next"' in html) == (n < 3) and ('id="inbox-previous"' in html) == (n > 1)
+        shown += [int(rid) for rid in re.findall(r'/(\d+)" class="task-link"', html)]
+    assert shown == ids[::-1]  # newest first, each once
+    assert "1 / 3" in sam.get("/inbox?page=bogus").get_data(as_text=True)  # a bad page: the first

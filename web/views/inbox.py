@@ -25,6 +25,7 @@ SORTS = ("newest", "oldest", "due")
 AGES = (1, 3, 7)  # "older than n days" filters
 DUES = ("overdue", "today")
 PAGE = 50
+MAX_PAGE = 10**6  # a page number past this is a typo, not a page
 BULK = ("approve", "reject")
 MAX_BULK = 100
 
@@ -109,13 +110,17 @@ def index():
     created_before = now - timedelta(days=int(asked["age"])) if asked["age"] in map(str, AGES) else None
     due_before = {"overdue": now, "today": now + timedelta(days=1)}.get(asked["due"])
     sort = asked["sort"] if asked["sort"] in SORTS else "newest"
-    tasks = eng.tasks(user, status, limit=PAGE, form=asked["form"] or None,
-                      step=asked["step"] or None, created_before=created_before,
-                      due_before=due_before, sort=sort)
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) <= MAX_PAGE else 1
+    found = eng.task_page(user, status, PAGE, (page - 1) * PAGE, form=asked["form"] or None,
+                          step=asked["step"] or None, created_before=created_before,
+                          due_before=due_before, sort=sort, values=True)
     forms = [f for f in eng.defs.forms.values() if eng.defs.workflow_for(f.id) is not None]
-    return render_template("inbox.html", rows=_rows(eng, user, tasks), status=status,
+    return render_template("inbox.html", rows=_rows(eng, user, found.items), status=status,
                            statuses=STATUSES, forms=forms, asked=asked, wf=wf, sorts=SORTS,
-                           ages=AGES, dues=DUES, bulk=BULK if status == "open" else ())
+                           ages=AGES, dues=DUES, bulk=BULK if status == "open" else (),
+                           page=page, pages=max(1, -(-found.total // PAGE)), total=found.total,
+                           total_capped=found.total_capped)
 
 
 @bp.post("/inbox/decide")
