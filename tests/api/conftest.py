@@ -1,6 +1,7 @@
 """API fixtures: a Flask app over the shared `engine` fixture, clients per user."""
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -67,3 +68,18 @@ def order_data(catalog, **over):
             "lines": [{"product": p1.id, "qty": 2, "price": "12.50"}, {"product": p2.id, "qty": 5}]}
     data.update(over)
     return data
+
+
+TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def logged_in(app, name: str):
+    """A cookie client of `app` logged in as `name` (password `<name>-pass-123`) through the
+    login form, CSRF token and all; `.token` is its CSRF token for posting pages."""
+    c = app.test_client()
+    page = c.get("/login").get_data(as_text=True)
+    r = c.post("/login", data={"username": name, "password": f"{name}-pass-123",
+                               "csrf_token": TOKEN_RE.search(page).group(1)})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    c.token = TOKEN_RE.search(c.get("/account").get_data(as_text=True)).group(1)
+    return c

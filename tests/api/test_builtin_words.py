@@ -3,24 +3,11 @@ the record page's buttons, its "what happens next" list and its history say the
 same word, and `return` is 回退 in Chinese everywhere."""
 from __future__ import annotations
 
-import re
 
 from engine.labels import BUILTIN_LABELS, builtin_label
 from web import i18n
 
-from .conftest import order_data
-
-TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def logged_in(app, name: str):
-    c = app.test_client()
-    page = c.get("/login").get_data(as_text=True)
-    r = c.post("/login", data={"username": name, "password": f"{name}-pass-123",
-                               "csrf_token": TOKEN_RE.search(page).group(1)})
-    assert r.status_code == 302
-    return c
-
+from .conftest import logged_in, order_data
 
 def test_return__is_回退_in_the_api_the_buttons_and_the_history_for_a_chinese_speaker(
         app, api, engine, users, catalog):

@@ -13,6 +13,7 @@ import io
 import pytest
 
 from tests.scenarios.test_order_to_cash import USERS, World, erp  # noqa: F401  (fixture)
+from tests.api.conftest import logged_in
 from web import create_app
 
 pytestmark = pytest.mark.outbox_ok  # the app's alerts email users who have no address
@@ -192,17 +193,9 @@ def test_an_approver_fills_the_fields_the_step_grants_while_deciding(world, api)
 
 
 def page_client(erp, name):  # noqa: F811
-    import re
     app = create_app(erp, secret_key="test-secret")
     app.config["TESTING"] = True
-    token_re = re.compile(r'name="csrf_token" value="([^"]+)"')
-    c = app.test_client()
-    page = c.get("/login").get_data(as_text=True)
-    r = c.post("/login", data={"username": name, "password": f"{name}-pass-123",
-                               "csrf_token": token_re.search(page).group(1)})
-    assert r.status_code == 302
-    c.token = token_re.search(c.get("/account").get_data(as_text=True)).group(1)
-    return c
+    return logged_in(app, name)
 
 
 def test_the_admin_page_shows_the_access_matrix_a_table_per_form(world):

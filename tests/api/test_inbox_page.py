@@ -5,7 +5,7 @@ import re
 
 import engine.records.service as service
 
-from tests.api.conftest import order_data
+from tests.api.conftest import logged_in, order_data
 
 
 def _submitted(engine, users, catalog, n) -> list[int]:
@@ -71,22 +71,12 @@ def test_inbox_paging_parameters_are_checked(api):
         assert resp.status_code == 400 and field in resp.json["error"]["fields"], query
 
 
-def _logged_in(app, name):
-    token = re.compile(r'name="csrf_token" value="([^"]+)"')
-    c = app.test_client()
-    page = c.get("/login").get_data(as_text=True)
-    r = c.post("/login", data={"username": name, "password": f"{name}-pass-123",
-                               "csrf_token": token.search(page).group(1)})
-    assert r.status_code == 302
-    return c
-
-
 def test_inbox_page_pages_through_every_task_and_says_how_many(engine, users, catalog, app,
                                                                monkeypatch):
     import web.views.inbox as inbox_view
     monkeypatch.setattr(inbox_view, "PAGE", 2)
     ids = _submitted(engine, users, catalog, 5)
-    sam = _logged_in(app, "sam")
+    sam = logged_in(app, "sam")
     shown = []
     for n in (1, 2, 3):
         html = sam.get(f"/inbox?page={n}").get_data(as_text=True)

@@ -11,21 +11,15 @@ import openpyxl
 import pytest
 
 from engine.alerts import outbox
-from tests.api.conftest import order_data
+from tests.api.conftest import logged_in, order_data
 
-TOKEN_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
 def browser_as(app):
     """browser_as('alice') → a cookie client logged in as alice, with .token (CSRF) and .post()."""
     def login(name: str):
-        c = app.test_client()
-        page = c.get("/login").get_data(as_text=True)
-        r = c.post("/login", data={"username": name, "password": f"{name}-pass-123",
-                                   "csrf_token": TOKEN_RE.search(page).group(1)})
-        assert r.status_code == 302, r.get_data(as_text=True)
-        c.token = TOKEN_RE.search(c.get("/account").get_data(as_text=True)).group(1)
+        c = logged_in(app, name)
         c.send = lambda url, data=None, **kw: c.post(url, data={"csrf_token": c.token, **(data or {})}, **kw)
         return c
     return login

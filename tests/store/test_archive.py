@@ -18,6 +18,7 @@ from engine.auth.users import SYSTEM
 from engine.clock import FrozenClock
 from engine.errors import NotFound, PermissionDenied
 from engine.store import tables as t
+from tests.api.conftest import logged_in
 from tests.conftest import DEMO_USERS, VALID, make_engine
 from tests.workflow.helpers import new_order
 
@@ -171,25 +172,13 @@ def test_archive_api_and_admin_page(eng, u):
 
 
 def test_admin_archive_page_finds_records_that_open_read_only(eng, u):
-    import re
-
     from web import create_app
 
     recs = orders_in_every_state(eng, u)
     eng.clock.advance(days=31)
     eng.archive()
     app = create_app(eng, secret_key="test-secret")
-    token = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-    def browser(name):
-        c = app.test_client()
-        page = c.get("/login").get_data(as_text=True)
-        r = c.post("/login", data={"username": name, "password": f"{name}-pass-123",
-                                   "csrf_token": token.search(page).group(1)})
-        assert r.status_code == 302
-        return c
-
-    root, alice = browser("root"), browser("alice")
+    root, alice = logged_in(app, "root"), logged_in(app, "alice")
     page = root.get(f"/admin/archive?form=sales_order&q={recs['shipped'].number}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "1 archived record(s)" in html
