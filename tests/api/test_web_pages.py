@@ -14,7 +14,6 @@ from engine.alerts import outbox
 from tests.api.conftest import logged_in, order_data
 
 
-
 @pytest.fixture
 def browser_as(app):
     """browser_as('alice') → a cookie client logged in as alice, with .token (CSRF) and .post()."""
