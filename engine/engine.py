@@ -462,11 +462,12 @@ class Engine:
     def task_page(self, user, status: str = "open", limit: int = 50, offset: int = 0, *,
                   capped_total: bool = True, form: str | None = None, step: str | None = None,
                   created_before: datetime | None = None, due_before: datetime | None = None,
-                  sort: str = "newest", values: bool = False):
+                  sort: str = "newest", values: bool = False, as_json: bool = False):
         """A page of the inbox (`Page`: items, total, total_capped), as `tasks` filters and
         sorts it; the total counts every page, up to 1,000 past this one unless not
-        `capped_total`. `values=True` reads each task's record values too."""
-        return self._live.workflow.task_page(user, status, limit, offset, capped_total,
+        `capped_total`. `values=True` reads each task's record values too; `as_json`: the
+        items are the tasks' `to_json()` (no values), made without Task objects."""
+        return self._live.workflow.task_page(user, status, limit, offset, capped_total, as_json,
                                              form=form, step=step, created_before=created_before,
                                              due_before=due_before, sort=sort, values=values)
 

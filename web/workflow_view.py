@@ -23,8 +23,8 @@ def tasks(eng, user, status: str = "open", limit: int = 100) -> list:
 
 
 def task_page(eng, user, status: str, limit: int, offset: int, capped_total: bool):
-    """A page of tasks for the API, which sends no record values, with the total."""
-    return eng.task_page(user, status, limit, offset, capped_total=capped_total)
+    """A page of tasks for the API, as its JSON (no record values), with the total."""
+    return eng.task_page(user, status, limit, offset, capped_total=capped_total, as_json=True)
 
 
 def notifications(eng, user, unread_only: bool = False) -> list:

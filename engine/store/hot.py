@@ -202,6 +202,17 @@ class Hot:
         return [tuple(v if p is None or v is None else p(v) for p, v in zip(procs, r))
                 for r in rows]
 
+    def driver_rows(self, conn: sa.Connection, params: Mapping[str, Any]) -> tuple[list, bool]:
+        """Run a SELECT; its rows as the driver returns them and True, or (where it must go
+        through SQLAlchemy) its rows converted and False. For answers that turn stored text
+        straight into the API's text (a datetime's string, never a datetime in between)."""
+        plan, cursor = self._run(conn, params)
+        if plan is None:
+            return [tuple(r) for r in conn.execute(self.stmt, params)], False
+        rows = cursor.fetchall()
+        cursor.close()
+        return rows, True
+
     def first_mapping(self, conn: sa.Connection, params: Mapping[str, Any]) -> dict | None:
         """Run a SELECT; its first row as a dict by column name, or None."""
         plan, cursor = self._run(conn, params)

@@ -106,12 +106,14 @@ class WorkflowService:
             return task_store.inbox(conn, user.name, query)
 
     def task_page(self, user, status: str = "open", limit: int = 50, offset: int = 0,
-                  capped_total: bool = True, **filters) -> Page:
+                  capped_total: bool = True, as_json: bool = False, **filters) -> Page:
         """A page of the user's tasks and how many there are in all (with `capped_total`,
-        counted up to COUNT_AHEAD past the page, `total_capped` when there are more)."""
+        counted up to COUNT_AHEAD past the page, `total_capped` when there are more); with
+        `as_json` the items are the tasks' `to_json()`."""
         query = task_store.InboxQuery(status=status, limit=limit, offset=offset, **filters)
         with self.db.read() as conn:
-            items = task_store.inbox(conn, user.name, query)
+            items = task_store.inbox_json(conn, user.name, query) if as_json else \
+                task_store.inbox(conn, user.name, query)
             if len(items) < limit and (items or not offset):  # the last page: nothing to count
                 return Page(items, offset + len(items))
             cap = offset + limit + record_service.COUNT_AHEAD if capped_total else None

@@ -10,12 +10,13 @@ above theirs in the same block; a block is one chain decided in order.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from operator import attrgetter
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
 from ..records import iso
 from ..store import tables as t
@@ -230,6 +231,40 @@ def inbox(conn, assignee: str, query: InboxQuery) -> list[Task]:
               "b_step": query.step, "b_created_before": query.created_before,
               "b_due_before": query.due_before, "b_limit": query.limit, "b_offset": query.offset}
     return [_task(r) for r in _inbox_stmt(query).all(conn, params)]
+
+
+def inbox_json(conn, assignee: str, query: InboxQuery) -> list[dict]:
+    """`inbox` as `Task.to_json` answers it (no `data`), made from the driver's rows when it
+    can: on SQLite a datetime's stored text becomes the API's text by slicing, where parsing
+    it into a datetime and formatting that back cost a third of an inbox page."""
+    params = {"b_assignee": assignee, "b_status": query.status, "b_form": query.form,
+              "b_step": query.step, "b_created_before": query.created_before,
+              "b_due_before": query.due_before, "b_limit": query.limit, "b_offset": query.offset}
+    rows, stored = _inbox_stmt(replace(query, values=False)).driver_rows(conn, params)
+    if not stored:
+        return [_task(r).to_json() for r in rows]
+    out = []
+    for row in rows:
+        item = dict(zip(_JSON_FIELDS, row))
+        item["escalated"] = bool(item["escalated"])
+        for k in _JSON_DATETIMES:
+            item[k] = _stored_iso(item[k])
+        out.append(item)
+    return out
+
+
+_JSON_DATETIMES = ("created_at", "due_at", "reminded_at", "decided_at")
+_DATETIME_PROC = sa.DateTime().dialect_impl(sqlite_dialect()).result_processor(sqlite_dialect(), None)
+
+
+def _stored_iso(text: str | None) -> str | None:
+    """SQLite's stored DATETIME text ('2026-01-02 03:04:05.000006') as `iso` writes the
+    datetime it holds ('2026-01-02T03:04:05Z'); anything else parsed and formatted."""
+    if text is None:
+        return None
+    if len(text) >= 19 and text[10] == " " and text[4] == "-" and text[13] == ":":
+        return f"{text[:10]}T{text[11:19]}Z"
+    return iso(_DATETIME_PROC(text))
 
 
 _INBOX: dict = {}

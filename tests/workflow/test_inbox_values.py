@@ -44,3 +44,32 @@ def test_inbox_filters__bind_their_values_per_call(engine, users, clock):
     engine.act(sam, "sales_order", ids[0], "approve")
     assert [t.record_id for t in engine.tasks(sam, status="done")] == [ids[0]]
     assert [t.record_id for t in engine.tasks(sam)] == ids[:0:-1]
+
+
+def test_an_inbox_page_as_json_is_each_tasks_to_json_whatever_the_task_holds(engine, users, clock):
+    """The API's page is made from the stored text (datetimes sliced, not parsed): reminded,
+    escalated, decided, due and commented tasks read exactly as Task.to_json writes them."""
+    customer, product = seed_catalog(engine, users)
+    ids = []
+    for qty in (1, 2, 3):
+        rec = new_order(engine, users["alice"], customer, product, qty=qty)
+        engine.act(users["alice"], "sales_order", rec.id, "submit")
+        ids.append(rec.id)
+    clock.advance(days=2, minutes=1, seconds=7, microseconds=123456)
+    assert engine.run_sla()["reminded"] == 6  # overdue: sam and sue, three orders
+    engine.act(users["sam"], "sales_order", ids[0], "reject", comment="too dear")
+    clock.advance(days=3)
+    assert engine.run_sla()["escalated"] > 0  # to the general manager
+    seen = []
+    for name in ("sam", "sue", "gm"):
+        for status in ("open", "done", "cancelled"):
+            page = engine.task_page(users[name], status, as_json=True)
+            plain = engine.task_page(users[name], status)
+            assert page.items == [x.to_json() for x in plain.items], (name, status)
+            assert (page.total, page.total_capped) == (plain.total, plain.total_capped)
+            seen += page.items
+    assert any(x["escalated"] is True for x in seen) and any(x["escalated"] is False for x in seen)
+    for key in ("due_at", "reminded_at", "decided_at"):
+        assert any(x[key] is not None for x in seen), key
+    assert any(x["comment"] == "too dear" for x in seen)
+    assert all(x["created_at"].endswith("Z") and "T" in x["created_at"] for x in seen)

@@ -30,7 +30,7 @@ def inbox_page(eng, user, args) -> dict:
     page = task_page(eng, user, status, limit=int_arg("limit", 50, 0, MAX_LIMIT, args),
                      offset=int_arg("offset", 0, 0, 10**9, args),
                      capped_total=not exact_total(args))
-    return {"items": [x.to_json() for x in page.items], "total": page.total,
+    return {"items": page.items, "total": page.total,
             "total_capped": page.total_capped}
 
 
