@@ -24,6 +24,7 @@ from ..store import tables as t
 from ..store import trash as trash_store
 from ..store.sqlscope import RecordScope
 from . import Event, Page, Record, TrashItem, as_record_id, bulk
+from .listing import Pages
 from .make_from import Maker, overlay
 
 MAX_PAGE = 500
@@ -39,6 +40,7 @@ class RecordService:
         self.rt, self.db, self.clock = rt, db, clock
         self.reader, self.writer, self._create = reader, writer, create
         self.maker = Maker(rt, reader)
+        self.pages = Pages(self)  # the API's list pages: statements built once per asker
 
     def create(self, user, form_id: str, data: Mapping, source: str | None = None) -> Record:
         """Validate and store a new record; its number, event and workflow start commit together.
@@ -164,17 +166,40 @@ class RecordService:
         (`total_capped` when there are more), unless `sums` need every matching record.
         With `as_json` the items are the records' `to_json()`, their values never parsed into
         Python (a third of an API list page was parsing values it then sent as stored)."""
-        rt = self.rt
-        rt.defs.form(form_id)  # NotFound for an unknown form
+        self.rt.defs.form(form_id)  # NotFound for an unknown form
         limit = max(0, min(int(limit), MAX_PAGE))
         offset = max(0, int(offset))
+        if as_json and not sums:
+            return self.pages.page(user, form_id, filter, order, limit, offset, capped_total,
+                                   COUNT_AHEAD)
+        ids_q, count_q, terms = self.statements(user, form_id, filter, order, sums,
+                                                capped_total and not sums, self.clock, (t.records,))
+        cap = offset + limit + COUNT_AHEAD if capped_total and not terms else None
+        with self.db.read() as conn:
+            rows = conn.execute(ids_q, {"b_limit": limit, "b_offset": offset}).mappings().all()
+            counted = conn.execute(count_q, {} if cap is None else {"b_cap": cap + 1}).one()
+        totals = {name: _unscaled(v, term.scale) for name, term, v in zip(sums, terms, counted[1:])}
+        capped = cap is not None and counted[0] > cap
+        if as_json:
+            items = [self._shown(user, _unparsed(r)).to_json() for r in rows]
+        else:
+            items = [self._shown(user, self.reader.record(r)) for r in rows]
+        return Page(items, cap if capped else counted[0], totals, total_capped=capped)
+
+    def statements(self, user, form_id: str, filter: str | None, order: str | None, sums: tuple,
+                   capped: bool, clock, columns: tuple):
+        """A list page's statements as `user` may run them: the SELECT of `columns` of the
+        records rows, its LIMIT and OFFSET the parameters `b_limit` and `b_offset`; the COUNT
+        (with the SUMs of `sums`), which with `capped` counts at most `b_cap` rows; the sums'
+        terms. The filter and the sort are checked against what `user` may see (raising)."""
+        rt = self.rt
         # one alias per form, reused: building an alias's column collection costs ~1 ms
         alias = rt.list_aliases.get(form_id)
         if alias is None:
             alias = rt.list_aliases[form_id] = rt.typed[form_id].table.alias(f"r_{form_id}")
         # the caller's filter and sort follow links under the caller's read rule
         scope = RecordScope(rt.typed, rt.registries.field_types, form_id,
-                            dialect=self.db.dialect, user=user, clock=self.clock, alias=alias,
+                            dialect=self.db.dialect, user=user, clock=clock, alias=alias,
                             link_rule=self.reader.link_rule(user))
         conds = []
         access = self.reader.access
@@ -191,32 +216,25 @@ class RecordService:
             conds.append(visible)
         order_by = _order(scope, order)
         base = scope.base
-        with self.db.read() as conn:
-            # the page's records rows in one statement with its order (its typed rows lead:
-            # a record in the trash has none)
-            rec = t.records
-            ids_q = sa.select(rec).select_from(scope.from_clause().join(rec, rec.c.id == base.c._id)) \
-                .where(rec.c.deleted_at.is_(None))
-            terms = [_sum_term(scope, name) for name in sums]
-            cap = offset + limit + COUNT_AHEAD if capped_total and not terms else None
-            if cap is None:
-                count_q = sa.select(sa.func.count(), *[sa.func.sum(t.expr) for t in terms]) \
-                    .select_from(scope.from_clause())
-            else:  # stop counting one row past the cap: the cost no longer grows with the table
-                count_q = sa.select(sa.literal(1)).select_from(scope.from_clause())
-            for c in conds:
-                ids_q, count_q = ids_q.where(c), count_q.where(c)
-            if cap is not None:
-                count_q = sa.select(sa.func.count()).select_from(count_q.limit(cap + 1).subquery())
-            rows = conn.execute(ids_q.order_by(*order_by).limit(limit).offset(offset)).mappings().all()
-            counted = conn.execute(count_q).one()
-        totals = {name: _unscaled(v, term.scale) for name, term, v in zip(sums, terms, counted[1:])}
-        capped = cap is not None and counted[0] > cap
-        if as_json:
-            items = [self._shown(user, _unparsed(r)).to_json() for r in rows]
+        # the page's records rows in one statement with its order (its typed rows lead:
+        # a record in the trash has none)
+        rec = t.records
+        ids_q = sa.select(*columns).select_from(scope.from_clause().join(rec, rec.c.id == base.c._id)) \
+            .where(rec.c.deleted_at.is_(None))
+        terms = [_sum_term(scope, name) for name in sums]
+        if capped:  # stop counting one row past the cap: the cost no longer grows with the table
+            count_q = sa.select(sa.literal(1)).select_from(scope.from_clause())
         else:
-            items = [self._shown(user, self.reader.record(r)) for r in rows]
-        return Page(items, cap if capped else counted[0], totals, total_capped=capped)
+            count_q = sa.select(sa.func.count(), *[sa.func.sum(t.expr) for t in terms]) \
+                .select_from(scope.from_clause())
+        for c in conds:
+            ids_q, count_q = ids_q.where(c), count_q.where(c)
+        if capped:
+            count_q = sa.select(sa.func.count()).select_from(
+                count_q.limit(sa.bindparam("b_cap", type_=sa.Integer)).subquery())
+        ids_q = ids_q.order_by(*order_by).limit(sa.bindparam("b_limit", type_=sa.Integer)) \
+            .offset(sa.bindparam("b_offset", type_=sa.Integer))
+        return ids_q, count_q, terms
 
     def history(self, user, form_id: str, record_id) -> list[Event]:
         with self.db.read() as conn:

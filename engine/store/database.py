@@ -29,7 +29,7 @@ from sqlalchemy import event
 
 from ..errors import QueryTimeout
 from . import jsontext
-from .hot import hot_allowed, register_quiet, run_sql
+from .hot import arm_deadline, hot_allowed, register_quiet, run_sql
 from .lane import WriterLane, lane_for
 from .transaction import Savepoint, forget_tx_cache
 
@@ -326,11 +326,7 @@ def _sqlite_fence(dbapi_conn, record) -> None:
 
 
 def _sqlite_deadline(conn, _cursor, _statement, _params, _context, _many) -> None:
-    state = conn.info.get("loom_deadline")
-    if state is not None:
-        limit = conn.info.get("loom_fence") or 0
-        state[0] = time.monotonic() + limit if limit else 0.0
-        state[1] = False
+    arm_deadline(conn)
 
 
 def _stopped(exc: sa.exc.OperationalError, conn: sa.Connection) -> bool:

@@ -16,6 +16,7 @@ so does every statement while someone listens to the engine's statements
 """
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any, Mapping
 
@@ -253,6 +254,82 @@ class Hot:
             conn.execute(self.stmt, params)
             return
         cursor.close()
+
+
+class Bound:
+    """A SELECT compiled once with every value it holds bound and converted, for statements
+    built per caller and reused (a list page's, engine/records/listing.py): only the values
+    named `names` (a LIMIT, an OFFSET) are given per call. Expanding IN lists are expanded
+    now, with the values the statement holds. `of` answers None when the statement cannot be
+    run this way (a value SQLAlchemy renders into the text at execute time)."""
+
+    __slots__ = ("sql", "positional", "values", "slots")
+
+    @classmethod
+    def of(cls, stmt, dialect, names: tuple) -> "Bound | None":
+        comp = stmt.compile(dialect=dialect)
+        if getattr(comp, "literal_execute_params", None) or \
+                getattr(comp, "insert_prefetch", None) or getattr(comp, "update_prefetch", None):
+            return None
+        params = comp.construct_params({n: None for n in names}, _check=False)
+        sql, order = comp.string, list(comp.positiontup) if comp.positional else list(params)
+        procs = dict(comp._bind_processors)  # the processors SQLAlchemy itself would apply
+        if getattr(comp, "post_compile_params", None):
+            expanded = comp._process_parameters_for_postcompile(params)
+            sql, params = expanded.statement, expanded.parameters
+            order = list(expanded.positiontup) if comp.positional else list(params)
+            procs.update(expanded.processors)
+        if not set(names) <= set(order):
+            return None
+        escaped = getattr(comp, "escaped_bind_names", None) or {}
+        self = cls()
+        self.sql, self.positional = sql, comp.positional
+        values, slots = [], []
+        for i, name in enumerate(order):
+            proc = procs.get(name)
+            if name in names:
+                slots.append((name, i if comp.positional else escaped.get(name, name), proc))
+                values.append(None)
+            else:
+                value = params[name]
+                values.append(proc(value) if proc is not None else value)
+        self.values = tuple(values) if comp.positional else \
+            {escaped.get(n, n): v for n, v in zip(order, values)}
+        self.slots = tuple(slots)
+        return self
+
+    def bind(self, given: Mapping[str, Any]):
+        """The statement's values with `given` put in."""
+        out = list(self.values) if self.positional else dict(self.values)
+        for name, at, proc in self.slots:
+            value = given[name]
+            out[at] = proc(value) if proc is not None else value
+        return tuple(out) if self.positional else out
+
+    def rows(self, conn: sa.Connection, given: Mapping[str, Any]) -> list:
+        """Run it on `conn`'s DBAPI cursor, fenced like any read (`arm_deadline`): the rows
+        as the driver gives them (SQLite: JSON as text, date-times as text)."""
+        values = self.bind(given)
+        arm_deadline(conn)
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(self.sql, values)
+            return cursor.fetchall()
+        except conn.dialect.loaded_dbapi.Error as exc:
+            raise _error(conn, self.sql, values, exc) from exc
+        finally:
+            cursor.close()
+
+
+def arm_deadline(conn: sa.Connection) -> None:
+    """Start the read statement fence's clock for the statement about to run on `conn`
+    (SQLite: store/database.py's progress handler stops it past `loom_fence` seconds; other
+    databases fence with their own `statement_timeout`, nothing to do)."""
+    state = conn.info.get("loom_deadline")
+    if state is not None:
+        limit = conn.info.get("loom_fence") or 0
+        state[0] = time.monotonic() + limit if limit else 0.0
+        state[1] = False
 
 
 def run_sql(conn: sa.Connection, sql: str) -> None:

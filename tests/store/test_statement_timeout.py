@@ -7,7 +7,9 @@ import time
 import pytest
 
 from engine.errors import QueryTimeout
+import engine.store.database as database
 from engine.store.database import Database
+from tests.conftest import VALID, make_engine
 
 ENDLESS = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
            "SELECT count(*) FROM n")
@@ -44,3 +46,22 @@ def test_the_timeout_comes_from_the_environment(monkeypatch, tmp_path):
         assert db.statement_timeout == 2.5
     finally:
         db.dispose()
+
+
+def test_a_list_page_run_from_its_kept_statements__is_fenced_too(tmp_path, clock, monkeypatch):
+    # the SQLite fence looks at the clock every _PROGRESS_STEPS instructions: few here, so a
+    # page of 30 rows crosses a deadline already passed (PostgreSQL fences in the server)
+    monkeypatch.setattr(database, "_PROGRESS_STEPS", 20)
+    eng = make_engine(VALID, f"sqlite:///{tmp_path / 'f.db'}", clock)
+    try:
+        alice = eng.add_user("alice", ["sales"])
+        for i in range(30):
+            eng.create(alice, "customer", {"name": f"C{i}", "region": "north"})
+        assert len(eng.list(alice, "customer", as_json=True).items) == 30  # built and kept
+        eng.db.statement_timeout = 1e-9
+        with pytest.raises(QueryTimeout):
+            eng.list(alice, "customer", as_json=True)  # the kept statements, on the cursor
+        eng.db.statement_timeout = 30
+        assert len(eng.list(alice, "customer", as_json=True).items) == 30
+    finally:
+        eng.close()
