@@ -27,11 +27,10 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
-from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from ..store import tables as t
 from ..store.hot import Bound, hot_allowed
-from . import Page, iso
+from . import Page, stored_iso
 
 MAX_PLANS = 1024  # kept statements per snapshot; past it, start over
 
@@ -101,7 +100,7 @@ class Pages:
                 rows = conn.execute(plan.ids, given).all()
                 total = conn.execute(plan.count, counting).scalar_one()
         capped = cap is not None and total > cap
-        items = _items(rows, user.name, plan.hidden_own, plan.hidden_other, db.is_sqlite)
+        items = _items(rows, user.name, plan.hidden_own, plan.hidden_other)
         return Page(items, cap if capped else total, {}, total_capped=capped)
 
     def _plan(self, user, form_id: str, filter, order, capped: bool, keep: bool) -> _Plan:
@@ -119,7 +118,7 @@ class Pages:
         return plan
 
 
-def _items(rows, me: str, hidden_own, hidden_other, sqlite: bool) -> list[dict]:
+def _items(rows, me: str, hidden_own, hidden_other) -> list[dict]:
     """The rows (`_COLUMNS`, as the driver or SQLAlchemy gives them) as `Record.to_json()`
     gives the record `user` may see: fields hidden from them left out."""
     loads = json.loads
@@ -131,25 +130,8 @@ def _items(rows, me: str, hidden_own, hidden_other, sqlite: bool) -> list[dict]:
         if hidden:
             data = {k: v for k, v in data.items() if k not in hidden}
         out.append({"id": rid, "form": form, "number": number, "state": state, "version": version,
-                    "owner": owner, "data": data, "created_at": _stamp(created, sqlite),
-                    "updated_at": _stamp(updated, sqlite)})
+                    "owner": owner, "data": data, "created_at": stored_iso(created),
+                    "updated_at": stored_iso(updated)})
     return out
 
 
-def _stamp(value, sqlite: bool) -> str | None:
-    """`iso()` of a stored date-time: SQLite's text ('2026-03-02 09:00:00.000000', as
-    SQLAlchemy writes it) cut to 'YYYY-MM-DDTHH:MM:SSZ' without parsing it."""
-    if type(value) is str:
-        if len(value) == 26 and value[10] == " " and value[19] == ".":
-            return f"{value[:10]}T{value[11:19]}Z"
-        return iso(_parse(value, sqlite))
-    return iso(value)
-
-
-def _parse(text: str, sqlite: bool) -> datetime:
-    """Stored date-time text in another shape: as SQLAlchemy's SQLite DATETIME reads it."""
-    return _SQLITE_DATETIME(text) if sqlite else datetime.fromisoformat(text)
-
-
-_SQLITE = sqlite_dialect.dialect()
-_SQLITE_DATETIME = t.Stamp.dialect_impl(_SQLITE).result_processor(_SQLITE, None)

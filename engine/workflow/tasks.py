@@ -16,9 +16,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
-from ..records import iso
+from ..records import iso, stored_iso
 from ..store import tables as t
 from ..store.hot import Hot
 
@@ -248,23 +247,12 @@ def inbox_json(conn, assignee: str, query: InboxQuery) -> list[dict]:
         item = dict(zip(_JSON_FIELDS, row))
         item["escalated"] = bool(item["escalated"])
         for k in _JSON_DATETIMES:
-            item[k] = _stored_iso(item[k])
+            item[k] = stored_iso(item[k])
         out.append(item)
     return out
 
 
 _JSON_DATETIMES = ("created_at", "due_at", "reminded_at", "decided_at")
-_DATETIME_PROC = sa.DateTime().dialect_impl(sqlite_dialect()).result_processor(sqlite_dialect(), None)
-
-
-def _stored_iso(text: str | None) -> str | None:
-    """SQLite's stored DATETIME text ('2026-01-02 03:04:05.000006') as `iso` writes the
-    datetime it holds ('2026-01-02T03:04:05Z'); anything else parsed and formatted."""
-    if text is None:
-        return None
-    if len(text) >= 19 and text[10] == " " and text[4] == "-" and text[13] == ":":
-        return f"{text[:10]}T{text[11:19]}Z"
-    return iso(_DATETIME_PROC(text))
 
 
 _INBOX: dict = {}

@@ -18,7 +18,7 @@ from tests.alerts.conftest import smtp  # noqa: F401  (the fixture: a real SMTP 
 from tests.conftest import VALID, make_engine
 from web import create_app
 
-from .test_web_pages import TOKEN_RE
+from .conftest import TOKEN_RE
 
 
 def login(client, name, password, addr="10.0.0.1", **extra):

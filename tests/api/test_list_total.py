@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 import engine.records.service as service
+from tests.api.conftest import logged_in
 
 
 def _customers(engine, users, n):
@@ -58,14 +59,9 @@ def test_engine_list_caps_only_when_asked_and_not_when_summing(engine, users, mo
 
 
 def test_the_list_page_says_more_when_it_stopped_counting(engine, users, app, monkeypatch):
-    from tests.api.test_web_pages import TOKEN_RE
-
     monkeypatch.setattr(service, "COUNT_AHEAD", 1)
     _customers(engine, users, 60)  # a page is 25: counted to 26, there are more
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    client.post("/login", data={"username": "alice", "password": "alice-pass-123",
-                                "csrf_token": TOKEN_RE.search(page).group(1)})
+    client = logged_in(app, "alice")
     html = client.get("/f/customer").get_data(as_text=True)
     assert "1 / 2 · 26+ records" in html
     monkeypatch.setattr(service, "COUNT_AHEAD", 1000)
