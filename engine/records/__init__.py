@@ -8,10 +8,12 @@ facade (engine/engine.py). `reader.RecordReader` reads and checks access,
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping
+
+from sqlalchemy import DateTime
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
 from ..fields import MAX_ID
 
@@ -102,16 +104,12 @@ def stored_iso(value) -> str | None:
     if type(value) is str:
         if len(value) == 26 and value[10] == " " and value[19] == ".":
             return f"{value[:10]}T{value[11:19]}Z"
-        return iso(_sqlite_datetime()(value))
+        return iso(_SQLITE_DATETIME(value))
     return iso(value)
 
 
-@functools.cache
-def _sqlite_datetime():
-    from sqlalchemy import DateTime
-    from sqlalchemy.dialects.sqlite import dialect
-
-    return DateTime().dialect_impl(dialect()).result_processor(dialect(), None)
+_SQLITE = sqlite_dialect()
+_SQLITE_DATETIME = DateTime().dialect_impl(_SQLITE).result_processor(_SQLITE, None)
 
 
 def as_record_id(value: Any) -> int | None:
