@@ -20,7 +20,9 @@ after `create_app`: `_hooks`), and so does every refusal before a write
 (a bad token, an unreadable record, a bad parameter or body): a read is simply
 asked again of Flask, which answers it as it always has, so the error shapes and
 messages stay in one place. Once an action has been tried, its error is answered
-by Flask's own error handlers (`_flask_error`), never by asking twice.
+by Flask's own error handlers (`_flask_error`), never by asking twice; an action
+on a record the user may not read is refused by the action itself (its first
+read, under the record's lock: the same 404), nothing written.
 
 What each request is checked for is the same as under Flask, by the same code:
 the token, its user and roles are read afresh on every request
@@ -172,8 +174,8 @@ class HotRoutes:
         if act is None:  # nothing written: Flask answers the same request as it always has
             return self.flask(environ, start_response)
         try:
-            body = self._body(record_with_actions(act(), eng, user,
-                                                  self.app.extensions["loom.utc_markers"]))
+            markers = self.app.extensions["loom.utc_markers"]
+            body = self._body(act(lambda rec: record_with_actions(rec, eng, user, markers)))
         except Exception as exc:
             return self._flask_error(environ, start_response, exc)
         return self._answer(environ, start_response, body)

@@ -226,13 +226,8 @@ def send_notification(alerts, conn, *, to, channels, subject: str, body: str, re
     """
     values = record.values()
     defs = alerts.rt.defs
-    form = defs.forms[record.form]
     default = defs.app.default_language
-    types = alerts.rt.registries.field_types
-    targets = {f.name: types[f.type].link_form(f) for f in form.fields}
-    links = {name: (to, defs.forms[to].title_field if to in defs.forms else None)
-             for name, to in targets.items() if to is not None}
-    choices = {f.name: dict(f.option_labels) for f in form.fields if f.option_labels}
+    links, choices = _shape(alerts, record.form)
     alert = defs.alerts.get(source)
     load = alerts.reader.loader(conn)
     people = recipients.resolve(to, values, alerts.users, conn)
@@ -269,16 +264,41 @@ def send_notification(alerts, conn, *, to, channels, subject: str, body: str, re
                        record=shown, webhook=webhook, language=language)
 
     messages = [message(lang, group, hidden) for (lang, hidden), group in groups.items()]
-    everyone = message(default, people)  # for channels that send one message for all
+    everyone: list = []  # for channels that send one message for all: made when one asks
+
+    def for_everyone() -> list:
+        if not everyone:
+            everyone.append(message(default, people))
+        return everyone
+
     out: dict = {"recipients": [p.name for p in people],
-                 "subject": messages[0].subject if messages else everyone.subject, "channels": {}}
+                 "subject": messages[0].subject if messages else for_everyone()[0].subject,
+                 "channels": {}}
     if len({m.language for m in messages}) > 1:
         out["subjects"] = {m.language: m.subject for m in messages}
     for name in channels:
         channel = alerts.rt.registries.channels[name]
-        for msg in (messages if getattr(channel, "per_recipient", True) and messages else [everyone]):
+        for msg in (messages if getattr(channel, "per_recipient", True) and messages
+                    else for_everyone()):
             _merge(out["channels"].setdefault(name, {}), hand_over(conn, name, channel, msg, now))
     return out
+
+
+def _shape(alerts, form_id: str) -> tuple[dict, dict]:
+    """(link fields: (form, its title field), choice fields: option labels) of a form, worked
+    out once per form on `alerts` (one service per runtime snapshot: a reload starts afresh)."""
+    shapes = alerts.shapes
+    hit = shapes.get(form_id)
+    if hit is None:
+        defs = alerts.rt.defs
+        form = defs.forms[form_id]
+        types = alerts.rt.registries.field_types
+        targets = {f.name: types[f.type].link_form(f) for f in form.fields}
+        links = {name: (to, defs.forms[to].title_field if to in defs.forms else None)
+                 for name, to in targets.items() if to is not None}
+        choices = {f.name: dict(f.option_labels) for f in form.fields if f.option_labels}
+        hit = shapes[form_id] = (links, choices)
+    return hit
 
 
 def hand_over(conn, name: str, channel, msg: Message, now) -> dict:

@@ -28,6 +28,7 @@ class AlertService:
     def __init__(self, rt, db, clock, users, reader, tools):
         self.rt, self.db, self.clock, self.users = rt, db, clock, users
         self.reader, self.tools = reader, tools
+        self.shapes: dict = {}  # runtime._shape: each form's link and choice fields
 
     def on_change(self, change) -> None:
         """The change listener: event-triggered alerts of the written record's form."""

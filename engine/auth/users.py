@@ -44,9 +44,10 @@ _WITH_ROLE = (sa.select(t.user_roles.c.user_name).distinct()
               .join(t.users, t.users.c.name == t.user_roles.c.user_name)
               .where(t.user_roles.c.role.in_(_B("b_roles", expanding=True)), t.users.c.active)
               .order_by(t.user_roles.c.user_name))
-_MANAGER = sa.select(t.users.c.manager).where(t.users.c.name == _B("b_name"))
-_AWAY = sa.select(t.users.c.delegate, t.users.c.away_from, t.users.c.away_until) \
-    .where(t.users.c.name == _B("b_name"))
+# a record's hand-over asks its owner's manager, and so does every offer of it (reassign)
+_MANAGER = Hot(sa.select(t.users.c.manager).where(t.users.c.name == _B("b_name")))
+_AWAY = Hot(sa.select(t.users.c.delegate, t.users.c.away_from, t.users.c.away_until)
+            .where(t.users.c.name == _B("b_name")))
 
 
 class _Away(NamedTuple):
@@ -235,7 +236,7 @@ class Directory:
         cache = _users(conn)
         key = ("manager", name)
         if key not in cache:
-            cache[key] = conn.execute(_MANAGER, {"b_name": name}).scalar()
+            cache[key] = _MANAGER.scalar(conn, {"b_name": name})
         return cache[key]
 
     def delegate_of(self, name: str, on: date, conn) -> str | None:
@@ -243,7 +244,8 @@ class Directory:
         cache = _users(conn)
         key = ("away", name)
         if key not in cache:
-            cache[key] = conn.execute(_AWAY, {"b_name": name}).first()
+            rows = _AWAY.all(conn, {"b_name": name})
+            cache[key] = _Away(*rows[0]) if rows else None
         row = cache[key]
         if row is None or not row.delegate or row.away_from is None:
             return None

@@ -231,6 +231,19 @@ class Database:
             self._local.read_conn = None  # the request's snapshot predates this commit
 
     @contextlib.contextmanager
+    def aside(self) -> Iterator[None]:
+        """Reads in this thread's open write whose failure must not undo the write: on
+        PostgreSQL in a savepoint (a failed statement there aborts the whole transaction),
+        rolled back when the block raises; SQLite goes on after a failed statement, so there
+        (and outside a write) it is nothing. The block's exception goes on to the caller."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None or self.is_sqlite:
+            yield
+            return
+        with Savepoint(conn):
+            yield
+
+    @contextlib.contextmanager
     def read(self) -> Iterator[sa.Connection]:
         outer = getattr(self._local, "conn", None)
         if outer is not None:  # inside a write: read what it wrote

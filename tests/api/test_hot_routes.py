@@ -180,6 +180,20 @@ def test_a_refused_action__is_answered_by_flasks_error_handlers(app, flask_only,
     assert engine.get(users["sam"], "sales_order", orders[0]).version == 3  # nothing written
 
 
+@pytest.mark.parametrize("who", ["bob", "pat"])
+def test_an_action_on_an_unreadable_record__is_the_same_404_and_writes_nothing(
+        app, flask_only, engine, users, orders, dispatched, who):
+    token = engine.create_token(who)  # bob: another rep (the row rule); pat: no read role
+    url = f"/api/forms/sales_order/records/{orders[0]}/actions/approve"
+    for body in ({}, {"version": 2, "comment": "ok"}, {"version": "two"}):
+        hot = _ask(app, "post", url, token, json=body)
+        assert hot.status_code == 404 and hot.json["error"]["code"] == "not_found"
+        assert _answer(hot) == _answer(_ask(flask_only, "post", url, token, json=body))
+    assert dispatched == [url]  # only the malformed version went to Flask (a refusal before a write)
+    record = engine.get(users["alice"], "sales_order", orders[0])
+    assert (record.state, record.version) == ("manager_review", 2)
+
+
 BAD_BODIES = [
     {"comment": 5},
     {"to": 5},
@@ -231,6 +245,26 @@ def test_a_failure_after_the_action__is_flasks_500_and_the_action_ran_once(app, 
     assert answers[0] == answers[1] and answers[0][0] == "500 INTERNAL SERVER ERROR"
     assert b'"internal_error"' in answers[0][2]
     assert dispatched == []
+
+
+def test_a_failed_statement_while_answering__undoes_nothing_of_the_action(app, flask_only, engine,
+                                                                          users, orders, monkeypatch):
+    """The answer is read in the action's transaction; a statement failing there (which on
+    PostgreSQL aborts a whole transaction) is undone alone: the action commits, the answer is a 500."""
+    token = engine.create_token("sam")
+
+    def broken(*args, **kwargs):
+        with engine.db.read() as conn:
+            conn.exec_driver_sql("SELECT no_such_column FROM records")
+    monkeypatch.setattr(engine, "make_targets", broken)
+    for app_, rid in ((app, orders[0]), (flask_only, orders[1])):
+        resp = _ask(app_, "post", f"/api/forms/sales_order/records/{rid}/actions/approve", token, json={})
+        assert resp.status_code == 500
+        record = engine.get(users["sam"], "sales_order", rid)
+        assert (record.state, record.version) == ("approved", 3)
+        assert rid not in [t.record_id for t in engine.tasks(users["sam"])]  # the task is done
+    assert len(engine.history(users["sam"], "sales_order", orders[0])) == \
+        len(engine.history(users["sam"], "sales_order", orders[1]))
 
 
 def test_a_request_hook_added_later__sends_every_request_to_flask(app, engine, orders, dispatched):

@@ -49,6 +49,25 @@ def test_a_role_granted_or_taken_changes_the_offer_on_the_next_get(engine, users
     assert "ship" not in offered(sue, rec)
 
 
+def test_a_changed_manager_changes_the_hand_over_offer_in_the_next_actions_answer(engine, users, api):
+    """An action's answer is read in its own transaction (the owner's manager included, which
+    the transaction remembers): a manager changed since counts in the very next answer."""
+    customer, product = seed_catalog(engine, users)
+    orders = [new_order(engine, users["alice"], customer, product) for _ in range(3)]
+    for order in orders:
+        engine.act(users["alice"], "sales_order", order.id, "submit")
+    sam, sue = api("sam"), api("sue")  # alice's manager is sam
+
+    def approve(client, order) -> list[str]:
+        r = client.post(f"/api/forms/sales_order/records/{order.id}/actions/approve", json={})
+        assert r.status_code == 200, r.get_json()
+        return [a["name"] for a in r.get_json()["actions"]]
+    assert "reassign" in approve(sam, orders[0])
+    engine.users.update("alice", manager="sue")
+    assert "reassign" not in approve(sam, orders[1]) and "reassign" not in offered(sam, orders[0])
+    assert "reassign" in approve(sue, orders[2]) and "reassign" in offered(sue, orders[0])
+
+
 def test_a_reload_changes_what_a_step_offers_on_the_next_get(live, tree):
     users = {name: live.user(name) for name in DEMO_USERS}
     rec = approved_order(live, users)

@@ -57,8 +57,9 @@ def record_json(rec, marker) -> dict:
 
 def record_with_actions(rec, eng=None, user=None, marks: Markers | None = None) -> dict:
     """The record with what the user may do next (actions, forms to make, delete): its reads
-    share one read transaction (a GET's is already open; after a write, a fresh one that sees it).
-    `eng`, `user`, `marks`: the request's, when called outside Flask's (web/hot_routes.py)."""
+    share one read transaction (a GET's is already open; after an action, the action's own:
+    `action_request`; after another write, a fresh one that sees it). `eng`, `user`, `marks`:
+    the request's, when called outside Flask's (web/hot_routes.py)."""
     eng = eng or engine()
     user = user or acting_user()
     out = record_json(rec, (marks or markers()).of(eng, rec.form))
@@ -241,12 +242,13 @@ def record_act(form, record_id, name):
     if not isinstance(payload, dict):
         raise BadRequest("expected a JSON object body")
     act = action_request(engine(), acting_user(), form, record_id, name, payload)
-    return jsonify(record_with_actions(act()))
+    return jsonify(act(record_with_actions))
 
 
 def action_request(eng, user, form: str, record_id: int, name: str, payload: dict):
-    """Check an action's JSON body, and that `user` may read the record; raises before anything
-    is written. The callable it returns does the action and gives the record afterwards."""
+    """Check an action's JSON body; raises before anything is written. The callable it returns
+    does the action and gives the record afterwards (an unreadable record: its 404, the same
+    as a missing one, before anything else about the action is looked at)."""
     comment, to = payload.get("comment"), payload.get("to")
     if comment is not None and not isinstance(comment, str):
         raise ValidationFailed({"comment": "must be text"}, "\"comment\" must be text")
@@ -257,10 +259,32 @@ def action_request(eng, user, form: str, record_id: int, name: str, payload: dic
     if data is not None and not isinstance(data, dict):
         raise ValidationFailed({"data": "must be an object of field values"},
                                "\"data\" must be an object of field values")
-    eng.get(user, form, record_id)  # unreadable → 404 before the version is looked at
-    version = _version(payload, required=False)
-    return lambda: eng.act(user, form, record_id, name, comment=comment, to=to, version=version,
-                           data=data or None)
+    try:
+        version = _version(payload, required=False)
+    except ValidationFailed:
+        eng.get(user, form, record_id)  # unreadable → 404 before the version's message
+        raise
+    # a readable version: `act` reads the record first of all, under its lock, and answers an
+    # unreadable one with the same 404 (`RecordReader.get`), so nothing reads it before
+
+    def act(answer):
+        """The action, then `answer(the record afterwards)` in the action's own transaction:
+        its reads see the action, the record and the step's tasks as the action left them,
+        under the record's lock (no second transaction, no record read again). A failure of
+        `answer` undoes nothing: it is raised once the action is committed."""
+        failed = None
+        with eng.db.write():
+            rec = eng.act(user, form, record_id, name, comment=comment, to=to, version=version,
+                          data=data or None)
+            try:
+                with eng.db.aside():
+                    out = answer(rec)
+            except Exception as exc:  # noqa: BLE001 - raised below, after the commit
+                failed = exc
+        if failed is not None:
+            raise failed
+        return out
+    return act
 
 
 @bp.delete("/forms/<form>/records/<int:record_id>")
