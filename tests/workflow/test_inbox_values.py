@@ -5,6 +5,17 @@ from __future__ import annotations
 from tests.workflow.helpers import new_order, seed_catalog
 
 
+def _three_submitted(engine, users) -> list[int]:
+    """Three orders (qty 1, 2, 3) waiting for the sales managers, oldest first."""
+    customer, product = seed_catalog(engine, users)
+    ids = []
+    for qty in (1, 2, 3):
+        rec = new_order(engine, users["alice"], customer, product, qty=qty)
+        engine.act(users["alice"], "sales_order", rec.id, "submit")
+        ids.append(rec.id)
+    return ids
+
+
 def test_tasks_without_values__are_the_same_tasks_with_data_unread(engine, users):
     customer, product = seed_catalog(engine, users)
     for qty in (1, 2):
@@ -22,12 +33,7 @@ def test_inbox_filters__bind_their_values_per_call(engine, users, clock):
     """The inbox's statement is built once per shape of filters: each call's values still count."""
     from datetime import timedelta
 
-    customer, product = seed_catalog(engine, users)
-    ids = []
-    for qty in (1, 2, 3):
-        rec = new_order(engine, users["alice"], customer, product, qty=qty)
-        engine.act(users["alice"], "sales_order", rec.id, "submit")
-        ids.append(rec.id)
+    ids = _three_submitted(engine, users)
     sam = users["sam"]
     now = clock.now()
     assert [t.record_id for t in engine.tasks(sam)] == ids[::-1]
@@ -49,12 +55,7 @@ def test_inbox_filters__bind_their_values_per_call(engine, users, clock):
 def test_an_inbox_page_as_json_is_each_tasks_to_json_whatever_the_task_holds(engine, users, clock):
     """The API's page is made from the stored text (datetimes sliced, not parsed): reminded,
     escalated, decided, due and commented tasks read exactly as Task.to_json writes them."""
-    customer, product = seed_catalog(engine, users)
-    ids = []
-    for qty in (1, 2, 3):
-        rec = new_order(engine, users["alice"], customer, product, qty=qty)
-        engine.act(users["alice"], "sales_order", rec.id, "submit")
-        ids.append(rec.id)
+    ids = _three_submitted(engine, users)
     clock.advance(days=2, minutes=1, seconds=7, microseconds=123456)
     assert engine.run_sla()["reminded"] == 6  # overdue: sam and sue, three orders
     engine.act(users["sam"], "sales_order", ids[0], "reject", comment="too dear")
