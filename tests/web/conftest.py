@@ -24,11 +24,21 @@ def serving(engine, secret_key: str, threads: int = 4):
 
     srv = create_server(create_app(engine, secret_key=secret_key), host="127.0.0.1", port=0,
                         threads=threads)
-    thread = threading.Thread(target=srv.run, daemon=True)
+    closing = threading.Event()
+
+    def run():
+        try:
+            srv.run()
+        except OSError:  # select() on the sockets close() just shut (EBADF): the way it stops
+            if not closing.is_set():
+                raise
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{srv.effective_port}"
     finally:
+        closing.set()
         srv.close()
         thread.join(timeout=5)
 
