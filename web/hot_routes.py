@@ -38,8 +38,10 @@ from __future__ import annotations
 import io
 import json
 import re
+from json.encoder import c_make_encoder, encode_basestring, encode_basestring_ascii
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.datastructures import Headers
 
 from .api.records import action_request, list_page, read_record, record_with_actions
@@ -92,6 +94,7 @@ class HotRoutes:
     def __init__(self, app: Flask, flask_wsgi):
         self.app, self.flask = app, flask_wsgi
         self._headers: dict[bool, list] = {}
+        self._encoders: dict = {}
         self._hooks = _hooks(app)
 
     def __call__(self, environ, start_response):
@@ -200,11 +203,35 @@ class HotRoutes:
     # --- answers ----------------------------------------------------------------------
 
     def _body(self, obj) -> bytes:
-        """`obj` as Flask's `jsonify` writes it."""
+        """`obj` as Flask's `jsonify` writes it. For the app's own provider, compact, the C
+        encoder `json.dumps` would build is built once per setting (`_encoder`); anything else
+        (indented in debug, another provider class) goes through `provider.dumps`."""
         app, provider = self.app, self.app.json
         indent = (provider.compact is None and app.debug) or provider.compact is False
-        text = provider.dumps(obj, **({"indent": 2} if indent else {"separators": (",", ":")}))
+        encode = None if indent else self._encoder(provider)
+        if encode is None:
+            text = provider.dumps(obj, **({"indent": 2} if indent else {"separators": (",", ":")}))
+        else:
+            text = "".join(encode(obj, 0))
         return f"{text}\n".encode()
+
+    def _encoder(self, provider):
+        """The C encoder `json.dumps(obj, separators=(",", ":"), default=provider.default,
+        ensure_ascii=..., sort_keys=...)` builds for a dict, built once per those settings (an
+        answer's encoding was a quarter of a list page's CPU, building the encoder and
+        `JSONEncoder` a part of it). None when that is not what `provider.dumps` does. It keeps
+        no circular-reference memory, so one encoder serves every thread: a cycle ends in
+        RecursionError, not ValueError, and either way Flask answers the request."""
+        if type(provider).dumps is not DefaultJSONProvider.dumps or c_make_encoder is None:
+            return None
+        key = (provider.default, bool(provider.ensure_ascii), bool(provider.sort_keys))
+        hit = self._encoders.get(key)
+        if hit is None:
+            default, ascii_only, sort_keys = key
+            hit = self._encoders[key] = c_make_encoder(
+                None, default, encode_basestring_ascii if ascii_only else encode_basestring,
+                None, ":", ",", sort_keys, False, True)
+        return hit
 
     def _answer(self, environ, start_response, body: bytes):
         """A 200 with `body` and the headers Flask's hooks give an API answer."""

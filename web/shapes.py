@@ -114,6 +114,7 @@ def utc_marker(schema: dict | None) -> Callable[[Any], Any] | None:
     items = utc_marker(schema["items"]) if isinstance(schema.get("items"), dict) else None
     if not stamp and not fields and items is None:
         return None
+    marked = tuple(fields.items())  # a dict is copied, only the fields that hold date-times visited
 
     def mark(value):
         if value is None:
@@ -121,7 +122,11 @@ def utc_marker(schema: dict | None) -> Callable[[Any], Any] | None:
         if stamp and isinstance(value, str):
             return value if _has_offset(value) else value + "Z"
         if fields and isinstance(value, dict):
-            return {k: (fields[k](v) if k in fields else v) for k, v in value.items()}
+            out = dict(value)
+            for k, m in marked:
+                if k in out:
+                    out[k] = m(out[k])
+            return out
         if items is not None and isinstance(value, list):
             return [items(v) for v in value]
         return value

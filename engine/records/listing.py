@@ -118,10 +118,25 @@ class Pages:
         return plan
 
 
+def _loads(text: str):
+    """`json.loads(text)` for a stored value: the decoder's C scanner called once for the
+    text, without `loads`' and `decode`'s Python steps around it (a sixth of a list page's
+    CPU for fifty rows). Text the scanner does not take whole (leading or trailing blanks,
+    anything else) goes through `json.loads`, which then answers or raises as ever."""
+    try:
+        value, end = _scan(text, 0)
+    except Exception:  # StopIteration at a blank or bad start; a malformed value
+        return json.loads(text)
+    return value if end == len(text) else json.loads(text)
+
+
+_scan = json.decoder.JSONDecoder().scan_once
+
+
 def _items(rows, me: str, hidden_own, hidden_other) -> list[dict]:
     """The rows (`_COLUMNS`, as the driver or SQLAlchemy gives them) as `Record.to_json()`
     gives the record `user` may see: fields hidden from them left out."""
-    loads = json.loads
+    loads = _loads
     out = []
     for rid, form, number, state, version, owner, data, created, updated in rows:
         if type(data) is str:
@@ -129,9 +144,10 @@ def _items(rows, me: str, hidden_own, hidden_other) -> list[dict]:
         hidden = hidden_own if owner == me else hidden_other
         if hidden:
             data = {k: v for k, v in data.items() if k not in hidden}
+        created_iso = stored_iso(created)  # a record never changed: the same moment twice
         out.append({"id": rid, "form": form, "number": number, "state": state, "version": version,
-                    "owner": owner, "data": data, "created_at": stored_iso(created),
-                    "updated_at": stored_iso(updated)})
+                    "owner": owner, "data": data, "created_at": created_iso,
+                    "updated_at": created_iso if updated == created else stored_iso(updated)})
     return out
 
 

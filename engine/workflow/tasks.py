@@ -247,7 +247,8 @@ def inbox_json(conn, assignee: str, query: InboxQuery) -> list[dict]:
         item = dict(zip(_JSON_FIELDS, row))
         item["escalated"] = bool(item["escalated"])
         for k in _JSON_DATETIMES:
-            item[k] = stored_iso(item[k])
+            if (v := item[k]) is not None:  # most tasks are not yet due, reminded or decided
+                item[k] = stored_iso(v)
         out.append(item)
     return out
 

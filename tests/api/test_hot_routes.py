@@ -77,6 +77,24 @@ def test_a_plain_read__is_answered_without_flask_byte_for_byte(app, flask_only, 
     assert _answer(hot) == _answer(_ask(flask_only, "get", path, token))
 
 
+@pytest.mark.parametrize("setting", [{"ensure_ascii": False}, {"sort_keys": True},
+                                     {"compact": False}])
+def test_the_apps_json_settings__are_kept_byte_for_byte(app, flask_only, engine, users, orders,
+                                                       dispatched, setting):
+    engine.create(users["alice"], "customer", {"name": "Zoë «Ωmega» \u2028 café", "region": "south"})
+    token = engine.create_token("alice")
+    for a in (app, flask_only):
+        for name, value in setting.items():
+            setattr(a.json, name, value)
+    for path in ("/api/forms/customer/records", "/api/forms/sales_order/records", "/api/tasks"):
+        hot = _ask(app, "get", path, token)
+        assert hot.status_code == 200
+        assert _answer(hot) == _answer(_ask(flask_only, "get", path, token))
+    assert dispatched == []
+    body = _ask(app, "get", "/api/forms/customer/records", token).get_data()
+    assert ("Zoë".encode() in body) == (setting.get("ensure_ascii") is False)
+
+
 def test_over_https__the_same_headers_as_flask_with_hsts(app, flask_only, engine, orders, dispatched):
     token = engine.create_token("alice")
     path = f"/api/forms/sales_order/records/{orders[0]}"

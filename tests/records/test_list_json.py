@@ -27,3 +27,22 @@ def test_a_json_page__leaves_out_what_the_reader_may_not_see(erp):  # noqa: F811
     theirs = {i["id"]: i for i in erp.list(alice, "product", as_json=True).items}
     assert mine[world.chair.id]["data"]["cost"] == "400.00"
     assert "cost" not in theirs[world.chair.id]["data"]
+
+
+@pytest.mark.parametrize("text", ['{"a": 1, "b": [1.5, "x\\u00e9", null, true]}', ' {"a": 1} ',
+                                  '{"a": 1}\n', '\ufeff{"a": 1}', '{"a": 1} x', '{"a": ', '',
+                                  '"text"', '[NaN, -Infinity]', '{"a": 1}{"b": 2}'])
+def test_a_stored_value__reads_as_json_loads_reads_it(text):
+    """The page's reader of stored JSON text (its C scanner called directly) gives what
+    `json.loads` gives, and raises what it raises."""
+    import json
+
+    from engine.records.listing import _loads
+    try:
+        expected = json.loads(text)
+    except ValueError as exc:
+        with pytest.raises(type(exc)):
+            _loads(text)
+    else:
+        got = _loads(text)
+        assert repr(got) == repr(expected) and type(got) is type(expected)
