@@ -84,7 +84,11 @@ def _inactive(conn) -> set | None:
 
 
 def mark_false_many(conn, alert: str, record_ids: list[int]) -> None:
-    """`mark_false` for many records in one statement per 500 ids."""
+    """`mark_false` for many records in one statement per 500 ids (SQLite: `mark_false`'s
+    UPDATE in one executemany, no IN list for SQLAlchemy to expand and render per batch)."""
+    if conn.dialect.name == "sqlite":
+        _MARK_FALSE.many(conn, [{"b_alert": alert, "b_id": rid} for rid in record_ids])
+        return
     for start in range(0, len(record_ids), 500):
         conn.execute(st.update().where(st.c.alert == alert,
                                        st.c.record_id.in_(record_ids[start:start + 500]),

@@ -54,9 +54,12 @@ def record(conn, alert: str, record_id: int | None, outcome: str, now: datetime,
                            "detail": jsonable(dict(detail or {}))})
 
 
-def record_many(conn, rows: list[dict]) -> None:
+def record_many(conn, rows: list[dict], stored: bool = False) -> None:
+    """Many traces in one executemany; `stored`: each row's detail is already as `jsonable`
+    answers it (built so by the caller), neither copied nor walked again."""
     if rows:
-        _INSERT.many(conn, [{**r, "detail": jsonable(r.get("detail") or {})} for r in rows])
+        _INSERT.many(conn, rows if stored else
+                     [{**r, "detail": jsonable(r.get("detail") or {})} for r in rows])
 
 
 def prune(conn, now: datetime, keep: timedelta = RETENTION) -> int:

@@ -79,13 +79,14 @@ def on_changes(alerts, changes: list) -> None:
                     evaluate(alerts, conn, rt, record, change.user, trigger=change.kind)
                     contexts.clear()
                     continue
+                # the detail as `traces.jsonable` stores it: plain keys and values but "values"
                 false_rows.append({
                     "alert": rt.id, "record_id": record.id, "at": now, "outcome": "condition_false",
                     "detail": {"trigger": change.kind, "version": record.version, "if": source,
-                               "values": seen_in(rt, ctx)}})
+                               "values": traces.jsonable(seen_in(rt, ctx))}})
             if rt.spec.once:
                 dedup.mark_false_many(conn, rt.id, [r["record_id"] for r in false_rows])
-            traces.record_many(conn, false_rows)
+            traces.record_many(conn, false_rows, stored=True)
 
 
 def evaluate(alerts, conn, rt, record, user, trigger: str) -> str:

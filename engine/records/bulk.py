@@ -6,7 +6,8 @@ For every record it writes exactly the rows `RecordWriter.insert` writes — the
 JSON row, its typed row, its line rows, its `create` event, its number — and
 keeps every rule that path keeps: the form's `validate` rules are checked per
 record, `unique` values are checked under the write lock (one query per field
-for the whole batch, plus the batch itself), and the number counter moves once
+for the whole batch, plus the batch itself; on SQLite by the typed table's unique
+indexes as its rows go in, the query only to name a refused value), and the number counter moves once
 per key by the batch's count, so numbers are gap-free and in the order given.
 Only the statements are fewer: one executemany per table instead of one
 INSERT per row. The change sink hears each `create` after the batch's rows
@@ -26,7 +27,7 @@ import sqlalchemy as sa
 from ..errors import ValidationFailed
 from ..forms.numbering import counter_key, format_number
 from ..store import tables as t
-from ..store.transaction import tx_cache
+from ..store.transaction import Savepoint, tx_cache
 from ..store.hot import Hot
 from . import Change, Record
 
@@ -57,7 +58,11 @@ def insert_many(writer, conn, user, form_id: str, batch: Sequence[Mapping], now)
     if runtime.has_rules:
         for values in values_list:
             writer.check_rules(conn, user, form_id, None, values)
-    _check_unique(rt, conn, form_id, values_list)
+    # SQLite: the typed table's unique indexes refuse a taken value as the typed rows go in
+    # (`_insert_typed`); elsewhere a refused statement spoils the transaction, so ask first
+    by_index = conn.dialect.name == "sqlite"
+    if not by_index:
+        _check_unique(rt, conn, form_id, values_list)
     numbers = _numbers(rt, conn, form, values_list, now) if form.number else [None] * len(batch)
     rows = [{"form": form_id, "number": number, "state": None, "data": runtime.dump(values),
              "version": 1, "owner": user.name, "created_at": now, "updated_at": now,
@@ -72,7 +77,10 @@ def insert_many(writer, conn, user, form_id: str, batch: Sequence[Mapping], now)
         typed_rows.append(typed.row(row, values))
         for name in typed.lines:
             line_rows[name].extend(typed.line_rows(rid, name, values.get(name)))
-    typed._insert.many(conn, typed_rows)
+    if by_index and typed.unique:
+        _insert_typed(rt, conn, form_id, typed, typed_rows, values_list)
+    else:
+        typed._insert.many(conn, typed_rows)
     for name, lrows in line_rows.items():
         typed._line_insert[name].many(conn, lrows)
     records = [writer.reader.new_record(row, values) for row, values in zip(rows, values_list)]
@@ -102,6 +110,21 @@ def _insert_records(conn, rows: list[dict]) -> list[int]:
     _RECORDS_MANY.many(conn, rows)
     last = _LAST_ID.scalar(conn, {})
     return list(range(last - len(rows) + 1, last + 1))
+
+
+def _insert_typed(rt, conn, form_id: str, typed, rows: list, values_list: list) -> None:
+    """The batch's typed rows, their unique indexes the check (one SELECT per unique field and
+    500 records saved, ~6 µs a record of an import): when an index refuses a row, the rows
+    are taken back (a savepoint: the executemany kept those before it) and `_check_unique`
+    names the value as it would have before the insert; anything else is raised as it came."""
+    savepoint = Savepoint(conn)
+    try:
+        typed._insert.many(conn, rows)
+    except sa.exc.IntegrityError:
+        savepoint.rollback()
+        _check_unique(rt, conn, form_id, values_list)
+        raise
+    savepoint.commit()
 
 
 def _check_unique(rt, conn, form_id: str, values_list: list) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from engine.errors import ValidationFailed
 from engine.io import importer
 from engine.store import tables as t
 from tests.conftest import make_engine
@@ -106,6 +107,34 @@ def test_bulk_import_refuses_a_value_taken_meanwhile_naming_its_row(erp):
     assert [(e.row, e.column) for e in result.errors] == [(9, "name")]
     assert erp.list(root, "customer").total == 1
 
+
+
+def test_a_bulk_batch_refusing_a_taken_value_names_it_and_keeps_nothing(erp):
+    """`create_many_checked` with a value stored since the check (the fourth of the batch,
+    after rows the executemany wrote) and with a value the batch holds twice (checked apart):
+    ValidationFailed names the value (as the check under the lock did before the insert),
+    no record of the batch is kept, and a later batch gets the numbers refused ones had."""
+    root = erp.user("root")
+
+    def check(*names):
+        checked = erp.check_new_many(root, "customer",
+                                     [{"name": n, "region": "east"} for n in names])
+        assert not [c for c in checked if isinstance(c, Exception)]
+        return checked
+
+    taken = check("A", "B", "C", "Taken", "D")
+    erp.create(root, "customer", {"name": "Taken", "region": "east"})  # another writer
+    twice = check("A", "B") + check("B")
+    for batch, message in ((taken, "Taken is already used by another record"),
+                           (twice, "B is already used by another record")):
+        with pytest.raises(ValidationFailed) as refused:
+            erp.create_many_checked(root, "customer", batch)
+        assert refused.value.fields == {"name": message}
+        assert [r.data["name"] for r in erp.list(root, "customer").items] == ["Taken"]
+    made = erp.create_many_checked(root, "customer", check("A", "B", "C"))
+    assert [(r.data["name"], r.number) for r in made] == \
+        [("A", "C-00002"), ("B", "C-00003"), ("C", "C-00004")]
+    assert erp.list(root, "customer").total == 4
 
 @pytest.fixture
 def erp(database_url, clock):
