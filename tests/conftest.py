@@ -23,6 +23,15 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from engine.auth import passwords
+
+# The suite hashes thousands of passwords (nine users per `engine` fixture, every login):
+# scrypt at the production cost (N=2**14, ~40 ms a hash) was about a fifth of the run. A
+# stored hash carries its own cost and verification reads it from there, so the code under
+# test is the same; tests/auth/test_password_cost.py holds the production cost where it is,
+# in a process this file never touched.
+passwords.N = 2 ** 10
+
 FIXTURES = Path(__file__).parent / "fixtures"
 VALID = FIXTURES / "valid"
 PG_URL = os.environ.get("LOOM_TEST_DATABASE_URL")
