@@ -161,6 +161,7 @@ class Hot:
         if plan is None or _spied(conn):
             return None, None
         values = plan.bind(params)
+        arm_deadline(conn)  # a read is fenced as SQLAlchemy's own statements are (an inbox page)
         cursor = conn.connection.dbapi_connection.cursor()
         try:
             cursor.execute(plan.sql, values)

@@ -10,6 +10,7 @@ from engine.errors import QueryTimeout
 import engine.store.database as database
 from engine.store.database import Database
 from tests.conftest import VALID, make_engine
+from tests.workflow.helpers import new_order, seed_catalog
 
 ENDLESS = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) "
            "SELECT count(*) FROM n")
@@ -63,5 +64,29 @@ def test_a_list_page_run_from_its_kept_statements__is_fenced_too(tmp_path, clock
             eng.list(alice, "customer", as_json=True)  # the kept statements, on the cursor
         eng.db.statement_timeout = 30
         assert len(eng.list(alice, "customer", as_json=True).items) == 30
+    finally:
+        eng.close()
+
+
+def test_an_inbox_page_run_on_the_cursor__is_fenced_too(tmp_path, clock, monkeypatch):
+    # the inbox's statements are hot (the DBAPI cursor, no SQLAlchemy listener to start the
+    # fence's clock): they are stopped past the deadline all the same
+    monkeypatch.setattr(database, "_PROGRESS_STEPS", 20)
+    eng = make_engine(VALID, f"sqlite:///{tmp_path / 'i.db'}", clock)
+    try:
+        for name, roles, manager in (("gm", ["general_manager"], None),
+                                     ("sam", ["sales_manager"], "gm"), ("alice", ["sales"], "sam")):
+            eng.add_user(name, roles, manager=manager)
+        alice, sam = eng.user("alice"), eng.user("sam")
+        customer, product = seed_catalog(eng, {"alice": alice})
+        for _ in range(30):
+            rec = new_order(eng, alice, customer, product)
+            eng.act(alice, "sales_order", rec.id, "submit")
+        assert eng.task_page(sam, limit=10, as_json=True).total == 30
+        eng.db.statement_timeout = 1e-9
+        with pytest.raises(QueryTimeout):
+            eng.task_page(sam, limit=10, as_json=True)
+        eng.db.statement_timeout = 30
+        assert len(eng.task_page(sam, limit=10, as_json=True).items) == 10
     finally:
         eng.close()
