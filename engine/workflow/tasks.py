@@ -226,9 +226,7 @@ class InboxQuery:
 def inbox(conn, assignee: str, query: InboxQuery) -> list[Task]:
     """A user's tasks with their record's number, state, owner and (`query.values`) values:
     one query over ix_tasks_inbox (assignee, status, id), filters and order in SQL."""
-    params = {"b_assignee": assignee, "b_status": query.status, "b_form": query.form,
-              "b_step": query.step, "b_created_before": query.created_before,
-              "b_due_before": query.due_before, "b_limit": query.limit, "b_offset": query.offset}
+    params = _params(assignee, query, b_limit=query.limit, b_offset=query.offset)
     return [_task(r) for r in _inbox_stmt(query).all(conn, params)]
 
 
@@ -236,9 +234,7 @@ def inbox_json(conn, assignee: str, query: InboxQuery) -> list[dict]:
     """`inbox` as `Task.to_json` answers it (no `data`), made from the driver's rows when it
     can: on SQLite a datetime's stored text becomes the API's text by slicing, where parsing
     it into a datetime and formatting that back cost a third of an inbox page."""
-    params = {"b_assignee": assignee, "b_status": query.status, "b_form": query.form,
-              "b_step": query.step, "b_created_before": query.created_before,
-              "b_due_before": query.due_before, "b_limit": query.limit, "b_offset": query.offset}
+    params = _params(assignee, query, b_limit=query.limit, b_offset=query.offset)
     rows, stored = _inbox_stmt(replace(query, values=False)).driver_rows(conn, params)
     if not stored:
         return [_task(r).to_json() for r in rows]
@@ -289,13 +285,17 @@ def inbox_total(conn, assignee: str, query: InboxQuery, cap: int | None = None) 
         if cap is not None:
             q = q.limit(_B("b_cap", type_=sa.Integer))
         q = _INBOX_TOTAL[key] = Hot(sa.select(sa.func.count()).select_from(q.subquery()))
-    params = {"b_assignee": assignee, "b_status": query.status, "b_form": query.form,
-              "b_step": query.step, "b_created_before": query.created_before,
-              "b_due_before": query.due_before, "b_cap": None if cap is None else cap + 1}
-    return q.scalar(conn, params)
+    return q.scalar(conn, _params(assignee, query, b_cap=None if cap is None else cap + 1))
 
 
 _INBOX_TOTAL: dict = {}
+
+
+def _params(assignee: str, query: InboxQuery, **more) -> dict:
+    """The values the inbox's statements bind for `query` (each uses those its shape needs)."""
+    return {"b_assignee": assignee, "b_status": query.status, "b_form": query.form,
+            "b_step": query.step, "b_created_before": query.created_before,
+            "b_due_before": query.due_before, **more}
 
 
 def _shape(query: InboxQuery) -> tuple:
