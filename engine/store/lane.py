@@ -53,6 +53,10 @@ class WriterLane:
                 self._held = False
 
     @property
+    def held_by_me(self) -> bool:
+        return self._owner == threading.get_ident()
+
+    @property
     def waiting(self) -> int:
         """Writers queued behind the holder (for benchmarks and tests)."""
         return len(self._waiters)

@@ -255,3 +255,53 @@ def test_a_write_inside_a_write_on_the_same_file_through_another_engine_fails_fa
     finally:
         other.close()
         eng.close()
+
+
+def test_writes_reuse_one_kept_connection_that_closing_the_engine_returns(tmp_path, clock,
+                                                                            monkeypatch):
+    eng = _engine_without_busy_wait(tmp_path, clock, monkeypatch)
+    db = eng.db
+    seen = []
+    for n in range(3):
+        with db.write() as conn:
+            conn.execute(t.counters.insert().values(form="kept", key=f"k{n}", value=n))
+            seen.append(conn.connection.dbapi_connection)
+    assert seen[0] is seen[1] is seen[2]
+    assert db.engine.pool.checkedout() == database_module.kept_writers(db.engine) == 1
+    eng.close()
+    assert db.engine.pool.checkedout() == 0
+
+
+def test_a_failed_commit_keeps_nothing_and_the_next_write_starts_on_a_fresh_connection(
+        tmp_path, clock, monkeypatch):
+    eng = _engine_without_busy_wait(tmp_path, clock, monkeypatch)
+    db = eng.db
+    try:
+        with db.write() as conn:
+            conn.execute(t.counters.insert().values(form="kept", key="before", value=0))
+            first = conn.connection.dbapi_connection
+
+        def refuse(_conn):
+            raise OSError("disk I/O error")
+
+        event.listen(db.engine, "commit", refuse)
+        try:
+            try:
+                with db.write() as conn:
+                    conn.execute(t.counters.insert().values(form="kept", key="lost", value=1))
+            except OSError:
+                pass
+            else:
+                raise AssertionError("the commit did not fail")
+        finally:
+            event.remove(db.engine, "commit", refuse)
+        with db.write() as conn:
+            conn.execute(t.counters.insert().values(form="kept", key="after", value=2))
+            assert conn.connection.dbapi_connection is not first
+        with db.read() as conn:
+            keys = conn.execute(sa.text("SELECT key FROM counters WHERE form = 'kept' "
+                                        "ORDER BY key")).scalars().all()
+        assert keys == ["after", "before"]
+        assert db.engine.pool.checkedout() == 1  # the new writer; the old one went back
+    finally:
+        eng.close()
