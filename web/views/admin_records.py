@@ -10,6 +10,7 @@ from flask_login import login_required
 from engine.errors import LoomError
 
 from ..auth import acting_user
+from ..paging import page_number
 from .common import engine
 
 bp = Blueprint("admin_records", __name__)
@@ -23,11 +24,6 @@ def _admin():
     return eng, user
 
 
-def _page_arg() -> int:
-    raw = request.args.get("page") or "1"
-    return max(1, int(raw)) if raw.isdigit() else 1
-
-
 @bp.get("/admin/trash")
 @login_required
 def trash():
@@ -35,7 +31,7 @@ def trash():
     form = request.args.get("form") or None
     if form is not None and form not in eng.defs.forms:
         abort(404)
-    page_no = _page_arg()
+    page_no = page_number(request.args)
     page = eng.trash(user, form, limit=PAGE, offset=(page_no - 1) * PAGE)
     return render_template("admin_trash.html", forms=eng.defs.forms, form=form, page=page,
                            page_no=page_no, pages=max(1, -(-page.total // PAGE)))
@@ -80,7 +76,7 @@ def audit():
     eng, user = _admin()
     who = (request.args.get("user") or "").strip() or None
     action = (request.args.get("action") or "").strip() or None
-    page_no = _page_arg()
+    page_no = page_number(request.args)
     # the form's dates are whole days: `until` includes its day
     page = eng.audit(user, who=who, action=action, since=_day("since"), until=_day("until", end=True),
                      limit=PAGE, offset=(page_no - 1) * PAGE)

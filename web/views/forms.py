@@ -18,6 +18,7 @@ from .. import list_page as lp
 from .. import report_view
 from ..formatting import fmt_datetime, fmt_number
 from ..auth import acting_user
+from ..paging import page_number
 from ..files import send_file_ref, wants_download, with_uploads
 from ..workflow_view import available_actions
 from .common import engine, label, lang, msg, readable_forms, t, zone
@@ -61,10 +62,7 @@ def listing(form):
     if sort.lstrip("-") not in sortable:
         sort = ""
     order = (("-" if sort.startswith("-") else "") + sortable[sort.lstrip("-")]) if sort else None
-    try:
-        page_no = max(1, min(int(request.args.get("page") or 1), 100000))
-    except ValueError:
-        page_no = 1
+    page_no = page_number(request.args)
     page = eng.list(user, form, filter=" and ".join(parts) or None, order=order,
                     limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE,
                     sums=[c.name for c in cols if c.total], capped_total=True)

@@ -17,6 +17,7 @@ from engine.errors import ActionRefused, Conflict, LoomError, ValidationFailed
 from .. import formdata as fd
 from .. import i18n
 from ..auth import acting_user
+from ..paging import page_number
 from .common import engine, label, lang, msg, t
 
 bp = Blueprint("inbox", __name__)
@@ -25,7 +26,6 @@ SORTS = ("newest", "oldest", "due")
 AGES = (1, 3, 7)  # "older than n days" filters
 DUES = ("overdue", "today")
 PAGE = 50
-MAX_PAGE = 10**6  # a page number past this is a typo, not a page
 BULK = ("approve", "reject")
 MAX_BULK = 100
 
@@ -110,8 +110,7 @@ def index():
     created_before = now - timedelta(days=int(asked["age"])) if asked["age"] in map(str, AGES) else None
     due_before = {"overdue": now, "today": now + timedelta(days=1)}.get(asked["due"])
     sort = asked["sort"] if asked["sort"] in SORTS else "newest"
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) <= MAX_PAGE else 1
+    page = page_number(request.args)
     found = eng.task_page(user, status, PAGE, (page - 1) * PAGE, form=asked["form"] or None,
                           step=asked["step"] or None, created_before=created_before,
                           due_before=due_before, sort=sort, values=True)
