@@ -18,7 +18,7 @@ from .. import list_page as lp
 from .. import report_view
 from ..formatting import fmt_datetime, fmt_number
 from ..auth import acting_user
-from ..paging import page_number
+from ..paging import page_number, past_the_end
 from ..files import send_file_ref, wants_download, with_uploads
 from ..workflow_view import available_actions
 from .common import engine, label, lang, msg, readable_forms, t, zone
@@ -66,10 +66,13 @@ def listing(form):
     page = eng.list(user, form, filter=" and ".join(parts) or None, order=order,
                     limit=PAGE_SIZE, offset=(page_no - 1) * PAGE_SIZE,
                     sums=[c.name for c in cols if c.total], capped_total=True)
+    pages = max(1, (page.total + PAGE_SIZE - 1) // PAGE_SIZE)
+    back = past_the_end(page_no, pages, "forms.listing", form=form)
+    if back is not None:
+        return back
     labels = fd.WebLabels(lp.link_titles(eng, user, cols, page.items))
     rows = [{"rec": r, "cells": [_cell(eng, spec, wf, c, r, labels) for c in cols]} for r in page.items]
     filters = [f for f in lp.filter_fields(eng, spec, cols) if f.name in shown]  # no filter
-    pages = max(1, (page.total + PAGE_SIZE - 1) // PAGE_SIZE)
     template = "_list_results.html" if request.headers.get("HX-Request") and \
         request.headers.get("HX-Target") == "results" else "list.html"
     return render_template(template, spec=spec, rows=rows, cols=cols, total=page.total, totals=page.totals,

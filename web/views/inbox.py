@@ -17,7 +17,7 @@ from engine.errors import ActionRefused, Conflict, LoomError, ValidationFailed
 from .. import formdata as fd
 from .. import i18n
 from ..auth import acting_user
-from ..paging import page_number
+from ..paging import page_number, past_the_end
 from .common import engine, label, lang, msg, t
 
 bp = Blueprint("inbox", __name__)
@@ -114,11 +114,15 @@ def index():
     found = eng.task_page(user, status, PAGE, (page - 1) * PAGE, form=asked["form"] or None,
                           step=asked["step"] or None, created_before=created_before,
                           due_before=due_before, sort=sort, values=True)
+    pages = max(1, -(-found.total // PAGE))
+    back = past_the_end(page, pages, "inbox.index")
+    if back is not None:
+        return back
     forms = [f for f in eng.defs.forms.values() if eng.defs.workflow_for(f.id) is not None]
     return render_template("inbox.html", rows=_rows(eng, user, found.items), status=status,
                            statuses=STATUSES, forms=forms, asked=asked, wf=wf, sorts=SORTS,
                            ages=AGES, dues=DUES, bulk=BULK if status == "open" else (),
-                           page=page, pages=max(1, -(-found.total // PAGE)), total=found.total,
+                           page=page, pages=pages, total=found.total,
                            total_capped=found.total_capped)
 
 
