@@ -109,4 +109,5 @@ class Archiver:
                 locked = store.lock_live(conn, ids)
                 ids = conn.execute(query.where(base.c._id.in_(locked))).scalars().all() \
                     if locked else []
-            return store.move(conn, self.typed[form_id], ids, self.clock.now())
+            return store.move(conn, self.typed[form_id], ids, self.clock.now(),
+                              [a.id for a in self.defs.alerts_for(form_id)])

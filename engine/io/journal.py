@@ -24,6 +24,7 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 
 from ..store import tables as t
+from ..store.alert_rows import forget_alerts
 from ..store.hot import Hot
 
 STALE = timedelta(minutes=15)  # no batch for this long: the importing process is gone
@@ -86,8 +87,7 @@ def undo(engine, import_id: int, form: str) -> int:
             for table in (t.events, t.tasks, t.notifications):
                 conn.execute(table.delete().where(table.c.form == form,
                                                   table.c.record_id.in_(ids)))
-            for table in (t.alert_state, t.alert_traces):
-                conn.execute(table.delete().where(table.c.record_id.in_(ids)))
+            forget_alerts(conn, [a.id for a in engine.defs.alerts_for(form)], ids)
             conn.execute(t.records.delete().where(t.records.c.form == form,
                                                   t.records.c.id.in_(ids)))
             conn.execute(ir.delete().where(ir.c.import_id == import_id, ir.c.record_id.in_(ids)))

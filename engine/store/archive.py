@@ -15,13 +15,16 @@ from typing import Sequence
 import sqlalchemy as sa
 
 from . import tables as t
+from .alert_rows import forget_alerts
 from .typed import TypedForm
 
 ar, ae, at = t.archived_records, t.archived_events, t.archived_tasks
 
 
-def move(conn: sa.Connection, typed: TypedForm, ids: Sequence[int], now: datetime) -> int:
-    """Move the records `ids` of one form, with their events and tasks, to the archive."""
+def move(conn: sa.Connection, typed: TypedForm, ids: Sequence[int], now: datetime,
+         alerts: Sequence[str]) -> int:
+    """Move the records `ids` of one form, with their events and tasks, to the archive; the
+    state and traces of the form's `alerts` about them go."""
     if not ids:
         return 0
     r = t.records
@@ -42,6 +45,7 @@ def move(conn: sa.Connection, typed: TypedForm, ids: Sequence[int], now: datetim
     conn.execute(typed.table.delete().where(typed.table.c._id.in_(ids)))
     conn.execute(t.tasks.delete().where(t.tasks.c.record_id.in_(ids)))
     conn.execute(t.events.delete().where(t.events.c.record_id.in_(ids)))
+    forget_alerts(conn, alerts, ids)
     return conn.execute(r.delete().where(r.c.id.in_(ids))).rowcount
 
 

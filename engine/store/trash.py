@@ -9,10 +9,12 @@ removes the record, its history and its tasks for good.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Sequence
 
 import sqlalchemy as sa
 
 from . import tables as t
+from .alert_rows import forget_alerts
 from .transaction import tx_cache
 from .typed import TypedStore
 
@@ -79,10 +81,13 @@ def last_deletion(conn: sa.Connection, record_id: int) -> dict | None:
     return None if row is None else (row.detail or {})
 
 
-def purge(conn: sa.Connection, record_id: int) -> None:
-    """Remove a deleted record with its history and tasks, for good."""
+def purge(conn: sa.Connection, record_id: int, alerts: Sequence[str]) -> None:
+    """Remove a deleted record with its history, tasks, alert state and messages, for good."""
     conn.execute(t.tasks.delete().where(t.tasks.c.record_id == record_id))
     conn.execute(t.events.delete().where(t.events.c.record_id == record_id))
+    forget_alerts(conn, alerts, [record_id])
+    # its messages would lead to whichever record takes the id next (SQLite reuses the newest)
+    conn.execute(t.notifications.delete().where(t.notifications.c.record_id == record_id))
     conn.execute(r.delete().where(r.c.id == record_id, r.c.deleted_at.is_not(None)))
     tx_cache(conn).pop(("record", record_id), None)
 

@@ -161,3 +161,26 @@ def test_worker_takeover__a_live_lease_is_respected_until_it_expires(eng, u, clo
     assert scheduler.run_tick(eng.services.alerts, rt, tick, "me").skipped == "busy"
     clock.advance(minutes=6)
     assert scheduler.run_tick(eng.services.alerts, rt, tick, "me").fired == 1
+
+
+@pytest.mark.outbox_ok  # emails queued; delivery is not under test
+def test_once__a_new_record_never_inherits_a_purged_records_state(eng, u, clock):
+    """SQLite gives the next record the id of the newest one purged: the purge forgets the
+    alert's state, traces and messages of that id, or the new record's `once` alert stays
+    silent and the old messages lead to the new record."""
+    def fired():
+        return [n for n in eng.notifications(u["boss"]) if n["source"] == "overdue_once"]
+
+    gone = order(eng, u, "2026-03-01")  # overdue
+    eng.run_schedules()
+    assert len(fired()) == 1
+    eng.delete(u["root"], "sales_order", gone.id)
+    eng.purge_record(u["root"], "sales_order", gone.id)
+    assert fired() == []
+    new = order(eng, u, "2026-03-01")
+    if eng.db.is_sqlite:
+        assert new.id == gone.id  # the case this guards: SQLite reuses the largest id
+    assert eng.alert_traces(u["root"], alert="overdue_once", record_id=new.id) == []
+    clock.advance(hours=1)
+    eng.run_schedules()
+    assert [n["subject"] for n in fired()] == [f"{new.number} is overdue"]
