@@ -333,6 +333,15 @@ class Engine:
         return self._live.records.list(user, form_id, filter, order, limit, offset, tuple(sums),
                                        capped_total, as_json)
 
+    def list_rendered(self, user: User, form_id: str, filter: str | None = None,
+                      order: str | None = None, limit: int = 50, offset: int = 0,
+                      capped_total: bool = False, render=None) -> tuple[list, int, bool]:
+        """`list(..., as_json=True)` for an answer written as text: each item as `render(item)`
+        gives it (`render` must be a pure function of the item: a row read again unchanged
+        gives the text it gave before), the total, and whether that is capped."""
+        return self._live.records.list_rendered(user, form_id, filter, order, limit, offset,
+                                                capped_total, render)
+
     # --- the trash (soft delete) and the audit log ------------------------------------
 
     def can_delete(self, user: User, record: Record) -> bool:
