@@ -480,6 +480,14 @@ class Engine:
                                              form=form, step=step, created_before=created_before,
                                              due_before=due_before, sort=sort, values=values)
 
+    def task_page_rendered(self, user, status: str = "open", limit: int = 50, offset: int = 0,
+                           *, capped_total: bool = True, render=None) -> tuple[list, int, bool]:
+        """`task_page(..., as_json=True)` for an answer written as text: each item as
+        `render(item)` gives it (`render` must be a pure function of the item: a task row read
+        again unchanged gives the text it gave before), the total, and whether it is capped."""
+        return self._live.workflow.task_page_rendered(user, status, limit, offset, capped_total,
+                                                      render)
+
     def task_count(self, user) -> int:
         """How many open tasks `user` holds (the inbox badge)."""
         return self._live.workflow.task_count(user)

@@ -46,7 +46,7 @@ from werkzeug.datastructures import Headers
 
 from .api.records import (action_request, list_page, list_page_text, read_record,
                           record_with_actions)
-from .api.tasks import inbox_page
+from .api.tasks import inbox_page, inbox_page_text
 from .auth import bearer_token
 from .security import secure_headers
 
@@ -96,6 +96,7 @@ class HotRoutes:
         self.app, self.flask = app, flask_wsgi
         self._headers: dict[bool, list] = {}
         self._encoders: dict = {}
+        self._renders: dict = {}
         self._hooks = _hooks(app)
 
     def __call__(self, environ, start_response):
@@ -108,6 +109,11 @@ class HotRoutes:
         if method == "GET":
             if path == "/api/tasks":
                 args = _query(environ, INBOX_PARAMS)
+                render = self._render()
+                if args is not None and render is not None:  # written as text, each task's kept
+                    return self._read(environ, start_response, token,
+                                      lambda eng, user: inbox_page_text(eng, user, args, render),
+                                      text=True)
                 if args is not None:
                     return self._read(environ, start_response, token,
                                       lambda eng, user: inbox_page(eng, user, args))
@@ -230,6 +236,19 @@ class HotRoutes:
     def _compact(self):
         """The C encoder Flask's compact answers are written with, or None (`_encoder`)."""
         return None if self._indent() else self._encoder(self.app.json)
+
+    def _render(self):
+        """A function giving an item's JSON text as `_compact`'s encoder writes it (None when
+        there is none): one per encoder, so texts kept for it are found again."""
+        encode = self._compact()
+        if encode is None:
+            return None
+        hit = self._renders.get(encode)
+        if hit is None:
+            def hit(item, encode=encode) -> str:
+                return "".join(encode(item, 0))
+            self._renders[encode] = hit
+        return hit
 
     def _encoder(self, provider):
         """The C encoder `json.dumps(obj, separators=(",", ":"), default=provider.default,

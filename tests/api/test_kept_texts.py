@@ -1,12 +1,16 @@
-"""A list page answered by the hot route is written from each row's kept text
-(engine/records/listing.py `Pages.rendered`): a row read again unchanged gives the text it
-gave before, a changed row, another asker's hidden fields or a marked date-time give their
-own, and the bytes are Flask's."""
+"""List pages and the inbox answered by the hot routes are written from each row's kept text
+(engine/records/listing.py `Pages.rendered`, engine/workflow/tasks.py `inbox_rendered`): a
+row read again unchanged gives the text it gave before; a changed row, another asker's hidden
+fields or a marked date-time give their own; the bytes are Flask's."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 import pytest
+import sqlalchemy as sa
+
+from engine.store import tables as t
 
 from tests.api.conftest import order_data
 from tests.scenarios.test_order_to_cash import World, erp  # noqa: F401  (fixture)
@@ -64,3 +68,23 @@ def test_the_same_row_rendered_for_two_askers__keeps_each_ones_hidden_fields(erp
         assert world.chair.id in {i["id"] for i in theirs}
         assert all("cost" not in i["data"] for i in theirs)
         assert theirs == erp.list(alice, "product", limit=100, as_json=True).items
+
+
+def test_an_inbox_task_changed_or_decided__is_answered_as_it_is_now(app, flask_only, engine,
+                                                                    users, catalog):
+    alice, sam = users["alice"], users["sam"]
+    ids = [engine.create(alice, "sales_order", order_data(catalog)).id for _ in range(3)]
+    for rid in ids:
+        engine.act(alice, "sales_order", rid, "submit")
+    token = engine.create_token("sam")
+    first = _get(app, token, "/api/tasks")
+    assert _get(app, token, "/api/tasks") == first == _get(flask_only, token, "/api/tasks")
+    engine.act(sam, "sales_order", ids[0], "approve")
+    with engine.db.write() as conn:  # a task still open, its row changed
+        conn.execute(sa.update(t.tasks).where(t.tasks.c.record_id == ids[1])
+                     .values(due_at=datetime(2026, 5, 1, 12, 0)))
+    for path in ("/api/tasks", "/api/tasks?status=done", "/api/tasks?limit=1&offset=1"):
+        assert _get(app, token, path) == _get(flask_only, token, path)
+    now = json.loads(_get(app, token, "/api/tasks"))["items"]
+    assert [i["record_id"] for i in now] == ids[:0:-1]
+    assert {i["record_id"]: i["due_at"] for i in now}[ids[1]] == "2026-05-01T12:00:00Z"
