@@ -333,6 +333,15 @@ class Engine:
         return self._live.records.list(user, form_id, filter, order, limit, offset, tuple(sums),
                                        capped_total, as_json)
 
+    def list_rendered(self, user: User, form_id: str, filter: str | None = None,
+                      order: str | None = None, limit: int = 50, offset: int = 0,
+                      capped_total: bool = False, render=None) -> tuple[list, int, bool]:
+        """`list(..., as_json=True)` for an answer written as text: each item as `render(item)`
+        gives it (`render` must be a pure function of the item: a row read again unchanged
+        gives the text it gave before), the total, and whether that is capped."""
+        return self._live.records.list_rendered(user, form_id, filter, order, limit, offset,
+                                                capped_total, render)
+
     # --- the trash (soft delete) and the audit log ------------------------------------
 
     def can_delete(self, user: User, record: Record) -> bool:
@@ -470,6 +479,14 @@ class Engine:
         return self._live.workflow.task_page(user, status, limit, offset, capped_total, as_json,
                                              form=form, step=step, created_before=created_before,
                                              due_before=due_before, sort=sort, values=values)
+
+    def task_page_rendered(self, user, status: str = "open", limit: int = 50, offset: int = 0,
+                           *, capped_total: bool = True, render=None) -> tuple[list, int, bool]:
+        """`task_page(..., as_json=True)` for an answer written as text: each item as
+        `render(item)` gives it (`render` must be a pure function of the item: a task row read
+        again unchanged gives the text it gave before), the total, and whether it is capped."""
+        return self._live.workflow.task_page_rendered(user, status, limit, offset, capped_total,
+                                                      render)
 
     def task_count(self, user) -> int:
         """How many open tasks `user` holds (the inbox badge)."""

@@ -44,8 +44,9 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.datastructures import Headers
 
-from .api.records import action_request, list_page, read_record, record_with_actions
-from .api.tasks import inbox_page
+from .api.records import (action_request, list_page, list_page_text, read_record,
+                          record_with_actions)
+from .api.tasks import inbox_page, inbox_page_text
 from .auth import bearer_token
 from .security import secure_headers
 
@@ -95,6 +96,7 @@ class HotRoutes:
         self.app, self.flask = app, flask_wsgi
         self._headers: dict[bool, list] = {}
         self._encoders: dict = {}
+        self._renders: dict = {}
         self._hooks = _hooks(app)
 
     def __call__(self, environ, start_response):
@@ -107,6 +109,11 @@ class HotRoutes:
         if method == "GET":
             if path == "/api/tasks":
                 args = _query(environ, INBOX_PARAMS)
+                render = self._render()
+                if args is not None and render is not None:  # written as text, each task's kept
+                    return self._read(environ, start_response, token,
+                                      lambda eng, user: inbox_page_text(eng, user, args, render),
+                                      text=True)
                 if args is not None:
                     return self._read(environ, start_response, token,
                                       lambda eng, user: inbox_page(eng, user, args))
@@ -128,6 +135,10 @@ class HotRoutes:
             args = _query(environ, LIST_PARAMS)
             if args is None:
                 return self.flask(environ, start_response)
+            encode = self._compact()
+            if encode is not None:  # written as text, each record's item kept (list_page_text)
+                return self._read(environ, start_response, token, lambda eng, user: list_page_text(
+                    eng, user, markers, form, args, encode), text=True)
             return self._read(environ, start_response, token,
                               lambda eng, user: list_page(eng, user, markers, form, args))
         rid = int(record_id)
@@ -136,15 +147,17 @@ class HotRoutes:
         return self._read(environ, start_response, token,
                           lambda eng, user: read_record(eng, user, markers, form, rid))
 
-    def _read(self, environ, start_response, token, answer):
+    def _read(self, environ, start_response, token, answer, text: bool = False):
         """A bounded read in one read transaction and one of the app's read lanes (as Flask's
-        SHARED_READS, web/app.py); any refusal or failure: Flask answers (a read can be asked twice)."""
+        SHARED_READS, web/app.py); any refusal or failure: Flask answers (a read can be asked twice).
+        `text`: `answer` gives the JSON text itself, not the object to encode."""
         eng = self.app.extensions["loom.engine"]
         lanes = self.app.extensions["loom.read_lanes"]
         lane = lanes.enter()
         try:
             with eng.db.read_scope():
-                body = self._body(answer(eng, eng.users.user_for_token(token, kind="api")))
+                obj = answer(eng, eng.users.user_for_token(token, kind="api"))
+                body = f"{obj}\n".encode() if text else self._body(obj)
         except Exception:
             body = None
         finally:
@@ -206,14 +219,36 @@ class HotRoutes:
         """`obj` as Flask's `jsonify` writes it. For the app's own provider, compact, the C
         encoder `json.dumps` would build is built once per setting (`_encoder`); anything else
         (indented in debug, another provider class) goes through `provider.dumps`."""
-        app, provider = self.app, self.app.json
-        indent = (provider.compact is None and app.debug) or provider.compact is False
-        encode = None if indent else self._encoder(provider)
+        provider = self.app.json
+        encode = self._compact()
         if encode is None:
+            indent = self._indent()
             text = provider.dumps(obj, **({"indent": 2} if indent else {"separators": (",", ":")}))
         else:
             text = "".join(encode(obj, 0))
         return f"{text}\n".encode()
+
+    def _indent(self) -> bool:
+        """Does Flask's provider indent its answers (`compact` unset in debug, or False)?"""
+        provider = self.app.json
+        return (provider.compact is None and self.app.debug) or provider.compact is False
+
+    def _compact(self):
+        """The C encoder Flask's compact answers are written with, or None (`_encoder`)."""
+        return None if self._indent() else self._encoder(self.app.json)
+
+    def _render(self):
+        """A function giving an item's JSON text as `_compact`'s encoder writes it (None when
+        there is none): one per encoder, so texts kept for it are found again."""
+        encode = self._compact()
+        if encode is None:
+            return None
+        hit = self._renders.get(encode)
+        if hit is None:
+            def hit(item, encode=encode) -> str:
+                return "".join(encode(item, 0))
+            self._renders[encode] = hit
+        return hit
 
     def _encoder(self, provider):
         """The C encoder `json.dumps(obj, separators=(",", ":"), default=provider.default,

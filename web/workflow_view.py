@@ -27,6 +27,13 @@ def task_page(eng, user, status: str, limit: int, offset: int, capped_total: boo
     return eng.task_page(user, status, limit, offset, capped_total=capped_total, as_json=True)
 
 
+def task_page_rendered(eng, user, status: str, limit: int, offset: int, capped_total: bool,
+                       render):
+    """`task_page`, each item as `render(item)` gives it (its JSON text), with the total."""
+    return eng.task_page_rendered(user, status, limit, offset, capped_total=capped_total,
+                                  render=render)
+
+
 def notifications(eng, user, unread_only: bool = False) -> list:
     return eng.notifications(user, unread_only=unread_only)
 

@@ -33,6 +33,7 @@ from ..store.hot import Bound, hot_allowed
 from . import Page, stored_iso
 
 MAX_PLANS = 1024  # kept statements per snapshot; past it, start over
+MAX_RENDERED = 4096  # rendered rows kept per snapshot (~1 KB each); past it, start over
 
 _COLUMNS = tuple(t.records.c[name] for name in (
     "id", "form", "number", "state", "version", "owner", "data", "created_at", "updated_at"))
@@ -72,11 +73,47 @@ class Pages:
     def __init__(self, service):
         self.service = service
         self._plans: dict = {}
+        self._rendered: dict = {}  # (row, hidden fields, render) -> its text (`rendered`)
 
     def page(self, user, form_id: str, filter: str | None, order: str | None, limit: int,
              offset: int, capped_total: bool, ahead: int) -> Page:
         """`RecordService.list(as_json=True)` without sums; `ahead`: how far past the page a
         capped total counts."""
+        plan, rows, _, total, capped = self._fetch(user, form_id, filter, order, limit, offset,
+                                                   capped_total, ahead)
+        items = _items(rows, user.name, plan.hidden_own, plan.hidden_other)
+        return Page(items, total, {}, total_capped=capped)
+
+    def rendered(self, user, form_id: str, filter: str | None, order: str | None, limit: int,
+                 offset: int, capped_total: bool, ahead: int, render) -> tuple[list[str], int, bool]:
+        """`page` with each item given as `render(item)` (the API's JSON text of one record), and
+        its total and whether that is capped. A row read exactly as it was read before (every
+        column's stored text the same, the same fields hidden, the same `render`) gives the
+        text it gave then: an item is a function of those alone, and parsing a row's stored
+        values and encoding the item was half of a list page's CPU. Only rows as the driver
+        gives them are kept (plain text and numbers; PostgreSQL's parsed values cannot be
+        keys); at most MAX_RENDERED per snapshot."""
+        plan, rows, driver, total, capped = self._fetch(user, form_id, filter, order, limit,
+                                                        offset, capped_total, ahead)
+        me, own, other = user.name, plan.hidden_own, plan.hidden_other
+        kept = self._rendered
+        out = []
+        for row in rows:
+            key = (row, own if row[5] == me else other, render) \
+                if driver and type(row[6]) is str else None
+            text = None if key is None else kept.get(key)
+            if text is None:
+                text = render(_items((row,), me, own, other)[0])
+                if key is not None:
+                    if len(kept) >= MAX_RENDERED:
+                        kept.clear()
+                    kept[key] = text
+            out.append(text)
+        return out, total, capped
+
+    def _fetch(self, user, form_id, filter, order, limit, offset, capped_total, ahead):
+        """The page's plan, its rows, whether the driver gave them (not SQLAlchemy), its total
+        as answered and whether that is capped."""
         key = (form_id, filter, order, capped_total, user)
         try:
             plan = self._plans.get(key)
@@ -93,15 +130,15 @@ class Pages:
         counting = {} if cap is None else {"b_cap": cap + 1}
         db = self.service.db
         with db.read() as conn:
-            if plan.bound_ids is not None and hot_allowed(conn):
+            driver = plan.bound_ids is not None and hot_allowed(conn)
+            if driver:
                 rows = plan.bound_ids.rows(conn, given)
                 total = plan.bound_count.rows(conn, counting)[0][0]
             else:
                 rows = conn.execute(plan.ids, given).all()
                 total = conn.execute(plan.count, counting).scalar_one()
         capped = cap is not None and total > cap
-        items = _items(rows, user.name, plan.hidden_own, plan.hidden_other)
-        return Page(items, cap if capped else total, {}, total_capped=capped)
+        return plan, rows, driver, cap if capped else total, capped
 
     def _plan(self, user, form_id: str, filter, order, capped: bool, keep: bool) -> _Plan:
         svc = self.service

@@ -186,6 +186,17 @@ class RecordService:
             items = [self._shown(user, self.reader.record(r)) for r in rows]
         return Page(items, cap if capped else counted[0], totals, total_capped=capped)
 
+    def list_rendered(self, user, form_id: str, filter: str | None, order: str | None,
+                      limit: int, offset: int, capped_total: bool, render) -> tuple[list, int, bool]:
+        """`list(as_json=True)` without sums, each item as `render(item)` gives it (a row read
+        again unchanged gives its text again: `Pages.rendered`); with the total and whether
+        it is capped."""
+        self.rt.defs.form(form_id)  # NotFound for an unknown form
+        limit = max(0, min(int(limit), MAX_PAGE))
+        offset = max(0, int(offset))
+        return self.pages.rendered(user, form_id, filter, order, limit, offset, capped_total,
+                                   COUNT_AHEAD, render)
+
     def statements(self, user, form_id: str, filter: str | None, order: str | None, sums: tuple,
                    capped: bool, clock, columns: tuple):
         """A list page's statements as `user` may run them: the SELECT of `columns` of the

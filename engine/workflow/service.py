@@ -114,12 +114,19 @@ class WorkflowService:
         with self.db.read() as conn:
             items = task_store.inbox_json(conn, user.name, query) if as_json else \
                 task_store.inbox(conn, user.name, query)
-            if len(items) < limit and (items or not offset):  # the last page: nothing to count
-                return Page(items, offset + len(items))
-            cap = offset + limit + record_service.COUNT_AHEAD if capped_total else None
-            total = task_store.inbox_total(conn, user.name, query, cap)
-        capped = cap is not None and total > cap
-        return Page(items, cap if capped else total, total_capped=capped)
+            total, capped = _total(conn, user, query, len(items), capped_total)
+        return Page(items, total, total_capped=capped)
+
+    def task_page_rendered(self, user, status: str, limit: int, offset: int, capped_total: bool,
+                           render) -> tuple[list, int, bool]:
+        """`task_page(as_json=True)` with each item as `render(item)` gives it (a task row read
+        again unchanged gives its text again: tasks.py `inbox_rendered`), the total and whether
+        it is capped."""
+        query = task_store.InboxQuery(status=status, limit=limit, offset=offset)
+        with self.db.read() as conn:
+            texts = task_store.inbox_rendered(conn, user.name, query, render)
+            total, capped = _total(conn, user, query, len(texts), capped_total)
+        return texts, total, capped
 
     def task_count(self, user) -> int:
         """How many open tasks `user` holds."""
@@ -219,3 +226,13 @@ class WorkflowService:
         elif name == "cc":
             out["not_offered"] = [run.user.name]
         return out
+
+
+def _total(conn, user, query, shown: int, capped_total: bool) -> tuple[int, bool]:
+    """An inbox page's total and whether it is capped, `shown` tasks on it."""
+    if shown < query.limit and (shown or not query.offset):  # the last page: nothing to count
+        return query.offset + shown, False
+    cap = query.offset + query.limit + record_service.COUNT_AHEAD if capped_total else None
+    total = task_store.inbox_total(conn, user.name, query, cap)
+    capped = cap is not None and total > cap
+    return (cap if capped else total), capped

@@ -26,6 +26,19 @@ class Markers:
 
     def __init__(self):
         self._hits: dict = {}
+        self._renders: dict = {}
+
+    def render(self, eng, form_id: str, encode):
+        """The function giving one list item's JSON text as `encode` (a C encoder,
+        web/hot_routes.py) writes it, its date-times marked: one per marker and encoder, so a
+        row rendered before is found again (engine/records/listing.py `Pages.rendered`)."""
+        key = (self.of(eng, form_id), encode)
+        hit = self._renders.get(key)
+        if hit is None:
+            if len(self._renders) >= 256:  # reloads leave old markers behind: start over
+                self._renders.clear()
+            hit = self._renders[key] = _renderer(*key)
+        return hit
 
     def of(self, eng, form_id: str):
         form, registries = eng.defs.form(form_id), eng.registries
@@ -33,6 +46,14 @@ class Markers:
         if hit is None or hit[0] is not form or hit[1] is not registries:
             hit = self._hits[form_id] = (form, registries, utc_marker(data_schema(form, registries)))
         return hit[2]
+
+
+def _renderer(marker, encode):
+    def render(item: dict) -> str:
+        if marker is not None:
+            item["data"] = marker(item["data"])
+        return "".join(encode(item, 0))
+    return render
 
 
 def markers() -> Markers:
@@ -201,6 +222,20 @@ def list_page(eng, user, marks: Markers, form: str, args) -> dict:
         for item in page.items:
             item["data"] = marker(item["data"])
     return {"items": page.items, "total": page.total, "total_capped": page.total_capped}
+
+
+def list_page_text(eng, user, marks: Markers, form: str, args, encode) -> str:
+    """`list_page`'s answer as the JSON text `encode` (the C encoder of the app's compact
+    settings, web/hot_routes.py) writes for it: the same checks, the same bytes; each item
+    rendered by the engine, which gives a row read again unchanged the text it gave before."""
+    eng.defs.form(form)  # NotFound → 404
+    texts, total, capped = eng.list_rendered(
+        user, form, filter=args.get("filter") or None, order=args.get("order") or None,
+        limit=int_arg("limit", 50, 0, MAX_LIMIT, args), offset=int_arg("offset", 0, 0, 10**9, args),
+        capped_total=not exact_total(args), render=marks.render(eng, form, encode))
+    # the keys in list_page's order, which is also their sorted order (a sort_keys encoder)
+    return f'{{"items":[{",".join(texts)}],"total":{int(total)!r},' \
+           f'"total_capped":{"true" if capped else "false"}}}'
 
 
 def exact_total(args) -> bool:

@@ -7,7 +7,7 @@ from engine.errors import BadParameter, ValidationFailed
 
 from ..auth import acting_user, engine
 from ..shapes import plain
-from ..workflow_view import mark_read, notifications, task_page, unread_count
+from ..workflow_view import mark_read, notifications, task_page, task_page_rendered, unread_count
 from . import MAX_INT, MAX_LIMIT, bp, int_arg
 from .records import exact_total
 
@@ -23,15 +23,29 @@ def inbox_page(eng, user, args) -> dict:
     """GET /api/tasks as it answers (`args`: the query parameters, anything with `.get`): a page
     of `limit` tasks (default 50) from `offset`, newest first, and how many there are in all
     (`total`; `total=exact` counts past 1,000 beyond the page, else `total_capped` says more)."""
+    page = task_page(eng, user, *_inbox_args(args))
+    return {"items": page.items, "total": page.total,
+            "total_capped": page.total_capped}
+
+
+def inbox_page_text(eng, user, args, render) -> str:
+    """`inbox_page`'s answer as JSON text, each task as `render` (its item as the app's compact
+    encoder writes it, web/hot_routes.py) gives it: the same checks, the same bytes; a task
+    row read again unchanged gives the text it gave before (engine/workflow/tasks.py)."""
+    texts, total, capped = task_page_rendered(eng, user, *_inbox_args(args), render)
+    # the keys in inbox_page's order, which is also their sorted order (a sort_keys encoder)
+    return f'{{"items":[{",".join(texts)}],"total":{int(total)!r},' \
+           f'"total_capped":{"true" if capped else "false"}}}'
+
+
+def _inbox_args(args) -> tuple:
+    """The inbox's status, limit, offset and whether its total is capped (BadParameter)."""
     status = args.get("status") or "open"
     if status not in STATUSES:
         raise BadParameter(f"status is one of {', '.join(STATUSES)}", "status",
                            f"must be one of {', '.join(STATUSES)}")
-    page = task_page(eng, user, status, limit=int_arg("limit", 50, 0, MAX_LIMIT, args),
-                     offset=int_arg("offset", 0, 0, 10**9, args),
-                     capped_total=not exact_total(args))
-    return {"items": page.items, "total": page.total,
-            "total_capped": page.total_capped}
+    return (status, int_arg("limit", 50, 0, MAX_LIMIT, args),
+            int_arg("offset", 0, 0, 10**9, args), not exact_total(args))
 
 
 @bp.get("/notifications")
