@@ -228,7 +228,13 @@ def run(mode: str, args) -> None:
     print(f"{mode}: {args.lines} rows of {form} -> {path} ({os.path.getsize(path) // 1024} KiB)")
     rss_before = peak_reset()
     t0, cpu = time.perf_counter(), time.process_time()
+    times0 = os.times()
     last = [t0]
+    checked_at = []  # (wall, os.times()) when the check pass ended: the write pass starts
+
+    def checked(done, total):
+        if done == total and not checked_at:
+            checked_at.append((time.perf_counter(), os.times()))
 
     def progress(done, total):
         now = time.perf_counter()
@@ -236,14 +242,25 @@ def run(mode: str, args) -> None:
             last[0] = now
             print(f"  {done}/{total} rows  {now - t0:6.1f}s", flush=True)
 
-    result = eng.import_file(admin, form, path, dry_run=args.dry_run, progress=progress)
+    result = eng.import_file(admin, form, path, dry_run=args.dry_run, progress=progress,
+                             check_progress=checked)
     dt, cpu = time.perf_counter() - t0, time.process_time() - cpu
+    times1 = os.times()
     rate = result.rows / dt
     print(f"{'dry run' if args.dry_run else 'import'}: {result.rows} rows, "
           f"{len(result.created)} records created, {len(result.errors)} errors, "
           f"{dt:.1f}s (cpu {cpu:.1f}s), {rate:.0f} rows/s (goal {GOAL[mode]}: {rate / GOAL[mode]:.2f}x)")
     for e in result.errors[:5]:
         print("  ", e)
+    if checked_at and result.rows:
+        # where the CPU went, per row: the check pass (read, check, spool) and the write pass
+        # (batches, commits); system time is mostly the write's WAL writes and fsyncs
+        (tc, times_c), n = checked_at[0], result.rows
+        for name, (w, a, b) in (("check", (tc - t0, times0, times_c)),
+                                ("write", (t0 + dt - tc, times_c, times1))):
+            print(f"  {name}: {w:.1f}s wall, per row {w / n * 1e6:.0f} µs wall, "
+                  f"{(b.user - a.user) / n * 1e6:.0f} µs user, "
+                  f"{(b.system - a.system) / n * 1e6:.0f} µs system")
     peak = peak_rss()
     print(f"peak RSS {peak // 1024} MB" + (
         f" during the import (RSS before it: {rss_before // 1024} MB)" if rss_before else
