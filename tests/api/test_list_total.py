@@ -63,6 +63,6 @@ def test_the_list_page_says_more_when_it_stopped_counting(engine, users, app, mo
     _customers(engine, users, 60)  # a page is 25: counted to 26, there are more
     client = logged_in(app, "alice")
     html = client.get("/f/customer").get_data(as_text=True)
-    assert "1 / 2 · 26+ records" in html
+    assert "1 / 2+ · 26+ records" in html  # at least two pages, as the inbox says it
     monkeypatch.setattr(service, "COUNT_AHEAD", 1000)
     assert "1 / 3 · 60 records" in client.get("/f/customer").get_data(as_text=True)
