@@ -34,7 +34,7 @@ class _Plan:
     """What a compiled statement needs per call: its text and, per placeholder, where its
     value comes from (a parameter, or a value bound in the statement) and its processor."""
 
-    __slots__ = ("sql", "slots", "positional", "result_proc", "columns", "row_procs", "bind")
+    __slots__ = ("sql", "slots", "positional", "result_proc", "columns", "bind", "convert_row")
 
     def __init__(self, comp, keys: tuple) -> None:
         self.sql = comp.string
@@ -58,10 +58,10 @@ class _Plan:
             self.slots.append((key, fixed, proc, escaped.get(name, name)))
         cols = getattr(comp, "_result_columns", None) or []
         self.columns = tuple(c[0] for c in cols)  # result keys, as SQLAlchemy names them
-        self.row_procs = [c[3]._cached_result_processor(comp.dialect, None) for c in cols]
-        self.result_proc = self.row_procs[0] if self.row_procs else None
-        if not any(self.row_procs):
-            self.row_procs = None
+        procs = [c[3]._cached_result_processor(comp.dialect, None) for c in cols]
+        self.result_proc = procs[0] if procs else None
+        # a driver row, its values converted (None stays None): None when none needs it
+        self.convert_row = _row_converter(procs) if any(procs) else None
         self.bind = _binder(self.slots, self.positional)
 
 
@@ -111,6 +111,25 @@ def _binder(slots: list, positional: bool):
     scope: dict[str, Any] = {}
     exec(f"def bind(params{args}):\n    return {body}\n", dict(names), scope)  # noqa: S102
     return scope["bind"]
+
+
+def _row_converter(procs: list):
+    """`convert(row)`: the row as a tuple, each value with a result processor converted
+    (None stays None), the others as the driver gave them. Written out per plan, like
+    `_binder`, rather than a loop zipping processors and values for every row."""
+    names: dict[str, Any] = {}
+    items = []
+    for i, proc in enumerate(procs):
+        if proc is None:
+            items.append(f"row[{i}]")
+        else:
+            names[f"_p{i}"] = proc
+            items.append(f"(None if row[{i}] is None else _p{i}(row[{i}]))")
+    args = "".join(f", {n}={n}" for n in names)
+    scope: dict[str, Any] = {}
+    exec(f"def convert(row{args}):\n    return ({', '.join(items)},)\n",  # noqa: S102
+         dict(names), scope)
+    return scope["convert"]
 
 
 def _converted(column: list, proc) -> list:
@@ -224,11 +243,8 @@ class Hot:
             return [tuple(r) for r in conn.execute(self.stmt, params)]
         rows = cursor.fetchall()
         cursor.close()
-        procs = plan.row_procs
-        if procs is None:
-            return rows
-        return [tuple(v if p is None or v is None else p(v) for p, v in zip(procs, r))
-                for r in rows]
+        convert = plan.convert_row
+        return rows if convert is None else [convert(r) for r in rows]
 
     def driver_rows(self, conn: sa.Connection, params: Mapping[str, Any]) -> tuple[list, bool]:
         """Run a SELECT; its rows as the driver returns them and True, or (where it must go
@@ -251,9 +267,8 @@ class Hot:
         cursor.close()
         if row is None:
             return None
-        procs = plan.row_procs
-        if procs is not None:
-            row = [v if p is None or v is None else p(v) for p, v in zip(procs, row)]
+        if plan.convert_row is not None:
+            row = plan.convert_row(row)
         return dict(zip(plan.columns, row))
 
     def many(self, conn: sa.Connection, rows: list[Mapping[str, Any]]) -> None:
