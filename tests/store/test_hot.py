@@ -11,8 +11,10 @@ from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
+from sqlalchemy.dialects.sqlite import pysqlite as sqlite_dialect
 
-from engine.store import repository
+from engine.store import hot, repository
 from engine.store import tables as t
 from engine.store.hot import Hot
 from engine.workflow import tasks
@@ -139,3 +141,44 @@ def test_hot_datetimes_are_stored_as_sqlalchemy_stores_them(engine):
                                            .order_by(tr.c.record_id))]
     assert stored["hot"] == stored["sa"]
     assert read == moments + moments[::-1]
+
+
+@pytest.mark.parametrize("dialect", [sqlite_dialect.dialect(), psycopg_dialect.dialect()],
+                         ids=["sqlite", "postgresql"])
+def test_a_plans_generated_bind_gives_sqlalchemys_parameters(dialect):
+    """`_Plan.bind` is an expression written per plan: it gives the driver what
+    SQLAlchemy's own `construct_params` and bind processors give, for one placeholder
+    (a one-value tuple), values bound in the statement (converted once), JSON, and keys
+    and names that need quoting in the generated text."""
+    n = t.notifications
+    odd = "it's a \\ \"key\""
+    stmts = [
+        (n.update().where(n.c.id == sa.bindparam("b_id")).values(read_at=None), ["b_id"]),
+        (n.update().where(n.c.id == sa.bindparam(odd))
+         .values(created_at=datetime(2026, 3, 2, 9, 30, 0, 7), subject=sa.bindparam("b_s")),
+         [odd, "b_s"]),
+        (t.alert_traces.insert(), ["alert", "record_id", "at", "outcome", "detail"]),
+    ]
+    given = {"b_id": 7, odd: 8, "b_s": "hi", "alert": "a", "record_id": 3,
+             "at": datetime(2026, 1, 2, 3, 4, 5, 6), "outcome": "x", "detail": {"n": [1, "é"]}}
+    for stmt, keys in stmts:
+        comp = stmt.compile(dialect=dialect, column_keys=keys)
+        params = {k: given[k] for k in keys}
+        plan = hot._Plan(comp, tuple(keys))
+        raw = comp.construct_params(params)
+        procs = comp._bind_processors
+        done = {k: procs[k](v) if procs.get(k) is not None else v for k, v in raw.items()}
+        escaped = getattr(comp, "escaped_bind_names", None) or {}  # keys of `done`
+        want = tuple(done[escaped.get(k, k)] for k in comp.positiontup) if comp.positional \
+            else done
+        assert _plain(plan.bind(params)) == _plain(want)
+        # again: the values fixed in the plan stay as they were
+        assert _plain(plan.bind(params)) == _plain(want)
+
+
+def _plain(values):
+    """Driver values comparable by ==: psycopg's Jsonb wrapper by the object it wraps."""
+    unwrap = lambda v: ("json", v.obj) if hasattr(v, "obj") else v  # noqa: E731
+    if isinstance(values, dict):
+        return {k: unwrap(v) for k, v in values.items()}
+    return tuple(unwrap(v) for v in values)
