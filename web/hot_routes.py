@@ -44,8 +44,8 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.datastructures import Headers
 
-from .api.records import (action_request, list_page, list_page_text, read_record,
-                          record_with_actions)
+from .api.records import (action_request, item_renderer, list_page, list_page_text,
+                          read_record, record_with_actions)
 from .api.tasks import inbox_page, inbox_page_text
 from .auth import bearer_token
 from .security import secure_headers
@@ -245,9 +245,7 @@ class HotRoutes:
             return None
         hit = self._renders.get(encode)
         if hit is None:
-            def hit(item, encode=encode) -> str:
-                return "".join(encode(item, 0))
-            self._renders[encode] = hit
+            hit = self._renders[encode] = item_renderer(None, encode)
         return hit
 
     def _encoder(self, provider):

@@ -130,6 +130,14 @@ def _strip_data(path: str) -> str:
     return path[5:] if path.startswith("data.") else path
 
 
+def page_text(texts: list[str], total: int, capped: bool) -> str:
+    """A page's JSON answer written from its items' JSON texts: the keys `items`, `total`,
+    `total_capped` in the order the page's dict has them, which is also their sorted order
+    (the same bytes under a sort_keys encoder)."""
+    return f'{{"items":[{",".join(texts)}],"total":{int(total)!r},' \
+           f'"total_capped":{"true" if capped else "false"}}}'
+
+
 def int_arg(name: str, default: int, lo: int = 0, hi: int | None = None, args=None) -> int:
     """Query parameter `name` as an integer in [lo, hi] (`args`: the request's unless given)."""
     raw = (request.args if args is None else args).get(name)

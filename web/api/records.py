@@ -13,7 +13,7 @@ from ..files import send_file_ref, wants_download
 from ..openapi import data_schema
 from ..shapes import plain, utc_marker
 from ..workflow_view import action_names, available_actions
-from . import MAX_LIMIT, _hygiene, bp, body, int_arg
+from . import MAX_LIMIT, _hygiene, bp, body, int_arg, page_text
 
 
 def _form(form: str):
@@ -37,7 +37,7 @@ class Markers:
         if hit is None:
             if len(self._renders) >= 256:  # reloads leave old markers behind: start over
                 self._renders.clear()
-            hit = self._renders[key] = _renderer(*key)
+            hit = self._renders[key] = item_renderer(*key)
         return hit
 
     def of(self, eng, form_id: str):
@@ -48,7 +48,9 @@ class Markers:
         return hit[2]
 
 
-def _renderer(marker, encode):
+def item_renderer(marker, encode):
+    """`render(item)`: one item's JSON text as `encode` writes it, its record values'
+    date-times marked first when there is a `marker`."""
     def render(item: dict) -> str:
         if marker is not None:
             item["data"] = marker(item["data"])
@@ -233,9 +235,7 @@ def list_page_text(eng, user, marks: Markers, form: str, args, encode) -> str:
         user, form, filter=args.get("filter") or None, order=args.get("order") or None,
         limit=int_arg("limit", 50, 0, MAX_LIMIT, args), offset=int_arg("offset", 0, 0, 10**9, args),
         capped_total=not exact_total(args), render=marks.render(eng, form, encode))
-    # the keys in list_page's order, which is also their sorted order (a sort_keys encoder)
-    return f'{{"items":[{",".join(texts)}],"total":{int(total)!r},' \
-           f'"total_capped":{"true" if capped else "false"}}}'
+    return page_text(texts, total, capped)
 
 
 def exact_total(args) -> bool:

@@ -8,7 +8,7 @@ from engine.errors import BadParameter, ValidationFailed
 from ..auth import acting_user, engine
 from ..shapes import plain
 from ..workflow_view import mark_read, notifications, task_page, task_page_rendered, unread_count
-from . import MAX_INT, MAX_LIMIT, bp, int_arg
+from . import MAX_INT, MAX_LIMIT, bp, int_arg, page_text
 from .records import exact_total
 
 STATUSES = ("open", "waiting", "done", "cancelled", "transferred")
@@ -33,9 +33,7 @@ def inbox_page_text(eng, user, args, render) -> str:
     encoder writes it, web/hot_routes.py) gives it: the same checks, the same bytes; a task
     row read again unchanged gives the text it gave before (engine/workflow/tasks.py)."""
     texts, total, capped = task_page_rendered(eng, user, *_inbox_args(args), render)
-    # the keys in inbox_page's order, which is also their sorted order (a sort_keys encoder)
-    return f'{{"items":[{",".join(texts)}],"total":{int(total)!r},' \
-           f'"total_capped":{"true" if capped else "false"}}}'
+    return page_text(texts, total, capped)
 
 
 def _inbox_args(args) -> tuple:
