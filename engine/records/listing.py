@@ -31,6 +31,7 @@ from datetime import date, datetime
 from ..store import tables as t
 from ..store.hot import Bound, hot_allowed
 from . import Page, stored_iso
+from .kept_texts import KeptTexts
 
 MAX_PLANS = 1024  # kept statements per snapshot; past it, start over
 MAX_RENDERED = 4096  # rendered rows kept per snapshot (~1 KB each); past it, start over
@@ -73,7 +74,7 @@ class Pages:
     def __init__(self, service):
         self.service = service
         self._plans: dict = {}
-        self._rendered: dict = {}  # (row, hidden fields, render) -> its text (`rendered`)
+        self._rendered = KeptTexts(MAX_RENDERED)  # (row, hidden fields, render) -> its text
 
     def page(self, user, form_id: str, filter: str | None, order: str | None, limit: int,
              offset: int, capped_total: bool, ahead: int) -> Page:
@@ -105,9 +106,7 @@ class Pages:
             if text is None:
                 text = render(_items((row,), me, own, other)[0])
                 if key is not None:
-                    if len(kept) >= MAX_RENDERED:
-                        kept.clear()
-                    kept[key] = text
+                    kept.keep(key, text)
             out.append(text)
         return out, total, capped
 

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..records import iso, stored_iso
+from ..records.kept_texts import KeptTexts
 from ..store import tables as t
 from ..store.hot import Hot
 
@@ -234,8 +235,7 @@ def inbox_json(conn, assignee: str, query: InboxQuery) -> list[dict]:
     """`inbox` as `Task.to_json` answers it (no `data`), made from the driver's rows when it
     can: on SQLite a datetime's stored text becomes the API's text by slicing, where parsing
     it into a datetime and formatting that back cost a third of an inbox page."""
-    params = _params(assignee, query, b_limit=query.limit, b_offset=query.offset)
-    rows, stored = _inbox_stmt(replace(query, values=False)).driver_rows(conn, params)
+    rows, stored = _json_rows(conn, assignee, query)
     if not stored:
         return [_task(r).to_json() for r in rows]
     return [_json_item(row) for row in rows]
@@ -247,8 +247,7 @@ def inbox_rendered(conn, assignee: str, query: InboxQuery, render) -> list[str]:
     owner), so a row read again exactly as the driver gave it before gives the text `render`
     gave then: building and encoding the items was half of an inbox page's CPU. At most
     MAX_RENDERED rows kept; rows SQLAlchemy converted (PostgreSQL) are rendered each time."""
-    params = _params(assignee, query, b_limit=query.limit, b_offset=query.offset)
-    rows, stored = _inbox_stmt(replace(query, values=False)).driver_rows(conn, params)
+    rows, stored = _json_rows(conn, assignee, query)
     if not stored:
         return [render(_task(r).to_json()) for r in rows]
     kept = _RENDERED
@@ -256,17 +255,18 @@ def inbox_rendered(conn, assignee: str, query: InboxQuery, render) -> list[str]:
     for row in rows:
         key = (row, render)
         text = kept.get(key)
-        if text is None:
-            text = render(_json_item(row))
-            if len(kept) >= MAX_RENDERED:
-                kept.clear()
-            kept[key] = text
-        out.append(text)
+        out.append(text if text is not None else kept.keep(key, render(_json_item(row))))
     return out
 
 
 MAX_RENDERED = 4096  # rendered task rows kept (~1 KB each); past it, start over
-_RENDERED: dict = {}  # (driver row, render) -> its text (`inbox_rendered`)
+_RENDERED = KeptTexts(MAX_RENDERED)  # (driver row, render) -> its text (`inbox_rendered`)
+
+
+def _json_rows(conn, assignee: str, query: InboxQuery) -> tuple[list, bool]:
+    """The rows of `inbox_json`'s statement and whether the driver gave them as stored."""
+    params = _params(assignee, query, b_limit=query.limit, b_offset=query.offset)
+    return _inbox_stmt(replace(query, values=False)).driver_rows(conn, params)
 
 
 def _json_item(row) -> dict:
