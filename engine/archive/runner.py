@@ -110,4 +110,4 @@ class Archiver:
                 ids = conn.execute(query.where(base.c._id.in_(locked))).scalars().all() \
                     if locked else []
             return store.move(conn, self.typed[form_id], ids, self.clock.now(),
-                              [a.id for a in self.defs.alerts_for(form_id)])
+                              self.defs.alert_ids_for(form_id))

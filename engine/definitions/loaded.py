@@ -43,5 +43,6 @@ class Definitions:
                 return wf
         return None
 
-    def alerts_for(self, form_id: str) -> tuple[m.AlertSpec, ...]:
-        return tuple(a for a in self.alerts.values() if a.form == form_id)
+    def alert_ids_for(self, form_id: str) -> list[str]:
+        """The ids of `form_id`'s alerts: what a record leaving the store must forget."""
+        return [a.id for a in self.alerts.values() if a.form == form_id]

@@ -87,7 +87,7 @@ def undo(engine, import_id: int, form: str) -> int:
             for table in (t.events, t.tasks, t.notifications):
                 conn.execute(table.delete().where(table.c.form == form,
                                                   table.c.record_id.in_(ids)))
-            forget_alerts(conn, [a.id for a in engine.defs.alerts_for(form)], ids)
+            forget_alerts(conn, engine.defs.alert_ids_for(form), ids)
             conn.execute(t.records.delete().where(t.records.c.form == form,
                                                   t.records.c.id.in_(ids)))
             conn.execute(ir.delete().where(ir.c.import_id == import_id, ir.c.record_id.in_(ids)))

@@ -314,7 +314,7 @@ class RecordService:
         audit log keeps that it was."""
         with self.db.write() as conn:
             rec = self._deleted(conn, user, form_id, record_id)
-            trash_store.purge(conn, rec.id, [a.id for a in self.rt.defs.alerts_for(form_id)])
+            trash_store.purge(conn, rec.id, self.rt.defs.alert_ids_for(form_id))
             audit.write(conn, self.clock.now(), user.name, "purge", subject=rec.owner, form=form_id,
                         record_id=rec.id,
                         detail={"number": rec.number, "owner": rec.owner})

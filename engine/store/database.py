@@ -351,9 +351,15 @@ class Database:
             conn.close()
 
     def dispose(self) -> None:
-        """Close every connection of this Database (a restore must find the file unheld)."""
+        """Close every connection of this Database (a restore must find the file unheld).
+
+        Called inside this thread's own write, the kept writer stays: that write is still
+        running on it, and a later `dispose` outside any write closes it."""
+        if self.lane is not None and self.lane.held_by_me:
+            self.engine.dispose()
+            return
         kept, self._writer = self._writer, None
-        if kept is not None and self.lane is not None and not self.lane.held_by_me:
+        if kept is not None and self.lane is not None:
             with self.lane:  # never under another thread's write
                 group, self.lane.group = self.lane.group, None
                 if group is not None:  # left open for a next writer: commit it for its members

@@ -238,24 +238,26 @@ class Hot:
 
     def all(self, conn: sa.Connection, params: Mapping[str, Any]) -> list[tuple]:
         """Run a SELECT; its rows as tuples, values converted as SQLAlchemy converts them."""
-        plan, cursor = self._run(conn, params)
-        if plan is None:
-            return [tuple(r) for r in conn.execute(self.stmt, params)]
-        rows = cursor.fetchall()
-        cursor.close()
-        convert = plan.convert_row
+        plan, rows = self._fetch_all(conn, params)
+        convert = None if plan is None else plan.convert_row
         return rows if convert is None else [convert(r) for r in rows]
 
     def driver_rows(self, conn: sa.Connection, params: Mapping[str, Any]) -> tuple[list, bool]:
         """Run a SELECT; its rows as the driver returns them and True, or (where it must go
         through SQLAlchemy) its rows converted and False. For answers that turn stored text
         straight into the API's text (a datetime's string, never a datetime in between)."""
+        plan, rows = self._fetch_all(conn, params)
+        return rows, plan is not None
+
+    def _fetch_all(self, conn: sa.Connection, params: Mapping[str, Any]) -> tuple[Any, list]:
+        """Its plan and the rows as the driver gave them, or None and the rows SQLAlchemy
+        converted (a statement that must go through SQLAlchemy)."""
         plan, cursor = self._run(conn, params)
         if plan is None:
-            return [tuple(r) for r in conn.execute(self.stmt, params)], False
+            return None, [tuple(r) for r in conn.execute(self.stmt, params)]
         rows = cursor.fetchall()
         cursor.close()
-        return rows, True
+        return plan, rows
 
     def first_mapping(self, conn: sa.Connection, params: Mapping[str, Any]) -> dict | None:
         """Run a SELECT; its first row as a dict by column name, or None."""

@@ -272,6 +272,23 @@ def test_writes_reuse_one_kept_connection_that_closing_the_engine_returns(tmp_pa
     assert db.engine.pool.checkedout() == 0
 
 
+def test_disposing_inside_a_write_lets_it_commit_and_a_later_dispose_closes_the_writer(
+        tmp_path, clock, monkeypatch):
+    eng = _engine_without_busy_wait(tmp_path, clock, monkeypatch)
+    db = eng.db
+    with db.write() as conn:
+        conn.execute(t.counters.insert().values(form="kept", key="inside", value=1))
+        db.dispose()
+        conn.execute(t.counters.insert().values(form="kept", key="after", value=2))
+    with db.read() as conn:
+        keys = conn.execute(sa.text("SELECT key FROM counters WHERE form = 'kept' "
+                                    "ORDER BY key")).scalars().all()
+    assert keys == ["after", "inside"]
+    assert database_module.kept_writers(db.engine) == 1
+    eng.close()
+    assert database_module.kept_writers(db.engine) == 0
+
+
 def test_a_failed_commit_keeps_nothing_and_the_next_write_starts_on_a_fresh_connection(
         tmp_path, clock, monkeypatch):
     eng = _engine_without_busy_wait(tmp_path, clock, monkeypatch)
