@@ -121,7 +121,8 @@ def seed(engine, clock, progress: Callable[[str], None] | None = None, *, orders
         users = _users(engine, rnd, password)
         return {name: pw for name, _, pw in users if pw is not None}
     say = progress or (lambda msg: log.info("demo seed: %s", msg))
-    end = clock.now().replace(hour=9, minute=0, second=0, microsecond=0)
+    now = clock.now()
+    end = now.replace(hour=9, minute=0, second=0, microsecond=0)
     start = end - timedelta(days=days)
     clock.hold(start - timedelta(days=2))
     try:
@@ -132,9 +133,9 @@ def seed(engine, clock, progress: Callable[[str], None] | None = None, *, orders
         say(f"{len(master['customers'])} customers, {len(master['products'])} products, "
             f"{len(master['stock'])} stock items")
         _opening_stock(engine, u, master, rnd)
-        sim = _Sim(engine, u, master, rnd, clock, start, days, orders, say)
+        sim = _Sim(engine, u, master, rnd, clock, start, days, orders, say, now)
         sim.run()
-        clock.hold(end)
+        clock.hold(min(end, now))
         engine.run_schedules("demo")  # this morning's overdue and due-soon alerts
         _read_old_notifications(engine, u, end - timedelta(days=10))
     finally:
@@ -278,9 +279,12 @@ def _read_old_notifications(engine, u, before: datetime) -> None:
 class _Sim:
     """The year as an agenda of business steps: `at(day, fn, *args)` runs fn that day."""
 
-    def __init__(self, engine, u, m, rnd, clock, start, days, n_orders, say):
+    def __init__(self, engine, u, m, rnd, clock, start, days, n_orders, say, now):
         self.e, self.u, self.m, self.rnd, self.clock = engine, u, m, rnd, clock
         self.start, self.days, self.n_orders, self.say = start, days, n_orders, say
+        # today's business happens up to the moment the seed began, never after it: a task
+        # stamped this evening would have "waited 0 s" and a message would come from the future
+        self.now = now
         self.agenda: dict[int, list] = defaultdict(list)
         self.day = 0
         self.sp = None  # the batch's savepoint factory
@@ -308,7 +312,7 @@ class _Sim:
 
     def do(self, fn, *a, **kw):
         """One write in a savepoint: a refused one (LoomError) is undone alone; None then."""
-        self.clock.advance(minutes=2)
+        self.clock.hold(min(self.clock.now() + timedelta(minutes=2), self.now))
         try:
             with self.sp():
                 return fn(*a, **kw)
@@ -335,7 +339,8 @@ class _Sim:
                 self.sp = sp
                 for day in range(first, min(self.days + 1, first + BATCH_DAYS)):
                     self.day = day
-                    self.clock.hold(self.start + timedelta(days=day, hours=self.rnd.randint(0, 2)))
+                    self.clock.hold(min(self.now, self.start + timedelta(
+                        days=day, hours=self.rnd.randint(0, 2))))
                     due += per_day[day] * scale
                     while self.made < min(self.n_orders, int(due + 0.5)):
                         self.made += 1

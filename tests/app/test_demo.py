@@ -154,6 +154,20 @@ def test_seed__every_demo_user_has_tasks_or_unread_notifications(seeded):
     assert idle == []
 
 
+def test_seed__nothing_is_stamped_after_the_moment_it_began(seeded):
+    eng, _ = seeded
+    began = datetime(2026, 3, 2, 9, 0, 0)  # the fixture's clock
+    stamps = [t.events.c.at, t.tasks.c.created_at, t.tasks.c.decided_at,
+              t.notifications.c.created_at, t.records.c.updated_at]
+    with eng.db.read() as conn:
+        latest = {c.table.name + "." + c.name: conn.execute(sa.select(sa.func.max(c))).scalar()
+                  for c in stamps}
+        today = conn.execute(sa.select(sa.func.count()).where(
+            t.events.c.at >= began.replace(hour=0))).scalar()
+    assert all(at is not None and at <= began for at in latest.values()), latest
+    assert today > 0  # today's business is there, up to the moment the seed began
+
+
 def test_seed__a_second_time_adds_nothing(seeded):
     eng, logins = seeded
     before = states(eng)
