@@ -34,11 +34,12 @@ def writer_memory(conn: sa.Connection, name: str) -> dict | None:
     if txn is None or conn.dialect.name != "sqlite" \
             or not conn.get_execution_options().get("loom_write"):
         return None
-    info = conn.info
+    pooled = conn.connection  # its info and driver connection, looked up once
+    info = pooled.info
     wrote = info.get(_WROTE)
     if wrote is not None and wrote.get(name) is txn:
         return None
-    raw = conn.connection.dbapi_connection
+    raw = pooled.dbapi_connection
     if not hot_allowed(conn):  # someone listens to statements: they see this one too
         version = conn.exec_driver_sql("PRAGMA data_version").scalar()
     else:
