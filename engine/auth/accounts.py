@@ -19,7 +19,7 @@ from ..store import audit
 from ..store import tables as t
 from . import lockout, policy, twofactor
 from .passwords import hash_password, new_token, token_hash, verify_password
-from .users import BAD_LOGIN, Directory, User
+from .users import BAD_LOGIN, Directory, User, forget_users
 
 BAD_CODE = "wrong or used two-factor code"
 PENDING_FOR = timedelta(minutes=5)  # between the password and the two-factor code
@@ -116,6 +116,7 @@ class Accounts:
                 raise NotAuthenticated(BAD_LOGIN)
             step = twofactor.matching_step(row["totp_secret"], code, now, row["totp_last_step"])
             if step is not None:
+                forget_users(conn)
                 conn.execute(u.update().where(u.c.name == name).values(totp_last_step=step))
                 return
             rc = t.recovery_codes
@@ -164,6 +165,7 @@ class Accounts:
         policy.check_new(password, name)
         digest = hash_password(password)
         with self.db.write() as conn:
+            forget_users(conn)
             if not conn.execute(u.update().where(u.c.name == name).values(password_hash=digest)).rowcount:
                 raise NotFound(f"no user {name!r}")
             self._after_new_password(conn, name)
@@ -229,6 +231,7 @@ class Accounts:
                 .values(used_at=self.now())).rowcount
             if not claimed:
                 raise NotAuthenticated(_RESET_DEAD)
+            forget_users(conn)
             conn.execute(u.update().where(u.c.name == row.user_name).values(password_hash=digest))
             self._after_new_password(conn, row.user_name)
             audit.write(conn, self.now(), row.user_name, "password_reset", subject=row.user_name)
@@ -275,6 +278,7 @@ class Accounts:
                 raise NotFound(f"no user {name!r}")
             if row[0] is not None:
                 raise LoomError("two-factor login is already on; turn it off first to enrol a new device")
+            forget_users(conn)
             conn.execute(u.update().where(u.c.name == name).values(totp_secret=secret))
         return self.enrolment(name, issuer)
 
@@ -297,6 +301,7 @@ class Accounts:
             step = twofactor.matching_step(row.totp_secret, code, now, None)
             if step is None:
                 raise NotAuthenticated("that code does not match; check the time on your phone and try again")
+            forget_users(conn)
             conn.execute(u.update().where(u.c.name == name).values(totp_enabled_at=now, totp_last_step=step))
             return self._new_recovery_codes(conn, name)
 
@@ -321,6 +326,7 @@ class Accounts:
     def disable_two_factor(self, name: str, actor: str | None = None) -> None:
         """Turn 2FA off (the user, with their password; or an admin for a lost phone)."""
         with self.db.write() as conn:
+            forget_users(conn)
             if not conn.execute(u.update().where(u.c.name == name).values(
                     totp_secret=None, totp_enabled_at=None, totp_last_step=None)).rowcount:
                 raise NotFound(f"no user {name!r}")

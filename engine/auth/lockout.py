@@ -20,6 +20,7 @@ import sqlalchemy as sa
 
 from ..errors import Locked, Throttled
 from ..store import tables as t
+from .users import forget_users
 
 LOCK_AFTER = 5
 LOCK_WINDOW = timedelta(minutes=15)
@@ -89,5 +90,6 @@ def record_failure(conn, name: str, address: str | None, now: datetime) -> None:
 def clear(conn, name: str) -> int:
     """Failures so far no longer count for `name`; returns how many users matched (0 or 1)."""
     last = conn.execute(sa.select(sa.func.max(lf.c.id))).scalar() or 0
+    forget_users(conn)  # every write of users says so (users.py), whatever columns it changes
     return conn.execute(t.users.update().where(t.users.c.name == name)
                         .values(login_failures_cleared=last, failed_logins=0, locked_until=None)).rowcount

@@ -12,6 +12,7 @@ from ..store import audit
 from ..store import tables as t
 from ..store.hot import Hot
 from ..store.transaction import tx_cache
+from ..store.writer_memory import forget, writer_memory
 from .passwords import hash_password, new_token, token_hash, verify_password
 
 # Logging in (lockout, throttling, two-factor) lives in accounts.py and lockout.py.
@@ -19,7 +20,9 @@ BAD_LOGIN = "unknown user or wrong password"
 
 # Hot lookups built once (building a statement costs more than running it), and
 # answered once per transaction: `_users(conn)` remembers them until the
-# transaction ends or this directory writes a user.
+# transaction ends or this directory writes a user. On SQLite a write transaction
+# remembers them beyond that (store/writer_memory.py) until another connection commits
+# to the file or this process writes a user (`forget_users`).
 _B = sa.bindparam
 # the token, its user and the user's roles in one statement (one row per role): every API
 # request and page asks it, so it is one round trip and nothing is remembered between requests
@@ -56,12 +59,31 @@ class _Away(NamedTuple):
     away_until: date | None
 
 
-def _users(conn) -> dict:
-    return tx_cache(conn).setdefault("users", {})
+def _users(conn, groups) -> dict:
+    """What this transaction knows of users: on SQLite's writer connection what earlier
+    write transactions read while nobody else committed (`writer_memory`), kept while the
+    role groups the users were expanded with stay the same."""
+    cache = tx_cache(conn)
+    known = cache.get("users")
+    if known is None:
+        known = writer_memory(conn, "users")
+        if known is None:
+            known = {}
+        elif known.get(_GROUPS) is not groups:
+            known.clear()
+            known[_GROUPS] = groups
+        cache["users"] = known
+    return known
 
 
-def _forget_users(conn) -> None:
+_GROUPS = ("groups",)  # the key of the role groups a memory's users were read with
+
+
+def forget_users(conn) -> None:
+    """`conn`'s transaction writes users or their roles: nothing read of them before counts,
+    and nothing read after it is kept beyond the transaction (it may still roll back)."""
     tx_cache(conn).pop("users", None)
+    forget(conn, "users")
 
 
 @dataclass(frozen=True)
@@ -126,7 +148,7 @@ class Directory:
         if not name or len(name) > 128:
             raise LoomError("a user name is 1 to 128 characters")
         with self.db.write() as conn:
-            _forget_users(conn)
+            forget_users(conn)
             if conn.execute(sa.select(t.users.c.id).where(t.users.c.name == name)).first():
                 raise LoomError(f"user {name!r} already exists")
             if manager and not conn.execute(sa.select(t.users.c.id).where(t.users.c.name == manager)).first():
@@ -150,7 +172,7 @@ class Directory:
             pw = values.pop("password")
             values["password_hash"] = hash_password(pw) if pw else None
         with self.db.write() as conn:
-            _forget_users(conn)
+            forget_users(conn)
             before = conn.execute(sa.select(t.users.c.is_admin).where(t.users.c.name == name)).first()
             had = sorted(conn.execute(_ROLES, {"b_name": name}).scalars())
             if new_password:  # a changed password ends every session, in the same transaction
@@ -184,7 +206,7 @@ class Directory:
         if conn is None:
             with self.db.read() as c:
                 return self.find(name, c)
-        cache = _users(conn)
+        cache = _users(conn, self.groups())
         key = ("find", name)
         try:
             return cache[key]
@@ -224,7 +246,7 @@ class Directory:
             return [self.find(n, conn) for n in names]
 
     def with_role(self, role: str, conn) -> list[str]:
-        cache = _users(conn)
+        cache = _users(conn, self.groups())
         key = ("with_role", role)
         names = cache.get(key)
         if names is None:
@@ -233,7 +255,7 @@ class Directory:
         return list(names)
 
     def manager_of(self, name: str, conn) -> str | None:
-        cache = _users(conn)
+        cache = _users(conn, self.groups())
         key = ("manager", name)
         if key not in cache:
             cache[key] = _MANAGER.scalar(conn, {"b_name": name})
@@ -241,7 +263,7 @@ class Directory:
 
     def delegate_of(self, name: str, on: date, conn) -> str | None:
         """The delegate a user named for `on`, when they are away that day."""
-        cache = _users(conn)
+        cache = _users(conn, self.groups())
         key = ("away", name)
         if key not in cache:
             rows = _AWAY.all(conn, {"b_name": name})
@@ -289,7 +311,7 @@ class Directory:
                 raise NotAuthenticated("the token is not valid")
             name = rows[0]["name"]
             granted = frozenset(r["role"] for r in rows if r["role"] is not None)
-            user = self._remember(_users(conn), name, rows[0], granted)
+            user = self._remember(_users(conn, self.groups()), name, rows[0], granted)
         if user is None:
             raise NotAuthenticated("the token is not valid")
         return user
@@ -318,7 +340,7 @@ class Directory:
         return self.get(name)
 
     def _set_active(self, conn, name: str, active: bool) -> None:
-        _forget_users(conn)
+        forget_users(conn)
         res = conn.execute(t.users.update().where(t.users.c.name == name).values(active=active))
         if res.rowcount == 0:
             raise NotFound(f"no user {name!r}")

@@ -56,7 +56,6 @@ def enter(flow, conn, user, rec, dest: str, values: dict, now, *,
         values = ctx.values
         detail["on_enter"] = ctx.effects
     if step.is_approval:
-        visit = tasks.last_visit(conn, rec.id, dest) + 1
         scope = {**values, "owner": rec.owner}
         res = approvers.resolve(flow.users, conn, step.approvers, scope, rec.owner)
         approvers.exclude_owner(res, rec.owner, step.allow_self_approval)
@@ -65,11 +64,12 @@ def enter(flow, conn, user, rec, dest: str, values: dict, now, *,
             raise ActionRefused(f"step {dest} has nobody to approve: {res.tried} resolves to no "
                                 f"active user{' (' + why + ')' if why else ''}; the record stays "
                                 f"in {rec.state}", "no_approvers")
-        made = []
+        made, visit = [], None  # the first task's INSERT counts the visit; the others join it
         for i, name in enumerate(res.names):
-            made.append(create_task(flow, conn, rec, step, name, now, visit=visit,
-                                    position=i * tasks.BLOCK + tasks.MID, due_at=due(step, now),
-                                    taken=[m["assignee"] for m in made], actor=user.name))
+            task, visit = _open_task(flow, conn, rec, step, name, now, visit=visit,
+                                     position=i * tasks.BLOCK + tasks.MID, due_at=due(step, now),
+                                     taken=[m["assignee"] for m in made], actor=user.name)
+            made.append(task)
         detail["tasks"] = [m for m in made if m]
     return values, detail
 
@@ -84,24 +84,30 @@ def entered_before(conn, record_id: int, step: str) -> bool:
     return _ENTERED.scalar(conn, {"b_id": record_id, "b_step": step}) is not None
 
 
-def create_task(flow, conn, rec, step, name: str, now, *, visit: int, position: int,
-                due_at=None, status: str = tasks.OPEN, transferred_from: str | None = None,
-                escalated: bool = False, taken=(), why: str = "assigned",
-                actor: str | None = None) -> dict:
-    """One approve task for `name`, or for their delegate when they are away today; the
-    assignee is told (`why`: assigned, transferred, added) by the channels they chose."""
+def create_task(flow, conn, rec, step, name: str, now, **kw) -> dict:
+    """One approve task for `name` (`_open_task`'s keywords, `visit` given)."""
+    return _open_task(flow, conn, rec, step, name, now, **kw)[0]
+
+
+def _open_task(flow, conn, rec, step, name: str, now, *, visit: int | None, position: int,
+               due_at=None, status: str = tasks.OPEN, transferred_from: str | None = None,
+               escalated: bool = False, taken=(), why: str = "assigned",
+               actor: str | None = None) -> tuple[dict, int]:
+    """One approve task for `name`, or for their delegate when they are away today, and its
+    visit (`visit` None: the step's next, counted by the task's INSERT); the assignee is
+    told (`why`: assigned, transferred, added) by the channels they chose."""
     assignee, delegated_from = name, None
     deputy = approvers.delegate(flow.users, conn, name, now.date())
     if deputy and deputy not in taken and (deputy != rec.owner or step.allow_self_approval):
         assignee, delegated_from = deputy, name
-    tid = tasks.insert(conn, record_id=rec.id, form=rec.form, step=step.name, visit=visit,
-                       assignee=assignee, now=now, status=status, position=position,
-                       due_at=due_at, delegated_from=delegated_from,
-                       transferred_from=transferred_from, escalated=escalated)
+    tid, visit = tasks.insert(conn, record_id=rec.id, form=rec.form, step=step.name,
+                              visit=visit, assignee=assignee, now=now, status=status,
+                              position=position, due_at=due_at, delegated_from=delegated_from,
+                              transferred_from=transferred_from, escalated=escalated)
     news.tell_assignee(flow, conn, rec, step, assignee, why, actor)
     out = {"id": tid, "assignee": assignee}
     if delegated_from:
         out["delegated_from"] = delegated_from
     if transferred_from:
         out["transferred_from"] = transferred_from
-    return out
+    return out, visit

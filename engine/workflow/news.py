@@ -67,11 +67,17 @@ def _send(flow, conn, rec, name: str, why: str, actor, comment, step_name: str,
     values = {"form": form.title.get(lang), "title": title, "step": step_label or step_name,
               "actor": actor or "", **extra}
     subject = news_text(why, lang, **values)
-    link = f"{os.environ.get('LOOM_BASE_URL', '').rstrip('/')}/f/{rec.form}/{rec.id}"
     lines = [news_text("by", lang, **values)] if actor else []
     if comment:
         lines.append(news_text("comment", lang, comment=comment))
-    channels = [c for c in user.notify_by if c in flow.rt.registries.channels] or ["inbox"]
+    registry = flow.rt.registries.channels
+    channels = [c for c in user.notify_by if c in registry] or ["inbox"]
+    # the link goes only into what leaves the app (outbox channels: email); the inbox links
+    # the record itself, so most news need neither the environment nor the link's text
+    link = ""
+    if any(registry[c].outbox for c in channels):
+        base = os.environ.get("LOOM_BASE_URL", "").rstrip("/")
+        link = news_text("open", lang, link=f"{base}/f/{rec.form}/{rec.id}")
     flow.tools.tell(conn, user=name, channels=channels, subject=subject, body="\n".join(lines),
-                    link=news_text("open", lang, link=link), form=rec.form, record_id=rec.id,
+                    link=link, form=rec.form, record_id=rec.id,
                     source=source or f"workflow:{why}")

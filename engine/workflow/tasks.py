@@ -77,6 +77,13 @@ _COLS = [c for c in t.tasks.c]
 # than running it. Status changes keep their conditions (`status IN (...)`).
 _B = sa.bindparam
 _INSERT = Hot(t.tasks.insert().returning(t.tasks.c.id))
+# the first task of a step visit counts the visit in its own INSERT: the step's last visit
+# plus one, read under the record's lock like any other read of its tasks
+_PRIOR = t.tasks.alias("prior")
+_INSERT_NEXT_VISIT = Hot(t.tasks.insert().values(visit=sa.select(
+    sa.func.coalesce(sa.func.max(_PRIOR.c.visit), 0) + 1).where(
+    _PRIOR.c.record_id == _B("b_record_id"), _PRIOR.c.step == _B("b_step")).scalar_subquery())
+    .returning(t.tasks.c.id, t.tasks.c.visit))
 _LAST_VISIT_Q = sa.select(sa.func.max(t.tasks.c.visit)).where(
     t.tasks.c.record_id == _B("b_record_id"), t.tasks.c.step == _B("b_step"))
 _CURRENT_LAST = sa.select(t.tasks).where(
@@ -84,7 +91,7 @@ _CURRENT_LAST = sa.select(t.tasks).where(
     t.tasks.c.visit == _LAST_VISIT_Q.scalar_subquery(), t.tasks.c.kind == "approve",
 ).order_by(t.tasks.c.position, t.tasks.c.id)
 _GET = sa.select(t.tasks).where(t.tasks.c.id == _B("b_id"))
-_LAST_VISIT, _CURRENT_LAST = Hot(_LAST_VISIT_Q), Hot(_CURRENT_LAST)
+_CURRENT_LAST = Hot(_CURRENT_LAST)
 _OF_STEP_AND_USER = Hot(sa.select(t.tasks).where(
     t.tasks.c.record_id == _B("b_record_id"),
     sa.or_(t.tasks.c.step == _B("b_step"), t.tasks.c.assignee == _B("b_assignee")),
@@ -136,17 +143,26 @@ def _task(row) -> Task:
     return Task(*row)
 
 
-def insert(conn, *, record_id: int, form: str, step: str, visit: int, assignee: str, now: datetime,
-           status: str = OPEN, kind: str = "approve", position: int = MID, due_at=None,
-           delegated_from: str | None = None, transferred_from: str | None = None,
-           escalated: bool = False, decision: str | None = None, comment: str | None = None) -> int:
-    return _INSERT.scalar(conn, {
-        "record_id": record_id, "form": form, "step": step, "visit": visit, "kind": kind,
+def insert(conn, *, record_id: int, form: str, step: str, visit: int | None, assignee: str,
+           now: datetime, status: str = OPEN, kind: str = "approve", position: int = MID,
+           due_at=None, delegated_from: str | None = None, transferred_from: str | None = None,
+           escalated: bool = False, decision: str | None = None,
+           comment: str | None = None) -> tuple[int, int]:
+    """One task row; its id and visit. `visit` None: the step's next visit, counted by the
+    INSERT itself (the first task of a visit; the others are given the visit it answered)."""
+    params = {
+        "record_id": record_id, "form": form, "step": step, "kind": kind,
         "assignee": assignee, "status": status, "position": position, "due_at": due_at,
         "delegated_from": delegated_from, "transferred_from": transferred_from,
         "escalated": escalated, "created_at": now, "decision": decision, "comment": comment,
         "decided_at": now if status == DONE else None,
-    })
+    }
+    if visit is not None:
+        params["visit"] = visit
+        return _INSERT.scalar(conn, params), visit
+    params["b_record_id"], params["b_step"] = record_id, step
+    tid, visit = _INSERT_NEXT_VISIT.all(conn, params)[0]
+    return tid, visit
 
 
 def current(conn, record_id: int, step: str) -> list[Task]:
@@ -154,10 +170,6 @@ def current(conn, record_id: int, step: str) -> list[Task]:
     statement, the last visit a subquery."""
     rows = _CURRENT_LAST.all(conn, {"b_record_id": record_id, "b_step": step})
     return [_task(r) for r in rows]
-
-
-def last_visit(conn, record_id: int, step: str) -> int:
-    return _LAST_VISIT.scalar(conn, {"b_record_id": record_id, "b_step": step}) or 0
 
 
 def of_step_and_user(conn, record_id: int, step: str, assignee: str) -> list[Task]:
