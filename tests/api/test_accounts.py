@@ -73,15 +73,15 @@ def test_an_unknown_name_costs_a_password_hash_like_a_real_one(client, engine, m
     monkeypatch.setattr(passwords, "N", 2 ** 14)  # the production cost (the suite's is lower)
     engine.accounts.set_password("alice", "alice-pass-1234")  # her hash at that cost too
 
-    def fastest(name, addr):
-        times = []
-        for i in range(3):
-            start = time.perf_counter()
-            assert login(client, name, f"wrong-{i}", addr).status_code == 401
-            times.append(time.perf_counter() - start)
-        return min(times)
+    def timed(name, addr, i):
+        start = time.perf_counter()
+        assert login(client, name, f"wrong-{i}", addr).status_code == 401
+        return time.perf_counter() - start
 
-    real, unknown = fastest("alice", "10.0.1.1"), fastest("nobody-at-all", "10.0.1.2")
+    # alternated, fastest of four each: a busy moment on a shared machine slows both alike
+    pairs = [(timed("alice", "10.0.1.1", i), timed("nobody-at-all", "10.0.1.2", i))
+             for i in range(4)]  # four wrong guesses: the lock comes at the fifth
+    real, unknown = min(p[0] for p in pairs), min(p[1] for p in pairs)
     assert unknown > real / 2, (real, unknown)  # both pay one scrypt; without it unknown is ~50x faster
 
 
