@@ -100,6 +100,7 @@ PAYERS = {  # how customers pay: days after the due date (earliest, latest), wei
     "prompt": ((-12, 0), 4), "normal": ((-3, 12), 5), "slow": ((8, 55), 3), "bad": ((45, 140), 1)}
 
 log = logging.getLogger("loom.demo")
+TODAY_SPAN = timedelta(hours=8)  # the demo's last day starts at most this long before now
 
 
 def seed(engine, clock, progress: Callable[[str], None] | None = None, *, orders: int = 1000,
@@ -339,8 +340,10 @@ class _Sim:
                 self.sp = sp
                 for day in range(first, min(self.days + 1, first + BATCH_DAYS)):
                     self.day = day
-                    self.clock.hold(min(self.now, self.start + timedelta(
-                        days=day, hours=self.rnd.randint(0, 2))))
+                    begin = self.start + timedelta(days=day, hours=self.rnd.randint(0, 2))
+                    if day == self.days:  # today's work fits before now, not all at one moment
+                        begin = max(self.clock.now(), min(begin, self.now - TODAY_SPAN))
+                    self.clock.hold(min(self.now, begin))
                     due += per_day[day] * scale
                     while self.made < min(self.n_orders, int(due + 0.5)):
                         self.made += 1
