@@ -2,6 +2,7 @@
 broke, decided before the database sees anything, in milliseconds; never a 500."""
 from __future__ import annotations
 
+import gc
 import logging
 import time
 
@@ -43,9 +44,17 @@ def _order(api, catalog):
 def test_filter_over_a_budget__400_naming_the_limit_within_milliseconds(
         api, catalog, filter_, message):
     _order(api, catalog)
-    start = time.process_time()
-    r = api("alice").get(LIST, query_string={"filter": filter_})
-    assert time.process_time() - start < 1.0
+    # the worker's heap from earlier test files is not this request's cost: a full collection
+    # of it landing here once took 1.4 s of CPU on a slow machine
+    gc.collect()
+    gc.disable()
+    try:
+        start = time.process_time()
+        r = api("alice").get(LIST, query_string={"filter": filter_})
+        spent = time.process_time() - start
+    finally:
+        gc.enable()
+    assert spent < 1.0
     assert r.status_code == 400, r.json
     assert r.json["error"]["code"] == "expression_error"
     assert r.json["error"]["message"] == message
