@@ -139,7 +139,9 @@ class Directory:
     def __init__(self, db, clock, groups: Callable[[], Any] | None = None):
         self.db = db
         self.clock = clock
-        self.groups = groups or NoGroups
+        # the same object on every call while nothing changed: the writer memory keeps its
+        # users only while `groups()` answers the very object they were expanded with
+        self.groups = groups or (lambda: NoGroups)
 
     def add(self, name: str, roles: Iterable[str] = (), *, password: str | None = None,
             manager: str | None = None, email: str | None = None, language: str = "en",
