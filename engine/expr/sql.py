@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement, TypeCoerce
 
 from ..errors import ExpressionError
 from . import nodes as n
@@ -49,6 +49,7 @@ from .sqlterms import (  # re-exported: plugins build on engine.expr.sql
     sa_type as sa_type,
     to_python as to_python,
     truth as truth,
+    where_form as where_form,
 )
 from .types import Type
 
@@ -234,6 +235,11 @@ class _Compiler:
             a, b = align([a, b], self.dialect)
         x, y = a.expr, b.expr
         if op == "==":
+            if _known_value(x) or _known_value(y):
+                # against a value that is not NULL, `=` selects what IS NOT DISTINCT FROM does
+                # and an index serves it (PostgreSQL's never serves IS NOT DISTINCT FROM);
+                # never-NULL, as `where_form` expects, so NOT and values keep Python's answer
+                return never_null(x == y)
             return x.is_not_distinct_from(y)
         if op == "!=":
             return x.is_distinct_from(y)
@@ -334,3 +340,12 @@ class _Compiler:
         if agg in ("min", "max"):
             return least_greatest(agg, items, t, self.dialect)
         raise self.fail(f"{agg}() of a list is not available in SQL", node)
+
+
+def _known_value(e: ColumnElement) -> bool:
+    """A value bound in the statement that is not NULL (a literal, a parameter of the filter,
+    the acting record's value where a statement is kept per shape of empty values)."""
+    if isinstance(e, TypeCoerce):
+        e = e.clause
+    return isinstance(e, BindParameter) and not e.expanding and e.callable is None \
+        and e.value is not None

@@ -16,7 +16,10 @@ from decimal import Decimal
 from typing import Any, Callable, Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import (AsBoolean, BindParameter, BooleanClauseList, ColumnElement,
+                                       False_)
+from sqlalchemy.sql.functions import FunctionElement
 
 from ..errors import ExpressionError
 from . import types as T
@@ -158,6 +161,28 @@ def truth(term: SqlTerm) -> ColumnElement:
 
 def never_null(cond: ColumnElement) -> ColumnElement:
     return sa.func.coalesce(cond, sa.false(), type_=sa.Boolean)
+
+
+def where_form(cond: ColumnElement) -> ColumnElement:
+    """`cond` for a WHERE clause: drop the never-NULL wrappers `coalesce(x, false)`.
+
+    The expression compiler makes every boolean never-NULL (Python semantics, right
+    for NOT and for values). In WHERE, through AND and OR only, `coalesce(x, false)`
+    selects exactly the rows `x` selects — and a bare `owner = :o` can use the index
+    on owner where the wrapped one is a scan of the whole table (list filters, report
+    filters, a step's `update ... where`, alert scans).
+    """
+    if isinstance(cond, BooleanClauseList) and cond.operator in (operators.and_, operators.or_):
+        parts = [where_form(c) for c in cond.clauses]
+        return sa.and_(*parts) if cond.operator is operators.and_ else sa.or_(*parts)
+    if isinstance(cond, AsBoolean) and cond.operator is operators.is_true:
+        inner = where_form(cond.element)
+        return inner if inner is not cond.element else cond
+    if isinstance(cond, FunctionElement) and getattr(cond, "name", "").lower() == "coalesce":
+        args = list(cond.clauses)
+        if len(args) == 2 and isinstance(args[1], False_):
+            return where_form(args[0])
+    return cond
 
 
 def floor_div(a: ColumnElement, b: ColumnElement, dialect: str) -> ColumnElement:

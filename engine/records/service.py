@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from ..errors import (ActionRefused, Conflict, ExpressionError, LoomError, NotFound,
                       PermissionDenied, ValidationFailed)
 from ..expr import parse
+from ..expr.sql import where_form
 from ..expr import types as T
 from ..forms.preview import Preview
 from ..store import archive as archive_store
@@ -218,13 +219,13 @@ class RecordService:
             expr = parse(filter)
             expr.check(rt.envs.env(form_id), rt.registries.functions)
             access.check_paths(user, form_id, expr.paths(), "a filter")
-            conds.append(expr.compile_sql(scope, rt.registries.functions).expr)
+            conds.append(where_form(expr.compile_sql(scope, rt.registries.functions).expr))
         if order:
             access.check_paths(user, form_id, [tuple(p.strip().lstrip("-+").split("."))
                                                for p in order.split(",")], "a sort")
         visible = self.reader.visibility(scope, user, form_id)
         if visible is not None:
-            conds.append(visible)
+            conds.append(where_form(visible))
         order_by = _order(scope, order)
         base = scope.base
         # the page's records rows in one statement with its order (its typed rows lead:

@@ -163,12 +163,12 @@ class CompiledReport:
         conds = []
         for e in (spec.filter, spec.where):
             if e is not None:
-                conds.append(S.truth(e.compile_sql(scope_for(e), functions)))
+                conds.append(S.where_form(S.truth(e.compile_sql(scope_for(e), functions))))
         if visibility is not None:
             # row permissions are the parent record's when the rows are line items
             pred = visibility(scope.parent if spec.lines else scope)
             if pred is not None:
-                conds.append(pred)
+                conds.append(S.where_form(pred))
         if self.grouped:
             return self._grouped(scope, scope_for, conds, params, dialect)
         return self._listing(scope, scope_for, conds)

@@ -26,7 +26,7 @@ from ..forms.compiled import language
 from ..labels import phrase
 from ..expr import SqlTerm, parse
 from ..expr import types as T
-from ..expr.sql import null, sa_type, scaled
+from ..expr.sql import null, sa_type, scaled, where_form
 from ..records.context import StepContext
 from ..store.hot import Hot
 from ..store.line_ids import LINE_ID
@@ -288,7 +288,7 @@ def find_target(ctx: StepContext, args: UpdateArgs, extra: dict, index: int | No
         raise LoomError(f"step {ctx.step}: update of {args.form}: where {args.where.source!r} "
                         f"cannot run in SQL: {exc.message}") from None
     stmt = Hot(sa.select(inner.base.c._id).select_from(inner.from_clause())
-               .where(cond).order_by(inner.base.c._id).limit(3))
+               .where(where_form(cond)).order_by(inner.base.c._id).limit(3))
     if not scope.volatile:
         if known is None or known[0] is not args:
             known = (args, scope.paths, {})
