@@ -17,6 +17,7 @@ from typing import Callable
 import sqlalchemy as sa
 
 from ..errors import ExpressionError, LoomError
+from ..expr.sql import where_form
 from ..store import archive as store
 from ..store.sqlscope import RecordScope
 
@@ -59,7 +60,7 @@ class Archiver:
             conds.append(base.c._state.in_(ends))
         if rule.if_ is not None:
             try:
-                conds.append(rule.if_.compile_sql(scope, self.functions).expr)
+                conds.append(where_form(rule.if_.compile_sql(scope, self.functions).expr))
             except ExpressionError as exc:
                 where = rule.source
                 at = f"{where.file}:{where.line}:{where.col}: " if where else ""

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from ..errors import NotFound, PermissionDenied
 from ..expr import MappingContext
+from ..expr.sql import where_form
 from ..store import archive as archive_store
 from ..store import tables as t
 from ..store.hot import Hot
@@ -251,7 +252,8 @@ class RecordReader:
             # the rule is the author's: its own link hops see every linked record
             rows = form.permissions.rows.compile_sql(scope.view(None),
                                                      self.rt.registries.functions).expr
-            return sa.or_(rows, own, involved)
+            # a WHERE's (and a join's) form: the rule's indexes serve it (expr/README)
+            return sa.or_(where_form(rows), own, involved)
         return sa.or_(own, involved)
 
     def link_rule(self, user):

@@ -225,7 +225,7 @@ class RecordService:
                                                for p in order.split(",")], "a sort")
         visible = self.reader.visibility(scope, user, form_id)
         if visible is not None:
-            conds.append(where_form(visible))
+            conds.append(visible)
         order_by = _order(scope, order)
         base = scope.base
         # the page's records rows in one statement with its order (its typed rows lead:
