@@ -11,6 +11,7 @@ import pytest
 from engine.errors import LoomError, ValidationFailed
 from tests.app.erp_world import APP, World, add_users
 from tests.conftest import make_engine
+from tests.plans import index_on, plan, statements
 
 pytestmark = pytest.mark.outbox_ok  # the app's alerts e-mail users who have no address
 
@@ -224,3 +225,21 @@ def test_the_rep_hears_of_an_approved_order_once(world):
         told = conn.execute(sa.select(t.notifications.c.subject).where(
             t.notifications.c.user_name == "alice", t.notifications.c.record_id == order.id)).scalars().all()
     assert len([s for s in told if "approved" in s.lower() or "已审批" in s or "已通过" in s]) == 1, told
+
+
+def test_a_steps_update_where_finds_its_stock_row_by_index(world):
+    # `update stock where target.product == line.product and target.warehouse == warehouse`
+    # runs once per line of every submitted order and shipped note: it read the whole stock
+    # table while `and` wrapped each comparison in coalesce() (and on PostgreSQL, where
+    # IS NOT DISTINCT FROM is never served by an index, even unwrapped)
+    w, erp = world, world.erp
+    with statements(erp) as seen:
+        order = w.approved_order([{"product": w.chair.id, "qty": 2}])
+        w.ship(w.delivery(order.id).id)
+    lookups = [(s, p) for s, p in seen if s.lstrip().upper().startswith("SELECT")
+               and "FROM t_stock" in s and "product" in s.split("WHERE", 1)[-1]]
+    assert lookups, "no stock lookup seen"
+    indexes = {index_on(erp, "stock", "product"), index_on(erp, "stock", "warehouse")}
+    for sql, params in lookups:
+        got = plan(erp, sql, params)
+        assert any(i in got for i in indexes), (sql, got)

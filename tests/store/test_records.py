@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from engine.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from tests.plans import index_on, plan, statements
 
 
 def new_customer(engine, user, name="Acme", **data):
@@ -189,30 +190,12 @@ def test_out_of_range_ids_and_nul_text_are_refused_not_crashes(engine, users):
     assert exc.value.fields == {"name": "contains a NUL character"}
 
 
-def _plan(engine, sql: str, params) -> str:
-    """The database's plan for one statement, as text (PostgreSQL told to avoid scans: an
-    index that can serve the statement is then used, whatever the table's size)."""
-    with engine.db.engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()
-            return "\n".join(str(r[-1]) for r in rows)
-        with conn.begin():
-            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            return "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql, params))
-
-
 @pytest.mark.parametrize("flt", ["customer == 3", "customer == 3 and channel == 'phone'",
                                  "channel == 'phone' and customer == 3 and not (total > 5)"])
 def test_a_list_filtered_on_an_indexed_link_reads_its_index_not_the_table(engine, users, flt):
     # `customer == 3` as IS NOT DISTINCT FROM, or wrapped in coalesce() by `and`, was a scan of
     # every order: on PostgreSQL 40 ms a page among 200k orders, 5 ms with the index
-    import sqlalchemy as sa
-
-    seen = []
-    sa.event.listen(engine.db.engine, "before_cursor_execute",
-                    lambda conn, cur, sql, params, ctx, many: seen.append((sql, params)))
-    engine.list(users["root"], "sales_order", filter=flt, limit=20)
+    with statements(engine) as seen:
+        engine.list(users["root"], "sales_order", filter=flt, limit=20)
     sql, params = next((s, p) for s, p in seen if "t_sales_order" in s and "LIMIT" in s.upper())
-    index = next(i.name for i in engine.typed["sales_order"].table.indexes
-                 if [c.name for c in i.columns] == ["customer"])
-    assert index in _plan(engine, sql, params), sql
+    assert index_on(engine, "sales_order", "customer") in plan(engine, sql, params), sql
