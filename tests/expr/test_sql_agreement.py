@@ -252,6 +252,9 @@ FILTERS = [
     "state == 'draft' and not (qty == 3)", "customer.region == 'north' or urgent",
     "total == 1234.5 and owner == user.name", "qty == None or channel == 'store'",
     "(customer == 1) == (state == 'draft')", "not (customer != 1 or qty > 0)",
+    "due_date == '2024-03-09'", "not (due_date == '2024-03-09')", "urgent == True",
+    "not (urgent == False)", "created_at == '2024-03-06 12:00'", "total == 4999.95",
+    "discount == 0", "order_date == today() - 7", "customer.parent == 2 or channel == 'online'",
 ]
 
 
