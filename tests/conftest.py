@@ -13,6 +13,7 @@ rows not `sent`. A test that leaves outbox rows on purpose says so with
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -35,6 +36,7 @@ from engine.store.database import kept_writers
 passwords.N = 2 ** 10
 
 FIXTURES = Path(__file__).parent / "fixtures"
+ERP = Path(__file__).resolve().parents[1] / "definitions"  # the bundled app
 VALID = FIXTURES / "valid"
 PG_URL = os.environ.get("LOOM_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
@@ -168,6 +170,21 @@ def throwaway_database(backend: str, path):
         yield schema.url
     finally:
         schema.drop()
+
+
+@contextlib.contextmanager
+def erp_engine(backend: str, path):
+    """The bundled app on a throw-away database of `backend` (a SQLite file at `path`), its
+    clock held at 2026-03-02 09:00: (engine, clock); closed and dropped after the block."""
+    from engine.clock import FrozenClock
+
+    with contextlib.contextmanager(throwaway_database)(backend, path) as url:
+        clock = FrozenClock(datetime(2026, 3, 2, 9, 0, 0))
+        eng = make_engine(ERP, url, clock)
+        try:
+            yield eng, clock
+        finally:
+            eng.close()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -168,7 +168,7 @@ class CompiledReport:
             # row permissions are the parent record's when the rows are line items
             pred = visibility(scope.parent if spec.lines else scope)
             if pred is not None:
-                conds.append(S.where_form(pred))
+                conds.append(pred)
         if self.grouped:
             return self._grouped(scope, scope_for, conds, params, dialect)
         return self._listing(scope, scope_for, conds)

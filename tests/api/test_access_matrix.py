@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,9 +20,8 @@ from click.testing import CliRunner
 
 from engine.auth.users import SYSTEM
 from engine.cli import main
-from engine.clock import FrozenClock
 from tests.app.test_demo import demo
-from tests.conftest import BACKENDS, PgSchema, make_engine
+from tests.conftest import BACKENDS, erp_engine
 from web import create_app
 
 APP = Path(__file__).resolve().parents[2] / "definitions"
@@ -38,23 +37,11 @@ def matrix() -> list[dict]:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def seeded(request, tmp_path_factory):
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('matrix') / 'erp.db'}"
-    else:
-        schema = PgSchema()
-        url = schema.url
-    clock = FrozenClock(datetime(2026, 3, 2, 9, 0, 0))
-    eng = make_engine(APP, url, clock)
-    demo.seed(eng, clock, orders=40, customers=8)
-    app = create_app(eng, secret_key="test-secret")
-    app.config["TESTING"] = True
-    try:
+    with erp_engine(request.param, tmp_path_factory.mktemp("matrix") / "erp.db") as (eng, clock):
+        demo.seed(eng, clock, orders=40, customers=8)
+        app = create_app(eng, secret_key="test-secret")
+        app.config["TESTING"] = True
         yield eng, app
-    finally:
-        eng.close()
-        if schema is not None:
-            schema.drop()
 
 
 class Client:

@@ -13,10 +13,9 @@ import sqlalchemy as sa
 
 from engine.auth.users import SYSTEM
 from engine.cli import load_demo
-from engine.clock import FrozenClock
 from engine.definitions.catalog import load_definitions
 from engine.store import tables as t
-from tests.conftest import BACKENDS, PgSchema, make_engine
+from tests.conftest import BACKENDS, erp_engine
 
 APP = Path(__file__).resolve().parents[2] / "definitions"
 demo = load_demo(load_definitions(str(APP)).app)  # as `loom serve --demo` finds it
@@ -25,21 +24,8 @@ pytestmark = pytest.mark.outbox_ok  # low-stock and credit alerts queue e-mails 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def seeded(request, tmp_path_factory):
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
-    else:
-        schema = PgSchema()
-        url = schema.url
-    clock = FrozenClock(datetime(2026, 3, 2, 9, 0, 0))
-    eng = make_engine(APP, url, clock)
-    logins = demo.seed(eng, clock, orders=120, customers=30)
-    try:
-        yield eng, logins
-    finally:
-        eng.close()
-        if schema is not None:
-            schema.drop()
+    with erp_engine(request.param, tmp_path_factory.mktemp("demo") / "demo.db") as (eng, clock):
+        yield eng, demo.seed(eng, clock, orders=120, customers=30)
 
 
 def states(eng) -> dict[str, dict[str | None, int]]:

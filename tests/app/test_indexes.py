@@ -7,18 +7,13 @@ read as it is."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from engine.cli import load_demo
-from engine.clock import FrozenClock
-from engine.definitions.catalog import load_definitions
-from tests.conftest import BACKENDS, PgSchema, make_engine
+from tests.conftest import BACKENDS, erp_engine
 from tests.plans import full_scans, statements
 
-APP = Path(__file__).resolve().parents[2] / "definitions"
 pytestmark = pytest.mark.outbox_ok  # low-stock and credit alerts queue e-mails nobody delivers
 
 # conditions no index serves: two columns of one row compared with each other
@@ -28,18 +23,9 @@ NO_INDEX_CAN = [re.compile(r"\.projected < \w+\.safety_stock")]
 @pytest.fixture(scope="module", params=BACKENDS)
 def ran(request, tmp_path_factory):
     """(engine, {sql: parameters}) of a month of demo business and each user's inbox."""
-    schema = None
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('indexes') / 'demo.db'}"
-    else:
-        schema = PgSchema()
-        url = schema.url
-    clock = FrozenClock(datetime(2026, 3, 2, 9, 0, 0))
-    eng = make_engine(APP, url, clock)
-    demo = load_demo(load_definitions(str(APP)).app)
-    try:
+    with erp_engine(request.param, tmp_path_factory.mktemp("indexes") / "demo.db") as (eng, clock):
         with statements(eng) as seen:
-            demo.seed(eng, clock, orders=40, customers=12, days=30)
+            load_demo(eng.defs.app).seed(eng, clock, orders=40, customers=12, days=30)
             for name in ("sam", "alice", "walt", "fiona", "pat"):
                 user = eng.user(name)
                 eng.tasks(user)
@@ -49,10 +35,6 @@ def ran(request, tmp_path_factory):
             if sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE", "WITH")):
                 reads.setdefault(sql, params)
         yield eng, reads
-    finally:
-        eng.close()
-        if schema is not None:
-            schema.drop()
 
 
 def test_every_statement_of_the_business_finds_its_rows_by_index(ran):
