@@ -417,6 +417,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "view_saved": {"en": "View saved.", "zh": "视图已保存。"},
     "view_needs_name": {"en": "Give the view a name.", "zh": "请为视图命名。"},
     "total_all": {"en": "Total (all matching)", "zh": "合计（全部符合条件）"},
+    "totals_withheld": {"en": "Totals are added up for at most {n} records: narrow the filter to see them, or open a report.",
+                        "zh": "符合条件的记录超过 {n} 条时不计算合计：请缩小筛选范围，或查看报表。"},
     "no_match": {"en": "Nothing matches these filters.", "zh": "没有符合条件的记录。"},
     "flow": {"en": "Approval flow", "zh": "流程图"},
     "now_at": {"en": "Now at", "zh": "当前步骤"},

@@ -33,7 +33,7 @@ class Column:
     field: Any = None  # FieldSpec for a form field, None for a system column
     sort: str | None = None  # what `order` names to sort by this column
     numeric: bool = False
-    total: bool = False  # money: summed over every matching record
+    total: bool = False  # money: summed over every matching record (up to SUMS_AHEAD past the page)
 
 
 def columns(eng, spec, wf) -> list[Column]:

@@ -10,6 +10,7 @@ from flask_login import login_required
 
 from engine.errors import ActionRefused, Conflict, LoomError, NotFound, PermissionDenied, ValidationFailed
 from engine.fields.file import refs_of
+from engine.records.service import SUMS_AHEAD
 
 from .. import formdata as fd
 from .. import flow_diagram
@@ -76,7 +77,7 @@ def listing(form):
     template = "_list_results.html" if request.headers.get("HX-Request") and \
         request.headers.get("HX-Target") == "results" else "list.html"
     return render_template(template, spec=spec, rows=rows, cols=cols, total=page.total, totals=page.totals,
-                           total_capped=page.total_capped,
+                           total_capped=page.total_capped, sums_cap=SUMS_AHEAD,
                            page=page_no, pages=pages, sort=sort, asked=asked,
                            filters=filters, can_create=eng.can_create(user, form), wf=wf,
                            filter_inputs={f.name: fd.field_type(eng, f).filter_input for f in filters},
