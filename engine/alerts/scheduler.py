@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from croniter import croniter
 
 from ..auth.users import SYSTEM
-from ..expr.sqlterms import where_form
+from ..expr.sql import where_form
 from ..store import tables as t
 from ..store.sqlscope import RecordScope
 from . import dedup, traces

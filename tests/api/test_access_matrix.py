@@ -13,7 +13,6 @@ import json
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -21,16 +20,15 @@ from click.testing import CliRunner
 from engine.auth.users import SYSTEM
 from engine.cli import main
 from tests.app.test_demo import demo
-from tests.conftest import BACKENDS, erp_engine
+from tests.conftest import BACKENDS, ERP, erp_engine
 from web import create_app
 
-APP = Path(__file__).resolve().parents[2] / "definitions"
 REFUSED_STEP = {"step_locked", "not_permitted"}
 pytestmark = pytest.mark.outbox_ok  # saved records make the app's alerts email address-less users
 
 
 def matrix() -> list[dict]:
-    result = CliRunner().invoke(main, ["access", "--format", "json", "--definitions", str(APP)])
+    result = CliRunner().invoke(main, ["access", "--format", "json", "--definitions", str(ERP)])
     assert result.exit_code == 0, result.output
     return json.loads(result.output)
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
-from pathlib import Path
 
-APP = Path(__file__).resolve().parents[2] / "definitions"
+from tests.conftest import ERP
+
+APP = ERP  # the bundled app, as the document-flow tests import it from here
 
 USERS = {
     "gm": (["general_manager"], None),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,10 +14,9 @@ from engine.auth.users import SYSTEM
 from engine.cli import load_demo
 from engine.definitions.catalog import load_definitions
 from engine.store import tables as t
-from tests.conftest import BACKENDS, erp_engine
+from tests.conftest import BACKENDS, ERP, erp_engine
 
-APP = Path(__file__).resolve().parents[2] / "definitions"
-demo = load_demo(load_definitions(str(APP)).app)  # as `loom serve --demo` finds it
+demo = load_demo(load_definitions(str(ERP)).app)  # as `loom serve --demo` finds it
 pytestmark = pytest.mark.outbox_ok  # low-stock and credit alerts queue e-mails nobody delivers
 
 
