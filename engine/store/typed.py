@@ -50,12 +50,15 @@ class TypedForm:
         ]
         cols += [sa.Column(f.name, field_types[f.type].sql_type(f)) for f in self.fields]
         name = table_name(form.id)
-        indexed = [i for i in form.indexes if i in {f.name for f in self.fields} | {"state", "owner"}]
+        # A unique index is the guarantee; the engine's pre-check only gives the nice message.
+        self.unique = [f.name for f in self.fields if f.unique]
+        # a unique field's index serves its lookups too: a plain one beside it would only
+        # cost every write one more B-tree (sync drops it from databases that have it)
+        indexed = [i for i in form.indexes if i in {f.name for f in self.fields} | {"state", "owner"}
+                   and i not in self.unique]
         idx = [sa.Index(f"ix_{name}_state", "_state"), sa.Index(f"ix_{name}_owner", "_owner")]
         idx += [sa.Index(_index_name(name, i), {"state": "_state", "owner": "_owner"}.get(i, i))
                 for i in indexed if i not in ("state", "owner")]
-        # A unique index is the guarantee; the engine's pre-check only gives the nice message.
-        self.unique = [f.name for f in self.fields if f.unique]
         idx += [sa.Index(_index_name("u" + name, f), f, unique=True) for f in self.unique]
         self.table = sa.Table(name, metadata, *cols, *idx)
         self.lines: dict[str, tuple[sa.Table, list]] = {}

@@ -4,8 +4,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
 from engine.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from engine.store import tables as fixed
+from tests.conftest import VALID, make_engine
 from tests.plans import index_on, plan, statements
 
 
@@ -199,3 +202,36 @@ def test_a_list_filtered_on_an_indexed_link_reads_its_index_not_the_table(engine
         engine.list(users["root"], "sales_order", filter=flt, limit=20)
     sql, params = next((s, p) for s, p in seen if "t_sales_order" in s and "LIMIT" in s.upper())
     assert index_on(engine, "sales_order", "customer") in plan(engine, sql, params), sql
+
+
+def _sku_indexes(engine) -> list[tuple[str, bool]]:
+    with engine.db.engine.connect() as conn:
+        return [(i["name"], bool(i["unique"])) for i in sa.inspect(conn).get_indexes("t_product")
+                if i["column_names"] == ["sku"]]
+
+
+def test_a_unique_field_listed_in_indexes_has_its_unique_index_alone(engine, users):
+    # product.sku is `unique` and in `indexes`: a plain index beside the unique one cost every
+    # write a B-tree and served nothing the unique one does not
+    (name, unique), = _sku_indexes(engine)
+    assert unique
+    with statements(engine) as seen:
+        engine.list(users["root"], "product", filter="sku == 'P-1'", limit=20)
+    sql, params = next((s, p) for s, p in seen if "t_product" in s and "LIMIT" in s.upper())
+    assert name in plan(engine, sql, params), sql
+
+
+def test_a_database_with_the_plain_index_beside_the_unique_one_loses_it_at_start(
+        engine, database_url, clock):
+    with engine.db.engine.begin() as conn:  # as the typed tables were built before
+        conn.exec_driver_sql("CREATE INDEX ix_t_product_sku ON t_product (sku)")
+        row = fixed.typed_tables.c
+        was = conn.execute(sa.select(row.indexes).where(row.name == "t_product")).scalar()
+        conn.execute(fixed.typed_tables.update().where(row.name == "t_product")
+                     .values(indexes=",".join(sorted(was.split(",") + ["ix_t_product_sku"]))))
+    assert len(_sku_indexes(engine)) == 2
+    again = make_engine(VALID, database_url, clock)
+    try:
+        assert [unique for _, unique in _sku_indexes(again)] == [True]
+    finally:
+        again.close()
