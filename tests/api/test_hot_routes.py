@@ -212,6 +212,23 @@ def test_an_action_on_an_unreadable_record__is_the_same_404_and_writes_nothing(
     assert (record.state, record.version) == ("manager_review", 2)
 
 
+def test_an_action_with_a_revoked_or_bad_token__is_flasks_401_and_writes_nothing(
+        app, flask_only, engine, users, orders, dispatched):
+    # the hot route reads the token inside the action's write (the writer lane): a token that
+    # fails there rolls that write back before the action is tried, and Flask answers
+    token = engine.create_token("sam")
+    engine.users.revoke_token(token)
+    url = f"/api/forms/sales_order/records/{orders[0]}/actions/approve"
+    for bad in (token, token + "x"):
+        hot = _ask(app, "post", url, bad, json={"comment": "ok"})
+        assert hot.status_code == 401 and hot.json["error"]["code"] == "not_authenticated"
+        assert _answer(hot) == _answer(_ask(flask_only, "post", url, bad, json={"comment": "ok"}))
+    assert dispatched == [url, url]
+    record = engine.get(users["sam"], "sales_order", orders[0])
+    assert (record.state, record.version) == ("manager_review", 2)
+    assert [e.action for e in engine.history(users["sam"], "sales_order", orders[0])][-1] == "submit"
+
+
 BAD_BODIES = [
     {"comment": 5},
     {"to": 5},

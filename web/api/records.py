@@ -283,7 +283,9 @@ def record_act(form, record_id, name):
 def action_request(eng, user, form: str, record_id: int, name: str, payload: dict):
     """Check an action's JSON body; raises before anything is written. The callable it returns
     does the action and gives the record afterwards (an unreadable record: its 404, the same
-    as a missing one, before anything else about the action is looked at)."""
+    as a missing one, before anything else about the action is looked at). `user` is the
+    acting User, or a function giving it that `act` calls first inside the action's write
+    transaction (the hot route reads the token there: see web/hot_routes.py)."""
     comment, to = payload.get("comment"), payload.get("to")
     if comment is not None and not isinstance(comment, str):
         raise ValidationFailed({"comment": "must be text"}, "\"comment\" must be text")
@@ -297,7 +299,8 @@ def action_request(eng, user, form: str, record_id: int, name: str, payload: dic
     try:
         version = _version(payload, required=False)
     except ValidationFailed:
-        eng.get(user, form, record_id)  # unreadable → 404 before the version's message
+        # unreadable → 404 before the version's message
+        eng.get(user() if callable(user) else user, form, record_id)
         raise
     # a readable version: `act` reads the record first of all, under its lock, and answers an
     # unreadable one with the same 404 (`RecordReader.get`), so nothing reads it before
@@ -309,8 +312,8 @@ def action_request(eng, user, form: str, record_id: int, name: str, payload: dic
         `answer` undoes nothing: it is raised once the action is committed."""
         failed = None
         with eng.db.write():
-            rec = eng.act(user, form, record_id, name, comment=comment, to=to, version=version,
-                          data=data or None)
+            rec = eng.act(user() if callable(user) else user, form, record_id, name,
+                          comment=comment, to=to, version=version, data=data or None)
             try:
                 with eng.db.aside():
                     out = answer(rec)
