@@ -71,10 +71,11 @@ def create_app(engine, *, secret_key: str | None = None, config: dict | None = N
     app.config["JSON_SORT_KEYS"] = False
     app.json.sort_keys = False
     security.install(app)
-    # two lanes on SQLite (the GIL runs one at a time anyway); off elsewhere unless asked
+    # one lane on SQLite (the GIL runs one at a time anyway: two readers only bounced it
+    # between them at every row); off elsewhere unless asked
     app.config["LOOM_READ_LANES"] = int(os.environ.get("LOOM_READ_LANES",
-                                                       "2" if engine.db.is_sqlite else "0"))
-    app.config["LOOM_READ_LANE_WAIT"] = 0.25
+                                                       "1" if engine.db.is_sqlite else "0"))
+    app.config["LOOM_READ_LANE_WAIT"] = 0.1
     _one_read_transaction_per_request(app, engine)
     if config:
         app.config.update(config)

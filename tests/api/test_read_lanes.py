@@ -1,6 +1,9 @@
 """Bounded API reads take one of a few read lanes; writes never do; a full lane only delays."""
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from tests.api.conftest import order_data
@@ -27,6 +30,33 @@ def test_a_lane_is_taken_and_given_back_or_waited_out():
     lanes.leave()
     assert lanes.enter() is True
     assert ReadLanes(0, 1).enter() is False  # off
+
+
+def test_two_lanes_hold_two_readers_and_a_third_waits_at_most_its_wait():
+    lanes = ReadLanes(2, 0.2)
+    holding, release = threading.Barrier(3), threading.Event()
+    taken = []
+
+    def reader():
+        taken.append(lanes.enter())
+        holding.wait()
+        release.wait()
+        lanes.leave()  # the lane this thread took
+
+    readers = [threading.Thread(target=reader) for _ in range(2)]
+    for r in readers:
+        r.start()
+    holding.wait()
+    start = time.monotonic()
+    assert lanes.enter() is False  # both held: waited out, the caller runs anyway
+    assert 0.15 < time.monotonic() - start < 2
+    release.set()
+    for r in readers:
+        r.join()
+    assert taken == [True, True]
+    assert lanes.enter() is True and lanes.enter() is True  # both given back
+    lanes.leave()
+    lanes.leave()
 
 
 def test_a_read_gives_its_lane_back_even_when_it_fails(engine, users, one_lane):
