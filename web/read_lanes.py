@@ -27,9 +27,10 @@ class ReadLanes:
     A lane is a plain lock, taken and waited for in C. With `threading.Semaphore` (Python
     code around a Condition: a new lock, a deque and a notify per wait) a GET in-process
     with 8 threads cost 0.50–0.68 ms of CPU at 2 lanes; with these locks 0.40–0.55 ms, and
-    0.32–0.40 ms at one lane (one thread: 0.26–0.31 ms). A free lane is taken at once; when none is free the caller waits for the next lane in
-    turn, so a release can leave someone waiting on another lane until its wait runs out,
-    which only ever makes a read run without one."""
+    0.32–0.40 ms at one lane (one thread: 0.26–0.31 ms). A free lane is taken at once;
+    when none is free the caller waits for the next lane in turn, so a release can leave
+    someone waiting on another lane until its wait runs out, which only ever makes a read
+    run without one."""
 
     def __init__(self, lanes: int, wait: float):
         self.lanes, self.wait = lanes, wait

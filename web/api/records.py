@@ -296,11 +296,11 @@ def action_request(eng, user, form: str, record_id: int, name: str, payload: dic
     if data is not None and not isinstance(data, dict):
         raise ValidationFailed({"data": "must be an object of field values"},
                                "\"data\" must be an object of field values")
+    acting = user if callable(user) else lambda: user
     try:
         version = _version(payload, required=False)
     except ValidationFailed:
-        # unreadable → 404 before the version's message
-        eng.get(user() if callable(user) else user, form, record_id)
+        eng.get(acting(), form, record_id)  # unreadable → 404 before the version's message
         raise
     # a readable version: `act` reads the record first of all, under its lock, and answers an
     # unreadable one with the same 404 (`RecordReader.get`), so nothing reads it before
@@ -312,8 +312,8 @@ def action_request(eng, user, form: str, record_id: int, name: str, payload: dic
         `answer` undoes nothing: it is raised once the action is committed."""
         failed = None
         with eng.db.write():
-            rec = eng.act(user() if callable(user) else user, form, record_id, name,
-                          comment=comment, to=to, version=version, data=data or None)
+            rec = eng.act(acting(), form, record_id, name, comment=comment, to=to,
+                          version=version, data=data or None)
             try:
                 with eng.db.aside():
                     out = answer(rec)
