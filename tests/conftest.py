@@ -29,7 +29,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine.auth import passwords
-from engine.store.database import kept_writers
+from engine.store.database import kept_readers, kept_writers
 
 # The suite hashes thousands of passwords (nine users per `engine` fixture, every login):
 # at the production cost (N=2**14, ~40 ms a hash) the CI run took 15 min 06 s of pytest,
@@ -97,7 +97,7 @@ class Invariants:
                 continue
 
             def checked_out(engine=engine, pool_out=pool_out) -> int:
-                return pool_out() - kept_writers(engine)  # a Database's writer stays out
+                return pool_out() - kept_writers(engine) - kept_readers(engine)  # kept on purpose
 
             if checked_out():
                 _settle(checked_out)

@@ -41,14 +41,26 @@ _PROGRESS_STEPS = 10_000  # SQLite VM instructions between two looks at the cloc
 _PG_QUERY_CANCELED = "57014"
 
 
+KEPT_READERS = 4  # idle read connections a SQLite Database keeps checked out, at most
 _KEPT: "weakref.WeakSet[sa.Connection]" = weakref.WeakSet()  # every Database's writer connection
+_KEPT_READERS: "weakref.WeakSet[sa.Connection]" = weakref.WeakSet()  # and its readers
 
 
 def kept_writers(engine: sa.Engine) -> int:
     """How many of `engine`'s checked-out connections are writer connections kept on purpose,
     between writes (a leak check counts the others: an open transaction, a connection never
     closed)."""
-    return sum(1 for conn in list(_KEPT)
+    return _idle(_KEPT, engine)
+
+
+def kept_readers(engine: sa.Engine) -> int:
+    """How many of `engine`'s checked-out connections are idle readers kept on purpose
+    between reads (see `Database._reader`)."""
+    return _idle(_KEPT_READERS, engine)
+
+
+def _idle(kept: "weakref.WeakSet[sa.Connection]", engine: sa.Engine) -> int:
+    return sum(1 for conn in list(kept)
                if conn.engine is engine and not conn.closed and not conn.in_transaction())
 
 
@@ -115,9 +127,13 @@ class Database:
         self.lane: WriterLane | None = None
         # the lane's writes run on one connection kept checked out (see _writer_conn)
         self._writer: sa.Connection | None = None
+        # SQLite files: reads run on connections kept checked out between reads (_reader)
+        self._readers: list[sa.Connection] | None = None
+        self._generation = 0  # dispose() counts up: a reader out at that moment is not kept
         if self.dialect == "sqlite":
             if self.url.database not in (None, "", ":memory:"):
                 self.lane = lane_for(self.url.database)
+                self._readers = []
             # One connection per thread; the SQLite file serializes writers itself.
             self.engine = sa.create_engine(
                 self.url, echo=echo, future=True,
@@ -273,7 +289,7 @@ class Database:
                     raise self._timeout() from None
                 raise
             return
-        with self.engine.connect() as conn:
+        with self._reader() as conn:
             limit = self.statement_timeout
             with conn.begin():
                 if limit and not self.is_sqlite:
@@ -291,6 +307,34 @@ class Database:
                     state = conn.info.get("loom_deadline")
                     if state is not None:  # the ROLLBACK closing the read is never stopped
                         state[0] = 0.0
+
+    @contextlib.contextmanager
+    def _reader(self) -> Iterator[sa.Connection]:
+        """A connection for one read transaction. On a SQLite file, one of a few kept checked
+        out between reads, as the writer is: the pool's checkout, its reset on return and
+        SQLAlchemy's Connection set-up were a fifth of the app's Python in a GET of a record.
+        One goes back to the idle list only when it holds no transaction and no `dispose()`
+        came while it was out; otherwise it is closed (back to the pool, which resets it)."""
+        idle = self._readers
+        if idle is None:
+            with self.engine.connect() as conn:
+                yield conn
+            return
+        try:
+            conn = idle.pop()  # atomic under the GIL: two threads never get the same one
+        except IndexError:
+            conn = self.engine.connect()
+        generation = self._generation
+        try:
+            yield conn
+        finally:
+            if generation == self._generation and len(idle) < KEPT_READERS and _reusable(conn):
+                _KEPT_READERS.add(conn)
+                idle.append(conn)
+            else:
+                _KEPT_READERS.discard(conn)
+                with contextlib.suppress(Exception):
+                    conn.close()
 
     def _timeout(self) -> QueryTimeout:
         return QueryTimeout(f"the database query took longer than {self.statement_timeout:g} "
@@ -358,6 +402,12 @@ class Database:
         if self.lane is not None and self.lane.held_by_me:
             self.engine.dispose()
             return
+        self._generation += 1
+        while self._readers:
+            reader = self._readers.pop()
+            _KEPT_READERS.discard(reader)
+            with contextlib.suppress(Exception):
+                reader.close()
         kept, self._writer = self._writer, None
         if kept is not None and self.lane is not None:
             with self.lane:  # never under another thread's write
@@ -368,6 +418,17 @@ class Database:
                 with contextlib.suppress(Exception):
                     kept.close()
         self.engine.dispose()
+
+
+def _reusable(conn: sa.Connection) -> bool:
+    """May this read connection serve the next read: open, valid, no transaction left open
+    (neither SQLAlchemy's nor, after a failed rollback, the driver's)?"""
+    if conn.closed or conn.invalidated or conn.in_transaction():
+        return False
+    try:
+        return not conn.connection.dbapi_connection.in_transaction
+    except Exception:  # noqa: BLE001 - a connection that cannot say is not kept
+        return False
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
