@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from engine.auth import passwords
 from engine.store.database import kept_readers, kept_writers
@@ -38,6 +39,19 @@ from engine.store.database import kept_readers, kept_writers
 # test is the same; tests/auth/test_password_cost.py holds the production cost where it is,
 # in a process this file never touched.
 passwords.N = 2 ** 10
+
+
+def _as_a_server_answers(open_):
+    """The test client answers as a WSGI server does: each answer read whole and its iterable
+    closed (PEP 3333), unless a test asks for the stream itself (`buffered=False`). An API
+    read holds its read lane until its answer is closed (web/hot_routes.py `_LaneBody`); left
+    open, the next read would wait out the lane."""
+    def open(self, *args, buffered: bool = True, **kwargs):
+        return open_(self, *args, buffered=buffered, **kwargs)
+    return open
+
+
+FlaskClient.open = _as_a_server_answers(FlaskClient.open)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ERP = Path(__file__).resolve().parents[1] / "definitions"  # the bundled app

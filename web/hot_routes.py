@@ -93,6 +93,24 @@ class _AskFlask(Exception):
     """Not a plain request after all (its token failed): Flask answers it, nothing written."""
 
 
+class _LaneBody:
+    """A read's answer that keeps its read lane until the server has written it (WSGI calls
+    `close()` then)."""
+
+    __slots__ = ("body", "lanes")
+
+    def __init__(self, body: bytes, lanes) -> None:
+        self.body, self.lanes = body, lanes
+
+    def __iter__(self):
+        yield self.body
+
+    def close(self) -> None:
+        lanes, self.lanes = self.lanes, None
+        if lanes is not None:
+            lanes.leave()
+
+
 class HotRoutes:
     """WSGI middleware: the plain hot API requests answered here, everything else by Flask."""
 
@@ -153,19 +171,24 @@ class HotRoutes:
 
     def _read(self, environ, start_response, token, answer, text: bool = False):
         """A bounded read in one read transaction and one of the app's read lanes (as Flask's
-        SHARED_READS, web/app.py); any refusal or failure: Flask answers (a read can be asked twice).
+        SHARED_READS, web/app.py), the lane kept until the server has written the answer
+        (`_LaneBody`); any refusal or failure: Flask answers (a read can be asked twice).
         `text`: `answer` gives the JSON text itself, not the object to encode."""
         eng = self.app.extensions["loom.engine"]
         lanes = self.app.extensions["loom.read_lanes"]
-        lane = lanes.enter()
+        lane, handed = lanes.enter(), False
         try:
             with eng.db.read_scope():
                 obj = answer(eng, eng.users.user_for_token(token, kind="api"))
                 body = f"{obj}\n".encode() if text else self._body(obj)
+            if lane:
+                self._answer(environ, start_response, body)
+                handed = True  # the answer's close() gives the lane back
+                return _LaneBody(body, lanes)
         except Exception:
             body = None
         finally:
-            if lane:
+            if lane and not handed:
                 lanes.leave()
         if body is None:
             return self.flask(environ, start_response)

@@ -14,6 +14,12 @@ and exports never do. A lane is waited for at most `wait` seconds, then the
 request runs anyway: a slow list (an odd filter) delays the others by at most
 that. `lanes` 0 turns it off (PostgreSQL's reads wait on the network, where
 more run at once: `LOOM_READ_LANES`).
+
+The hot routes (web/hot_routes.py) keep their lane until the server has written the
+answer (WSGI's `close()`), not only until it is built: let go earlier, the next reader's
+statements handed the GIL back and forth with the server code writing this answer, each
+SQLite step a switch (server CPU per GET of a record 1.02–1.11 → 0.95–0.99 ms, system time
+0.27–0.30 → 0.20–0.23 ms: fewer futex wake-ups).
 """
 from __future__ import annotations
 

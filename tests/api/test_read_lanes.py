@@ -83,3 +83,46 @@ def test_reads_run_when_every_lane_is_held_too_long_and_writes_never_wait(engine
     lanes.leave()
     with pytest.raises(ValueError):  # and gave none back it never took
         lanes.leave()
+
+
+def _wsgi_get(app, engine, name, path):
+    """The app's WSGI answer to a GET as a server sees it, before the server has written it."""
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path=path, headers={
+        "Authorization": f"Bearer {engine.create_token(name)}"}).get_environ()
+    started = []
+    answer = app.wsgi_app(environ, lambda status, headers, exc_info=None: started.append(status))
+    return started, answer
+
+
+def test_an_api_read_keeps_its_lane_until_the_server_has_written_its_answer(engine, users, one_lane):
+    app, lanes = one_lane
+    started, answer = _wsgi_get(app, engine, "alice", "/api/tasks")
+    assert started == ["200 OK"]
+    assert lanes.enter() is False  # still held while the server writes the answer
+    body = b"".join(answer)
+    assert lanes.enter() is False
+    answer.close()  # the server has written it: the next reader goes on without overlapping
+    assert lanes.enter() is True
+    lanes.leave()
+    assert body == _client(app, engine, "alice")("get", "/api/tasks").get_data()
+    answer.close()  # a second close gives back nothing more
+    assert lanes.enter() is True
+    lanes.leave()
+
+
+def test_an_api_read_that_waited_out_the_lane_leaves_nothing_when_written(engine, users, one_lane):
+    app, lanes = one_lane
+    assert lanes.enter() is True  # someone holds the only lane
+    try:
+        started, answer = _wsgi_get(app, engine, "alice", "/api/tasks")
+        assert started == ["200 OK"]
+        b"".join(answer)
+        getattr(answer, "close", lambda: None)()
+    finally:
+        lanes.leave()
+    assert lanes.enter() is True
+    lanes.leave()
+    with pytest.raises(ValueError):
+        lanes.leave()

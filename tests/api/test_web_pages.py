@@ -214,8 +214,9 @@ def test_exports__large_downloads_stream_in_chunks(browser_as, engine, users, ap
     r = alice.get("/reports/sales_by_month/download.csv?since=2026-01-01", buffered=False)
     assert r.status_code == 200 and r.is_streamed
     r.close()
-    r = api("alice").get("/api/reports/sales_by_month?format=xlsx")
+    r = api("alice").get("/api/reports/sales_by_month?format=xlsx", buffered=False)
     assert r.status_code == 200 and r.is_streamed and r.data[:2] == b"PK"
+    r.close()
     assert browser_as("pat").get("/f/sales_order/export.csv").status_code == 403
     assert api("pat").get("/api/reports/sales_by_month?format=csv").status_code == 403
 
