@@ -402,9 +402,12 @@ class Database:
         if self.lane is not None and self.lane.held_by_me:
             self.engine.dispose()
             return
-        self._generation += 1
+        self._generation += 1  # a reader out now is closed when its read ends, not kept
         while self._readers:
-            reader = self._readers.pop()
+            try:
+                reader = self._readers.pop()
+            except IndexError:  # another thread's read took the last one: it is out now
+                break
             _KEPT_READERS.discard(reader)
             with contextlib.suppress(Exception):
                 reader.close()
