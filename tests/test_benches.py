@@ -27,6 +27,7 @@ RUNS = {
     "flat_bench.py": (["--small", "1000", "--large", "3000", "--cases", "3"], "large/small"),
     "spiff_peer.py": (["--cases", "5", "--rounds", "1"], "ratio loom/spiff"),
     "demo_bench.py": (["--orders", "12", "--customers", "6", "--days", "30"], "records"),
+    "serve_cpu.py": (["--scenario", "post", "--requests", "10"], "server CPU"),
 }
 
 
