@@ -95,20 +95,20 @@ class _AskFlask(Exception):
 
 class _LaneBody:
     """A read's answer that keeps its read lane until the server has written it (WSGI calls
-    `close()` then)."""
+    `close()` then, once or more, on whichever thread)."""
 
-    __slots__ = ("body", "lanes")
+    __slots__ = ("body", "release")
 
-    def __init__(self, body: bytes, lanes) -> None:
-        self.body, self.lanes = body, lanes
+    def __init__(self, body: bytes, release) -> None:
+        self.body, self.release = body, release
 
     def __iter__(self):
         yield self.body
 
     def close(self) -> None:
-        lanes, self.lanes = self.lanes, None
-        if lanes is not None:
-            lanes.leave()
+        release, self.release = self.release, None
+        if release is not None:
+            release()
 
 
 class HotRoutes:
@@ -184,7 +184,7 @@ class HotRoutes:
             if lane:
                 self._answer(environ, start_response, body)
                 handed = True  # the answer's close() gives the lane back
-                return _LaneBody(body, lanes)
+                return _LaneBody(body, lanes.detach())
         except Exception:
             body = None
         finally:

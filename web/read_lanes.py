@@ -61,7 +61,12 @@ class ReadLanes:
 
     def leave(self) -> None:
         """Give back the lane this thread took last."""
+        self.detach()()
+
+    def detach(self):
+        """Take the lane this thread took last off its hands; the function returned gives it
+        back, from any thread (a server may close an answer elsewhere than it was made)."""
         held = getattr(self._held, "locks", None)
         if not held:
             raise ValueError("this thread holds no read lane")
-        held.pop().release()
+        return held.pop().release
