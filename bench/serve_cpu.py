@@ -9,7 +9,7 @@ to compare), warms it up, then sends the scenario's requests from 8 clients (16
 for the POST) and prints requests/s and the server process's CPU per request,
 user and system apart, from /proc. Alternate the trees a few times: the machine's
 speed swings from minute to minute. `--py-spy OUT` records the server meanwhile
-(raw collapsed stacks, py-spy on PATH); `--strace OUT` counts its system calls
+(raw collapsed stacks; py-spy on PATH or beside this Python); `--strace OUT` counts its system calls
 (`strace -c`; a futex count per request is how GIL hand-offs show).
 """
 from __future__ import annotations
@@ -52,7 +52,8 @@ def jobs(scenario: str, n: int, ids, submitted, tokens) -> list:
 def watcher(args, pid: int):
     """py-spy or strace attached to the server, or None."""
     if args.py_spy:
-        cmd = [shutil.which("py-spy") or "py-spy", "record", "-r", "500", "-f", "raw",
+        spy = shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy")
+        cmd = [spy, "record", "-r", "500", "-f", "raw",
                "-o", args.py_spy, "--pid", str(pid)]
     elif args.strace:
         cmd = ["strace", "-f", "-c", "-o", args.strace, "-p", str(pid)]
