@@ -324,15 +324,14 @@ class Database:
             conn = idle.pop()  # atomic under the GIL: two threads never get the same one
         except IndexError:
             conn = self.engine.connect()
+            _KEPT_READERS.add(conn)  # counted by kept_readers only while open and idle
         generation = self._generation
         try:
             yield conn
         finally:
             if generation == self._generation and len(idle) < KEPT_READERS and _reusable(conn):
-                _KEPT_READERS.add(conn)
                 idle.append(conn)
             else:
-                _KEPT_READERS.discard(conn)
                 with contextlib.suppress(Exception):
                     conn.close()
 
@@ -408,7 +407,6 @@ class Database:
                 reader = self._readers.pop()
             except IndexError:  # another thread's read took the last one: it is out now
                 break
-            _KEPT_READERS.discard(reader)
             with contextlib.suppress(Exception):
                 reader.close()
         kept, self._writer = self._writer, None
